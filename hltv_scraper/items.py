@@ -1,0 +1,185 @@
+"""Typed items: what one page says, and what became of a page we could not use.
+
+Page items carry the requested ``mapstatsid`` (set by the spider, not read from the
+page) so the pipeline can pair the pages of one map. Values are already clean:
+numbers are numbers, percentages are numbers of percent, ``-`` is ``None``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Page names, as used in URLs, the archive layout, stats keys and failure records.
+PERFORMANCE = "performance"
+ECONOMY = "economy"
+MAPSTATS = "mapstats"
+
+
+@dataclass
+class PlayerPerformance:
+    """One player card of the performance page."""
+
+    player_id: int | None = None
+    player_name: str | None = None
+    team_name: str | None = None
+    kpr: float | None = None
+    dpr: float | None = None
+    kast: float | None = None
+    adr: float | None = None
+    rating: float | None = None
+    rating_version: str | None = None
+    impact: float | None = None  # Rating 2.0 pages only
+    mk_rating: float | None = None  # Rating 3.0 pages only
+    round_swing: float | None = None  # Rating 3.0 pages only
+
+
+@dataclass
+class TeamOverview:
+    """One team column of the performance page's overview table."""
+
+    team_name: str | None = None
+    kills: int | None = None
+    deaths: int | None = None
+    assists: int | None = None
+
+
+@dataclass
+class KillMatrixEntry:
+    """One cell of a kill matrix: player1 (row) killed player2 (column) player1_kills times."""
+
+    matrix_type: str | None = None  # 'all' | 'first_kill' | 'awp'
+    player1_id: int | None = None
+    player2_id: int | None = None
+    player1_kills: int | None = None
+    player2_kills: int | None = None
+
+
+@dataclass
+class PerformancePage:
+    page = PERFORMANCE
+
+    mapstatsid: int | None = None
+    url: str | None = None
+    event_name: str | None = None
+    rating_version: str | None = None
+    teams: list[TeamOverview] = field(default_factory=list)  # page order
+    players: list[PlayerPerformance] = field(default_factory=list)
+    kill_matrix: list[KillMatrixEntry] = field(default_factory=list)
+
+
+@dataclass
+class EconomyRound:
+    """One team's round-start economy in one round."""
+
+    round_number: int | None = None
+    team_name: str | None = None
+    equipment_value: int | None = None
+    buy_type: str | None = None  # 'full_eco' | 'semi_eco' | 'semi_buy' | 'full_buy'
+    side: str | None = None  # 'CT' | 'T'
+    won: bool | None = None
+
+
+@dataclass
+class EconomyPage:
+    page = ECONOMY
+
+    mapstatsid: int | None = None
+    url: str | None = None
+    team_names: list[str] = field(default_factory=list)  # page order
+    rounds: list[EconomyRound] = field(default_factory=list)
+
+
+@dataclass
+class PageFailure:
+    """A page that produced no usable item.
+
+    ``kind`` is ``'fetch'`` (the site refused or sent something else: the map stays
+    untouched) or ``'parse'`` (the page was there but wrong: the map's attempt count
+    goes up and the failure is recorded).
+    """
+
+    mapstatsid: int
+    page: str
+    kind: str
+    reason: str
+    url: str | None = None
+
+    FETCH = "fetch"
+    PARSE = "parse"
+
+
+@dataclass
+class MapTeam:
+    """One team of the map stats page's info box, in page order."""
+
+    team_id: int | None = None
+    team_name: str | None = None
+    score: int | None = None  # rounds won on this map
+    starting_side: str | None = None  # 'CT' | 'T'
+    ct_rounds: int | None = None  # regulation halves only
+    t_rounds: int | None = None
+    ot_rounds: int | None = None
+    team_rating: float | None = None
+    first_kills: int | None = None
+    clutches_won: int | None = None
+
+
+@dataclass
+class ScoreboardRow:
+    """One player row of a ``totalstats`` scoreboard (traditional and eco-adjusted cells)."""
+
+    player_id: int | None = None
+    player_name: str | None = None
+    team_id: int | None = None
+    kills: int | None = None
+    hs_kills: int | None = None
+    assists: int | None = None
+    flash_assists: int | None = None
+    deaths: int | None = None
+    traded_deaths: int | None = None
+    kd_diff: int | None = None
+    adr: float | None = None
+    kast: float | None = None
+    opening_kills: int | None = None
+    opening_deaths: int | None = None
+    fk_diff: int | None = None
+    multi_kills: int | None = None
+    clutch_wins: int | None = None
+    round_swing: float | None = None  # Rating 3.0 pages only
+    rating: float | None = None
+    rating_version: str | None = None
+    # eco-adjusted cells; None where the page shows `null` or `-`
+    e_kills: int | None = None
+    e_hs_kills: int | None = None
+    e_deaths: int | None = None
+    e_traded_deaths: int | None = None
+    e_kd_diff: int | None = None
+    e_adr: float | None = None
+    e_kast: float | None = None
+    e_opening_kills: int | None = None
+    e_opening_deaths: int | None = None
+    e_fk_diff: int | None = None
+
+
+@dataclass
+class RoundOutcome:
+    round_number: int | None = None
+    winner_side: str | None = None  # 'CT' | 'T'
+    win_type: str | None = None  # 'elimination' | 'bomb_exploded' | 'bomb_defused' | 'time'
+    winner_team_id: int | None = None
+
+
+@dataclass
+class MapStatsPage:
+    page = MAPSTATS
+
+    mapstatsid: int | None = None
+    url: str | None = None
+    map_name: str | None = None
+    event_id: int | None = None
+    event_name: str | None = None
+    date_unix_ms: int | None = None
+    rating_version: str | None = None
+    teams: list[MapTeam] = field(default_factory=list)  # page order: left, right
+    players: list[ScoreboardRow] = field(default_factory=list)
+    rounds: list[RoundOutcome] = field(default_factory=list)

@@ -1,0 +1,103 @@
+"""Item loaders and the processors that turn page text into clean values.
+
+Every field takes the first non-empty value (``TakeFirst``); the input processors
+below do the conversions: ``"66.7%"`` -> 66.7, ``"+12.23%"`` -> 12.23, ``"-"`` -> None.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from itemloaders.processors import MapCompose, TakeFirst
+from scrapy.loader import ItemLoader
+
+from hltv_scraper.parsers._page import clean_text
+
+_NOT_AVAILABLE = {"-", "", "null", "none", "n/a"}
+_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = clean_text(str(value))
+    if text is None or text.lower() in _NOT_AVAILABLE:
+        return None
+    return text
+
+
+def to_float(value: Any) -> float | None:
+    """A number as shown ("1.19", "+0.98%", "66.7%"); ``None`` for "-"/"null"."""
+    text = _text(value)
+    if text is None:
+        return None
+    text = text.rstrip("%").strip()
+    if not _NUMBER.match(text):
+        raise ValueError(f"not a number: {value!r}")
+    return float(text)
+
+
+def to_int(value: Any) -> int | None:
+    """A whole number as shown ("14", "+3", "4200"); ``None`` for "-"/"null"."""
+    number = to_float(value)
+    if number is None:
+        return None
+    if number != int(number):
+        raise ValueError(f"not a whole number: {value!r}")
+    return int(number)
+
+
+def to_text(value: Any) -> str | None:
+    return _text(value)
+
+
+class _Loader(ItemLoader):
+    default_output_processor = TakeFirst()
+
+
+class PlayerPerformanceLoader(_Loader):
+    default_input_processor = MapCompose(to_float)
+    player_id_in = MapCompose(to_int)
+    player_name_in = MapCompose(to_text)
+    team_name_in = MapCompose(to_text)
+    rating_version_in = MapCompose(to_text)
+
+
+class TeamOverviewLoader(_Loader):
+    default_input_processor = MapCompose(to_int)
+    team_name_in = MapCompose(to_text)
+
+
+class KillMatrixEntryLoader(_Loader):
+    default_input_processor = MapCompose(to_int)
+    matrix_type_in = MapCompose(to_text)
+
+
+class EconomyRoundLoader(_Loader):
+    default_input_processor = MapCompose(to_int)
+    team_name_in = MapCompose(to_text)
+    buy_type_in = MapCompose(to_text)
+    side_in = MapCompose(to_text)
+    won_in = MapCompose(bool)
+
+
+class MapTeamLoader(_Loader):
+    default_input_processor = MapCompose(to_int)
+    team_name_in = MapCompose(to_text)
+    starting_side_in = MapCompose(to_text)
+    team_rating_in = MapCompose(to_float)
+
+
+class ScoreboardRowLoader(_Loader):
+    default_input_processor = MapCompose(to_int)
+    player_name_in = MapCompose(to_text)
+    rating_version_in = MapCompose(to_text)
+    adr_in = kast_in = round_swing_in = rating_in = MapCompose(to_float)
+    e_adr_in = e_kast_in = MapCompose(to_float)
+
+
+class RoundOutcomeLoader(_Loader):
+    default_input_processor = MapCompose(to_int)
+    winner_side_in = MapCompose(to_text)
+    win_type_in = MapCompose(to_text)

@@ -1,0 +1,10 @@
+"""Page parsers: each is a plain function of a response that returns one typed item.
+
+No engine, no settings, no database: ``parse_performance(HtmlResponse(...))`` works in a
+test or a notebook. A page that is not what it should be raises :class:`ParseError`
+naming the missing piece.
+"""
+
+from hltv_scraper.parsers._page import PARSER_VERSION, ParseError
+
+__all__ = ["PARSER_VERSION", "ParseError"]

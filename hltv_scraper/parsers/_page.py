@@ -1,0 +1,73 @@
+"""What every page parser needs: the parse error, the content section, chart JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from parsel import Selector
+
+if TYPE_CHECKING:
+    from scrapy.http import TextResponse
+
+#: Stored with every row a parser produced; bump it when a parser's output changes.
+PARSER_VERSION = "1.0.0"
+
+# HLTV pages are ~6 MB, almost all site chrome around one `.contentCol`. Building a
+# tree of just that section is what makes re-parsing a whole archive affordable.
+_CONTENT_START = re.compile(r'<div\b[^>]*\bclass\s*=\s*["\']contentCol\b')
+_CONTENT_END = re.compile(r"<aside\b|<footer\b")
+
+
+class ParseError(ValueError):
+    """The page is there but a required piece is missing or malformed."""
+
+
+def content_selector(response: TextResponse, root_css: str) -> Selector:
+    """A selector over the page's content section, or the whole page as a fallback.
+
+    The section is used only when ``root_css`` matches inside it, so a page laid out
+    differently costs time, never data.
+    """
+    text = response.text
+    start = _CONTENT_START.search(text)
+    if start:
+        end = _CONTENT_END.search(text, start.end())
+        section = Selector(text=text[start.start() : end.start() if end else len(text)])
+        if section.css(root_css):
+            return section
+    page = Selector(text=text)
+    if not page.css(root_css):
+        raise ParseError(f"no {root_css} on the page")
+    return page
+
+
+def chart_config(element: Selector, what: str) -> dict[str, Any]:
+    """The JSON of a ``data-fusionchart-config`` attribute (already HTML-unescaped)."""
+    raw = element.attrib.get("data-fusionchart-config")
+    if raw is None:
+        raise ParseError(f"{what}: no data-fusionchart-config")
+    try:
+        config = json.loads(raw)
+    except ValueError as exc:
+        raise ParseError(f"{what}: chart JSON is malformed ({exc})") from None
+    if not isinstance(config, dict) or not isinstance(config.get("dataSource"), dict):
+        raise ParseError(f"{what}: chart JSON has no dataSource")
+    return config
+
+
+def id_from_href(href: str | None, kind: str) -> int | None:
+    """The numeric id in ``/{kind}/{id}/{slug}`` (e.g. kind ``stats/players``)."""
+    if not href:
+        return None
+    match = re.search(rf"/{kind}/(\d+)(?:/|$|\?)", href)
+    return int(match.group(1)) if match else None
+
+
+def clean_text(text: str | None) -> str | None:
+    """Whitespace folded; ``None`` for nothing at all."""
+    if text is None:
+        return None
+    folded = " ".join(text.split())
+    return folded or None
