@@ -1,0 +1,65 @@
+"""The project's own settings, read once into one typed object.
+
+Every ``HLTV_*`` setting, its default and the reason for it lives here; the rest of the
+code reads :class:`HltvConfig`, never the settings object. Override any of them with
+``scrapy crawl ... -s NAME=value``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
+
+
+@dataclass(frozen=True)
+class HltvConfig:
+    #: HLTV_DB_PATH: the SQLite file; parent folders are created.
+    db_path: Path = Path("data/hltv.sqlite3")
+    #: HLTV_BASE_URL: site root; pages are requested below it.
+    base_url: str = "https://www.hltv.org"
+    #: HLTV_MAX_ATTEMPTS: parse failures after which a map is no longer pending. Three
+    #: survives a transient glitch without re-fetching a page that is broken for good.
+    max_attempts: int = 3
+    #: HLTV_MAX_FETCH_FAILURES: consecutive fetch failures (refusals, errors after
+    #: retries) that stop the crawl. Hammering a site that refuses us gets us banned.
+    max_fetch_failures: int = 10
+    #: HLTV_MAPS_IN_FLIGHT: maps requested but not yet resolved. Bounds memory and keeps
+    #: the scheduler from holding the whole pending list.
+    maps_in_flight: int = 16
+    #: HLTV_ARCHIVE_DIR: where every good response is kept (gzipped, by page and id).
+    archive_dir: Path = Path("data/archive")
+    #: HLTV_ARCHIVE: record responses into the archive (and serve them from it).
+    archive: bool = True
+    #: HLTV_REPLAY: serve the crawl from the archive alone; a page not in it is a fetch
+    #: failure, the network is never touched.
+    replay: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> HltvConfig:
+        default = cls()
+        max_attempts = settings.getint("HLTV_MAX_ATTEMPTS", default.max_attempts)
+        maps_in_flight = settings.getint("HLTV_MAPS_IN_FLIGHT", default.maps_in_flight)
+        max_fetch_failures = settings.getint(
+            "HLTV_MAX_FETCH_FAILURES", default.max_fetch_failures
+        )
+        for name, value in (
+            ("HLTV_MAX_ATTEMPTS", max_attempts),
+            ("HLTV_MAPS_IN_FLIGHT", maps_in_flight),
+            ("HLTV_MAX_FETCH_FAILURES", max_fetch_failures),
+        ):
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+        return cls(
+            db_path=Path(settings.get("HLTV_DB_PATH") or default.db_path),
+            base_url=str(settings.get("HLTV_BASE_URL") or default.base_url).rstrip("/"),
+            max_attempts=max_attempts,
+            max_fetch_failures=max_fetch_failures,
+            maps_in_flight=maps_in_flight,
+            archive_dir=Path(settings.get("HLTV_ARCHIVE_DIR") or default.archive_dir),
+            archive=settings.getbool("HLTV_ARCHIVE", default.archive),
+            replay=settings.getbool("HLTV_REPLAY", default.replay),
+        )

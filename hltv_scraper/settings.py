@@ -1,0 +1,49 @@
+"""Scrapy settings for hltv-scraper.
+
+The project's own ``HLTV_*`` settings and their defaults are documented in
+``hltv_scraper/config.py``; any setting here can be overridden with ``-s NAME=value``.
+"""
+
+BOT_NAME = "hltv_scraper"
+SPIDER_MODULES = ["hltv_scraper.spiders"]
+NEWSPIDER_MODULE = "hltv_scraper.spiders"
+COMMANDS_MODULE = "hltv_scraper.commands"
+
+# HLTV's robots.txt disallows /stats; the user decides what to fetch and how politely.
+ROBOTSTXT_OBEY = False
+# Reads on one site: a few at a time, never hurried.
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+# Pages are a few MB; the default limits are fine but say so.
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+
+DOWNLOADER_MIDDLEWARES = {
+    # Below HttpCompression (590): the archive stores and serves decoded bodies.
+    "hltv_scraper.archive.ArchiveMiddleware": 580,
+    # Between the two: refusals never reach the archive or the spider as pages.
+    "hltv_scraper.middlewares.RefusalMiddleware": 585,
+    # Replaced by the archive middleware above.
+    "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
+}
+ITEM_PIPELINES = {
+    "hltv_scraper.pipelines.MapTransactionPipeline": 300,
+}
+
+# Off: it opens a local port and nothing here uses it.
+REMOTE_CONTROL_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+LOG_LEVEL = "INFO"
+LOGSTATS_INTERVAL = 60.0
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,71 @@
+"""What HLTV's map pages look like from outside: their URLs, and how to tell a real
+page from a refusal (Cloudflare challenge, "Access denied", a cut-off body)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from hltv_scraper.items import ECONOMY, MAPSTATS, PERFORMANCE
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
+
+_PAGE_PATH = {
+    MAPSTATS: "/stats/matches/mapstatsid/{id}/{slug}",
+    PERFORMANCE: "/stats/matches/performance/mapstatsid/{id}/{slug}",
+    ECONOMY: "/stats/matches/economy/mapstatsid/{id}/{slug}",
+}
+_URL_PAGE = re.compile(r"/stats/matches/(?:(performance|economy)/)?mapstatsid/(\d+)(?:/|$|\?)")
+
+# Bytes every real page of that kind holds; a body without them is not the page asked
+# for (a truncated body, an error page, a page of another kind).
+_PAGE_MARKERS = {
+    PERFORMANCE: (b"stats-match-performance", b"data-fusionchart-config"),
+    ECONOMY: (b"stats-match-economy", b"data-fusionchart-config"),
+    MAPSTATS: (b"match-info-box", b"stats-table"),
+}
+# Cloudflare injects challenge-platform scripts into real pages too: match only what a
+# challenge page itself says.
+_CHALLENGE = re.compile(rb"<title>\s*Just a moment|window\._cf_chl_opt", re.I)
+_DENIED = re.compile(rb"Access denied|error code:?\s*1020|Sorry, you have been blocked", re.I)
+
+
+def page_url(base_url: str, page: str, mapstatsid: int, slug: str = "x") -> str:
+    return base_url.rstrip("/") + _PAGE_PATH[page].format(id=mapstatsid, slug=slug or "x")
+
+
+def page_of_url(url: str) -> tuple[str, int] | None:
+    """``(page, mapstatsid)`` for a map page URL, whatever its host and slug."""
+    match = _URL_PAGE.search(url)
+    if not match:
+        return None
+    return (match.group(1) or MAPSTATS), int(match.group(2))
+
+
+def slugify(*names: str | None) -> str:
+    words = "-vs-".join(n for n in names if n)
+    slug = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
+    return slug or "x"
+
+
+def refusal_reason(response: Response, page: str) -> str | None:
+    """Why this response is not the ``page`` asked for, or None when it is.
+
+    Reasons are short keys for stats and logs: ``cloudflare_challenge``,
+    ``access_denied``, ``http_<status>``, ``not_the_page``.
+    """
+    headers = response.headers
+    body = response.body
+    if headers.get(b"cf-mitigated", b"").lower() == b"challenge" or (
+        len(body) < 100_000 and _CHALLENGE.search(body)
+    ):
+        return "cloudflare_challenge"
+    # A real page is megabytes and says "access" in passing; a denial page is tiny.
+    if len(body) < 20000 and _DENIED.search(body):
+        return "access_denied"
+    if response.status != 200:
+        return f"http_{response.status}"
+    if not all(marker in body for marker in _PAGE_MARKERS[page]):
+        return "not_the_page"
+    return None
