@@ -76,6 +76,8 @@ def seed_scoreboard(db_path: Path, mapstatsid: int, *, match_overrides: dict | N
 def rows(db_path: Path, sql: str, *params: object) -> list[tuple]:
     connection = sqlite3.connect(db_path)
     try:
-        return [tuple(r) for r in connection.execute(sql, params).fetchall()]
+        result = [tuple(r) for r in connection.execute(sql, params).fetchall()]
+        connection.commit()
+        return result
     finally:
         connection.close()

@@ -1,5 +1,6 @@
 """SQLite storage: the schema migrations and every query the project runs."""
 
-from hltv_scraper.storage.database import Database, MapKey, ValidationError
+from hltv_scraper.storage._errors import SaveResult, ValidationError
+from hltv_scraper.storage.database import Database, MapKey
 
-__all__ = ["Database", "MapKey", "ValidationError"]
+__all__ = ["Database", "MapKey", "SaveResult", "ValidationError"]

@@ -13,19 +13,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from hltv_scraper.items import ECONOMY, MAPSTATS, PERFORMANCE
 from hltv_scraper.site import slugify
 from hltv_scraper.storage._schema import connect, migrate
-from hltv_scraper.storage._teams import (
-    TeamResolutionError,
-    normalise_name,
-    resolve_team_ids,
-    team_ids_by_column,
-)
+from hltv_scraper.storage._errors import SaveResult, ValidationError
+from hltv_scraper.storage._map_stats import write_map_stats
+from hltv_scraper.storage._perf_economy import write_perf_economy
 
-if TYPE_CHECKING:
-    from hltv_scraper.items import EconomyPage, PerformancePage
 
 #: Stage names: which spider a map's attempt count and failure records belong to.
 PERF_ECONOMY = "perf_economy"
@@ -34,29 +30,12 @@ _ATTEMPTS_COLUMN = {PERF_ECONOMY: "perf_attempts", MAP_STATS: "mapstats_attempts
 _PENDING_BATCH = 200
 
 
-class ValidationError(ValueError):
-    """The parsed pages contradict the database (or each other): the map is not written."""
-
-    def __init__(self, page: str, reason: str) -> None:
-        super().__init__(f"{page}: {reason}")
-        self.page = page
-        self.reason = reason
-
-
 @dataclass(frozen=True)
 class MapKey:
     match_id: int
     map_number: int
     mapstatsid: int
     slug: str = "x"
-
-
-@dataclass
-class SaveResult:
-    """What a successful save wrote, for the crawl stats."""
-
-    rows: dict[str, int]
-    skipped_economy_rounds: list[int]
 
 
 def utc_now() -> str:
@@ -170,116 +149,20 @@ class Database:
     def save(
         self, stage: str, mapstatsid: int, pages: dict[str, Any], *, parser_version: str
     ) -> SaveResult:
-        """Write one map's parsed pages for ``stage`` (see the ``save_*`` methods)."""
-        if stage == PERF_ECONOMY:
-            return self.save_perf_economy(
-                mapstatsid, pages["performance"], pages["economy"], parser_version=parser_version
-            )
-        raise ValueError(f"unknown stage {stage!r}")
-
-
-    def save_perf_economy(
-        self,
-        mapstatsid: int,
-        performance: PerformancePage,
-        economy: EconomyPage,
-        *,
-        parser_version: str,
-    ) -> SaveResult:
-        """Validate and write one map's performance and economy halves in one transaction."""
+        """Validate and write one map's parsed pages for ``stage`` in one transaction."""
         now = utc_now()
         with self._transaction() as db:
             key = db.execute(_MAP_KEY_SELECT + " WHERE maps.mapstatsid = ?", (mapstatsid,)).fetchone()
             if key is None:
-                raise ValidationError("performance", f"mapstatsid {mapstatsid} is not in the database")
-            map_id = (key["match_id"], key["map_number"])
-            stored_team_of = dict(
-                db.execute(
-                    "SELECT player_id, team_id FROM player_stats "
-                    "WHERE match_id = ? AND map_number = ?",
-                    map_id,
-                ).fetchall()
-            )
-            _check_players(performance, stored_team_of)
-            team_ids = _resolve_economy_teams(db, key, performance, economy, stored_team_of)
-            rounds = {
-                row[0]
-                for row in db.execute(
-                    "SELECT round_number FROM round_history WHERE match_id = ? AND map_number = ?",
-                    map_id,
+                raise ValidationError(next(iter(pages)), f"mapstatsid {mapstatsid} is not in the database")
+            if stage == PERF_ECONOMY:
+                return write_perf_economy(
+                    db, key, pages[PERFORMANCE], pages[ECONOMY], now=now, parser_version=parser_version
                 )
-            }
-            db.executemany(
-                "UPDATE player_stats SET kpr = ?, dpr = ?, impact = ?, mk_rating = ?, "
-                "updated_at = ? WHERE match_id = ? AND map_number = ? AND player_id = ?",
-                [
-                    (p.kpr, p.dpr, p.impact, p.mk_rating, now, *map_id, p.player_id)
-                    for p in performance.players
-                ],
-            )
+            if stage == MAP_STATS:
+                return write_map_stats(db, key, pages[MAPSTATS], now=now, parser_version=parser_version)
+            raise ValueError(f"unknown stage {stage!r}")
 
-            economy_rows, skipped = [], set()
-            for entry in economy.rounds:
-                if entry.round_number not in rounds:
-                    skipped.add(entry.round_number)
-                    continue
-                economy_rows.append(
-                    (
-                        *map_id,
-                        entry.round_number,
-                        team_ids[entry.team_name],
-                        entry.equipment_value,
-                        entry.buy_type,
-                        entry.side,
-                        int(bool(entry.won)),
-                        now,
-                        now,
-                        economy.url,
-                        parser_version,
-                    )
-                )
-            db.execute("DELETE FROM economy WHERE match_id = ? AND map_number = ?", map_id)
-            db.executemany(
-                "INSERT INTO economy (match_id, map_number, round_number, team_id, "
-                "equipment_value, buy_type, side, won, scraped_at, updated_at, source_url, "
-                "parser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                economy_rows,
-            )
-
-            db.execute("DELETE FROM kill_matrix WHERE match_id = ? AND map_number = ?", map_id)
-            db.executemany(
-                "INSERT INTO kill_matrix (match_id, map_number, matrix_type, player1_id, "
-                "player2_id, player1_kills, player2_kills, scraped_at, updated_at, "
-                "source_url, parser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        *map_id,
-                        cell.matrix_type,
-                        cell.player1_id,
-                        cell.player2_id,
-                        cell.player1_kills,
-                        cell.player2_kills,
-                        now,
-                        now,
-                        performance.url,
-                        parser_version,
-                    )
-                    for cell in performance.kill_matrix
-                ],
-            )
-            db.execute(
-                "UPDATE maps SET perf_economy_at = ?, updated_at = ? "
-                "WHERE match_id = ? AND map_number = ?",
-                (now, now, *map_id),
-            )
-        return SaveResult(
-            rows={
-                "player_stats": len(performance.players),
-                "economy": len(economy_rows),
-                "kill_matrix": len(performance.kill_matrix),
-            },
-            skipped_economy_rounds=sorted(skipped),
-        )
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -309,52 +192,6 @@ class _Transaction:
             self.connection.execute("ROLLBACK")
         if isinstance(exc, sqlite3.IntegrityError):
             raise ValidationError("map", f"the database refused a row: {exc}") from exc
-
-
-def _check_players(performance: PerformancePage, stored_team_of: dict[int, int]) -> None:
-    page_ids = {p.player_id for p in performance.players}
-    if not stored_team_of:
-        raise ValidationError("performance", "the map has no stored scoreboard")
-    if page_ids != set(stored_team_of):
-        raise ValidationError(
-            "performance",
-            f"players {sorted(page_ids - set(stored_team_of))} are not on the stored "
-            f"scoreboard, {sorted(set(stored_team_of) - page_ids)} are missing",
-        )
-    matrix_ids = {c.player1_id for c in performance.kill_matrix} | {
-        c.player2_id for c in performance.kill_matrix
-    }
-    if not matrix_ids <= page_ids:
-        raise ValidationError(
-            "performance", f"kill matrix players {sorted(matrix_ids - page_ids)} are not on the map"
-        )
-
-
-def _resolve_economy_teams(
-    db: sqlite3.Connection,
-    key: sqlite3.Row,
-    performance: PerformancePage,
-    economy: EconomyPage,
-    stored_team_of: dict[int, int],
-) -> dict[str, int]:
-    match_teams = {
-        normalise_name(name): team_id
-        for name, team_id in ((key["team1_name"], key["team1_id"]), (key["team2_name"], key["team2_id"]))
-        if name and team_id
-    }
-    columns: dict[str, list[int]] = {}
-    for player in performance.players:
-        columns.setdefault(player.team_name or "", []).append(player.player_id)
-    try:
-        column_teams = team_ids_by_column(columns, stored_team_of)
-        return resolve_team_ids(
-            economy.team_names,
-            match_teams=match_teams,
-            column_teams=column_teams,
-            valid_ids=set(stored_team_of.values()),
-        )
-    except TeamResolutionError as exc:
-        raise ValidationError("economy", str(exc)) from None
 
 
 def _map_key(row: sqlite3.Row) -> MapKey:

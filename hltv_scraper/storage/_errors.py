@@ -1,0 +1,22 @@
+"""What a map write reports: its result, or why it was refused."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class ValidationError(ValueError):
+    """The parsed pages contradict the database (or each other): the map is not written."""
+
+    def __init__(self, page: str, reason: str) -> None:
+        super().__init__(f"{page}: {reason}")
+        self.page = page
+        self.reason = reason
+
+
+@dataclass
+class SaveResult:
+    """What a successful save wrote, for the crawl stats."""
+
+    rows: dict[str, int]
+    skipped_economy_rounds: list[int] = field(default_factory=list)

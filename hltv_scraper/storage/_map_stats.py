@@ -1,0 +1,142 @@
+"""Writing one map stats page: match details, map score, scoreboard, round history.
+
+Runs inside the caller's transaction. The match record's team order wins over the
+page's (a match page is the better source of it); values the match already holds are
+never overwritten.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from hltv_scraper.storage._errors import SaveResult, ValidationError
+
+if TYPE_CHECKING:
+    from hltv_scraper.items import MapStatsPage
+
+_SCOREBOARD = (
+    "player_name team_id kills deaths assists flash_assists hs_kills kd_diff adr kast "
+    "fk_diff opening_kills opening_deaths multi_kills clutch_wins traded_deaths "
+    "round_swing rating rating_version e_kills e_hs_kills e_deaths e_traded_deaths "
+    "e_kd_diff e_adr e_kast e_opening_kills e_opening_deaths e_fk_diff"
+).split()
+
+
+def write_map_stats(
+    db: sqlite3.Connection,
+    key: sqlite3.Row,
+    page: MapStatsPage,
+    *,
+    now: str,
+    parser_version: str,
+) -> SaveResult:
+    map_id = (key["match_id"], key["map_number"])
+    left, right = _validate(page)
+    provenance = (now, now, page.url, parser_version)
+
+    db.execute(
+        """UPDATE matches SET
+             team1_id = COALESCE(team1_id, ?), team1_name = COALESCE(team1_name, ?),
+             team2_id = COALESCE(team2_id, ?), team2_name = COALESCE(team2_name, ?),
+             event_id = COALESCE(event_id, ?), event_name = COALESCE(event_name, ?),
+             date_unix_ms = COALESCE(date_unix_ms, ?), date = COALESCE(date, ?),
+             source_url = COALESCE(source_url, ?), parser_version = COALESCE(parser_version, ?),
+             updated_at = ?
+           WHERE match_id = ?""",
+        (
+            left.team_id, left.team_name, right.team_id, right.team_name,
+            page.event_id, page.event_name, page.date_unix_ms, _iso_date(page.date_unix_ms),
+            page.url, parser_version, now, key["match_id"],
+        ),
+    )
+    team1_id, team2_id = db.execute(
+        "SELECT team1_id, team2_id FROM matches WHERE match_id = ?", (key["match_id"],)
+    ).fetchone()
+    if {team1_id, team2_id} != {left.team_id, right.team_id}:
+        raise ValidationError(
+            "mapstats",
+            f"the page's teams {left.team_id}, {right.team_id} are not the match's "
+            f"teams {team1_id}, {team2_id}",
+        )
+    team1, team2 = (left, right) if team1_id == left.team_id else (right, left)
+    db.execute(
+        """UPDATE maps SET map_name = ?, team1_rounds = ?, team2_rounds = ?,
+             team1_ct_rounds = ?, team1_t_rounds = ?, team2_ct_rounds = ?, team2_t_rounds = ?,
+             team1_ot_rounds = ?, team2_ot_rounds = ?, team1_starting_side = ?,
+             rating_version = ?, mapstats_at = ?, updated_at = ?, source_url = ?,
+             parser_version = ?
+           WHERE match_id = ? AND map_number = ?""",
+        (
+            page.map_name, team1.score, team2.score, team1.ct_rounds, team1.t_rounds,
+            team2.ct_rounds, team2.t_rounds, team1.ot_rounds, team2.ot_rounds,
+            team1.starting_side, page.rating_version, now, now, page.url, parser_version,
+            *map_id,
+        ),
+    )
+    columns = ", ".join(_SCOREBOARD)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _SCOREBOARD)
+    db.executemany(
+        f"""INSERT INTO player_stats (match_id, map_number, player_id, {columns},
+              scraped_at, updated_at, source_url, parser_version)
+            VALUES (?, ?, ?, {", ".join("?" * len(_SCOREBOARD))}, ?, ?, ?, ?)
+            ON CONFLICT (match_id, map_number, player_id) DO UPDATE SET {updates},
+              updated_at = excluded.updated_at, source_url = excluded.source_url,
+              parser_version = excluded.parser_version""",
+        [
+            (*map_id, p.player_id, *(getattr(p, c) for c in _SCOREBOARD), *provenance)
+            for p in page.players
+        ],
+    )
+    db.executemany(
+        """INSERT INTO round_history (match_id, map_number, round_number, winner_side,
+              win_type, winner_team_id, scraped_at, updated_at, source_url, parser_version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (match_id, map_number, round_number) DO UPDATE SET
+              winner_side = excluded.winner_side, win_type = excluded.win_type,
+              winner_team_id = excluded.winner_team_id, updated_at = excluded.updated_at,
+              source_url = excluded.source_url, parser_version = excluded.parser_version""",
+        [
+            (*map_id, r.round_number, r.winner_side, r.win_type, r.winner_team_id, *provenance)
+            for r in page.rounds
+        ],
+    )
+    return SaveResult(
+        rows={"player_stats": len(page.players), "round_history": len(page.rounds)}
+    )
+
+
+def _validate(page: MapStatsPage):
+    """The two teams, after checking the page is whole and consistent."""
+    if len(page.teams) != 2 or not all(t.team_id for t in page.teams):
+        raise ValidationError("mapstats", "the page does not name two teams with ids")
+    left, right = page.teams
+    if left.team_id == right.team_id:
+        raise ValidationError("mapstats", "both teams have the same id")
+    team_ids = {left.team_id, right.team_id}
+    per_team = {team_id: 0 for team_id in team_ids}
+    for player in page.players:
+        if player.team_id not in per_team:
+            raise ValidationError("mapstats", f"player {player.player_id} is on neither team")
+        per_team[player.team_id] += 1
+    if sorted(per_team.values()) != [5, 5] or len({p.player_id for p in page.players}) != 10:
+        raise ValidationError("mapstats", f"the scoreboard is not 5 + 5 distinct players: {per_team}")
+    if len(page.rounds) != (left.score or 0) + (right.score or 0):
+        raise ValidationError(
+            "mapstats",
+            f"{len(page.rounds)} rounds in the history for a {left.score}-{right.score} score",
+        )
+    for team in (left, right):
+        won = sum(1 for r in page.rounds if r.winner_team_id == team.team_id)
+        if won != team.score:
+            raise ValidationError(
+                "mapstats", f"team {team.team_name} won {won} rounds in the history, {team.score} by the score"
+            )
+    return left, right
+
+
+def _iso_date(unix_ms: int | None) -> str | None:
+    if unix_ms is None:
+        return None
+    return datetime.fromtimestamp(unix_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")

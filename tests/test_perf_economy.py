@@ -1,0 +1,284 @@
+"""End to end: `perf_economy` crawls through the Scrapy engine against a local server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.crawl import run_crawl
+from tests.seed import expected, rows, seed_scoreboard
+from tests.server import Answer, FixtureServer, page_bytes
+
+ALL_MAPS = [162345, 164779, 164783, 173424, 188093, 206389, 206391, 219128, 219131, 219135]
+SCOREBOARD = (
+    "player_id, player_name, team_id, kills, deaths, assists, flash_assists, hs_kills, "
+    "kd_diff, adr, kast, fk_diff, opening_kills, opening_deaths, multi_kills, clutch_wins, "
+    "traded_deaths, round_swing, rating, rating_version, scraped_at"
+)
+
+
+def snapshot(db_path: Path, mapstatsid: int) -> dict[str, list[tuple]]:
+    """Every stored value of one map, without the moving timestamps."""
+    (match_id, map_number), = rows(db_path, "SELECT match_id, map_number FROM maps WHERE mapstatsid = ?", mapstatsid)
+    key = (match_id, map_number)
+    return {
+        "map": rows(db_path, "SELECT perf_attempts, perf_economy_at IS NOT NULL FROM maps WHERE match_id = ? AND map_number = ?", *key),
+        "players": rows(db_path, f"SELECT {SCOREBOARD}, kpr, dpr, impact, mk_rating FROM player_stats WHERE match_id = ? AND map_number = ? ORDER BY player_id", *key),
+        "economy": rows(db_path, "SELECT round_number, team_id, equipment_value, buy_type, side, won FROM economy WHERE match_id = ? AND map_number = ? ORDER BY 1, 2", *key),
+        "kill_matrix": rows(db_path, "SELECT matrix_type, player1_id, player2_id, player1_kills, player2_kills FROM kill_matrix WHERE match_id = ? AND map_number = ? ORDER BY 1, 2, 3", *key),
+        "failures": rows(db_path, "SELECT page FROM failures WHERE mapstatsid = ?", mapstatsid),
+    }
+
+
+def pending(db_path: Path) -> set[int]:
+    from hltv_scraper.storage import Database
+
+    db = Database.open(db_path)
+    try:
+        return {key.mapstatsid for key in db.iter_pending("perf_economy", max_attempts=3)}
+    finally:
+        db.close()
+
+
+def assert_untouched(before: dict, after: dict) -> None:
+    assert after == before
+    assert after["map"] == [(0, 0)]
+    assert after["economy"] == [] and after["kill_matrix"] == [] and after["failures"] == []
+
+
+def assert_matches_truth(db_path: Path, mapstatsid: int) -> None:
+    truth = expected(mapstatsid)
+    stored = snapshot(db_path, mapstatsid)
+    by_id = {row[0]: row for row in stored["players"]}
+    assert set(by_id) == {p["player_id"] for p in truth["players"]}
+    for player in truth["players"]:
+        row = by_id[player["player_id"]]
+        assert row[-4:] == (player["kpr"], player["dpr"], player["impact"], player["mk_rating"]), player["player_name"]
+    assert stored["economy"] == sorted(
+        (e["round_number"], e["team_id"], e["equipment_value"], e["buy_type"], e["side"], int(e["won"]))
+        for e in truth["economy"]
+    )
+    assert stored["kill_matrix"] == sorted(
+        (k["matrix_type"], k["player1_id"], k["player2_id"], k["player1_kills"], k["player2_kills"])
+        for k in truth["kill_matrix"]
+    )
+    assert {row[0] for row in stored["kill_matrix"]} == {"all", "first_kill", "awp"}
+    assert stored["map"] == [(0, 1)]
+
+
+def test_crawl_stores_every_map_whole_and_a_rerun_changes_nothing(server, db_path, crawl_settings):
+    for mapstatsid in ALL_MAPS:
+        seed_scoreboard(db_path, mapstatsid)
+    scoreboard_before = {m: snapshot(db_path, m)["players"] for m in ALL_MAPS}
+
+    result = run_crawl("perf_economy", crawl_settings)
+
+    assert result.error is None
+    assert result.stat("hltv/maps/committed") == len(ALL_MAPS)
+    assert result.stat("log_count/ERROR") == 0
+    for mapstatsid in ALL_MAPS:
+        assert_matches_truth(db_path, mapstatsid)
+        # the scoreboard stage's values (and their scraped_at) are exactly as they were
+        after = snapshot(db_path, mapstatsid)["players"]
+        assert [row[:-4] for row in after] == [row[:-4] for row in scoreboard_before[mapstatsid]]
+    assert pending(db_path) == set()
+    first = {m: snapshot(db_path, m) for m in ALL_MAPS}
+    requests_after_first = sum(server.requests.values())
+    assert requests_after_first == 2 * len(ALL_MAPS)
+
+    again = run_crawl("perf_economy", crawl_settings)
+
+    assert again.stat("hltv/maps/requested") == 0
+    assert sum(server.requests.values()) == requests_after_first
+    assert {m: snapshot(db_path, m) for m in ALL_MAPS} == first
+
+
+def test_economy_team_ids_resolve_when_the_match_record_names_differ(server, db_path, crawl_settings):
+    truth = expected(173424)["match"]
+    # the match record lists the teams the other way round, spelled differently
+    seed_scoreboard(db_path, 173424, match_overrides={
+        "team1_id": truth["team2_id"], "team1_name": "  COPPERHEAD ",
+        "team2_id": truth["team1_id"], "team2_name": "Smoke and Mirrors",
+    })
+    seed_scoreboard(db_path, 188093)
+
+    result = run_crawl("perf_economy", crawl_settings)
+
+    assert result.stat("hltv/maps/committed") == 2
+    assert_matches_truth(db_path, 173424)
+    assert_matches_truth(db_path, 188093)
+
+
+def test_economy_rounds_missing_from_round_history_are_counted_not_stored(server, db_path, crawl_settings):
+    seed_scoreboard(db_path, 219131, rounds=18)  # the page's economy chart has 21 rounds
+
+    result = run_crawl("perf_economy", crawl_settings)
+
+    assert result.stat("hltv/maps/committed") == 1
+    assert result.stat("hltv/economy/rounds_skipped") == 3
+    stored = rows(db_path, "SELECT DISTINCT round_number FROM economy ORDER BY 1")
+    assert stored == [(n,) for n in range(1, 19)]
+
+
+CF_CHALLENGE = page_bytes("special-cf-challenge-performance-173424")
+ACCESS_DENIED = page_bytes("special-cf-access-denied-economy-188093")
+CF_HEADERS = {"Server": "cloudflare", "cf-mitigated": "challenge"}
+
+
+@pytest.mark.parametrize(
+    ("page", "answer"),
+    [
+        pytest.param("economy", Answer(status=500, body=b"oops"), id="server-error-after-retries"),
+        pytest.param("performance", Answer(status=403, body=CF_CHALLENGE, headers=CF_HEADERS), id="cf-challenge-403"),
+        pytest.param("performance", Answer(status=503, body=CF_CHALLENGE, headers={"Server": "cloudflare"}), id="cf-challenge-503"),
+        pytest.param("economy", Answer(status=403, body=ACCESS_DENIED), id="access-denied-403"),
+        pytest.param("economy", Answer(status=200, body=ACCESS_DENIED), id="access-denied-200"),
+        pytest.param("performance", Answer(body=page_bytes("special-performance-truncated-no-charts-performance-164779")), id="cut-before-charts"),
+        pytest.param("performance", Answer(body=page_bytes("economy-219128")), id="another-page"),
+    ],
+)
+def test_a_fetch_failure_leaves_the_map_untouched_and_pending(server, db_path, crawl_settings, page, answer):
+    for mapstatsid in (164779, 188093):
+        seed_scoreboard(db_path, mapstatsid)
+    before = snapshot(db_path, 164779)
+    server.script(page, 164779, answer)
+
+    result = run_crawl("perf_economy", crawl_settings)
+
+    assert_untouched(before, snapshot(db_path, 164779))
+    assert pending(db_path) == {164779}
+    assert_matches_truth(db_path, 188093)
+    assert result.stat("hltv/maps/fetch_failed") == 1
+    assert result.stat("hltv/maps/failed") == 0
+
+
+@pytest.mark.parametrize(
+    ("mapstatsid", "page", "special"),
+    [
+        (164779, "performance", "special-performance-truncated-mid-chart-performance-164779"),
+        (219128, "economy", "special-economy-malformed-truncated-economy-219128"),
+    ],
+)
+def test_a_parse_failure_counts_an_attempt_and_writes_nothing_else(server, db_path, crawl_settings, mapstatsid, page, special):
+    other = 188093
+    for m in (mapstatsid, other):
+        seed_scoreboard(db_path, m)
+    before = snapshot(db_path, mapstatsid)
+    server.script(page, mapstatsid, Answer(body=page_bytes(special)))
+    settings = {**crawl_settings, "HLTV_MAX_ATTEMPTS": 2}
+
+    result = run_crawl("perf_economy", settings)
+
+    after = snapshot(db_path, mapstatsid)
+    assert after["map"] == [(1, 0)]
+    assert after["players"] == before["players"]  # no kpr, scoreboard untouched
+    assert after["economy"] == [] and after["kill_matrix"] == []
+    assert after["failures"] == [(page,)]
+    (reason, version), = rows(db_path, "SELECT reason, parser_version FROM failures")
+    assert reason and version
+    assert_matches_truth(db_path, other)
+    assert result.stat("hltv/maps/failed") == 1
+
+    # one more failure reaches HLTV_MAX_ATTEMPTS=2: the map is no longer requested
+    run_crawl("perf_economy", settings)
+    assert snapshot(db_path, mapstatsid)["map"] == [(2, 0)]
+    requests = server.requests[(page, mapstatsid)]
+    third = run_crawl("perf_economy", settings)
+    assert third.stat("hltv/maps/requested") == 0
+    assert server.requests[(page, mapstatsid)] == requests
+
+
+def test_players_that_differ_from_the_scoreboard_fail_validation(server, db_path, crawl_settings):
+    truth = seed_scoreboard(db_path, 188093)
+    stranger = truth["players"][0]["player_id"]
+    rows(db_path, "UPDATE player_stats SET player_id = 999999 WHERE player_id = ?", stranger)
+
+    result = run_crawl("perf_economy", crawl_settings)
+
+    assert result.stat("hltv/maps/failed") == 1
+    assert rows(db_path, "SELECT count(*) FROM economy") == [(0,)]
+    assert rows(db_path, "SELECT count(*) FROM player_stats WHERE kpr IS NOT NULL") == [(0,)]
+    assert rows(db_path, "SELECT page FROM failures") == [("performance",)]
+
+
+def test_no_pending_maps_means_no_requests(server, db_path, crawl_settings):
+    result = run_crawl("perf_economy", crawl_settings)
+
+    assert result.error is None
+    assert result.close_reason == "finished"
+    assert result.stat("downloader/request_count") == 0
+    assert sum(server.requests.values()) == 0
+
+
+def test_the_crawl_stops_after_consecutive_fetch_failures(server, db_path, crawl_settings):
+    for mapstatsid in ALL_MAPS:
+        seed_scoreboard(db_path, mapstatsid)
+        server.script("performance", mapstatsid, Answer(status=403, body=CF_CHALLENGE, headers=CF_HEADERS))
+    settings = {**crawl_settings, "HLTV_MAX_FETCH_FAILURES": 3, "HLTV_MAPS_IN_FLIGHT": 2, "CONCURRENT_REQUESTS": 2}
+
+    result = run_crawl("perf_economy", settings)
+
+    assert result.close_reason == "hltv_fetch_failures"
+    assert result.stat("hltv/maps/requested") < len(ALL_MAPS)
+    assert result.stat("hltv/maps/committed") == 0
+    assert pending(db_path) == set(ALL_MAPS)
+    assert rows(db_path, "SELECT count(*) FROM economy") == [(0,)]
+
+
+def test_mapstatsid_and_limit_arguments(server, db_path, crawl_settings):
+    for mapstatsid in (164779, 188093, 219131):
+        seed_scoreboard(db_path, mapstatsid)
+
+    limited = run_crawl("perf_economy", crawl_settings, limit="1")
+    assert limited.stat("hltv/maps/committed") == 1
+    assert pending(db_path) == {188093, 219131}
+
+    # an explicit id is processed even when done already
+    chosen = run_crawl("perf_economy", crawl_settings, mapstatsid="164779,219131")
+    assert chosen.stat("hltv/maps/committed") == 2
+    assert pending(db_path) == {188093}
+    assert_matches_truth(db_path, 164779)
+
+    unknown = run_crawl("perf_economy", crawl_settings, mapstatsid="164779,123")
+    assert "123" in str(unknown.error)
+    assert unknown.stat("hltv/maps/requested") == 0
+
+
+def test_replay_serves_a_recorded_crawl_without_the_network(server, db_path, crawl_settings, tmp_path):
+    maps = (162345, 206389, 173424)
+    for mapstatsid in maps:
+        seed_scoreboard(db_path, mapstatsid)
+    server.script("economy", 162345, Answer(gzip=True))  # archived decoded all the same
+    run_crawl("perf_economy", crawl_settings)
+    recorded = {m: snapshot(db_path, m) for m in maps}
+    archive = Path(crawl_settings["HLTV_ARCHIVE_DIR"])
+    assert (archive / "performance" / "162345.html.gz").exists()
+    (archive / "economy" / "173424.json").unlink()  # a gap in the archive
+    server.stop()
+
+    replay_db = tmp_path / "replay.sqlite3"
+    for mapstatsid in maps:
+        seed_scoreboard(replay_db, mapstatsid)
+    result = run_crawl("perf_economy", {
+        **crawl_settings, "HLTV_DB_PATH": str(replay_db), "HLTV_REPLAY": True,
+        "HLTV_BASE_URL": "https://www.hltv.org",
+    })
+
+    assert result.stat("hltv/maps/committed") == 2
+    assert result.stat("hltv/pages/fetch_failed/economy") == 1
+    assert result.stat("downloader/response_count") == result.stat("httpcache/hit")
+    for mapstatsid in (162345, 206389):
+        assert snapshot(replay_db, mapstatsid) == recorded[mapstatsid]
+    assert pending(replay_db) == {173424}
+
+
+def test_refusals_never_enter_the_archive(server, db_path, crawl_settings):
+    seed_scoreboard(db_path, 173424)
+    server.script("performance", 173424, Answer(status=403, body=CF_CHALLENGE, headers=CF_HEADERS))
+
+    run_crawl("perf_economy", crawl_settings)
+
+    archive = Path(crawl_settings["HLTV_ARCHIVE_DIR"])
+    assert (archive / "economy" / "173424.html.gz").exists()
+    assert not (archive / "performance" / "173424.html.gz").exists()
