@@ -16,7 +16,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 demo: install
-	$(BIN)/python -m hltv_scraper.demo --workdir $(DEMO_DIR)
+	$(BIN)/python tools/demo.py --workdir $(DEMO_DIR)
 
 test: install
 	$(BIN)/python -m pytest -q

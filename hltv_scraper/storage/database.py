@@ -102,6 +102,69 @@ class Database:
         ).fetchone()
         return _map_key(row) if row else None
 
+    def summary(self) -> dict[str, int]:
+        """Counts a person checks after a run: how far the maps got, what is stored."""
+        one = lambda sql: self.connection.execute(sql).fetchone()[0]  # noqa: E731
+        return {
+            "maps": one("SELECT count(*) FROM maps"),
+            "maps with scoreboard": one("SELECT count(*) FROM maps WHERE mapstats_at IS NOT NULL"),
+            "maps with performance and economy": one(
+                "SELECT count(*) FROM maps WHERE perf_economy_at IS NOT NULL"
+            ),
+            "players with scoreboard": one("SELECT count(*) FROM player_stats"),
+            "players with performance": one("SELECT count(*) FROM player_stats WHERE kpr IS NOT NULL"),
+            "round history rows": one("SELECT count(*) FROM round_history"),
+            "economy rows": one("SELECT count(*) FROM economy"),
+            "kill matrix rows": one("SELECT count(*) FROM kill_matrix"),
+            "failures recorded": one("SELECT count(*) FROM failures"),
+        }
+
+    def recent_failures(self, limit: int = 10) -> list[sqlite3.Row]:
+        return self.connection.execute(
+            "SELECT mapstatsid, stage, page, reason FROM failures "
+            "ORDER BY failure_id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+
+    # -- telling the project which maps to collect ------------------------------------
+
+    def add_maps(self, maps: list[tuple[int, int, int]]) -> tuple[int, int]:
+        """Add ``(match_id, map_number, mapstatsid)`` maps in one transaction.
+
+        Returns ``(added, already_known)``. A map that contradicts a stored one (the
+        same mapstatsid elsewhere, or another mapstatsid in its place) raises
+        ValueError and nothing is added.
+        """
+        now = utc_now()
+        added = known = 0
+        with self._transaction() as db:
+            for match_id, map_number, mapstatsid in maps:
+                stored = db.execute(
+                    "SELECT match_id, map_number, mapstatsid FROM maps "
+                    "WHERE mapstatsid = ? OR (match_id = ? AND map_number = ?)",
+                    (mapstatsid, match_id, map_number),
+                ).fetchall()
+                if any(tuple(row) != (match_id, map_number, mapstatsid) for row in stored):
+                    other = next(tuple(row) for row in stored if tuple(row) != (match_id, map_number, mapstatsid))
+                    raise ValueError(
+                        f"map {match_id}/{map_number} mapstatsid {mapstatsid} contradicts the "
+                        f"stored map {other[0]}/{other[1]} mapstatsid {other[2]}"
+                    )
+                if stored:
+                    known += 1
+                    continue
+                db.execute(
+                    "INSERT OR IGNORE INTO matches (match_id, scraped_at, updated_at) VALUES (?, ?, ?)",
+                    (match_id, now, now),
+                )
+                db.execute(
+                    "INSERT INTO maps (match_id, map_number, mapstatsid, scraped_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (match_id, map_number, mapstatsid, now, now),
+                )
+                added += 1
+        return added, known
+
     # -- failures -------------------------------------------------------------------
 
     def record_failure(
