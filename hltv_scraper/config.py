@@ -27,6 +27,13 @@ class HltvConfig:
     #: HLTV_MAX_FETCH_FAILURES: consecutive fetch failures (refusals, errors after
     #: retries) that stop the crawl. Hammering a site that refuses us gets us banned.
     max_fetch_failures: int = 10
+    #: HLTV_REFUSAL_RETRIES: retries of a page Cloudflare refused, each after the
+    #: site's download delay has doubled.
+    refusal_retries: int = 2
+    #: HLTV_BACKOFF_START_DELAY: the delay (seconds) a first refusal raises a delay of 0 to.
+    backoff_start_delay: float = 5.0
+    #: HLTV_BACKOFF_MAX_DELAY: the most a refusal or a Retry-After slows the site to.
+    backoff_max_delay: float = 300.0
     #: HLTV_MAPS_IN_FLIGHT: maps requested but not yet resolved. Bounds memory and keeps
     #: the scheduler from holding the whole pending list.
     maps_in_flight: int = 16
@@ -59,6 +66,9 @@ class HltvConfig:
             max_attempts=max_attempts,
             max_fetch_failures=max_fetch_failures,
             maps_in_flight=maps_in_flight,
+            refusal_retries=max(0, settings.getint("HLTV_REFUSAL_RETRIES", default.refusal_retries)),
+            backoff_start_delay=settings.getfloat("HLTV_BACKOFF_START_DELAY", default.backoff_start_delay),
+            backoff_max_delay=settings.getfloat("HLTV_BACKOFF_MAX_DELAY", default.backoff_max_delay),
             archive_dir=Path(settings.get("HLTV_ARCHIVE_DIR") or default.archive_dir),
             archive=settings.getbool("HLTV_ARCHIVE", default.archive),
             replay=settings.getbool("HLTV_REPLAY", default.replay),

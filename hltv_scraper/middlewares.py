@@ -1,24 +1,35 @@
-"""Downloader middleware that turns refusals into fetch failures.
+"""Downloader middleware for a site that pushes back.
 
 A Cloudflare challenge, an "Access denied" page or a body that is not the page asked
-for must never reach a parser (it would count as a parse failure and burn an attempt)
-nor the archive. Such responses become :class:`PageRefused`, which Scrapy hands to the
-request's errback. Other error statuses pass on to Scrapy's RetryMiddleware and
-HttpErrorMiddleware, which retry them and then call the errback themselves.
+for must never reach a parser (it would burn a parse attempt) nor the archive. Such a
+response is retried a few times (``HLTV_REFUSAL_RETRIES``) and, every time, the
+site's download delay doubles (up to ``HLTV_BACKOFF_MAX_DELAY``): a site that refuses
+us is asked less often, not more. When the retries are spent the response becomes
+:class:`PageRefused`, which Scrapy hands to the request's errback as a fetch failure.
+
+``Retry-After`` on a 429 or 503 raises the delay to what the site asked for before
+Scrapy's RetryMiddleware retries it. AutoThrottle brings the delay back down as
+pages come through again.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
+from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 
+from hltv_scraper.config import HltvConfig
 from hltv_scraper.site import refusal_reason
 
 if TYPE_CHECKING:
+    from scrapy.core.downloader import Slot
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
     from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
 
 
 class PageRefused(IgnoreRequest):
@@ -31,18 +42,60 @@ class PageRefused(IgnoreRequest):
 
 class RefusalMiddleware:
     def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
         self.stats = crawler.stats
+        self.config = HltvConfig.from_settings(crawler.settings)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        retry_after = _retry_after(response)
+        if retry_after is not None:
+            self._slow_down(request, to_at_least=retry_after, why=f"Retry-After on HTTP {response.status}")
         page = request.meta.get("hltv_page")
         if page is None:
             return response
         reason = refusal_reason(response, page)
         if reason is None or reason.startswith("http_"):
-            return response
+            return response  # a page, or an error status for RetryMiddleware
         self.stats.inc_value(f"hltv/refused/{reason}")
+        self._slow_down(request, to_at_least=0, why=reason)
+        retry = get_retry_request(
+            request,
+            spider=self.crawler.spider,
+            reason=f"refused/{reason}",
+            max_retry_times=self.config.refusal_retries,
+        )
+        if retry is not None:
+            return retry
         raise PageRefused(reason)
+
+    def _slow_down(self, request: Request, *, to_at_least: float, why: str) -> None:
+        slot = self._slot(request)
+        if slot is None:
+            return
+        ceiling = self.config.backoff_max_delay
+        new_delay = min(max(slot.delay * 2, self.config.backoff_start_delay, to_at_least), ceiling)
+        if new_delay > slot.delay:
+            logger.warning("Site pushed back (%s): download delay %.1fs -> %.1fs", why, slot.delay, new_delay)
+            slot.delay = new_delay
+        self.stats.set_value("hltv/download_delay", slot.delay)
+
+    def _slot(self, request: Request) -> Slot | None:
+        downloader = self.crawler.engine.downloader
+        return downloader.slots.get(request.meta.get("download_slot"))
+
+
+def _retry_after(response: Response) -> float | None:
+    """Seconds from a ``Retry-After: <seconds>`` header on 429/503 (dates are ignored)."""
+    if response.status not in (429, 503):
+        return None
+    value = response.headers.get(b"Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value.decode("latin-1").strip()))
+    except ValueError:
+        return None
