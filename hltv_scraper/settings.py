@@ -36,6 +36,11 @@ DOWNLOADER_MIDDLEWARES = {
     # Replaced by the archive middleware above.
     "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
 }
+EXTENSIONS = {
+    # The periodic stats line, with maps committed/failed/left and the current delay.
+    "scrapy.extensions.logstats.LogStats": None,
+    "hltv_scraper.extensions.MapProgress": 0,
+}
 ITEM_PIPELINES = {
     "hltv_scraper.pipelines.MapTransactionPipeline": 300,
 }

@@ -76,6 +76,9 @@ class MapPagesSpider(Spider):
 
     async def start(self) -> AsyncIterator[Request]:
         stats = self.crawler.stats
+        if not self.mapstatsids:
+            pending = self.db.count_pending(self.stage, max_attempts=self.config.max_attempts)
+            stats.set_value("hltv/maps/pending_at_start", min(pending, self.limit or pending))
         for count, key in enumerate(self.maps()):
             if self.limit is not None and count >= self.limit:
                 break
