@@ -1,0 +1,331 @@
+"""The map stats (overview) page: match details, both teams, the scoreboard, round history.
+
+This page is the upstream source of a map: its scoreboard and round history decide which
+players and rounds exist, so a page that is not whole raises :class:`ParseError` rather
+than yielding a partial map.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, TypeVar
+
+from hltv_scraper.items import MapStatsPage, MapTeam, RoundOutcome, ScoreboardRow
+from hltv_scraper.loaders import MapTeamLoader, RoundOutcomeLoader, ScoreboardRowLoader
+from hltv_scraper.parsers._page import ParseError, clean_text, content_selector, id_from_href
+
+if TYPE_CHECKING:
+    from parsel import Selector, SelectorList
+    from scrapy.http import TextResponse
+    from scrapy.loader import ItemLoader
+
+_Item = TypeVar("_Item")
+
+# The scoreboard comes last in the content section: if it is inside, so is the rest.
+_SCOREBOARD_CSS = "table.stats-table.totalstats"
+_PLAYERS_PER_TEAM = 5
+_EVENT_ID = re.compile(r"[?&]event=(\d+)|/events/(\d+)(?:/|$)")
+_RATING_VERSION = re.compile(r"\d+\.\d+")
+# "29(16)", "null(null)", "-": a value with an optional bracketed second value.
+_WITH_BRACKET = re.compile(r"^([^()]*?)\s*(?:\(\s*([^()]*?)\s*\))?$")
+_COLON_PAIR = re.compile(r"^(\S*)\s*:\s*(\S*)$")
+_LOST_ROUND = "emptyHistory"
+_OUTCOMES = {
+    "ct_win": ("CT", "elimination"),
+    "t_win": ("T", "elimination"),
+    "bomb_exploded": ("T", "bomb_exploded"),
+    "bomb_defused": ("CT", "bomb_defused"),
+    "stopwatch": ("CT", "time"),
+}
+
+
+def parse_mapstats(response: TextResponse) -> MapStatsPage:
+    try:
+        root = content_selector(response, _SCOREBOARD_CSS)
+    except ParseError:
+        raise ParseError(f"map stats: no scoreboard ({_SCOREBOARD_CSS})") from None
+    if not root.css(".match-info-box"):
+        raise ParseError("map stats: no .match-info-box")
+    box = root.css(".match-info-box")[0]
+    rows = {}
+    for row in box.css(".match-info-row"):
+        label, right = _text(row.css(".bold")), row.css(".right")
+        if label and right:
+            rows[label.lower()] = right[0]
+    teams = _teams(box, rows)
+    rating_version = _rating_version(root, rows)
+    event = next((a for a in box.css("a[href]") if _EVENT_ID.search(a.attrib["href"])), None)
+    if event is None:
+        raise ParseError("map stats: no event link in .match-info-box")
+    match = _EVENT_ID.search(event.attrib["href"])
+    unix = clean_text(box.css("[data-unix]::attr(data-unix)").get())
+    return MapStatsPage(
+        url=response.url,
+        map_name=_map_name(box),
+        event_id=int(match.group(1) or match.group(2)),
+        event_name=_text(event),
+        date_unix_ms=int(unix) if unix and unix.isdigit() else None,
+        rating_version=rating_version,
+        teams=teams,
+        players=_scoreboard(root, teams, rating_version),
+        rounds=_round_history(root, teams),
+    )
+
+
+def _build(loader_class: type[ItemLoader], item: _Item, piece: str, **values: object) -> _Item:
+    """The item loaded with ``values``; a value the processors reject names the piece."""
+    loader = loader_class(item=item)
+    for name, value in values.items():
+        try:
+            loader.add_value(name, value)
+        except ValueError as exc:
+            raise ParseError(f"map stats: {piece}: bad {name} {value!r} ({exc})") from None
+    return loader.load_item()
+
+
+def _text(node: Selector | SelectorList) -> str | None:
+    return clean_text("".join(node.css("::text").getall()))
+
+
+def _classes(node: Selector) -> set[str]:
+    return set(node.attrib.get("class", "").split())
+
+
+def _map_name(box: Selector) -> str:
+    # The only text sitting directly in the box, between the date and the teams.
+    for text in box.xpath("text()").getall():
+        if name := clean_text(text):
+            return name
+    raise ParseError("map stats: no map name in .match-info-box")
+
+
+def _row(rows: dict[str, Selector], label: str) -> Selector | None:
+    return next((right for name, right in rows.items() if name.startswith(label)), None)
+
+
+def _pair(rows: dict[str, Selector], label: str) -> list[str | None]:
+    """Left and right values of a "1.06 : 0.94" row; None for both when it is absent."""
+    right = _row(rows, label)
+    if right is None:
+        return [None, None]
+    parts = (_text(right) or "").split(":")
+    if len(parts) != 2:
+        raise ParseError(f"map stats: {label!r} row is not 'left : right': {_text(right)!r}")
+    return parts
+
+
+def _breakdown(box: Selector) -> list[list[tuple[int, str | None]]]:
+    """The bracketed groups after the score: [[(rounds, side) of left, of right], ...].
+
+    The first two are the regulation halves, with each team's side in the span colour;
+    any more are overtime.
+    """
+    # The breakdown is the row with side-coloured numbers, whatever its label.
+    coloured = (r for r in box.css(".match-info-row .right") if r.css(".ct-color, .t-color"))
+    right = next(coloured, None)
+    if right is None:
+        raise ParseError("map stats: no score breakdown (.ct-color/.t-color) in .match-info-box")
+    groups: list[list[tuple[int, str | None]]] = []
+    current: list[tuple[int, str | None]] | None = None
+    for node in right.xpath("node()"):
+        if isinstance(node.root, str):
+            tokens, side = re.findall(r"[()]|\d+", node.root), None
+        else:
+            classes = _classes(node)
+            side = "CT" if "ct-color" in classes else "T" if "t-color" in classes else None
+            tokens = re.findall(r"\d+", _text(node) or "")
+        for token in tokens:
+            if token == "(":
+                current = []
+            elif token == ")" and current is not None:
+                groups.append(current)
+                current = None
+            elif current is not None:
+                current.append((int(token), side))
+    halves = groups[:2]
+    if (len(halves) != 2 or any(len(group) != 2 for group in groups)
+            or any(side is None for half in halves for _, side in half)):
+        raise ParseError(f"map stats: no two halves with sides in the breakdown {_text(right)!r}")
+    return groups
+
+
+def _teams(box: Selector, rows: dict[str, Selector]) -> list[MapTeam]:
+    groups = _breakdown(box)
+    halves, overtime = groups[:2], groups[2:]
+    ratings, first_kills = _pair(rows, "team rating"), _pair(rows, "first kills")
+    clutches = _pair(rows, "clutches won")
+    teams = []
+    for index, css in enumerate((".team-left", ".team-right")):
+        link = box.css(f"{css} a[href*='/stats/teams/']")
+        if not link:
+            raise ParseError(f"map stats: no /stats/teams/ link in {css}")
+        own = [half[index] for half in halves]
+        team = _build(
+            MapTeamLoader, MapTeam(), css[1:],
+            team_id=id_from_href(link[0].attrib["href"], "stats/teams"),
+            team_name=_text(link[0]),
+            score=box.css(f"{css} .bold::text").get(),
+            starting_side=own[0][1],
+            ct_rounds=sum(rounds for rounds, side in own if side == "CT"),
+            t_rounds=sum(rounds for rounds, side in own if side == "T"),
+            team_rating=ratings[index],
+            first_kills=first_kills[index],
+            clutches_won=clutches[index],
+        )
+        if team.team_id is None or team.team_name is None or team.score is None:
+            raise ParseError(f"map stats: {css[1:]} lacks an id, a name or a score")
+        regulation = team.ct_rounds + team.t_rounds
+        # Overtime gets its own group only for long overtime; otherwise the rounds
+        # beyond the halves are overtime (none on MR15 maps, where 30 rounds fit).
+        team.ot_rounds = (
+            sum(group[index][0] for group in overtime) if overtime else team.score - regulation
+        )
+        if team.ot_rounds < 0 or regulation + team.ot_rounds != team.score:
+            raise ParseError(
+                f"map stats: {team.team_name}: halves {regulation} and overtime "
+                f"{team.ot_rounds} do not add up to the score {team.score}"
+            )
+        teams.append(team)
+    if teams[0].team_id == teams[1].team_id:
+        raise ParseError("map stats: both teams have the same id")
+    return teams
+
+
+def _rating_version(root: Selector, rows: dict[str, Selector]) -> str:
+    header = root.css(f"{_SCOREBOARD_CSS} th.st-rating .ratingDesc::text").get()
+    label = next((name for name in rows if name.startswith("team rating")), None)
+    for source in (header, label):
+        if source and (match := _RATING_VERSION.search(source)):
+            return match.group(0)
+    raise ParseError("map stats: no rating version (.ratingDesc or 'Team rating X' row)")
+
+
+def _scoreboard(root: Selector, teams: list[MapTeam], rating_version: str) -> list[ScoreboardRow]:
+    tables = root.css(_SCOREBOARD_CSS)
+    if len(tables) != 2:
+        # A known live defect renders one team's scoreboard only: the map is not whole.
+        raise ParseError(f"map stats: {len(tables)} team scoreboard(s) on the page, expected 2")
+    players = []
+    for index, table in enumerate(tables):
+        name = _text(table.css("th.st-teamname"))
+        team = next((t for t in teams if name and t.team_name.casefold() == name.casefold()),
+                    None if name else teams[index])
+        if team is None:
+            raise ParseError(f"map stats: scoreboard {index + 1} is for {name!r}, not a page team")
+        rows = [row for row in table.css("tr") if row.css("td.st-player")]
+        if len(rows) != _PLAYERS_PER_TEAM:
+            raise ParseError(f"map stats: {team.team_name} scoreboard has {len(rows)} players, "
+                             f"expected {_PLAYERS_PER_TEAM}")
+        players.extend(_player(row, team, rating_version) for row in rows)
+    if len({player.player_id for player in players}) != 2 * _PLAYERS_PER_TEAM:
+        raise ParseError("map stats: the scoreboards do not hold 10 distinct players")
+    return players
+
+
+def _cell(row: Selector, column: str, *, eco: bool = False) -> str | None:
+    """The text of a column's traditional (or eco-adjusted) cell; None if there is none.
+
+    KAST is repeated with ``smartphone-only`` for narrow screens: that copy is skipped.
+    """
+    cells = row.css(f"td.{column}")
+    wide = [cell for cell in cells if "smartphone-only" not in _classes(cell)]
+    for cell in wide or cells:
+        if ("eco-adjusted-data" in _classes(cell)) == eco:
+            return _text(cell) or ""
+    return None
+
+
+def _split(text: str | None, pattern: re.Pattern[str], piece: str) -> tuple[str | None, ...]:
+    if text is None:
+        return None, None
+    match = pattern.match(text)
+    if not match:
+        raise ParseError(f"map stats: {piece}: unexpected cell {text!r}")
+    return match.groups()
+
+
+def _player(row: Selector, team: MapTeam, rating_version: str) -> ScoreboardRow:
+    link = row.css("td.st-player a[href*='/stats/players/']")
+    if not link:
+        raise ParseError(f"map stats: a {team.team_name} scoreboard row has no player link")
+    piece = f"scoreboard row {_text(link[0])!r}"
+    required = "st-opkd st-mks st-kast st-clutches st-kills st-assists st-deaths st-adr st-rating"
+    if missing := [column for column in required.split() if _cell(row, column) is None]:
+        raise ParseError(f"map stats: {piece} lacks {', '.join(missing)}")
+    values: dict[str, str | None] = {}
+    for prefix, eco in (("", False), ("e_", True)):
+        kills = _split(_cell(row, "st-kills", eco=eco), _WITH_BRACKET, piece)
+        deaths = _split(_cell(row, "st-deaths", eco=eco), _WITH_BRACKET, piece)
+        opening = _split(_cell(row, "st-opkd", eco=eco), _COLON_PAIR, piece)
+        values.update({
+            f"{prefix}kills": kills[0], f"{prefix}hs_kills": kills[1],
+            f"{prefix}deaths": deaths[0], f"{prefix}traded_deaths": deaths[1],
+            f"{prefix}opening_kills": opening[0], f"{prefix}opening_deaths": opening[1],
+            f"{prefix}adr": _cell(row, "st-adr", eco=eco),
+            f"{prefix}kast": _cell(row, "st-kast", eco=eco),
+        })
+    assists = _split(_cell(row, "st-assists"), _WITH_BRACKET, piece)
+    player = _build(
+        ScoreboardRowLoader, ScoreboardRow(), piece,
+        player_id=id_from_href(link[0].attrib["href"], "stats/players"),
+        player_name=_text(link[0]),
+        team_id=team.team_id,
+        assists=assists[0],
+        flash_assists=assists[1],
+        multi_kills=_cell(row, "st-mks"),
+        clutch_wins=_cell(row, "st-clutches"),
+        round_swing=_cell(row, "st-roundSwing"),
+        rating=_cell(row, "st-rating"),
+        rating_version=rating_version,
+        **values,
+    )
+    if player.player_id is None:
+        raise ParseError(f"map stats: {piece} has no player id")
+    player.kd_diff = _difference(player.kills, player.deaths)
+    player.fk_diff = _difference(player.opening_kills, player.opening_deaths)
+    player.e_kd_diff = _difference(player.e_kills, player.e_deaths)
+    player.e_fk_diff = _difference(player.e_opening_kills, player.e_opening_deaths)
+    return player
+
+
+def _difference(first: int | None, second: int | None) -> int | None:
+    return None if first is None or second is None else first - second
+
+
+def _round_history(root: Selector, teams: list[MapTeam]) -> list[RoundOutcome]:
+    by_name = {team.team_name.casefold(): team for team in teams}
+    rounds: list[RoundOutcome] = []
+    # Long overtime adds a second container: its rounds continue the numbering.
+    for container in root.css(".round-history-con"):
+        rows = []
+        for row in container.css(".round-history-team-row"):
+            logo = row.css("img.round-history-team")
+            name = clean_text(logo.attrib.get("title") or logo.attrib.get("alt")) if logo else None
+            if name is None or name.casefold() not in by_name:
+                raise ParseError(f"map stats: round history row for unknown team {name!r}")
+            icons = row.css("img.round-history-outcome::attr(src)").getall()
+            rows.append((by_name[name.casefold()], [_icon(src) for src in icons]))
+        if len(rows) != 2 or rows[0][0] is rows[1][0] or len(rows[0][1]) != len(rows[1][1]):
+            raise ParseError("map stats: a round history block is not two rows of one length")
+        for icons in zip(rows[0][1], rows[1][1]):
+            number = len(rounds) + 1
+            winners = [(team, icon) for (team, _), icon in zip(rows, icons) if icon != _LOST_ROUND]
+            if len(winners) != 1 or winners[0][1] not in _OUTCOMES:
+                raise ParseError(f"map stats: round {number} has outcome icons {list(icons)}")
+            team, icon = winners[0]
+            side, win_type = _OUTCOMES[icon]
+            rounds.append(_build(
+                RoundOutcomeLoader, RoundOutcome(), f"round {number}", round_number=number,
+                winner_side=side, win_type=win_type, winner_team_id=team.team_id,
+            ))
+    for team in teams:
+        won = sum(1 for outcome in rounds if outcome.winner_team_id == team.team_id)
+        if won != team.score:
+            raise ParseError(f"map stats: the round history gives {team.team_name} {won} "
+                             f"rounds, the score {team.score}")
+    return rounds
+
+
+def _icon(src: str) -> str:
+    """``/img/static/scoreboard/t_win.svg?v=2`` -> ``t_win``."""
+    return src.rsplit("/", 1)[-1].split("?", 1)[0].rsplit(".", 1)[0]
