@@ -126,6 +126,7 @@ class ArchiveMiddleware(HttpCacheMiddleware):
     def from_crawler(cls, crawler: Crawler) -> Self:
         config = HltvConfig.from_settings(crawler.settings)
         settings = crawler.settings.copy()
+        settings.frozen = False  # a private copy for the cache middleware alone
         settings.set("HTTPCACHE_ENABLED", config.archive or config.replay)
         settings.set("HTTPCACHE_STORAGE", f"{__name__}.ArchiveStorage")
         settings.set("HTTPCACHE_POLICY", f"{__name__}.ArchivePolicy")
