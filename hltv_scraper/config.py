@@ -24,8 +24,9 @@ class HltvConfig:
     #: HLTV_MAX_ATTEMPTS: parse failures after which a map is no longer pending. Three
     #: survives a transient glitch without re-fetching a page that is broken for good.
     max_attempts: int = 3
-    #: HLTV_MAX_FETCH_FAILURES: consecutive fetch failures (refusals, errors after
-    #: retries) that stop the crawl. Hammering a site that refuses us gets us banned.
+    #: HLTV_MAX_FETCH_FAILURES: maps in a row with a page that could not be fetched
+    #: (refusals, errors after retries) that stop the crawl. Hammering a site that
+    #: refuses us gets us banned.
     max_fetch_failures: int = 10
     #: HLTV_REFUSAL_RETRIES: retries of a page Cloudflare refused, each after the
     #: site's download delay has doubled.

@@ -67,6 +67,7 @@ class RefusalMiddleware:
             spider=self.crawler.spider,
             reason=f"refused/{reason}",
             max_retry_times=self.config.refusal_retries,
+            give_up_log_level=logging.WARNING,  # the spider reports the fetch failure
         )
         if retry is not None:
             return retry

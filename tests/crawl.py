@@ -89,5 +89,8 @@ def run_crawl(spider: str, settings: dict[str, Any], timeout: float = 120, **spi
     if not done.wait(timeout):
         raise TimeoutError(f"crawl {spider} did not finish in {timeout} s")
     crawler = outcome.get("crawler")
-    stats = crawler.stats.get_stats() if crawler and crawler.stats else {}
+    try:
+        stats = crawler.stats.get_stats()
+    except (AttributeError, RuntimeError):  # the crawl failed before it started
+        stats = {}
     return CrawlResult(stats, outcome.get("error"))

@@ -48,7 +48,8 @@ class MapPagesSpider(Spider):
         self.mapstatsids = _id_list(mapstatsid) if mapstatsid else None
         self._in_flight: dict[int, int] = {}  # mapstatsid -> its pages not yet resolved
         self._room = asyncio.Event()  # set whenever a map leaves _in_flight
-        self._fetch_failures_in_a_row = 0
+        self._unfetched: set[int] = set()  # maps in flight with a page not fetched
+        self._unfetched_in_a_row = 0  # maps resolved in a row with a page not fetched
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -103,52 +104,56 @@ class MapPagesSpider(Spider):
     # -- outcomes -------------------------------------------------------------------
 
     def parse_page(self, response: Response, key: MapKey, page: str) -> Any:
-        self._fetch_failures_in_a_row = 0
-        self._resolved(key)
         try:
             item = self.parsers[page](response)
         except ParseError as exc:
-            yield self._failure(key, page, PageFailure.PARSE, str(exc), response.url)
-            return
+            item = self._failure(key, page, PageFailure.PARSE, str(exc), response.url)
         except Exception as exc:  # a parser bug must not retry the map forever
             logger.exception("Parser crashed on %s", response.url)
             reason = f"parser crashed: {type(exc).__name__}: {exc}"
-            yield self._failure(key, page, PageFailure.PARSE, reason, response.url)
-            return
-        item.mapstatsid = key.mapstatsid
-        self.crawler.stats.inc_value(f"hltv/pages/parsed/{page}")
+            item = self._failure(key, page, PageFailure.PARSE, reason, response.url)
+        else:
+            item.mapstatsid = key.mapstatsid
+            self.crawler.stats.inc_value(f"hltv/pages/parsed/{page}")
         yield item
+        self._resolved(key, fetched=True)
 
     def page_not_fetched(self, failure: Failure) -> Any:
         request = failure.request
         key, page = request.cb_kwargs["key"], request.cb_kwargs["page"]
-        self._resolved(key)
         reason = _fetch_failure_reason(failure)
         logger.warning("Could not fetch %s page of map %s: %s", page, key.mapstatsid, reason)
         yield self._failure(key, page, PageFailure.FETCH, reason, request.url)
-        if reason == "not_in_archive":
-            return  # a replay gap is not the site pushing back
-        self._fetch_failures_in_a_row += 1
-        if self._fetch_failures_in_a_row >= self.config.max_fetch_failures:
-            logger.error(
-                "Stopping: %d fetch failures in a row (last: %s). The site is refusing "
-                "us; pending maps stay pending for a later run.",
-                self._fetch_failures_in_a_row,
-                reason,
-            )
-            raise CloseSpider(CLOSE_REASON_REFUSED)
+        # a replay gap is not the site pushing back
+        self._resolved(key, fetched=reason == "not_in_archive")
 
     def _failure(self, key: MapKey, page: str, kind: str, reason: str, url: str) -> PageFailure:
         self.crawler.stats.inc_value(f"hltv/pages/{kind}_failed/{page}")
         return PageFailure(mapstatsid=key.mapstatsid, page=page, kind=kind, reason=reason, url=url)
 
-    def _resolved(self, key: MapKey) -> None:
+    def _resolved(self, key: MapKey, *, fetched: bool) -> None:
+        """One more page of ``key`` has its outcome; stop the crawl once too many maps
+        in a row could not be fetched."""
+        if not fetched:
+            self._unfetched.add(key.mapstatsid)
         left = self._in_flight.get(key.mapstatsid, 1) - 1
         if left > 0:
             self._in_flight[key.mapstatsid] = left
-        else:
-            self._in_flight.pop(key.mapstatsid, None)
-            self._room.set()
+            return
+        self._in_flight.pop(key.mapstatsid, None)
+        self._room.set()
+        if key.mapstatsid not in self._unfetched:
+            self._unfetched_in_a_row = 0
+            return
+        self._unfetched.discard(key.mapstatsid)
+        self._unfetched_in_a_row += 1
+        if self._unfetched_in_a_row >= self.config.max_fetch_failures:
+            logger.error(
+                "Stopping: %d maps in a row could not be fetched. The site is refusing "
+                "us; pending maps stay pending for a later run.",
+                self._unfetched_in_a_row,
+            )
+            raise CloseSpider(CLOSE_REASON_REFUSED)
 
     def _log_summary(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats.get_stats()

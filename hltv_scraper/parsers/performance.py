@@ -1,0 +1,249 @@
+"""The performance page: team overview, the three kill matrices and the ten player cards.
+
+The page is read by class names and labels only (bars by their label, overview rows by
+their name, matrix blocks by their id), because HLTV reorders and restyles freely. A
+page that does not hold exactly two teams of five players and three whole 5x5 kill
+matrices raises :class:`ParseError`: a partial page must never pass for a whole one.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from hltv_scraper.items import KillMatrixEntry, PerformancePage, PlayerPerformance, TeamOverview
+from hltv_scraper.loaders import KillMatrixEntryLoader, PlayerPerformanceLoader, TeamOverviewLoader
+from hltv_scraper.parsers._page import (
+    ParseError, chart_config, clean_text, content_selector, id_from_href,
+)
+
+if TYPE_CHECKING:
+    from parsel import Selector, SelectorList
+    from scrapy.http import TextResponse
+    from scrapy.loader import ItemLoader
+
+_Item = TypeVar("_Item")
+
+# The player cards come last in the section: if they are inside it, so is the rest.
+_ROOT_CSS = ".stats-match-performance .player-overview"
+_PLAYERS_PER_TEAM = 5
+_MATRICES = {"ALL-content": "all", "FIRST_KILL-content": "first_kill", "AWP-content": "awp"}
+_OVERVIEW_ROWS = ("kills", "deaths", "assists")
+# Bar label (lower case) -> PlayerPerformance field; the rating bar is matched apart.
+_BARS = {
+    "kpr": "kpr", "dpr": "dpr", "kast": "kast", "adr": "adr", "impact": "impact",
+    "mk rating": "mk_rating", "swing": "round_swing",
+}
+_REQUIRED_BARS = {
+    "2.0": ("kpr", "dpr", "kast", "adr", "impact"),
+    "3.0": ("kpr", "dpr", "kast", "adr", "mk rating", "swing"),
+}
+_RATING_BAR = re.compile(r"^rating\s+(\d+\.\d+)$")
+
+
+def parse_performance(response: TextResponse) -> PerformancePage:
+    try:
+        root = content_selector(response, _ROOT_CSS)
+    except ParseError:
+        raise _error(f"no player cards ({_ROOT_CSS})") from None
+    players = _players(root)
+    versions = {player.rating_version for player in players}
+    if len(versions) != 1:
+        raise _error(f"player cards mix rating versions {sorted(versions)}")
+    return PerformancePage(
+        url=response.url,
+        event_name=_text(root.css(".stats-match-menu .menu-header")),
+        rating_version=versions.pop(),
+        teams=_overview(root),
+        players=players,
+        kill_matrix=_kill_matrices(root),
+    )
+
+
+def _build(loader_class: type[ItemLoader], item: _Item, piece: str, **values: Any) -> _Item:
+    """The item loaded with ``values``; a value the processors reject names the piece."""
+    loader = loader_class(item=item)
+    for name, value in values.items():
+        try:
+            loader.add_value(name, value)
+        except ValueError:
+            raise _error(f"{piece}: bad {name} {value!r}") from None
+    return loader.load_item()
+
+
+def _error(message: str) -> ParseError:
+    return ParseError(f"performance: {message}")
+
+
+def _text(node: Selector | SelectorList) -> str | None:
+    return clean_text("".join(node.css("::text").getall()))
+
+
+def _name(text: str | None) -> str | None:
+    # The parser already decoded entities once; a name HLTV escaped twice
+    # ("Smoke &amp;amp; Mirrors") must still come out as the team is called.
+    return clean_text(html.unescape(text)) if text else None
+
+
+# -- overview ----------------------------------------------------------------------
+
+
+def _overview(root: Selector) -> list[TeamOverview]:
+    table = root.css("table.overview-table")
+    if not table:
+        raise _error("no overview table (table.overview-table)")
+    names = [
+        _name(table.css(f".{column} img.team-logo::attr(alt)").get())
+        for column in ("team1-column", "team2-column")
+    ]
+    if not all(names):
+        raise _error("overview table header has no team logo with alt text")
+    numbers: dict[str, tuple[str | None, str | None]] = {}
+    for row in table.css("tr"):
+        label = (_text(row.css(".name-column")) or "").lower()
+        if label in _OVERVIEW_ROWS and label not in numbers:
+            numbers[label] = (_text(row.css("td.team1-column")), _text(row.css("td.team2-column")))
+    missing = [label for label in _OVERVIEW_ROWS if label not in numbers]
+    if missing:
+        raise _error(f"overview table has no {', '.join(missing)} row")
+    return [
+        _build(
+            TeamOverviewLoader, TeamOverview(), f"overview of {name}", team_name=name,
+            **{label: numbers[label][side] for label in _OVERVIEW_ROWS},
+        )
+        for side, name in enumerate(names)
+    ]
+
+
+# -- player cards ------------------------------------------------------------------
+
+
+def _players(root: Selector) -> list[PlayerPerformance]:
+    columns = [
+        column
+        for column in root.css(".player-overview > .col")
+        if column.css(".players-team-header")
+    ]
+    if len(columns) != 2:
+        raise _error(f"expected 2 team columns of player cards, found {len(columns)}")
+    players = []
+    for column in columns:
+        team_name = _name(_text(column.css(".players-team-header .label-and-text")))
+        if not team_name:
+            raise _error("a player column has no team name (.label-and-text)")
+        cards = column.css(".highlighted-player")
+        if len(cards) != _PLAYERS_PER_TEAM:
+            raise _error(
+                f"expected {_PLAYERS_PER_TEAM} player cards for {team_name}, "
+                f"found {len(cards)}"
+            )
+        players.extend(_player(card, team_name) for card in cards)
+    ids = [player.player_id for player in players]
+    if len(set(ids)) != len(ids):
+        raise _error(f"player ids are not distinct: {ids}")
+    return players
+
+
+def _player(card: Selector, team_name: str) -> PlayerPerformance:
+    hrefs = card.css(".headline a::attr(href)").getall()
+    player_id = next(filter(None, (id_from_href(href, "player") for href in hrefs)), None)
+    if player_id is None:
+        raise _error(f"a player card of {team_name} has no /player/{{id}} link")
+    piece = f"player {player_id}"
+    charts = card.css("[data-fusionchart-config]")
+    if len(charts) != 1:
+        raise _error(f"{piece}: expected 1 chart, found {len(charts)}")
+    bars = _bars(chart_config(charts[0], f"performance: {piece}"), piece)
+    rating_labels = [label for label in bars if _RATING_BAR.match(label)]
+    if len(rating_labels) != 1:
+        raise _error(f"{piece}: expected one 'Rating x.y' bar, found {rating_labels}")
+    version = _RATING_BAR.match(rating_labels[0]).group(1)
+    missing = [label for label in _REQUIRED_BARS.get(version, ()) if label not in bars]
+    if version not in _REQUIRED_BARS or missing:
+        raise _error(f"{piece}: Rating {version} card lacks bars {missing}")
+    return _build(
+        PlayerPerformanceLoader,
+        PlayerPerformance(),
+        piece,
+        player_id=player_id,
+        player_name=_text(card.css(".player-nick")),
+        team_name=team_name,
+        rating=bars[rating_labels[0]],
+        rating_version=version,
+        **{field: bars[label] for label, field in _BARS.items() if label in bars},
+    )
+
+
+def _bars(config: dict[str, Any], piece: str) -> dict[str, Any]:
+    """Bar label (folded to lower case) -> its displayValue; ``value`` is only the bar height."""
+    data = config["dataSource"].get("data")
+    if not isinstance(data, list):
+        raise _error(f"{piece}: chart has no list of bars")
+    bars: dict[str, Any] = {}
+    for bar in data:
+        label = clean_text(str(bar.get("label", ""))) if isinstance(bar, dict) else None
+        if not label:
+            raise _error(f"{piece}: a chart bar has no label")
+        if "displayValue" not in bar:
+            raise _error(f"{piece}: bar {label!r} has no displayValue")
+        if label.lower() in bars:
+            raise _error(f"{piece}: bar {label!r} appears twice")
+        bars[label.lower()] = bar["displayValue"]
+    return bars
+
+
+# -- kill matrices -----------------------------------------------------------------
+
+
+def _kill_matrices(root: Selector) -> list[KillMatrixEntry]:
+    entries = []
+    for block_id, matrix_type in _MATRICES.items():
+        blocks = root.css(f'[id="{block_id}"]')
+        if len(blocks) != 1:
+            raise _error(f"expected one #{block_id} kill matrix, found {len(blocks)}")
+        entries.extend(_kill_matrix(blocks[0], matrix_type))
+    return entries
+
+
+def _kill_matrix(block: Selector, matrix_type: str) -> list[KillMatrixEntry]:
+    piece = f"{matrix_type} kill matrix"
+    hrefs = block.css("tr.killmatrix-topbar td.team1 a::attr(href)").getall()
+    columns = [_stats_player(href) for href in hrefs]
+    rows = [row for row in block.css("tr") if row.css("td.team2")]
+    if len(columns) != _PLAYERS_PER_TEAM or len(rows) != _PLAYERS_PER_TEAM:
+        raise _error(
+            f"{piece}: expected {_PLAYERS_PER_TEAM}x{_PLAYERS_PER_TEAM} players, "
+            f"found {len(rows)} rows x {len(columns)} columns"
+        )
+    row_ids = [_stats_player(row.css("td.team2 a::attr(href)").get()) for row in rows]
+    players = set(columns) | set(row_ids)
+    if None in players or len(players) != 2 * _PLAYERS_PER_TEAM:
+        raise _error(
+            f"{piece}: player links (/stats/players/{{id}}) are missing or "
+            f"repeated: rows {row_ids}, columns {columns}"
+        )
+    entries = []
+    for row_id, row in zip(row_ids, rows):
+        cells = [cell for cell in row.css("td") if cell.css(".team2-player-score")]
+        if len(cells) != len(columns):
+            raise _error(f"{piece}: player {row_id}'s row has {len(cells)} score cells")
+        for column_id, cell in zip(columns, cells):
+            entry = _build(
+                KillMatrixEntryLoader,
+                KillMatrixEntry(),
+                piece,
+                matrix_type=matrix_type,
+                player1_id=row_id,
+                player2_id=column_id,
+                player1_kills=_text(cell.css(".team2-player-score")),
+                player2_kills=_text(cell.css(".team1-player-score")),
+            )
+            if entry.player1_kills is None or entry.player2_kills is None:
+                raise _error(f"{piece}: no score for {row_id} vs {column_id}")
+            entries.append(entry)
+    return entries
+
+
+def _stats_player(href: str | None) -> int | None:
+    return id_from_href(href, "stats/players")
