@@ -1,4 +1,10 @@
-"""Fixture pages as Scrapy responses, and their truth files, for parser tests."""
+"""Fixture pages as Scrapy responses, and their truth files.
+
+Map pages live in the bundled archive (``fixtures/archive/{page}/{mapstatsid}.html.gz``,
+the layout the crawler records); special pages and truth files in ``fixtures/pages``.
+A page is named as in the shared test data: ``performance-219128``,
+``special-cf-challenge-performance-173424``.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +15,35 @@ from pathlib import Path
 
 from scrapy.http import HtmlResponse
 
-PAGES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "pages"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+PAGES_DIR = FIXTURES / "pages"
+ARCHIVE_DIR = FIXTURES / "archive"
 MAPSTATSIDS = sorted(
-    entry["mapstatsid"]
-    for entry in json.loads((PAGES_DIR / "manifest.json").read_text("utf-8"))["maps"]
+    int(path.name.split(".")[0]) for path in (ARCHIVE_DIR / "mapstats").glob("*.html.gz")
 )
+_MAP_PAGE = re.compile(r"^(mapstats|performance|economy)-(\d+)$")
 _URL_PATHS = {"performance": "performance/", "economy": "economy/"}
 
 
+def page_path(name: str) -> Path:
+    match = _MAP_PAGE.match(name)
+    if match:
+        return ARCHIVE_DIR / match.group(1) / f"{match.group(2)}.html.gz"
+    return PAGES_DIR / f"{name}.html.gz"
+
+
+def page_bytes(name: str) -> bytes:
+    return gzip.decompress(page_path(name).read_bytes())
+
+
 def load_page(name: str) -> HtmlResponse:
-    """``fixtures/pages/{name}.html.gz`` as a response from the URL it would have come from."""
-    body = gzip.decompress((PAGES_DIR / f"{name}.html.gz").read_bytes())
+    """The page as a response from the URL it would have come from."""
     mapstatsid = re.search(r"\d+$", name)
     kind = next((path for page, path in _URL_PATHS.items() if f"{page}-" in name), "")
     url = "https://www.hltv.org/stats/matches/{}mapstatsid/{}/x".format(
         kind, mapstatsid.group(0) if mapstatsid else 0
     )
-    return HtmlResponse(url=url, body=body, encoding="utf-8")
+    return HtmlResponse(url=url, body=page_bytes(name), encoding="utf-8")
 
 
 def load_expected(mapstatsid: int) -> dict:

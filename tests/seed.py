@@ -6,13 +6,12 @@ tests stand on known values.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
 from hltv_scraper.storage import Database
+from tests.pages import load_expected
 
-PAGES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "pages"
 NOW = "2026-01-01T00:00:00+00:00"
 SCOREBOARD_COLUMNS = (
     "player_name team_id kills deaths assists flash_assists hs_kills kd_diff adr kast "
@@ -21,8 +20,7 @@ SCOREBOARD_COLUMNS = (
 ).split()
 
 
-def expected(mapstatsid: int) -> dict:
-    return json.loads((PAGES_DIR / f"expected-{mapstatsid}.json").read_text("utf-8"))
+expected = load_expected
 
 
 def seed_scoreboard(db_path: Path, mapstatsid: int, *, match_overrides: dict | None = None,

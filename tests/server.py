@@ -14,15 +14,10 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-PAGES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "pages"
+from tests.pages import page_bytes
+
 _ROUTE = re.compile(r"^/stats/matches/(?:(performance|economy)/)?mapstatsid/(\d+)(?:/|$)")
-
-
-def page_bytes(name: str) -> bytes:
-    """The decompressed bytes of ``fixtures/pages/{name}.html.gz``."""
-    return gzip.decompress((PAGES_DIR / f"{name}.html.gz").read_bytes())
 
 
 @dataclass

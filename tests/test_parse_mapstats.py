@@ -12,13 +12,8 @@ from scrapy.http import HtmlResponse
 from hltv_scraper.items import MapStatsPage, MapTeam, ScoreboardRow
 from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.mapstats import parse_mapstats
-from tests.pages import PAGES_DIR, load_expected, load_page
-
-# Every fixture map, not only manifest.json's: the discovery set adds four more.
-ALL_MAPS = sorted(
-    int(path.name.removeprefix("mapstats-").removesuffix(".html.gz"))
-    for path in PAGES_DIR.glob("mapstats-*.html.gz")
-)
+from tests.pages import MAPSTATSIDS as ALL_MAPS
+from tests.pages import load_expected, load_page
 ROUND_FIELDS = ("round_number", "winner_side", "win_type", "winner_team_id")
 
 
