@@ -24,21 +24,29 @@ def main() -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     settings = [
-        "-s", f"HLTV_DB_PATH={workdir / 'hltv.sqlite3'}",
-        "-s", f"HLTV_ARCHIVE_DIR={ROOT / 'fixtures' / 'archive'}",
+        "-s", f"HLTV_DB_PATH={(workdir / 'hltv.sqlite3').relative_to(ROOT)}",
+        "-s", "HLTV_ARCHIVE_DIR=fixtures/archive",
         "-s", "HLTV_REPLAY=1",
     ]
     steps = [
-        ["addmaps", "--csv", str(ROOT / "fixtures" / "demo-maps.csv")],
-        ["crawl", "map_stats", "-s", "LOG_LEVEL=WARNING"],
-        ["crawl", "perf_economy", "-s", "LOG_LEVEL=WARNING"],
+        ["addmaps", "--csv", "fixtures/demo-maps.csv"],
+        ["crawl", "map_stats"],
+        ["crawl", "perf_economy"],
         ["summary"],
     ]
     scrapy = [sys.executable, "-m", "scrapy"]
     for step in steps:
         print(f"\n$ scrapy {' '.join(step)}", flush=True)
-        done = subprocess.run(scrapy + step + settings, cwd=ROOT, check=False)
+        done = subprocess.run(
+            scrapy + step + settings, cwd=ROOT, check=False, capture_output=True, text=True
+        )
+        print(done.stdout, end="")
+        # A crawl's log is long: show its warnings, errors and closing summary.
+        for line in done.stderr.splitlines():
+            if any(mark in line for mark in (" WARNING: ", " ERROR: ", " CRITICAL: ", " finished (")):
+                print(line)
         if done.returncode != 0:
+            print(done.stderr[-3000:])
             print(f"demo: `scrapy {' '.join(step)}` failed with exit code {done.returncode}")
             return done.returncode
     return 0
