@@ -15,7 +15,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from hltv_scraper.items import KillMatrixEntry, PerformancePage, PlayerPerformance, TeamOverview
 from hltv_scraper.loaders import KillMatrixEntryLoader, PlayerPerformanceLoader, TeamOverviewLoader
 from hltv_scraper.parsers._page import (
-    ParseError, chart_config, clean_text, content_selector, id_from_href,
+    ParseError,
+    chart_config,
+    clean_text,
+    content_selector,
+    id_from_href,
 )
 
 if TYPE_CHECKING:
@@ -35,10 +39,9 @@ _BARS = {
     "kpr": "kpr", "dpr": "dpr", "kast": "kast", "adr": "adr", "impact": "impact",
     "mk rating": "mk_rating", "swing": "round_swing",
 }
-_REQUIRED_BARS = {
-    "2.0": ("kpr", "dpr", "kast", "adr", "impact"),
-    "3.0": ("kpr", "dpr", "kast", "adr", "mk rating", "swing"),
-}
+# A rating version the notes never saw (say 2.1) still needs the bars every card has.
+_COMMON_BARS = ("kpr", "dpr", "kast", "adr")
+_REQUIRED_BARS = {"2.0": (*_COMMON_BARS, "impact"), "3.0": (*_COMMON_BARS, "mk rating", "swing")}
 _RATING_BAR = re.compile(r"^rating\s+(\d+\.\d+)$")
 
 
@@ -120,11 +123,7 @@ def _overview(root: Selector) -> list[TeamOverview]:
 
 
 def _players(root: Selector) -> list[PlayerPerformance]:
-    columns = [
-        column
-        for column in root.css(".player-overview > .col")
-        if column.css(".players-team-header")
-    ]
+    columns = [col for col in root.css(".player-overview > .col") if col.css(".players-team-header")]
     if len(columns) != 2:
         raise _error(f"expected 2 team columns of player cards, found {len(columns)}")
     players = []
@@ -159,8 +158,8 @@ def _player(card: Selector, team_name: str) -> PlayerPerformance:
     if len(rating_labels) != 1:
         raise _error(f"{piece}: expected one 'Rating x.y' bar, found {rating_labels}")
     version = _RATING_BAR.match(rating_labels[0]).group(1)
-    missing = [label for label in _REQUIRED_BARS.get(version, ()) if label not in bars]
-    if version not in _REQUIRED_BARS or missing:
+    missing = [label for label in _REQUIRED_BARS.get(version, _COMMON_BARS) if label not in bars]
+    if missing:
         raise _error(f"{piece}: Rating {version} card lacks bars {missing}")
     return _build(
         PlayerPerformanceLoader,
@@ -219,10 +218,7 @@ def _kill_matrix(block: Selector, matrix_type: str) -> list[KillMatrixEntry]:
     row_ids = [_stats_player(row.css("td.team2 a::attr(href)").get()) for row in rows]
     players = set(columns) | set(row_ids)
     if None in players or len(players) != 2 * _PLAYERS_PER_TEAM:
-        raise _error(
-            f"{piece}: player links (/stats/players/{{id}}) are missing or "
-            f"repeated: rows {row_ids}, columns {columns}"
-        )
+        raise _error(f"{piece}: player links missing or repeated: rows {row_ids}, columns {columns}")
     entries = []
     for row_id, row in zip(row_ids, rows):
         cells = [cell for cell in row.css("td") if cell.css(".team2-player-score")]
