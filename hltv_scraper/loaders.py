@@ -32,7 +32,8 @@ def to_float(value: Any) -> float | None:
     text = _text(value)
     if text is None:
         return None
-    text = text.rstrip("%").strip()
+    if text.endswith("%"):
+        text = text[:-1].rstrip()
     if not _NUMBER.match(text):
         raise ValueError(f"not a number: {value!r}")
     return float(text)
@@ -50,6 +51,13 @@ def to_int(value: Any) -> int | None:
 
 def to_text(value: Any) -> str | None:
     return _text(value)
+
+
+def to_bool(value: Any) -> bool:
+    """Only real booleans: a string "False" must not become True."""
+    if not isinstance(value, bool):
+        raise ValueError(f"not a boolean: {value!r}")
+    return value
 
 
 class _Loader(ItemLoader):
@@ -79,7 +87,7 @@ class EconomyRoundLoader(_Loader):
     team_name_in = MapCompose(to_text)
     buy_type_in = MapCompose(to_text)
     side_in = MapCompose(to_text)
-    won_in = MapCompose(bool)
+    won_in = MapCompose(to_bool)
 
 
 class MapTeamLoader(_Loader):

@@ -28,7 +28,8 @@ def content_selector(response: TextResponse, root_css: str) -> Selector:
     """A selector over the page's content section, or the whole page as a fallback.
 
     The section is used only when ``root_css`` matches inside it, so a page laid out
-    differently costs time, never data.
+    differently costs time, never data. Name the last piece of the page the parser
+    needs: a section cut short then falls back to the whole page.
     """
     text = response.text
     start = _CONTENT_START.search(text)
