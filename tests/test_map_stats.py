@@ -100,3 +100,26 @@ def test_a_refused_map_stats_page_leaves_the_map_pending(server, db_path, crawl_
     assert result.stat("hltv/maps/fetch_failed") == 1
     assert rows(db_path, "SELECT mapstats_attempts, mapstats_at FROM maps") == [(0, None)]
     assert rows(db_path, "SELECT count(*) FROM failures") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("deaths", 99, "deaths 99"), ("kast", 140.0, "KAST 140.0"), ("opening_kills", 30, "opening kills")],
+)
+def test_a_scoreboard_impossible_for_the_round_count_fails_validation(db_path, field, value, message):
+    from hltv_scraper.parsers.mapstats import parse_mapstats
+    from hltv_scraper.storage import ValidationError
+    from tests.pages import load_page
+
+    add_maps(db_path, [188093])  # 17 rounds
+    page = parse_mapstats(load_page("mapstats-188093"))
+    page.mapstatsid = 188093
+    setattr(page.players[0], field, value)
+    db = Database.open(db_path)
+    try:
+        with pytest.raises(ValidationError, match=message):
+            db.save("map_stats", 188093, {"mapstats": page}, parser_version="test")
+    finally:
+        db.close()
+    assert rows(db_path, "SELECT count(*) FROM player_stats") == [(0,)]
+    assert rows(db_path, "SELECT team1_id FROM matches") == [(None,)]

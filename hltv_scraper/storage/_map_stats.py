@@ -127,6 +127,7 @@ def _validate(page: MapStatsPage):
             "mapstats",
             f"{len(page.rounds)} rounds in the history for a {left.score}-{right.score} score",
         )
+    _check_scoreboard_against_rounds(page)
     for team in (left, right):
         won = sum(1 for r in page.rounds if r.winner_team_id == team.team_id)
         if won != team.score:
@@ -134,6 +135,25 @@ def _validate(page: MapStatsPage):
                 "mapstats", f"team {team.team_name} won {won} rounds in the history, {team.score} by the score"
             )
     return left, right
+
+
+def _check_scoreboard_against_rounds(page: MapStatsPage) -> None:
+    """What no real scoreboard can show for a map of this many rounds."""
+    rounds = len(page.rounds)
+    for p in page.players:
+        for name, value, most in (
+            ("deaths", p.deaths, rounds),
+            ("kills", p.kills, 5 * rounds),
+            ("multi-kill rounds", p.multi_kills, rounds),
+            ("KAST", p.kast, 100),
+        ):
+            if value is not None and not 0 <= value <= most:
+                raise ValidationError(
+                    "mapstats", f"player {p.player_id} has {name} {value} in a {rounds}-round map"
+                )
+    opening_kills = sum(p.opening_kills or 0 for p in page.players)
+    if opening_kills > rounds:
+        raise ValidationError("mapstats", f"{opening_kills} opening kills in {rounds} rounds")
 
 
 def _iso_date(unix_ms: int | None) -> str | None:
