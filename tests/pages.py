@@ -9,8 +9,10 @@ A page is named as in the shared test data: ``performance-219128``,
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from scrapy.http import HtmlResponse
@@ -48,3 +50,34 @@ def load_page(name: str) -> HtmlResponse:
 
 def load_expected(mapstatsid: int) -> dict:
     return json.loads((PAGES_DIR / f"expected-{mapstatsid}.json").read_text("utf-8"))
+
+
+def with_text(page: HtmlResponse, text: str) -> HtmlResponse:
+    return HtmlResponse(url=page.url, body=text.encode("utf-8"), encoding="utf-8")
+
+
+def mutated(name: str, *replacements: tuple[str, str]) -> HtmlResponse:
+    """A fixture page with text replaced; each replacement must apply."""
+    page = load_page(name)
+    text = page.text
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    return with_text(page, text)
+
+
+_CHART_ATTR = re.compile(r"""data-fusionchart-config=(?:"([^"]*)"|'([^']*)')""")
+
+
+def with_charts(name: str, change: Callable[[dict], None], *, expected_charts: int) -> HtmlResponse:
+    """A fixture page whose every chart JSON went through ``change``, re-escaped."""
+    page = load_page(name)
+
+    def rewrite(match: re.Match) -> str:
+        config = json.loads(html.unescape(match.group(1) or match.group(2)))
+        change(config)
+        return 'data-fusionchart-config="{}"'.format(html.escape(json.dumps(config)))
+
+    text, count = _CHART_ATTR.subn(rewrite, page.text)
+    assert count == expected_charts
+    return with_text(page, text)

@@ -4,9 +4,6 @@ against the ways a real page can differ from the fixtures or be broken."""
 from __future__ import annotations
 
 import functools
-import html
-import json
-import re
 from collections.abc import Callable
 from dataclasses import asdict
 
@@ -16,15 +13,8 @@ from scrapy.http import HtmlResponse
 from hltv_scraper.items import EconomyPage
 from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.economy import parse_economy
-from tests.pages import PAGES_DIR, load_expected, load_page
-
-# Both manifests: the public set and the four maps the discovery pages lead to.
-ALL_MAPS = sorted(
-    entry["mapstatsid"]
-    for manifest in ("manifest.json", "manifest-discovery.json")
-    for entry in json.loads((PAGES_DIR / manifest).read_text("utf-8"))["maps"]
-)
-_CHART_ATTR = re.compile(r"""data-fusionchart-config=(?:"([^"]*)"|'([^']*)')""")
+from tests.pages import MAPSTATSIDS as ALL_MAPS
+from tests.pages import PAGES_DIR, load_expected, load_page, mutated, with_charts
 
 
 @functools.cache
@@ -42,28 +32,9 @@ def by_round_and_team(page: EconomyPage) -> dict[tuple[int, str], tuple]:
     }
 
 
-def mutated(name: str, *replacements: tuple[str, str]) -> HtmlResponse:
-    """A fixture page with text replaced; each replacement must apply."""
-    page = load_page(name)
-    text = page.text
-    for old, new in replacements:
-        assert old in text, old
-        text = text.replace(old, new)
-    return HtmlResponse(url=page.url, body=text.encode("utf-8"), encoding="utf-8")
-
-
 def with_chart(name: str, change: Callable[[dict], None]) -> HtmlResponse:
-    """A fixture page whose chart JSON went through ``change``, re-escaped."""
-    page = load_page(name)
-
-    def rewrite(match: re.Match) -> str:
-        config = json.loads(html.unescape(match.group(1) or match.group(2)))
-        change(config["dataSource"])
-        return 'data-fusionchart-config="{}"'.format(html.escape(json.dumps(config)))
-
-    text, count = _CHART_ATTR.subn(rewrite, page.text)
-    assert count == 1
-    return HtmlResponse(url=page.url, body=text.encode("utf-8"), encoding="utf-8")
+    """The economy page whose chart's dataSource went through ``change``."""
+    return with_charts(name, lambda config: change(config["dataSource"]), expected_charts=1)
 
 
 def without_anchors(source: dict) -> None:

@@ -14,6 +14,7 @@ from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.mapstats import parse_mapstats
 from tests.pages import MAPSTATSIDS as ALL_MAPS
 from tests.pages import load_expected, load_page
+from tests.pages import mutated as mutated_page
 ROUND_FIELDS = ("round_number", "winner_side", "win_type", "winner_team_id")
 
 
@@ -24,13 +25,7 @@ def parsed(mapstatsid: int) -> MapStatsPage:
 
 
 def mutated(mapstatsid: int, *replacements: tuple[str, str]) -> HtmlResponse:
-    """A fixture page with text replaced; each replacement must apply."""
-    page = load_page(f"mapstats-{mapstatsid}")
-    text = page.text
-    for old, new in replacements:
-        assert old in text, old
-        text = text.replace(old, new)
-    return HtmlResponse(url=page.url, body=text.encode("utf-8"), encoding="utf-8")
+    return mutated_page(f"mapstats-{mapstatsid}", *replacements)
 
 
 def test_all_ten_fixture_maps_are_covered():

@@ -4,62 +4,26 @@ against the ways a real page can differ from the fixtures or be broken."""
 from __future__ import annotations
 
 import functools
-import html
-import json
-import re
-from collections.abc import Callable
 from dataclasses import asdict
 
 import pytest
-from scrapy.http import HtmlResponse
 
 from hltv_scraper.items import PerformancePage
 from hltv_scraper.loaders import to_float, to_int
 from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.performance import parse_performance
-from tests.pages import PAGES_DIR, load_expected, load_page
-
-# Both manifests: the public set and the four maps the discovery pages lead to.
-ALL_MAPS = sorted(
-    entry["mapstatsid"]
-    for manifest in ("manifest.json", "manifest-discovery.json")
-    for entry in json.loads((PAGES_DIR / manifest).read_text("utf-8"))["maps"]
-)
+from tests.pages import MAPSTATSIDS as ALL_MAPS
+from tests.pages import PAGES_DIR, load_expected, load_page, mutated, with_charts
 PLAYER_FIELDS = (
     "player_name", "kpr", "dpr", "kast", "adr", "rating", "rating_version", "impact",
     "mk_rating", "round_swing",
 )
-_CHART_ATTR = re.compile(r"""data-fusionchart-config=(?:"([^"]*)"|'([^']*)')""")
 
 
 @functools.cache
 def parsed(mapstatsid: int) -> PerformancePage:
     """Each page parsed once: the tests below only read the result."""
     return parse_performance(load_page(f"performance-{mapstatsid}"))
-
-
-def mutated(name: str, *replacements: tuple[str, str]) -> HtmlResponse:
-    """A fixture page with text replaced; each replacement must apply."""
-    page = load_page(name)
-    text = page.text
-    for old, new in replacements:
-        assert old in text, old
-        text = text.replace(old, new)
-    return HtmlResponse(url=page.url, body=text.encode("utf-8"), encoding="utf-8")
-
-
-def with_charts(name: str, change: Callable[[dict], None]) -> HtmlResponse:
-    """A fixture page whose every chart JSON went through ``change``, re-escaped."""
-    page = load_page(name)
-
-    def rewrite(match: re.Match) -> str:
-        config = json.loads(html.unescape(match.group(1) or match.group(2)))
-        change(config)
-        return 'data-fusionchart-config="{}"'.format(html.escape(json.dumps(config)))
-
-    text, count = _CHART_ATTR.subn(rewrite, page.text)
-    assert count == 10
-    return HtmlResponse(url=page.url, body=text.encode("utf-8"), encoding="utf-8")
 
 
 def test_all_ten_fixture_maps_are_covered():
@@ -137,7 +101,7 @@ def test_bars_are_read_by_label_and_display_value():
             bar["label"] = f"  {bar['label'].lower()} "
         bars.reverse()
 
-    page = parse_performance(with_charts("performance-219128", shuffle))
+    page = parse_performance(with_charts("performance-219128", shuffle, expected_charts=10))
     assert asdict(page) == asdict(parsed(219128))
 
 
@@ -194,7 +158,7 @@ def test_missing_or_bad_pieces_are_named(replacements, message):
     ],
 )
 def test_bad_player_bars_are_named(change, message):
-    page = with_charts("performance-219128", lambda config: change(config["dataSource"]["data"]))
+    page = with_charts("performance-219128", lambda config: change(config["dataSource"]["data"]), expected_charts=10)
     with pytest.raises(ParseError, match=message):
         parse_performance(page)
 
