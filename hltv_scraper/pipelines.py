@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.items import ECONOMY, MAPSTATS, PERFORMANCE, PageFailure
 from hltv_scraper.parsers import PARSER_VERSION
-from hltv_scraper.storage import Database, ValidationError
+from hltv_scraper.storage import AlreadyStored, Database, ValidationError
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -81,8 +81,20 @@ class MapTransactionPipeline:
         if failures:
             self.stats.inc_value("hltv/maps/fetch_failed")
             return
+        spider = self.crawler.spider
         try:
-            result = self.db.save(stage, mapstatsid, outcomes, parser_version=PARSER_VERSION)
+            result = self.db.save(
+                stage,
+                mapstatsid,
+                outcomes,
+                parser_version=PARSER_VERSION,
+                # maps named on the command line are redone on purpose
+                overwrite=bool(spider.mapstatsids),
+            )
+        except AlreadyStored:
+            self.stats.inc_value("hltv/maps/already_stored")
+            logger.info("Map %s was stored by another crawl meanwhile; left as it is", mapstatsid)
+            return
         except ValidationError as exc:
             url = getattr(outcomes.get(exc.page), "url", None)
             self._record_failure(mapstatsid, stage, [(exc.page, exc.reason, url)])

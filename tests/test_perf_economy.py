@@ -282,3 +282,26 @@ def test_refusals_never_enter_the_archive(server, db_path, crawl_settings):
     archive = Path(crawl_settings["HLTV_ARCHIVE_DIR"])
     assert (archive / "economy" / "173424.html.gz").exists()
     assert not (archive / "performance" / "173424.html.gz").exists()
+
+
+def test_a_map_another_crawl_finished_meanwhile_is_left_as_it_is(server, db_path, crawl_settings):
+    from hltv_scraper.parsers.economy import parse_economy
+    from hltv_scraper.parsers.performance import parse_performance
+    from hltv_scraper.storage import AlreadyStored, Database
+    from tests.pages import load_page
+
+    seed_scoreboard(db_path, 188093)
+    pages = {
+        "performance": parse_performance(load_page("performance-188093")),
+        "economy": parse_economy(load_page("economy-188093")),
+    }
+    db = Database.open(db_path)
+    try:
+        db.save("perf_economy", 188093, pages, parser_version="first", overwrite=False)
+        with pytest.raises(AlreadyStored):
+            db.save("perf_economy", 188093, pages, parser_version="second", overwrite=False)
+        db.save("perf_economy", 188093, pages, parser_version="third")  # -a mapstatsid=...
+    finally:
+        db.close()
+    assert rows(db_path, "SELECT DISTINCT parser_version FROM economy") == [("third",)]
+    assert_matches_truth(db_path, 188093)

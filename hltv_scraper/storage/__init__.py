@@ -1,6 +1,6 @@
 """SQLite storage: the schema migrations and every query the project runs."""
 
-from hltv_scraper.storage._errors import SaveResult, ValidationError
+from hltv_scraper.storage._errors import AlreadyStored, SaveResult, ValidationError
 from hltv_scraper.storage.database import Database, MapKey
 
-__all__ = ["Database", "MapKey", "SaveResult", "ValidationError"]
+__all__ = ["AlreadyStored", "Database", "MapKey", "SaveResult", "ValidationError"]

@@ -14,6 +14,10 @@ class ValidationError(ValueError):
         self.reason = reason
 
 
+class AlreadyStored(Exception):
+    """The map was finished by another crawl while this one fetched it."""
+
+
 @dataclass
 class SaveResult:
     """What a successful save wrote, for the crawl stats."""

@@ -18,7 +18,7 @@ from typing import Any
 from hltv_scraper.items import ECONOMY, MAPSTATS, PERFORMANCE
 from hltv_scraper.site import slugify
 from hltv_scraper.storage._schema import connect, migrate
-from hltv_scraper.storage._errors import SaveResult, ValidationError
+from hltv_scraper.storage._errors import AlreadyStored, SaveResult, ValidationError
 from hltv_scraper.storage._map_stats import write_map_stats
 from hltv_scraper.storage._perf_economy import write_perf_economy
 
@@ -27,6 +27,7 @@ from hltv_scraper.storage._perf_economy import write_perf_economy
 PERF_ECONOMY = "perf_economy"
 MAP_STATS = "map_stats"
 _ATTEMPTS_COLUMN = {PERF_ECONOMY: "perf_attempts", MAP_STATS: "mapstats_attempts"}
+_DONE_COLUMN = {PERF_ECONOMY: "perf_economy_at", MAP_STATS: "mapstats_at"}
 _PENDING_BATCH = 200
 
 
@@ -210,14 +211,26 @@ class Database:
     # -- map writes -----------------------------------------------------------------
 
     def save(
-        self, stage: str, mapstatsid: int, pages: dict[str, Any], *, parser_version: str
+        self,
+        stage: str,
+        mapstatsid: int,
+        pages: dict[str, Any],
+        *,
+        parser_version: str,
+        overwrite: bool = True,
     ) -> SaveResult:
-        """Validate and write one map's parsed pages for ``stage`` in one transaction."""
+        """Validate and write one map's parsed pages for ``stage`` in one transaction.
+
+        Without ``overwrite``, a map the stage already finished (another crawl on the
+        same database got there first) is left as it is and AlreadyStored raised.
+        """
         now = utc_now()
         with self._transaction() as db:
             key = db.execute(_MAP_KEY_SELECT + " WHERE maps.mapstatsid = ?", (mapstatsid,)).fetchone()
             if key is None:
                 raise ValidationError(next(iter(pages)), f"mapstatsid {mapstatsid} is not in the database")
+            if not overwrite and key[_DONE_COLUMN[stage]] is not None:
+                raise AlreadyStored(mapstatsid)
             if stage == PERF_ECONOMY:
                 return write_perf_economy(
                     db, key, pages[PERFORMANCE], pages[ECONOMY], now=now, parser_version=parser_version
@@ -268,6 +281,7 @@ def _map_key(row: sqlite3.Row) -> MapKey:
 
 _MAP_KEY_SELECT = (
     "SELECT maps.match_id, maps.map_number, maps.mapstatsid, "
+    "maps.perf_economy_at, maps.mapstats_at, "
     "matches.team1_id, matches.team1_name, matches.team2_id, matches.team2_name "
     "FROM maps LEFT JOIN matches ON matches.match_id = maps.match_id"
 )
