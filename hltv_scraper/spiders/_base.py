@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy import Request, Spider, signals
@@ -70,7 +70,8 @@ class MapPagesSpider(Spider):
 
     # -- which maps -----------------------------------------------------------------
 
-    def maps(self) -> list[MapKey] | Any:
+    def maps(self) -> Iterable[MapKey]:
+        """The maps named with ``-a mapstatsid``, else the stage's pending maps, streamed."""
         if self.mapstatsids:
             return self.db.maps_by_mapstatsid(self.mapstatsids)
         return self.db.iter_pending(self.stage, max_attempts=self.config.max_attempts)
