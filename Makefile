@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= data/demo
 
-.PHONY: install demo test test-fast bench scrapyd clean
+.PHONY: install browser demo test test-fast bench scrapyd clean
 
 install: $(STAMP)
 
@@ -18,7 +18,11 @@ $(STAMP): requirements.txt pyproject.toml
 demo: install
 	$(BIN)/python tools/demo.py --workdir $(DEMO_DIR)
 
-test: install
+# Debian's Chromium, for HLTV_BROWSER=1 and its tests (Playwright's own download is not used).
+browser:
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+test: install browser
 	$(BIN)/python -m pytest -q
 
 test-fast: install

@@ -3,7 +3,9 @@
 ``/stats/matches/{performance|economy/}mapstatsid/{id}/{slug}`` answers with the
 fixture page of that map. A test can script other answers per page with
 :meth:`FixtureServer.script`: a list of ``Answer`` served in turn (the last one
-repeats), e.g. a Cloudflare challenge first and the real page next.
+repeats), e.g. a Cloudflare challenge first and the real page next. An answer with
+``unless_cookie`` stands aside for a request carrying that cookie, which gets the real
+page: a challenge a browser clears by setting the cookie, as Cloudflare's does.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Answer:
     body: bytes | None = None  # None: the real fixture page
     headers: dict[str, str] = field(default_factory=dict)
     gzip: bool = False  # send the body with Content-Encoding: gzip
+    unless_cookie: str | None = None  # "name=value": a request with it gets the real page
 
 
 class FixtureServer:
@@ -79,6 +82,8 @@ class FixtureServer:
             return
         key = (match.group(1) or "mapstats", int(match.group(2)))
         answer = self._next_answer(key)
+        if answer.unless_cookie and answer.unless_cookie in _cookies(handler):
+            answer = Answer()
         body = answer.body
         if body is None:
             try:
@@ -100,3 +105,9 @@ class FixtureServer:
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
+
+
+def _cookies(handler: BaseHTTPRequestHandler) -> set[str]:
+    """The request's cookies as ``name=value`` strings."""
+    header = handler.headers.get("Cookie") or ""
+    return {part.strip() for part in header.split(";") if part.strip()}

@@ -17,6 +17,7 @@ from scrapy import Request, Spider, signals
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from hltv_scraper.browser import BrowserConfig, apply_browser_settings, browser_meta
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.items import PageFailure
 from hltv_scraper.middlewares import PageRefused
@@ -27,6 +28,7 @@ from hltv_scraper.storage import Database, MapKey
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
     from typing_extensions import Self
 
@@ -52,9 +54,15 @@ class MapPagesSpider(Spider):
         self._unfetched_in_a_row = 0  # maps resolved in a row with a page not fetched
 
     @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        apply_browser_settings(settings)  # HLTV_BROWSER=1: pages through Chromium
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.config = HltvConfig.from_settings(crawler.settings)
+        spider.browser = BrowserConfig.from_settings(crawler.settings)
         spider.db = Database.open(spider.config.db_path)
         if spider.mapstatsids:
             try:
@@ -93,12 +101,15 @@ class MapPagesSpider(Spider):
                 yield self.page_request(key, page)
 
     def page_request(self, key: MapKey, page: str) -> Request:
+        meta = {"hltv_page": page, "mapstatsid": key.mapstatsid}
+        if self.browser.enabled:
+            meta.update(browser_meta(self.browser))
         return Request(
             page_url(self.config.base_url, page, key.mapstatsid, key.slug),
             callback=self.parse_page,
             errback=self.page_not_fetched,
             cb_kwargs={"key": key, "page": page},
-            meta={"hltv_page": page, "mapstatsid": key.mapstatsid},
+            meta=meta,
             dont_filter=True,  # a map is requested once per crawl by construction
         )
 

@@ -1,0 +1,270 @@
+"""Browser mode: map pages fetched by headless Chromium, for when Cloudflare wants a browser.
+
+Off by default: the crawl then uses Scrapy's plain HTTP/1.1 client and this module never
+imports Playwright. ``-s HLTV_BROWSER=1`` switches every map page request to
+scrapy-playwright: one Chromium, one browser context for the whole crawl (so the
+cookie a cleared challenge leaves, ``cf_clearance``, is sent with every later page),
+images, fonts and media never downloaded.
+
+Settings (all ``-s NAME=value``):
+
+``HLTV_BROWSER`` (bool, default ``0``)
+    Fetch map pages with headless Chromium. Slower and heavier than plain HTTP (a
+    browser renders every page), so only worth it when plain requests are refused.
+    Ignored with ``HLTV_REPLAY=1``, which never touches the network.
+``HLTV_BROWSER_EXECUTABLE`` (path, default ``/usr/bin/chromium``)
+    The Chromium to drive. Debian's ``chromium`` package (``make browser``);
+    Playwright's own browser download is not needed.
+``HLTV_BROWSER_MAX_PAGES`` (int >= 1, default ``2``)
+    Pages open at once in the browser (``PLAYWRIGHT_MAX_PAGES_PER_CONTEXT``). Each
+    open map page is a 2-6 MB document in a renderer: two keep memory modest, and
+    requests beyond it wait their turn.
+``HLTV_CHALLENGE_TIMEOUT`` (seconds, default ``30``)
+    How long a page may show a Cloudflare challenge ("Just a moment...") while the
+    browser works on it. A challenge that clears within it leaves the real page,
+    which counts as an ordinary response. One still there afterwards is returned as
+    it is: RefusalMiddleware classifies it as a refusal and retries it with backoff,
+    exactly as on the plain path. The wait never fails the request by itself. ``0``
+    does not wait.
+
+scrapy-playwright settings are derived from these when ``HLTV_BROWSER`` is on, at
+spider priority, so a ``-s PLAYWRIGHT_...`` on the command line still wins:
+``DOWNLOAD_HANDLERS`` (for the scheme of ``HLTV_BASE_URL`` only: each handler instance
+would start a browser of its own), ``PLAYWRIGHT_BROWSER_TYPE`` (chromium),
+``PLAYWRIGHT_LAUNCH_OPTIONS`` (headless, the executable, :data:`CHROMIUM_ARGS`),
+``PLAYWRIGHT_CONTEXTS`` (one context, :data:`CONTEXT`), ``PLAYWRIGHT_MAX_PAGES_PER_CONTEXT``,
+``PLAYWRIGHT_ABORT_REQUEST`` (:func:`abort_request`),
+``PLAYWRIGHT_PROCESS_REQUEST_HEADERS`` (``None``: the browser sends its own headers, so
+they match the browser Cloudflare fingerprints, not Scrapy's user agent) and
+``PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT`` (Scrapy's ``DOWNLOAD_TIMEOUT``).
+
+Responses: scrapy-playwright builds a response from the FIRST navigation's status and
+headers and the LAST document's HTML (``page.content()``, the DOM as serialised by the
+browser). When a challenge clears, the first navigation was the challenge (403/503,
+``cf-mitigated: challenge``) while the HTML is the real page; :class:`BrowserResponseMiddleware`
+puts the final document's status and headers on the response, so RefusalMiddleware, the
+archive and Scrapy's HTTP error handling judge the page the browser ended on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from scrapy.settings import SETTINGS_PRIORITIES
+
+from hltv_scraper.config import HltvConfig
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
+    from scrapy.settings import BaseSettings
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+#: The one browser context every page request uses: its cookie jar carries a cleared
+#: challenge's ``cf_clearance`` to every later page of the crawl.
+CONTEXT = "hltv"
+
+#: Chromium flags. ``--no-sandbox``: Chromium's sandbox refuses to start as root (CI,
+#: containers). The ``--disable-*``/``--no-*`` flags stop Chromium's own background
+#: traffic (updates, sync, safe browsing, metrics): it is noise towards the network at
+#: best, and on a closed network its refused connections are errors in the log.
+#: ``--disable-dev-shm-usage``: containers often have a tiny ``/dev/shm``.
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--disable-sync",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--disable-breakpad",
+    "--no-first-run",
+    "--no-default-browser-check",
+)
+
+#: Resource types never downloaded: the data is in the HTML.
+ABORTED_RESOURCE_TYPES = frozenset({"image", "font", "media"})
+
+#: True once the page is no longer a Cloudflare challenge (the same signs
+#: ``site.refusal_reason`` looks for in a body).
+_CHALLENGE_GONE_JS = """() =>
+    document.readyState !== "loading"
+    && !/^\\s*just a moment/i.test(document.title)
+    && typeof window._cf_chl_opt === "undefined"
+"""
+_POLL_SECONDS = 0.25
+
+#: Request meta key: the main-frame documents the page received, (status, headers) each.
+_DOCUMENTS = "hltv_browser_documents"
+
+
+@dataclass(frozen=True)
+class BrowserConfig:
+    #: HLTV_BROWSER: fetch map pages with headless Chromium.
+    enabled: bool = False
+    #: HLTV_BROWSER_EXECUTABLE: the Chromium binary.
+    executable: str = "/usr/bin/chromium"
+    #: HLTV_BROWSER_MAX_PAGES: pages open at once in the browser.
+    max_pages: int = 2
+    #: HLTV_CHALLENGE_TIMEOUT: seconds a challenge may take to clear in the page.
+    challenge_timeout: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> BrowserConfig:
+        default = cls()
+        max_pages = settings.getint("HLTV_BROWSER_MAX_PAGES", default.max_pages)
+        if max_pages < 1:
+            raise ValueError(f"HLTV_BROWSER_MAX_PAGES must be at least 1, got {max_pages}")
+        timeout = settings.getfloat("HLTV_CHALLENGE_TIMEOUT", default.challenge_timeout)
+        if timeout < 0:
+            raise ValueError(f"HLTV_CHALLENGE_TIMEOUT must not be negative, got {timeout}")
+        return cls(
+            # a replay never touches the network: no browser to start
+            enabled=settings.getbool("HLTV_BROWSER", default.enabled)
+            and not HltvConfig.from_settings(settings).replay,
+            executable=str(settings.get("HLTV_BROWSER_EXECUTABLE") or default.executable),
+            max_pages=max_pages,
+            challenge_timeout=timeout,
+        )
+
+
+def apply_browser_settings(settings: BaseSettings) -> BrowserConfig:
+    """Turn ``HLTV_BROWSER`` into scrapy-playwright's settings; nothing when it is off.
+
+    Called from the spider's ``update_settings``, i.e. after ``-s`` settings are in.
+    """
+    config = BrowserConfig.from_settings(settings)
+    if not config.enabled:
+        return config
+    if not (os.path.isfile(config.executable) and os.access(config.executable, os.X_OK)):
+        raise ValueError(
+            f"HLTV_BROWSER is on but there is no Chromium at {config.executable}: install "
+            "Debian's chromium (`make browser`) or point HLTV_BROWSER_EXECUTABLE at one"
+        )
+    # Every handler instance starts its own Playwright and browser: register one, for
+    # the scheme the site is on (https for HLTV, http for a local test server).
+    scheme = urlsplit(HltvConfig.from_settings(settings).base_url).scheme or "https"
+    handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+    navigation_timeout_ms = settings.getfloat("DOWNLOAD_TIMEOUT", 180) * 1000
+    derived: dict[str, Any] = {
+        "DOWNLOAD_HANDLERS": {**settings.getdict("DOWNLOAD_HANDLERS"), scheme: handler},
+        "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+        "PLAYWRIGHT_LAUNCH_OPTIONS": {
+            "headless": True,
+            "executable_path": config.executable,
+            "args": list(CHROMIUM_ARGS),
+        },
+        "PLAYWRIGHT_CONTEXTS": {CONTEXT: {}},
+        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": config.max_pages,
+        "PLAYWRIGHT_ABORT_REQUEST": f"{__name__}.abort_request",
+        "PLAYWRIGHT_PROCESS_REQUEST_HEADERS": None,
+        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": navigation_timeout_ms,
+    }
+    for name, value in derived.items():
+        settings.set(name, value, priority="spider")
+    # Nearest the download handler: every other middleware sees the corrected response.
+    # Set at spider priority at least, like the rest: a runner that merges its own
+    # (project) settings into the crawler afterwards must not drop it.
+    middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
+    middlewares.setdefault(f"{__name__}.BrowserResponseMiddleware", 950)
+    priority = max(settings.getpriority("DOWNLOADER_MIDDLEWARES") or 0, SETTINGS_PRIORITIES["spider"])
+    settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority=priority)
+    return config
+
+
+def browser_meta(config: BrowserConfig) -> dict[str, Any]:
+    """Request meta that sends one map page request through the browser."""
+    from scrapy_playwright.page import PageMethod  # no Playwright import: a plain class
+
+    return {
+        "playwright": True,
+        "playwright_context": CONTEXT,
+        "playwright_page_init_callback": f"{__name__}.track_documents",
+        # a fresh PageMethod per request: scrapy-playwright stores its result on it
+        "playwright_page_methods": [PageMethod(wait_for_challenge, config.challenge_timeout)],
+    }
+
+
+def abort_request(request: Any) -> bool:
+    """``PLAYWRIGHT_ABORT_REQUEST``: skip what the data does not need."""
+    return request.resource_type in ABORTED_RESOURCE_TYPES
+
+
+async def track_documents(page: Any, request: Request) -> None:
+    """``playwright_page_init_callback``: note every document the page's main frame
+    receives, so the response can describe the last one (see the module docstring)."""
+    documents: list[tuple[int, dict[str, str]]] = []
+    request.meta[_DOCUMENTS] = documents
+
+    def on_response(response: Any) -> None:
+        try:
+            if response.request.is_navigation_request() and response.frame == page.main_frame:
+                documents.append((response.status, dict(response.headers)))
+        except Exception:  # e.g. a service worker's response has no frame
+            return
+
+    page.on("response", on_response)
+
+
+async def wait_for_challenge(page: Any, timeout: float) -> str:
+    """A page method: wait up to ``timeout`` seconds for a Cloudflare challenge in
+    ``page`` to clear. Never raises for a challenge that stays: the response then
+    carries the challenge, a refusal for RefusalMiddleware.
+
+    Polls instead of ``page.wait_for_function``: a clearing challenge reloads the page,
+    and an evaluation interrupted by that navigation is simply tried again.
+
+    Returns ``"none"`` (no challenge), ``"cleared"`` or ``"timeout"``.
+    """
+    from playwright.async_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + timeout
+    seen_challenge = False
+    while True:
+        try:
+            if await page.evaluate(_CHALLENGE_GONE_JS):
+                return "cleared" if seen_challenge else "none"
+            seen_challenge = True
+        except PlaywrightError:
+            if page.is_closed():
+                raise  # crashed or closed: the request fails, nothing to wait for
+            seen_challenge = True  # the page is between documents
+        if time.monotonic() >= deadline:
+            logger.warning("Cloudflare challenge still there after %g s: %s", timeout, page.url)
+            return "timeout"
+        await asyncio.sleep(_POLL_SECONDS)
+
+
+class BrowserResponseMiddleware:
+    """Make a browser response describe the document the page ended on, and count
+    challenges (``hltv/browser/challenge/cleared|timeout``)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if "playwright" not in response.flags:
+            return response
+        for method in request.meta.get("playwright_page_methods") or ():
+            if getattr(method, "method", None) is wait_for_challenge and method.result not in (None, "none"):
+                self.stats.inc_value(f"hltv/browser/challenge/{method.result}")
+        documents = request.meta.pop(_DOCUMENTS, None)
+        if not documents or len(documents) < 2:
+            return response  # the first navigation's status and headers are the page's
+        status, headers = documents[-1]
+        headers.pop("content-encoding", None)  # the body is the browser's decoded DOM
+        headers.pop("content-length", None)
+        return response.replace(status=status, headers=headers)
