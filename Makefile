@@ -31,5 +31,10 @@ test-fast: install
 bench: install
 	$(BIN)/python -m tests.bench
 
+# scrapyd on 127.0.0.1:6800 with basic auth (SCRAPYD_USERNAME / SCRAPYD_PASSWORD from the
+# environment), the project deployed to it. Stop it with deploy/scrapyd.sh stop.
+scrapyd: install
+	@VENV=$(VENV) deploy/scrapyd.sh start
+
 clean:
 	rm -rf $(VENV) data .pytest_cache
