@@ -2,9 +2,9 @@
 
 scrapyd-deploy runs ``setup.py bdist_egg`` (it writes a setup.py of its own only when
 there is none, and that one would pack every package it finds, tests included). The
-package list and the SQL migrations (package data, read with ``importlib.resources`` so
-they work from the zipped egg) come from ``pyproject.toml``; this file adds what
-scrapyd needs to run the egg: the ``scrapy`` entry point naming the settings module.
+package list, the SQL migrations (package data, read with ``importlib.resources`` so
+they work from the zipped egg) and the ``scrapy`` entry point naming the settings
+module all come from ``pyproject.toml``.
 
 Check what goes in: ``.venv/bin/scrapyd-deploy --build-egg /tmp/hltv.egg`` and
 ``python -m zipfile -l /tmp/hltv.egg`` (``tests/test_scrapyd.py`` does this).
@@ -12,10 +12,6 @@ Check what goes in: ``.venv/bin/scrapyd-deploy --build-egg /tmp/hltv.egg`` and
 
 from setuptools import setup
 
-setup(
-    # scrapyd's runner reads the settings module from this entry point.
-    entry_points={"scrapy": ["settings = hltv_scraper.settings"]},
-    # The migrations are read as resources, which works from a zip; say so explicitly
-    # rather than leave it to bdist_egg's guess.
-    zip_safe=True,
-)
+# The migrations are read as resources, which works from a zip; say so explicitly
+# rather than leave it to bdist_egg's guess.
+setup(zip_safe=True)
