@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import re
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +35,7 @@ class Answer:
 class FixtureServer:
     def __init__(self) -> None:
         self.requests: Counter[tuple[str, int]] = Counter()
+        self.request_times: dict[tuple[str, int], list[float]] = {}  # monotonic clock
         self._scripts: dict[tuple[str, int], list[Answer]] = {}
         self._lock = threading.Lock()
         server = self
@@ -70,6 +72,7 @@ class FixtureServer:
     def _next_answer(self, key: tuple[str, int]) -> Answer:
         with self._lock:
             self.requests[key] += 1
+            self.request_times.setdefault(key, []).append(time.monotonic())
             script = self._scripts.get(key)
             if not script:
                 return Answer()
