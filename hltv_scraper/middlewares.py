@@ -78,6 +78,8 @@ class RefusalMiddleware:
         if slot is None:
             return
         ceiling = self.config.backoff_max_delay
+        # Scrapy waits delay * (1 ± jitter): scale up so even the shortest wait is enough.
+        to_at_least /= max(1.0 - getattr(slot, "jitter", 0.0), 0.1)
         new_delay = min(max(slot.delay * 2, self.config.backoff_start_delay, to_at_least), ceiling)
         if new_delay > slot.delay:
             logger.warning("Site pushed back (%s): download delay %.1fs -> %.1fs", why, slot.delay, new_delay)
