@@ -7,9 +7,9 @@ site's download delay doubles (up to ``HLTV_BACKOFF_MAX_DELAY``): a site that re
 us is asked less often, not more. When the retries are spent the response becomes
 :class:`PageRefused`, which Scrapy hands to the request's errback as a fetch failure.
 
-``Retry-After`` on a 429 or 503 raises the delay to what the site asked for before
-Scrapy's RetryMiddleware retries it. AutoThrottle brings the delay back down as
-pages come through again.
+A 429 or 5xx doubles the delay the same way before Scrapy's RetryMiddleware retries
+it, and a ``Retry-After`` on it raises the delay to at least what the site asked for.
+AutoThrottle brings the delay back down as pages come through again.
 """
 
 from __future__ import annotations
@@ -51,9 +51,11 @@ class RefusalMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
-        retry_after = _retry_after(response)
-        if retry_after is not None:
-            self._slow_down(request, to_at_least=retry_after, why=f"Retry-After on HTTP {response.status}")
+        if response.status == 429 or response.status >= 500:
+            # Overloaded or failing: RetryMiddleware retries it, after a longer wait.
+            self._slow_down(
+                request, to_at_least=_retry_after(response) or 0.0, why=f"HTTP {response.status}"
+            )
         page = request.meta.get("hltv_page")
         if page is None:
             return response
