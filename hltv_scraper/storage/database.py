@@ -249,8 +249,9 @@ class Database:
 class _Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception.
 
-    Constraint violations surface as :class:`ValidationError`: a row the schema refuses
-    is a page that did not say what we believed.
+    Constraint violations and integers too large for SQLite surface as
+    :class:`ValidationError`: a row the schema refuses is a page that did not say what
+    we believed.
     """
 
     def __init__(self, connection: sqlite3.Connection) -> None:
@@ -262,12 +263,21 @@ class _Transaction:
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if exc_type is None:
-            self.connection.execute("COMMIT")
+            try:
+                self.connection.execute("COMMIT")
+            except BaseException:
+                # A COMMIT that fails (disk full, I/O error) may leave the transaction
+                # open: roll it back, or the next commit would write this half too.
+                if self.connection.in_transaction:
+                    self.connection.execute("ROLLBACK")
+                raise
             return
         if self.connection.in_transaction:
             self.connection.execute("ROLLBACK")
         if isinstance(exc, sqlite3.IntegrityError):
             raise ValidationError("map", f"the database refused a row: {exc}") from exc
+        if isinstance(exc, OverflowError):  # beyond SQLite's 64-bit integers
+            raise ValidationError("map", f"a number too large to store: {exc}") from exc
 
 
 def _map_key(row: sqlite3.Row) -> MapKey:
