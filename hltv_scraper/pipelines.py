@@ -6,7 +6,9 @@ holds each map's outcomes until every page of it has reported, then:
 - all pages parsed: validate and write them in one transaction;
 - a page failed to parse, or validation failed: count an attempt and record why,
   write nothing else;
-- a page could not be fetched: write nothing at all; the map stays pending.
+- a page could not be fetched: write nothing at all; the map stays pending;
+- the database refuses writes (disk full, read-only): nothing of the map is written
+  and the crawl stops, since every map after it would fail alike.
 
 Only maps whose pages are still arriving are held, so memory stays flat however
 long the crawl.
@@ -15,7 +17,10 @@ long the crawl.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import TYPE_CHECKING, Any
+
+from scrapy.utils.defer import deferred_from_coro
 
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.items import ECONOMY, MAPSTATS, PERFORMANCE, PageFailure
@@ -28,6 +33,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: The reason a crawl closes with when the database refuses writes.
+CLOSE_REASON_DATABASE = "hltv_database_error"
+
 
 class MapTransactionPipeline:
     def __init__(self, crawler: Crawler) -> None:
@@ -36,6 +44,7 @@ class MapTransactionPipeline:
         self.config = HltvConfig.from_settings(crawler.settings)
         self.db: Database | None = None
         self._outcomes: dict[int, dict[str, Any]] = {}  # mapstatsid -> page -> outcome
+        self._stopping = False  # the database refused a write: the crawl is closing
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -99,6 +108,9 @@ class MapTransactionPipeline:
             url = getattr(outcomes.get(exc.page), "url", None)
             self._record_failure(mapstatsid, stage, [(exc.page, exc.reason, url)])
             return
+        except sqlite3.Error as exc:
+            self._cannot_write(mapstatsid, exc)
+            return
         self.stats.inc_value("hltv/maps/committed")
         for table, count in result.rows.items():
             self.stats.inc_value(f"hltv/rows/{table}", count)
@@ -111,7 +123,27 @@ class MapTransactionPipeline:
             )
 
     def _record_failure(self, mapstatsid: int, stage: str, failures: list[tuple[str, str, str | None]]) -> None:
-        self.db.record_failure(mapstatsid, stage=stage, failures=failures, parser_version=PARSER_VERSION)
+        try:
+            self.db.record_failure(mapstatsid, stage=stage, failures=failures, parser_version=PARSER_VERSION)
+        except sqlite3.Error as exc:
+            self._cannot_write(mapstatsid, exc)
+            return
         self.stats.inc_value("hltv/maps/failed")
         for page, reason, _ in failures:
             logger.warning("Map %s failed on its %s page: %s", mapstatsid, page, reason)
+
+    def _cannot_write(self, mapstatsid: int, exc: sqlite3.Error) -> None:
+        """The transaction was rolled back: nothing of the map is written. Say so once
+        and stop, rather than fetch every pending map for nothing."""
+        self.stats.inc_value("hltv/maps/not_written")
+        if self._stopping:
+            return
+        self._stopping = True
+        logger.error(
+            "Cannot write to the database %s: %s. Nothing of map %s was written (it stays "
+            "pending); stopping the crawl.",
+            self.config.db_path,
+            exc,
+            mapstatsid,
+        )
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason=CLOSE_REASON_DATABASE))
