@@ -45,7 +45,9 @@ def page_of_url(url: str) -> tuple[str, int] | None:
 
 def slugify(*names: str | None) -> str:
     words = "-vs-".join(n for n in names if n)
-    slug = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
+    # HLTV reads only the id: a slug cut short keeps the URL under Scrapy's
+    # URLLENGTH_LIMIT, which would drop the request of a map with very long team names.
+    slug = re.sub(r"[^a-z0-9]+", "-", words.lower())[:100].strip("-")
     return slug or "x"
 
 
