@@ -6,6 +6,7 @@ below do the conversions: ``"66.7%"`` -> 66.7, ``"+12.23%"`` -> 12.23, ``"-"`` -
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -36,7 +37,10 @@ def to_float(value: Any) -> float | None:
         text = text[:-1].rstrip()
     if not _NUMBER.match(text):
         raise ValueError(f"not a number: {value!r}")
-    return float(text)
+    number = float(text)
+    if not math.isfinite(number):  # hundreds of digits: no page means that
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
 
 
 def to_int(value: Any) -> int | None:
@@ -53,6 +57,11 @@ def to_text(value: Any) -> str | None:
     return _text(value)
 
 
+def to_name(value: Any) -> str | None:
+    """A name as shown, whitespace folded: a player may well be called "-" or "null"."""
+    return None if value is None else clean_text(str(value))
+
+
 def to_bool(value: Any) -> bool:
     """Only real booleans: a string "False" must not become True."""
     if not isinstance(value, bool):
@@ -67,14 +76,14 @@ class _Loader(ItemLoader):
 class PlayerPerformanceLoader(_Loader):
     default_input_processor = MapCompose(to_float)
     player_id_in = MapCompose(to_int)
-    player_name_in = MapCompose(to_text)
-    team_name_in = MapCompose(to_text)
+    player_name_in = MapCompose(to_name)
+    team_name_in = MapCompose(to_name)
     rating_version_in = MapCompose(to_text)
 
 
 class TeamOverviewLoader(_Loader):
     default_input_processor = MapCompose(to_int)
-    team_name_in = MapCompose(to_text)
+    team_name_in = MapCompose(to_name)
 
 
 class KillMatrixEntryLoader(_Loader):
@@ -84,7 +93,7 @@ class KillMatrixEntryLoader(_Loader):
 
 class EconomyRoundLoader(_Loader):
     default_input_processor = MapCompose(to_int)
-    team_name_in = MapCompose(to_text)
+    team_name_in = MapCompose(to_name)
     buy_type_in = MapCompose(to_text)
     side_in = MapCompose(to_text)
     won_in = MapCompose(to_bool)
@@ -92,14 +101,14 @@ class EconomyRoundLoader(_Loader):
 
 class MapTeamLoader(_Loader):
     default_input_processor = MapCompose(to_int)
-    team_name_in = MapCompose(to_text)
+    team_name_in = MapCompose(to_name)
     starting_side_in = MapCompose(to_text)
     team_rating_in = MapCompose(to_float)
 
 
 class ScoreboardRowLoader(_Loader):
     default_input_processor = MapCompose(to_int)
-    player_name_in = MapCompose(to_text)
+    player_name_in = MapCompose(to_name)
     rating_version_in = MapCompose(to_text)
     adr_in = kast_in = round_swing_in = rating_in = MapCompose(to_float)
     e_adr_in = e_kast_in = MapCompose(to_float)

@@ -62,7 +62,8 @@ def id_from_href(href: str | None, kind: str) -> int | None:
     """The numeric id in ``/{kind}/{id}/{slug}`` (e.g. kind ``stats/players``)."""
     if not href:
         return None
-    match = re.search(rf"/{kind}/(\d+)(?:/|$|\?)", href)
+    # at most 18 digits: an id fits SQLite's integers (and int() never refuses it)
+    match = re.search(rf"/{kind}/(\d{{1,18}})(?:/|$|\?)", href)
     return int(match.group(1)) if match else None
 
 

@@ -28,7 +28,10 @@ _CHART_TYPE = "msline"
 _BUY_TYPES = ((20000, "full_buy"), (10000, "semi_buy"), (5000, "semi_eco"), (0, "full_eco"))
 _ANCHOR_SIDE = re.compile(r"(?:^|/)(ct|t)RoundWon\.\w+(?:$|\?)", re.I)
 _ICON = re.compile(r"/equipmentcategories/(ct|t)[A-Za-z]*?(Win|Loss)\.svg", re.I)
-_TITLE_VALUE = re.compile(r"(\d+)\s*$")
+_TITLE_VALUE = re.compile(r"(?<!\d)(\d{1,18})\s*$")
+# Whole numbers as the chart writes them; at most 18 digits, so int() never refuses one.
+_ROUND_LABEL = re.compile(r"0*[1-9][0-9]{0,17}")
+_DIGITS = re.compile(r"[0-9]{1,18}")
 _OTHER_SIDE = {"CT": "T", "T": "CT"}
 
 _Outcome = tuple[str, bool]  # one team's (side, won) in one round
@@ -91,7 +94,7 @@ def _round_numbers(source: dict[str, Any]) -> list[int]:
         clean_text(str(category.get("label", ""))) if isinstance(category, dict) else None
         for category in categories[0].get("category") or []
     ]
-    if not labels or not all(label and label.isdigit() and int(label) > 0 for label in labels):
+    if not labels or not all(label and _ROUND_LABEL.fullmatch(label) for label in labels):
         raise _error(f"round labels are not round numbers: {labels}")
     numbers = [int(label) for label in labels]
     if len(set(numbers)) != len(numbers):
@@ -124,7 +127,7 @@ def _equipment_value(point: dict[str, Any], name: str, round_number: int) -> int
     value = point.get("value")
     # A string of digits as HLTV writes it; a bare JSON integer would do as well.
     text = str(value).strip() if type(value) in (str, int) else ""
-    if not text.isdigit():
+    if not _DIGITS.fullmatch(text):
         raise _error(f"round {round_number}: equipment value of {name} is {value!r}")
     return int(text)
 

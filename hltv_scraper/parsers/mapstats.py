@@ -24,7 +24,8 @@ _Item = TypeVar("_Item")
 # The scoreboard comes last in the content section: if it is inside, so is the rest.
 _SCOREBOARD_CSS = "table.stats-table.totalstats"
 _PLAYERS_PER_TEAM = 5
-_EVENT_ID = re.compile(r"[?&]event=(\d+)|/events/(\d+)(?:/|$)")
+_EVENT_ID = re.compile(r"[?&]event=(\d{1,18})(?!\d)|/events/(\d{1,18})(?:/|$)")
+_UNIX_MS = re.compile(r"[0-9]{1,18}")
 _RATING_VERSION = re.compile(r"\d+\.\d+")
 # "29(16)", "null(null)", "-": a value with an optional bracketed second value.
 _WITH_BRACKET = re.compile(r"^([^()]*?)\s*(?:\(\s*([^()]*?)\s*\))?$")
@@ -64,7 +65,7 @@ def parse_mapstats(response: TextResponse) -> MapStatsPage:
         map_name=_map_name(box),
         event_id=int(match.group(1) or match.group(2)),
         event_name=_text(event),
-        date_unix_ms=int(unix) if unix and unix.isdigit() else None,
+        date_unix_ms=int(unix) if unix and _UNIX_MS.fullmatch(unix) else None,
         rating_version=rating_version,
         teams=teams,
         players=_scoreboard(root, teams, rating_version),
@@ -141,6 +142,8 @@ def _breakdown(box: Selector) -> list[list[tuple[int, str | None]]]:
                 groups.append(current)
                 current = None
             elif current is not None:
+                if len(token) > 4:  # no team wins 10,000 rounds (nor can int() read 5,000 digits)
+                    raise ParseError(f"map stats: {token[:20]}... rounds in the breakdown")
                 current.append((int(token), side))
     halves = groups[:2]
     if (len(halves) != 2 or any(len(group) != 2 for group in groups)
