@@ -30,7 +30,6 @@ _ANCHOR_SIDE = re.compile(r"(?:^|/)(ct|t)RoundWon\.\w+(?:$|\?)", re.I)
 _ICON = re.compile(r"/equipmentcategories/(ct|t)[A-Za-z]*?(Win|Loss)\.svg", re.I)
 _TITLE_VALUE = re.compile(r"(?<!\d)(\d{1,18})\s*$")
 # Whole numbers as the chart writes them; at most 18 digits, so int() never refuses one.
-_ROUND_LABEL = re.compile(r"0*[1-9][0-9]{0,17}")
 _DIGITS = re.compile(r"[0-9]{1,18}")
 _OTHER_SIDE = {"CT": "T", "T": "CT"}
 
@@ -94,7 +93,9 @@ def _round_numbers(source: dict[str, Any]) -> list[int]:
         clean_text(str(category.get("label", ""))) if isinstance(category, dict) else None
         for category in categories[0].get("category") or []
     ]
-    if not labels or not all(label and _ROUND_LABEL.fullmatch(label) for label in labels):
+    if not labels or not all(
+        label and _DIGITS.fullmatch(label) and int(label) > 0 for label in labels
+    ):
         raise _error(f"round labels are not round numbers: {labels}")
     numbers = [int(label) for label in labels]
     if len(set(numbers)) != len(numbers):
