@@ -29,7 +29,7 @@ test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: install
-	$(BIN)/python -m tests.bench
+	$(BIN)/python tools/bench.py
 
 # scrapyd on 127.0.0.1:6800 with basic auth (SCRAPYD_USERNAME / SCRAPYD_PASSWORD from the
 # environment), the project deployed to it. Stop it with deploy/scrapyd.sh stop.

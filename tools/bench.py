@@ -1,0 +1,467 @@
+"""`make bench`: how fast and how lean the core job is, measured in one run.
+
+    python tools/bench.py [--only parse,replay,memory,sqlite] [--json bench-results.json]
+
+1. parse   Parse cost per page (performance, economy, map stats of map 219128, ~6 MB
+           each) against the floor of merely building an lxml tree of the same bytes,
+           and the cost of the fallback to the whole page when the content section
+           cannot be isolated.
+2. replay  `scrapy crawl perf_economy` replaying an archive of --replay-maps maps (the
+           ten fixture maps re-numbered): maps per second, and the time spent outside
+           the parsers (engine, archive reads, pipeline, SQLite) per map.
+3. memory  Peak RSS of the same replay with --memory-maps pending maps (small pages),
+           each a `scrapy crawl` subprocess: pending maps must be streamed.
+4. sqlite  Whole-map commits per second (Database.save of pre-parsed pages, WAL mode)
+           and the database size per map.
+
+Prints a table and writes the same figures to the JSON file. Not part of `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import ctypes.util
+import gc
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import lxml  # noqa: E402
+import lxml.html  # noqa: E402
+import scrapy  # noqa: E402
+from lxml import etree  # noqa: E402
+from scrapy.http import HtmlResponse  # noqa: E402
+
+from hltv_scraper.parsers import PARSER_VERSION, _page  # noqa: E402
+from hltv_scraper.parsers.economy import parse_economy  # noqa: E402
+from hltv_scraper.parsers.mapstats import parse_mapstats  # noqa: E402
+from hltv_scraper.parsers.performance import parse_performance  # noqa: E402
+from hltv_scraper.storage import Database  # noqa: E402
+from tools import _bench_data as data  # noqa: E402
+
+PARSERS = {"performance": parse_performance, "economy": parse_economy, "mapstats": parse_mapstats}
+PARSE_MAP = 219128  # the biggest fixture pages, ~6 MB like the real site
+SMALL_MAP = 206389  # its performance page is the smallest fixture page (220 KB)
+CRAWL_SETTINGS = {
+    "HLTV_REPLAY": 1,
+    "DOWNLOAD_DELAY": 0,
+    "AUTOTHROTTLE_ENABLED": 0,
+    "CONCURRENT_REQUESTS": 32,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
+    "HLTV_MAPS_IN_FLIGHT": 32,
+    "LOG_LEVEL": "INFO",
+}
+SUMMARY = re.compile(r"finished \((\w+)\): (\d+) maps requested, (\d+) committed, (\d+) failed")
+MB = 1024 * 1024
+try:
+    _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    _LIBC.malloc_trim  # glibc only
+except (OSError, AttributeError):
+    _LIBC = None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="parse,replay,memory,sqlite",
+                        help="comma-separated sections to run (default: all)")
+    parser.add_argument("--json", default=str(ROOT / "bench-results.json"), help="where the figures go")
+    parser.add_argument("--repeat", type=int, default=7, help="parse timings per page (median taken)")
+    parser.add_argument("--replay-maps", type=int, default=2000)
+    parser.add_argument("--memory-maps", default="200,20000",
+                        help="pending maps of the small and the large memory run")
+    parser.add_argument("--sqlite-maps", type=int, default=2000)
+    args = parser.parse_args()
+    sections = {s.strip() for s in args.only.split(",") if s.strip()}
+    unknown = sections - {"parse", "replay", "memory", "sqlite"}
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}")
+
+    results: dict[str, Any] = {"environment": environment()}
+    print(f"hltv-scraper bench: {describe(results['environment'])}\n", flush=True)
+    with tempfile.TemporaryDirectory(prefix="hltv-bench-") as tmp:
+        work = Path(tmp)
+        if "parse" in sections:
+            results["parse"] = bench_parse(args.repeat)
+            print_parse(results["parse"])
+        if "replay" in sections:
+            results["replay"] = bench_replay(work / "replay", args.replay_maps)
+            print_replay(results["replay"])
+        if "memory" in sections:
+            counts = [int(n) for n in args.memory_maps.split(",")]
+            results["memory"] = bench_memory(work / "memory", counts)
+            print_memory(results["memory"])
+        if "sqlite" in sections:
+            results["sqlite"] = bench_sqlite(work / "sqlite", args.sqlite_maps)
+            print_sqlite(results["sqlite"])
+    Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nfigures written to {args.json}")
+    return 0
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "scrapy": scrapy.__version__,
+        "lxml": ".".join(map(str, lxml.etree.LXML_VERSION)),
+        "sqlite": __import__("sqlite3").sqlite_version,
+        "platform": platform.platform(),
+        "parser_version": PARSER_VERSION,
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def describe(env: dict[str, Any]) -> str:
+    return (f"{env['cpus']} CPUs, Python {env['python']}, Scrapy {env['scrapy']}, "
+            f"lxml {env['lxml']}, SQLite {env['sqlite']}")
+
+
+# -- 1. parse cost --------------------------------------------------------------------
+
+
+def response(page: str, body: bytes, mapstatsid: int = PARSE_MAP) -> HtmlResponse:
+    """A fresh response, as the downloader hands it over (text not decoded yet)."""
+    kind = "" if page == "mapstats" else f"{page}/"
+    return HtmlResponse(
+        url=f"https://www.hltv.org/stats/matches/{kind}mapstatsid/{mapstatsid}/x",
+        body=body,
+        headers={"Content-Type": "text/html; charset=UTF-8"},
+    )
+
+
+def lxml_tree(body: bytes) -> Any:
+    """The floor: an lxml HTML tree of the bytes, as parsel builds one for a response."""
+    return etree.fromstring(body, parser=lxml.html.HTMLParser(recover=True, encoding="utf-8"))
+
+
+class _NoMatch:
+    """A pattern that never matches: the content section is not found."""
+
+    def search(self, *args: Any) -> None:
+        return None
+
+
+class _patched:
+    """Swap a module attribute for the duration of a ``with``."""
+
+    def __init__(self, name: str, value: Any) -> None:
+        self.name, self.value = name, value
+
+    def __enter__(self) -> None:
+        self.saved = getattr(_page, self.name)
+        setattr(_page, self.name, self.value)
+
+    def __exit__(self, *exc: Any) -> None:
+        setattr(_page, self.name, self.saved)
+
+
+def _median_ms(runs: list[float]) -> float:
+    return round(statistics.median(runs) * 1000, 2)
+
+
+def bench_parse(repeat: int) -> dict[str, Any]:
+    results = {}
+    for page, parse in PARSERS.items():
+        body = data.page_bytes(page, PARSE_MAP)
+        fallbacks: dict[str, Callable[[], Any]] = {
+            # no .contentCol at all: the whole page is parsed
+            "no_section": lambda: _patched("_CONTENT_START", _NoMatch()),
+            # a section that ends before the parser's last piece: section, then whole page
+            "cut_short": lambda: _patched("_CONTENT_END", re.compile(r"")),
+        }
+        timings: dict[str, list[float]] = {"parse": [], "floor": [], "free": [], **{k: [] for k in fallbacks}}
+        for round_ in range(repeat + 1):  # the first round warms up and is dropped
+            _settle()
+            measured = {"parse": _timed(lambda: parse(response(page, body)))}
+            _settle()
+            # The tree is freed after its clock stops (freeing a 6 MB page's tree costs
+            # about as much again): the floor is the build alone, the lowest bar.
+            measured["floor"], tree = _timed(lambda: [lxml_tree(body)], keep=True)
+            measured["free"] = _free(tree)
+            _settle()
+            for name, patch in fallbacks.items():
+                with patch():
+                    measured[name] = _timed(lambda: parse(response(page, body)))
+                _settle()
+            if round_:
+                for name, seconds in measured.items():
+                    timings[name].append(seconds)
+        floor_ms = _median_ms(timings["floor"])
+        results[page] = {
+            "mapstatsid": PARSE_MAP,
+            "bytes": len(body),
+            "parse_ms": _median_ms(timings["parse"]),
+            "floor_ms": floor_ms,
+            "floor_free_ms": _median_ms(timings["free"]),
+            "ratio": round(_median_ms(timings["parse"]) / floor_ms, 3),
+            **{f"fallback_{name}_ms": _median_ms(timings[name]) for name in fallbacks},
+            **{f"fallback_{name}_ratio": round(_median_ms(timings[name]) / floor_ms, 3) for name in fallbacks},
+            "target_ratio": 0.2,
+        }
+        results[page]["target_met"] = results[page]["ratio"] <= 0.2
+    return results
+
+
+def _timed(work: Callable[[], Any], keep: bool = False) -> Any:
+    """Seconds ``work`` took (and its result with ``keep``: freed after the clock)."""
+    start = time.perf_counter()
+    result = work()
+    seconds = time.perf_counter() - start
+    return (seconds, result) if keep else seconds
+
+
+def _settle() -> None:
+    """Let the heap settle between two timings, so that what one left to clean up (a
+    freed tree's memory glibc consolidates on the next big allocation, tens of ms after
+    a whole-page tree) is not billed to the next."""
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _free(holder: list) -> float:
+    """Seconds it takes to free the object ``holder`` holds alone."""
+    start = time.perf_counter()
+    holder.clear()
+    return time.perf_counter() - start
+
+
+def print_parse(results: dict[str, Any]) -> None:
+    print(f"1. Parse cost per page (map {PARSE_MAP}; median; floor = lxml tree of the same bytes)")
+    rows = [("page", "size", "parse", "floor", "ratio", "fallback: no section", "fallback: cut short")]
+    for page, r in results.items():
+        rows.append((
+            page, f"{r['bytes'] / MB:.1f} MB", f"{r['parse_ms']:.1f} ms", f"{r['floor_ms']:.1f} ms",
+            f"{r['ratio']:.2f}x {'ok' if r['target_met'] else '> 0.2x'}",
+            f"{r['fallback_no_section_ms']:.1f} ms ({r['fallback_no_section_ratio']:.2f}x)",
+            f"{r['fallback_cut_short_ms']:.1f} ms ({r['fallback_cut_short_ratio']:.2f}x)",
+        ))
+    _table(rows)
+
+
+# -- 2. replay throughput ----------------------------------------------------------
+
+
+def _settings(**extra: Any) -> list[str]:
+    return [item for name, value in {**CRAWL_SETTINGS, **extra}.items() for item in ("-s", f"{name}={value}")]
+
+
+def prepare(work: Path, count: int, sources: list[int], pages: dict | None = None) -> tuple[Path, Path]:
+    work.mkdir(parents=True, exist_ok=True)
+    copies = data.plan(count, sources)
+    archive, db = work / "archive", work / "hltv.sqlite3"
+    data.build_archive(archive, copies, pages)
+    data.seed(db, copies)
+    return archive, db
+
+
+def bench_replay(work: Path, count: int) -> dict[str, Any]:
+    archive, db = prepare(work, count, data.FIXTURE_MAPS)
+    out = work / "crawl.json"
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "_bench_crawl.py"), str(out), "crawl", "perf_economy",
+         *_settings(HLTV_ARCHIVE_DIR=archive, HLTV_DB_PATH=db)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    wall = time.perf_counter() - started
+    if done.returncode != 0 or not out.exists():
+        raise SystemExit(f"replay crawl failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    crawl = json.loads(out.read_text())
+    stats = crawl["stats"]
+    maps = stats.get("hltv/maps/committed", 0)
+    parse = sum(crawl["parse_seconds"].values())
+    seconds = crawl["crawl_seconds"]
+    overhead = seconds - parse
+    return {
+        "maps": count,
+        "committed": maps,
+        "failed": stats.get("hltv/maps/failed", 0),
+        "pages_bytes_per_map": round(sum(
+            len(data.page_bytes(p, m)) for m in data.FIXTURE_MAPS for p in ("performance", "economy")
+        ) / len(data.FIXTURE_MAPS)),
+        "wall_seconds": round(wall, 2),
+        "crawl_seconds": round(seconds, 2),
+        "cpu_seconds": round(crawl["cpu_seconds"], 2),
+        "maps_per_second": round(maps / seconds, 2),
+        "parse_ms_per_map": round(parse / maps * 1000, 2),
+        "parse_ms_per_page": {
+            page: round(crawl["parse_seconds"][page] / crawl["parse_calls"][page] * 1000, 2)
+            for page in crawl["parse_seconds"]
+        },
+        "overhead_ms_per_map": round(overhead / maps * 1000, 2),
+        "overhead_share": round(overhead / seconds, 3),
+        "peak_rss_mb": round(crawl["max_rss_kb"] / 1024, 1),
+        "target_met": overhead < parse,
+    }
+
+
+def print_replay(r: dict[str, Any]) -> None:
+    print(f"\n2. Offline replay: scrapy crawl perf_economy, {r['maps']} maps "
+          f"({r['pages_bytes_per_map'] / MB:.1f} MB of pages per map)")
+    _table([
+        ("maps committed", "crawl time", "maps/s", "parse/map", "rest/map (engine+pipeline+SQLite)",
+         "share outside parsing"),
+        (f"{r['committed']} of {r['maps']}", f"{r['crawl_seconds']:.1f} s", f"{r['maps_per_second']:.1f}",
+         f"{r['parse_ms_per_map']:.1f} ms", f"{r['overhead_ms_per_map']:.1f} ms "
+         f"{'< parse: ok' if r['target_met'] else '>= parse'}", f"{r['overhead_share']:.0%}"),
+    ])
+
+
+# -- 3. memory ---------------------------------------------------------------------
+
+
+def bench_memory(work: Path, counts: list[int]) -> dict[str, Any]:
+    pages = {
+        "performance": data.page_bytes("performance", SMALL_MAP),
+        "economy": data.content_only(data.page_bytes("economy", SMALL_MAP)),
+    }
+    runs = []
+    for count in counts:
+        run_dir = work / str(count)
+        prepared = time.perf_counter()
+        archive, db = prepare(run_dir, count, [SMALL_MAP], pages)
+        prepared = time.perf_counter() - prepared
+        log = run_dir / "crawl.log"
+        started = time.perf_counter()
+        with log.open("w") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "scrapy", "crawl", "perf_economy",
+                 *_settings(HLTV_ARCHIVE_DIR=archive, HLTV_DB_PATH=db)],
+                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr,
+            )
+            peak_kb, samples = _poll_peak_rss(process)
+        seconds = time.perf_counter() - started
+        summary = SUMMARY.findall(log.read_text())
+        if process.returncode != 0 or not summary:
+            raise SystemExit(f"memory crawl of {count} maps failed:\n{log.read_text()[-3000:]}")
+        reason, requested, committed, failed = summary[-1]
+        runs.append({
+            "maps": count,
+            "committed": int(committed),
+            "failed": int(failed),
+            "close_reason": reason,
+            "peak_rss_mb": round(peak_kb / 1024, 1),
+            "rss_mb_over_time": samples,
+            "seconds": round(seconds, 1),
+            "prepare_seconds": round(prepared, 1),
+        })
+    small, large = runs[0], runs[-1]
+    growth = large["peak_rss_mb"] / small["peak_rss_mb"] - 1
+    return {
+        "pages": {name: len(body) for name, body in pages.items()},
+        "runs": runs,
+        "growth": round(growth, 3),
+        "target_met": growth <= 0.10,
+    }
+
+
+def _poll_peak_rss(process: subprocess.Popen, every: float = 0.05) -> tuple[int, list]:
+    """The child's peak RSS (VmHWM, its own high-water mark) polled until it exits, and
+    its RSS every ~10 s.
+
+    Not ``RUSAGE_CHILDREN``/``wait4`` ``ru_maxrss``: Linux carries a process's peak RSS
+    over fork and exec, so a child started from this process (hundreds of MB after
+    seeding 20,000 maps) would report this process's peak, not its own.
+    """
+    peak, samples, started, next_sample = 0, [], time.monotonic(), 0.0
+    status_file = Path(f"/proc/{process.pid}/status")
+    while process.poll() is None:
+        try:
+            fields = dict(line.split(":", 1) for line in status_file.read_text().splitlines())
+            peak = max(peak, int(fields["VmHWM"].split()[0]))
+            elapsed = time.monotonic() - started
+            if elapsed >= next_sample:
+                samples.append((round(elapsed), round(int(fields["VmRSS"].split()[0]) / 1024, 1)))
+                next_sample += 10
+        except (OSError, KeyError, ValueError):  # exiting
+            pass
+        time.sleep(every)
+    return peak, samples
+
+
+def print_memory(r: dict[str, Any]) -> None:
+    sizes = ", ".join(f"{name} {size // 1024} KB" for name, size in r["pages"].items())
+    print(f"\n3. Peak RSS of the replay by pending maps (small pages: {sizes})")
+    rows = [("pending maps", "committed", "time", "peak RSS")]
+    for run in r["runs"]:
+        rows.append((f"{run['maps']:,}", f"{run['committed']:,}", f"{run['seconds']:.0f} s",
+                     f"{run['peak_rss_mb']:.1f} MB"))
+    _table(rows)
+    print(f"   largest vs smallest: {r['growth']:+.1%} ({'ok' if r['target_met'] else 'over'} the 10% bound)")
+
+
+# -- 4. SQLite ---------------------------------------------------------------------
+
+
+def bench_sqlite(work: Path, count: int) -> dict[str, Any]:
+    work.mkdir(parents=True, exist_ok=True)
+    copies = data.plan(count, data.FIXTURE_MAPS)
+    db_path = work / "hltv.sqlite3"
+    data.seed(db_path, copies)
+    seeded = data.database_bytes(db_path)
+    parsed = {
+        m: {page: PARSERS[page](response(page, data.page_bytes(page, m), m))
+            for page in ("performance", "economy")}
+        for m in data.FIXTURE_MAPS
+    }
+    db = Database.open(db_path)
+    try:
+        started = time.perf_counter()
+        for copy in copies:
+            db.save("perf_economy", copy.mapstatsid, parsed[copy.source],
+                    parser_version=PARSER_VERSION, overwrite=False)
+        seconds = time.perf_counter() - started
+        journal = db.connection.execute("PRAGMA journal_mode").fetchone()[0]
+        synchronous = db.connection.execute("PRAGMA synchronous").fetchone()[0]
+    finally:
+        db.close()
+    stored = data.database_bytes(db_path)
+    return {
+        "maps": count,
+        "journal_mode": journal,
+        "synchronous": synchronous,
+        "seconds": round(seconds, 2),
+        "commits_per_second": round(count / seconds, 1),
+        "ms_per_commit": round(seconds / count * 1000, 2),
+        "bytes_per_map_scoreboard": round(seeded / count),
+        "bytes_per_map_total": round(stored / count),
+        "bytes_per_map_perf_economy": round((stored - seeded) / count),
+    }
+
+
+def print_sqlite(r: dict[str, Any]) -> None:
+    print(f"\n4. SQLite (journal_mode={r['journal_mode']}, synchronous={r['synchronous']}): "
+          f"Database.save of {r['maps']} whole maps, pages parsed beforehand")
+    _table([
+        ("commits/s", "per commit", "DB per map: map stats stage", "+ perf_economy", "total"),
+        (f"{r['commits_per_second']:.0f}", f"{r['ms_per_commit']:.2f} ms",
+         f"{r['bytes_per_map_scoreboard'] / 1024:.1f} KB", f"{r['bytes_per_map_perf_economy'] / 1024:.1f} KB",
+         f"{r['bytes_per_map_total'] / 1024:.1f} KB"),
+    ])
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for index, row in enumerate(rows):
+        print("   " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if index == 0:
+            print("   " + "  ".join("-" * width for width in widths))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
