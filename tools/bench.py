@@ -65,7 +65,7 @@ CRAWL_SETTINGS = {
     "LOG_LEVEL": "INFO",
 }
 SUMMARY = re.compile(r"finished \((\w+)\): (\d+) maps requested, (\d+) committed, (\d+) failed")
-MB = 1024 * 1024
+MB = 1_000_000
 try:
     _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     _LIBC.malloc_trim  # glibc only
@@ -187,8 +187,8 @@ def bench_parse(repeat: int) -> dict[str, Any]:
             _settle()
             measured = {"parse": _timed(lambda: parse(response(page, body)))}
             _settle()
-            # The tree is freed after its clock stops (freeing a 6 MB page's tree costs
-            # about as much again): the floor is the build alone, the lowest bar.
+            # The tree is freed after its clock stops (that costs another ~14 ms for a
+            # 6 MB page, reported apart): the floor is the build alone, the lowest bar.
             measured["floor"], tree = _timed(lambda: [lxml_tree(body)], keep=True)
             measured["free"] = _free(tree)
             _settle()
@@ -354,7 +354,7 @@ def bench_memory(work: Path, counts: list[int]) -> dict[str, Any]:
             "committed": int(committed),
             "failed": int(failed),
             "close_reason": reason,
-            "peak_rss_mb": round(peak_kb / 1024, 1),
+            "peak_rss_mb": round(peak_kb / 1024, 1),  # MiB, as the kernel counts
             "rss_mb_over_time": samples,
             "seconds": round(seconds, 1),
             "prepare_seconds": round(prepared, 1),
