@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -41,11 +42,24 @@ def connect(path: Path | str) -> sqlite3.Connection:
     connection.row_factory = sqlite3.Row
     connection.execute("PRAGMA foreign_keys = ON")
     connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if connection.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+    if _switch_to_wal(connection).lower() != "wal":
         raise RuntimeError(f"{path}: could not switch the database to WAL mode")
     # Safe with WAL: a crash may lose the last commits, never half of one.
     connection.execute("PRAGMA synchronous = NORMAL")
     return connection
+
+
+def _switch_to_wal(connection: sqlite3.Connection) -> str:
+    """Set WAL mode. While another process creates or migrates the same new file, the
+    switch can answer "locked" at once, without waiting on the busy timeout: retry it."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def schema_version(connection: sqlite3.Connection) -> int:
