@@ -147,13 +147,6 @@ def lxml_tree(body: bytes) -> Any:
     return etree.fromstring(body, parser=lxml.html.HTMLParser(recover=True, encoding="utf-8"))
 
 
-class _NoMatch:
-    """A pattern that never matches: the content section is not found."""
-
-    def search(self, *args: Any) -> None:
-        return None
-
-
 class _patched:
     """Swap a module attribute for the duration of a ``with``."""
 
@@ -178,9 +171,9 @@ def bench_parse(repeat: int) -> dict[str, Any]:
         body = data.page_bytes(page, PARSE_MAP)
         fallbacks: dict[str, Callable[[], Any]] = {
             # no .contentCol at all: the whole page is parsed
-            "no_section": lambda: _patched("_CONTENT_START", _NoMatch()),
+            "no_section": lambda: _patched("_content_section", lambda response: None),
             # a section that ends before the parser's last piece: section, then whole page
-            "cut_short": lambda: _patched("_CONTENT_END", re.compile(r"")),
+            "cut_short": lambda: _patched("_CONTENT_END", re.compile(rb"")),
         }
         timings: dict[str, list[float]] = {"parse": [], "floor": [], "free": [], **{k: [] for k in fallbacks}}
         for round_ in range(repeat + 1):  # the first round warms up and is dropped

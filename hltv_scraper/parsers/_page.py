@@ -15,9 +15,11 @@ if TYPE_CHECKING:
 PARSER_VERSION = "1.0.0"
 
 # HLTV pages are ~6 MB, almost all site chrome around one `.contentCol`. Building a
-# tree of just that section is what makes re-parsing a whole archive affordable.
-_CONTENT_START = re.compile(r'<div\b[^>]*\bclass\s*=\s*["\']contentCol\b')
-_CONTENT_END = re.compile(r"<aside\b|<footer\b")
+# tree of just that section is what makes re-parsing a whole archive affordable. It is
+# found in the raw bytes and only it is decoded: decoding the page costs more than
+# parsing the section.
+_CONTENT_START = re.compile(rb'<div\b[^>]*\bclass\s*=\s*["\']contentCol\b')
+_CONTENT_END = re.compile(rb"<aside\b|<footer\b")
 
 
 class ParseError(ValueError):
@@ -31,17 +33,34 @@ def content_selector(response: TextResponse, root_css: str) -> Selector:
     differently costs time, never data. Name the last piece of the page the parser
     needs: a section cut short then falls back to the whole page.
     """
-    text = response.text
-    start = _CONTENT_START.search(text)
-    if start:
-        end = _CONTENT_END.search(text, start.end())
-        section = Selector(text=text[start.start() : end.start() if end else len(text)])
-        if section.css(root_css):
-            return section
-    page = Selector(text=text)
+    section = _content_section(response)
+    if section is not None:
+        selector = Selector(text=section)
+        if selector.css(root_css):
+            return selector
+    page = Selector(text=response.text)
     if not page.css(root_css):
         raise ParseError(f"no {root_css} on the page")
     return page
+
+
+def _content_section(response: TextResponse) -> str | None:
+    """The decoded text from the ``<div class="contentCol`` tag to the next aside or footer.
+
+    ``bytes.find`` of the class name finds the candidate tags ten times faster than
+    the regular expression scanning megabytes of chrome. In an encoding where ASCII
+    is not ASCII (UTF-16) nothing is found, and the caller falls back to the page.
+    """
+    body = response.body
+    at = body.find(b"contentCol")
+    while at != -1:
+        tag = body.rfind(b"<div", 0, at)
+        if tag != -1 and _CONTENT_START.match(body, tag):
+            end = _CONTENT_END.search(body, tag)
+            section = body[tag : end.start() if end else len(body)]
+            return section.decode(response.encoding, "replace")
+        at = body.find(b"contentCol", at + 1)
+    return None
 
 
 def chart_config(element: Selector, what: str) -> dict[str, Any]:
