@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.items import EconomyPage, EconomyRound
-from hltv_scraper.loaders import EconomyRoundLoader
+from hltv_scraper.loaders import EconomyRoundLoader, load
 from hltv_scraper.parsers._page import ParseError, chart_config, clean_text, content_selector
 
 if TYPE_CHECKING:
@@ -197,14 +197,8 @@ def _icon_fallback(
 
 def _round(round_number: int, name: str, value: int, side: str, won: bool) -> EconomyRound:
     buy_type = next(buy for floor, buy in _BUY_TYPES if value >= floor)
-    values = {
-        "round_number": round_number, "team_name": name, "equipment_value": value,
-        "buy_type": buy_type, "side": side, "won": won,
-    }
-    loader = EconomyRoundLoader(item=EconomyRound())
-    for field, field_value in values.items():
-        try:
-            loader.add_value(field, field_value)
-        except ValueError:
-            raise _error(f"round {round_number} of {name}: bad {field} {field_value!r}") from None
-    return loader.load_item()
+    return load(
+        EconomyRoundLoader, f"economy: round {round_number} of {name}",
+        round_number=round_number, team_name=name, equipment_value=value,
+        buy_type=buy_type, side=side, won=won,
+    )

@@ -8,18 +8,15 @@ than yielding a partial map.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from hltv_scraper.items import MapStatsPage, MapTeam, RoundOutcome, ScoreboardRow
-from hltv_scraper.loaders import MapTeamLoader, RoundOutcomeLoader, ScoreboardRowLoader
+from hltv_scraper.loaders import MapTeamLoader, RoundOutcomeLoader, ScoreboardRowLoader, load
 from hltv_scraper.parsers._page import ParseError, clean_text, content_selector, id_from_href
 
 if TYPE_CHECKING:
     from parsel import Selector, SelectorList
     from scrapy.http import TextResponse
-    from scrapy.loader import ItemLoader
-
-_Item = TypeVar("_Item")
 
 # The scoreboard comes last in the content section: if it is inside, so is the rest.
 _SCOREBOARD_CSS = "table.stats-table.totalstats"
@@ -71,17 +68,6 @@ def parse_mapstats(response: TextResponse) -> MapStatsPage:
         players=_scoreboard(root, teams, rating_version),
         rounds=_round_history(root, teams),
     )
-
-
-def _build(loader_class: type[ItemLoader], item: _Item, piece: str, **values: object) -> _Item:
-    """The item loaded with ``values``; a value the processors reject names the piece."""
-    loader = loader_class(item=item)
-    for name, value in values.items():
-        try:
-            loader.add_value(name, value)
-        except ValueError as exc:
-            raise ParseError(f"map stats: {piece}: bad {name} {value!r} ({exc})") from None
-    return loader.load_item()
 
 
 def _text(node: Selector | SelectorList) -> str | None:
@@ -163,8 +149,8 @@ def _teams(box: Selector, rows: dict[str, Selector]) -> list[MapTeam]:
         if not link:
             raise ParseError(f"map stats: no /stats/teams/ link in {css}")
         own = [half[index] for half in halves]
-        team = _build(
-            MapTeamLoader, MapTeam(), css[1:],
+        team = load(
+            MapTeamLoader, f"map stats: {css[1:]}",
             team_id=id_from_href(link[0].attrib["href"], "stats/teams"),
             team_name=_text(link[0]),
             score=box.css(f"{css} .bold::text").get(),
@@ -225,17 +211,22 @@ def _scoreboard(root: Selector, teams: list[MapTeam], rating_version: str) -> li
     return players
 
 
-def _cell(row: Selector, column: str, *, eco: bool = False) -> str | None:
-    """The text of a column's traditional (or eco-adjusted) cell; None if there is none.
+def _cells(row: Selector) -> dict[tuple[str, bool], str]:
+    """(column class, eco-adjusted?) -> the text of that cell, for each cell of a row.
 
-    KAST is repeated with ``smartphone-only`` for narrow screens: that copy is skipped.
+    Each cell is read once: a row has ~20 of them, asked for ~30 times. KAST is
+    repeated with ``smartphone-only`` for narrow screens: the wide copy wins.
     """
-    cells = row.css(f"td.{column}")
-    wide = [cell for cell in cells if "smartphone-only" not in _classes(cell)]
-    for cell in wide or cells:
-        if ("eco-adjusted-data" in _classes(cell)) == eco:
-            return _text(cell) or ""
-    return None
+    wide: dict[tuple[str, bool], str] = {}
+    narrow: dict[tuple[str, bool], str] = {}
+    for cell in row.xpath("td"):
+        classes = _classes(cell)
+        eco = "eco-adjusted-data" in classes
+        text = clean_text(cell.xpath("string()").get()) or ""
+        into = narrow if "smartphone-only" in classes else wide
+        for name in classes:
+            into.setdefault((name, eco), text)
+    return {**narrow, **wide}
 
 
 def _split(text: str | None, pattern: re.Pattern[str], piece: str) -> tuple[str | None, ...]:
@@ -252,33 +243,34 @@ def _player(row: Selector, team: MapTeam, rating_version: str) -> ScoreboardRow:
     if not link:
         raise ParseError(f"map stats: a {team.team_name} scoreboard row has no player link")
     piece = f"scoreboard row {_text(link[0])!r}"
+    cells = _cells(row)
     required = "st-opkd st-mks st-kast st-clutches st-kills st-assists st-deaths st-adr st-rating"
-    if missing := [column for column in required.split() if _cell(row, column) is None]:
+    if missing := [column for column in required.split() if (column, False) not in cells]:
         raise ParseError(f"map stats: {piece} lacks {', '.join(missing)}")
     values: dict[str, str | None] = {}
     for prefix, eco in (("", False), ("e_", True)):
-        kills = _split(_cell(row, "st-kills", eco=eco), _WITH_BRACKET, piece)
-        deaths = _split(_cell(row, "st-deaths", eco=eco), _WITH_BRACKET, piece)
-        opening = _split(_cell(row, "st-opkd", eco=eco), _COLON_PAIR, piece)
+        kills = _split(cells.get(("st-kills", eco)), _WITH_BRACKET, piece)
+        deaths = _split(cells.get(("st-deaths", eco)), _WITH_BRACKET, piece)
+        opening = _split(cells.get(("st-opkd", eco)), _COLON_PAIR, piece)
         values.update({
             f"{prefix}kills": kills[0], f"{prefix}hs_kills": kills[1],
             f"{prefix}deaths": deaths[0], f"{prefix}traded_deaths": deaths[1],
             f"{prefix}opening_kills": opening[0], f"{prefix}opening_deaths": opening[1],
-            f"{prefix}adr": _cell(row, "st-adr", eco=eco),
-            f"{prefix}kast": _cell(row, "st-kast", eco=eco),
+            f"{prefix}adr": cells.get(("st-adr", eco)),
+            f"{prefix}kast": cells.get(("st-kast", eco)),
         })
-    assists = _split(_cell(row, "st-assists"), _WITH_BRACKET, piece)
-    player = _build(
-        ScoreboardRowLoader, ScoreboardRow(), piece,
+    assists = _split(cells.get(("st-assists", False)), _WITH_BRACKET, piece)
+    player = load(
+        ScoreboardRowLoader, f"map stats: {piece}",
         player_id=id_from_href(link[0].attrib["href"], "stats/players"),
         player_name=_text(link[0]),
         team_id=team.team_id,
         assists=assists[0],
         flash_assists=assists[1],
-        multi_kills=_cell(row, "st-mks"),
-        clutch_wins=_cell(row, "st-clutches"),
-        round_swing=_cell(row, "st-roundSwing"),
-        rating=_cell(row, "st-rating"),
+        multi_kills=cells.get(("st-mks", False)),
+        clutch_wins=cells.get(("st-clutches", False)),
+        round_swing=cells.get(("st-roundSwing", False)),
+        rating=cells.get(("st-rating", False)),
         rating_version=rating_version,
         **values,
     )
@@ -317,8 +309,8 @@ def _round_history(root: Selector, teams: list[MapTeam]) -> list[RoundOutcome]:
                 raise ParseError(f"map stats: round {number} has outcome icons {list(icons)}")
             team, icon = winners[0]
             side, win_type = _OUTCOMES[icon]
-            rounds.append(_build(
-                RoundOutcomeLoader, RoundOutcome(), f"round {number}", round_number=number,
+            rounds.append(load(
+                RoundOutcomeLoader, f"map stats: round {number}", round_number=number,
                 winner_side=side, win_type=win_type, winner_team_id=team.team_id,
             ))
     for team in teams:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import html
 import re
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.items import KillMatrixEntry, PerformancePage, PlayerPerformance, TeamOverview
-from hltv_scraper.loaders import KillMatrixEntryLoader, PlayerPerformanceLoader, TeamOverviewLoader
+from hltv_scraper.loaders import KillMatrixEntryLoader, PlayerPerformanceLoader, TeamOverviewLoader, load
 from hltv_scraper.parsers._page import (
     ParseError,
     chart_config,
@@ -25,9 +25,6 @@ from hltv_scraper.parsers._page import (
 if TYPE_CHECKING:
     from parsel import Selector, SelectorList
     from scrapy.http import TextResponse
-    from scrapy.loader import ItemLoader
-
-_Item = TypeVar("_Item")
 
 # The player cards come last in the section: if they are inside it, so is the rest.
 _ROOT_CSS = ".stats-match-performance .player-overview"
@@ -62,17 +59,6 @@ def parse_performance(response: TextResponse) -> PerformancePage:
         players=players,
         kill_matrix=_kill_matrices(root),
     )
-
-
-def _build(loader_class: type[ItemLoader], item: _Item, piece: str, **values: Any) -> _Item:
-    """The item loaded with ``values``; a value the processors reject names the piece."""
-    loader = loader_class(item=item)
-    for name, value in values.items():
-        try:
-            loader.add_value(name, value)
-        except ValueError:
-            raise _error(f"{piece}: bad {name} {value!r}") from None
-    return loader.load_item()
 
 
 def _error(message: str) -> ParseError:
@@ -111,8 +97,8 @@ def _overview(root: Selector) -> list[TeamOverview]:
     if missing:
         raise _error(f"overview table has no {', '.join(missing)} row")
     return [
-        _build(
-            TeamOverviewLoader, TeamOverview(), f"overview of {name}", team_name=name,
+        load(
+            TeamOverviewLoader, f"performance: overview of {name}", team_name=name,
             **{label: numbers[label][side] for label in _OVERVIEW_ROWS},
         )
         for side, name in enumerate(names)
@@ -161,10 +147,9 @@ def _player(card: Selector, team_name: str) -> PlayerPerformance:
     missing = [label for label in _REQUIRED_BARS.get(version, _COMMON_BARS) if label not in bars]
     if missing:
         raise _error(f"{piece}: Rating {version} card lacks bars {missing}")
-    return _build(
+    return load(
         PlayerPerformanceLoader,
-        PlayerPerformance(),
-        piece,
+        f"performance: {piece}",
         player_id=player_id,
         player_name=_text(card.css(".player-nick")),
         team_name=team_name,
@@ -221,19 +206,23 @@ def _kill_matrix(block: Selector, matrix_type: str) -> list[KillMatrixEntry]:
         raise _error(f"{piece}: player links missing or repeated: rows {row_ids}, columns {columns}")
     entries = []
     for row_id, row in zip(row_ids, rows):
-        cells = [cell for cell in row.css("td") if cell.css(".team2-player-score")]
-        if len(cells) != len(columns):
-            raise _error(f"{piece}: player {row_id}'s row has {len(cells)} score cells")
-        for column_id, cell in zip(columns, cells):
-            entry = _build(
+        # A row's scores are read in one query per side (75 cells add up); a cell
+        # without its score, or with two, leaves a count that does not match.
+        kills = [row.css(f"td .{side}-player-score ::text").getall() for side in ("team2", "team1")]
+        if {len(kills[0]), len(kills[1])} != {len(columns)}:
+            raise _error(
+                f"{piece}: player {row_id}'s row has {len(kills[0])}:{len(kills[1])} scores "
+                f"for {len(columns)} columns"
+            )
+        for column_id, player1_kills, player2_kills in zip(columns, *kills):
+            entry = load(
                 KillMatrixEntryLoader,
-                KillMatrixEntry(),
-                piece,
+                f"performance: {piece}",
                 matrix_type=matrix_type,
                 player1_id=row_id,
                 player2_id=column_id,
-                player1_kills=_text(cell.css(".team2-player-score")),
-                player2_kills=_text(cell.css(".team1-player-score")),
+                player1_kills=player1_kills,
+                player2_kills=player2_kills,
             )
             if entry.player1_kills is None or entry.player2_kills is None:
                 raise _error(f"{piece}: no score for {row_id} vs {column_id}")
