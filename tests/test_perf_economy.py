@@ -305,3 +305,28 @@ def test_a_map_another_crawl_finished_meanwhile_is_left_as_it_is(server, db_path
         db.close()
     assert rows(db_path, "SELECT DISTINCT parser_version FROM economy") == [("third",)]
     assert_matches_truth(db_path, 188093)
+
+
+def test_requests_a_middleware_drops_leave_their_maps_pending_and_the_crawl_ends(server, db_path, crawl_settings):
+    # URLLENGTH_LIMIT drops a request without calling its errback: its map must
+    # still leave the maps in flight, or the crawl waits for it for ever.
+    maps = ALL_MAPS[:5]
+    for mapstatsid in maps:
+        seed_scoreboard(db_path, mapstatsid)
+    before = {m: snapshot(db_path, m) for m in maps}
+    settings = {**crawl_settings, "URLLENGTH_LIMIT": 30, "HLTV_MAPS_IN_FLIGHT": 2}
+
+    result = run_crawl("perf_economy", settings, timeout=30)
+
+    assert result.close_reason == "finished"
+    assert result.stat("hltv/maps/requested") == len(maps)
+    assert result.stat("hltv/pages/fetch_failed/performance") == len(maps)
+    assert result.stat("hltv/pages/fetch_failed/economy") == len(maps)
+    assert result.stat("hltv/maps/fetch_failed") == len(maps)
+    assert sum(server.requests.values()) == 0
+    assert pending(db_path) == set(maps)
+    for mapstatsid in maps:
+        assert_untouched(before[mapstatsid], snapshot(db_path, mapstatsid))
+
+    result = run_crawl("perf_economy", crawl_settings)
+    assert result.stat("hltv/maps/committed") == len(maps)

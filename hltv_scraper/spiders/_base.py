@@ -52,6 +52,7 @@ class MapPagesSpider(Spider):
         self._room = asyncio.Event()  # set whenever a map leaves _in_flight
         self._unfetched: set[int] = set()  # maps in flight with a page not fetched
         self._unfetched_in_a_row = 0  # maps resolved in a row with a page not fetched
+        self._unscheduled: set[tuple[int, str]] = set()  # yielded, not yet scheduled
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -74,6 +75,7 @@ class MapPagesSpider(Spider):
                     f"{spider.config.db_path} (add maps with `scrapy addmaps`)"
                 ) from None
         crawler.signals.connect(spider._log_summary, signal=signals.spider_closed)
+        crawler.signals.connect(spider._scheduled, signal=signals.request_scheduled)
         return spider
 
     # -- which maps -----------------------------------------------------------------
@@ -98,7 +100,15 @@ class MapPagesSpider(Spider):
             self._in_flight[key.mapstatsid] = len(self.parsers)
             stats.inc_value("hltv/maps/requested")
             for page in self.parsers:
-                yield self.page_request(key, page)
+                request = self.page_request(key, page)
+                self._unscheduled.add((key.mapstatsid, page))
+                yield request
+                # The engine takes start() output one at a time: by now the request
+                # is scheduled, or a middleware dropped it (URLLENGTH_LIMIT does)
+                # without an errback, and nothing else would ever resolve its page.
+                if (key.mapstatsid, page) in self._unscheduled:
+                    self._unscheduled.discard((key.mapstatsid, page))
+                    yield self._dropped(key, page, request)
 
     def page_request(self, key: MapKey, page: str) -> Request:
         meta = {"hltv_page": page, "mapstatsid": key.mapstatsid}
@@ -138,6 +148,19 @@ class MapPagesSpider(Spider):
         yield self._failure(key, page, PageFailure.FETCH, reason, request.url)
         # a replay gap is not the site pushing back
         self._resolved(key, fetched=reason == "not_in_archive")
+
+    def _scheduled(self, request: Request, spider: Spider) -> None:
+        self._unscheduled.discard((request.meta.get("mapstatsid"), request.meta.get("hltv_page")))
+
+    def _dropped(self, key: MapKey, page: str, request: Request) -> PageFailure:
+        logger.warning(
+            "The %s page of map %s was dropped before download by a middleware "
+            "(is %s longer than URLLENGTH_LIMIT?); the map stays pending",
+            page, key.mapstatsid, request.url,
+        )
+        failure = self._failure(key, page, PageFailure.FETCH, "dropped_before_download", request.url)
+        self._resolved(key, fetched=True)  # our settings, not the site pushing back
+        return failure
 
     def _failure(self, key: MapKey, page: str, kind: str, reason: str, url: str) -> PageFailure:
         self.crawler.stats.inc_value(f"hltv/pages/{kind}_failed/{page}")
