@@ -183,3 +183,104 @@ class MapStatsPage:
     teams: list[MapTeam] = field(default_factory=list)  # page order: left, right
     players: list[ScoreboardRow] = field(default_factory=list)
     rounds: list[RoundOutcome] = field(default_factory=list)
+
+
+# -- discovery pages: the results listing and the match page ------------------------
+
+RESULTS = "results"
+MATCH = "match"
+
+
+@dataclass
+class ResultEntry:
+    """One regular entry of the results listing (never a featured duplicate)."""
+
+    match_id: int | None = None
+    slug: str | None = None  # the free text after the id in /matches/{id}/{slug}
+    team1_name: str | None = None
+    team2_name: str | None = None
+    team1_score: int | None = None  # maps won (a BO1's rounds; 1-0 for a forfeit)
+    team2_score: int | None = None
+    event_name: str | None = None
+    stars: int | None = None  # 0-5
+    format: str | None = None  # the listing's map text: 'bo3', 'bo5', a BO1 map ('nuke'), 'def'
+    best_of: int | None = None  # None for a forfeit ('def')
+    is_forfeit: bool | None = None
+    completed_unix_ms: int | None = None
+
+
+@dataclass
+class ResultsPage:
+    page = RESULTS
+
+    unit_id: int | None = None  # the offset, set by the spider
+    url: str | None = None
+    offset: int | None = None  # as the pagination says ("1 - 100 of N" -> 0)
+    total: int | None = None  # results in the whole listing
+    next_offset: int | None = None  # None on the last page
+    entries: list[ResultEntry] = field(default_factory=list)
+
+
+@dataclass
+class MatchMap:
+    """One ``.mapholder`` of a match page, in page order (map number = position)."""
+
+    map_number: int | None = None
+    map_name: str | None = None  # "Default" for a forfeited map
+    mapstatsid: int | None = None  # only on played, non-forfeited maps
+    played: bool | None = None
+    is_forfeit: bool | None = None
+    team1_rounds: int | None = None
+    team2_rounds: int | None = None
+    team1_ct_rounds: int | None = None
+    team1_t_rounds: int | None = None
+    team2_ct_rounds: int | None = None
+    team2_t_rounds: int | None = None
+    team1_ot_rounds: int | None = None
+    team2_ot_rounds: int | None = None
+    team1_starting_side: str | None = None  # 'CT' | 'T'
+
+
+@dataclass
+class VetoStep:
+    step: int | None = None
+    team_id: int | None = None  # None for the map left over
+    team_name: str | None = None
+    action: str | None = None  # 'removed' | 'picked' | 'left_over'
+    map_name: str | None = None
+
+
+@dataclass
+class LineupPlayer:
+    team_id: int | None = None
+    player_id: int | None = None
+    player_name: str | None = None
+
+
+@dataclass
+class MatchPage:
+    page = MATCH
+
+    unit_id: int | None = None  # the match id, set by the spider
+    url: str | None = None
+    match_id: int | None = None
+    team1_id: int | None = None  # team 1 = the left team
+    team1_name: str | None = None
+    team2_id: int | None = None
+    team2_name: str | None = None
+    team1_score: int | None = None  # None on a full forfeit ("Match deleted")
+    team2_score: int | None = None
+    team1_rank: int | None = None  # world rank; None when unranked
+    team2_rank: int | None = None
+    best_of: int | None = None
+    is_lan: bool | None = None
+    event_id: int | None = None
+    event_name: str | None = None
+    date_unix_ms: int | None = None  # start time
+    status: str | None = None  # the countdown text: "Match over", "Match deleted"
+    format_text: str | None = None  # the first veto box, lines joined by "\n"
+    stage: str | None = None  # its "* ..." line, e.g. "Grand final"
+    is_forfeit: bool | None = None  # the match or one of its maps was forfeited
+    maps: list[MatchMap] = field(default_factory=list)
+    vetoes: list[VetoStep] = field(default_factory=list)
+    lineups: list[LineupPlayer] = field(default_factory=list)
