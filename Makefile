@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= data/demo
 
-.PHONY: install browser demo test test-fast bench scrapyd clean
+.PHONY: install browser postgres demo test test-fast bench scrapyd clean
 
 install: $(STAMP)
 
@@ -22,7 +22,11 @@ demo: install
 browser:
 	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
-test: install browser
+# Debian's PostgreSQL server binaries: the suite starts its own throwaway server with them.
+postgres:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql)
+
+test: install browser postgres
 	$(BIN)/python -m pytest -q
 
 test-fast: install

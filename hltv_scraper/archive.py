@@ -5,11 +5,14 @@ a storage of our own whose layout a person can browse::
 
     {HLTV_ARCHIVE_DIR}/performance/219128.html.gz    the body, gzipped
     {HLTV_ARCHIVE_DIR}/performance/219128.json       url, status, headers, when
+    {HLTV_ARCHIVE_DIR}/match/2389951.html.gz         a match page, by match id
+    {HLTV_ARCHIVE_DIR}/results/0.html.gz             a results page, by offset
 
-Entries are keyed by page and mapstatsid, not by URL, so the slug and the host do not
-matter: an archive recorded from one server replays a crawl aimed at another. Only
-real pages are kept (the policy refuses Cloudflare pages and error statuses), and
-entries never expire. With ``HLTV_REPLAY`` the crawl is served from the archive alone;
+Entries are keyed by page and unit (mapstatsid, match id, offset), not by URL, so the
+slug and the host do not matter: an archive recorded from one server replays a crawl
+aimed at another. Only real pages are kept (the policy refuses Cloudflare pages and
+error statuses), and entries never expire (results pages are fetched anew, see
+:class:`ArchivePolicy`). With ``HLTV_REPLAY`` the crawl is served from the archive alone;
 a page that is not in it (or is corrupt) becomes a fetch failure.
 """
 
@@ -29,6 +32,7 @@ from scrapy.http import Headers
 from scrapy.responsetypes import responsetypes
 
 from hltv_scraper.config import HltvConfig
+from hltv_scraper.items import RESULTS
 from hltv_scraper.site import page_of_url, refusal_reason
 
 if TYPE_CHECKING:
@@ -43,7 +47,7 @@ _DROPPED_HEADERS = {b"content-encoding", b"content-length", b"transfer-encoding"
 
 
 class ArchiveStorage:
-    """An ``HTTPCACHE_STORAGE`` laid out by page and mapstatsid."""
+    """An ``HTTPCACHE_STORAGE`` laid out by page and unit id."""
 
     def __init__(self, settings: BaseSettings) -> None:
         self.root = HltvConfig.from_settings(settings).archive_dir.resolve()
@@ -58,8 +62,8 @@ class ArchiveStorage:
         """``(body, meta)`` paths of the entry for ``url``."""
         located = page_of_url(url)
         if located:
-            page, mapstatsid = located
-            stem = self.root / page / str(mapstatsid)
+            page, unit_id = located
+            stem = self.root / page / str(unit_id)
         else:
             stem = self.root / "other" / hashlib.sha1(url.encode()).hexdigest()
         return stem.with_suffix(".html.gz"), stem.with_suffix(".json")
@@ -92,10 +96,15 @@ class ArchiveStorage:
 
 
 class ArchivePolicy:
-    """Keep only real pages; never expire what was kept."""
+    """Keep only real pages; never expire what was kept, but for the results listing.
+
+    A map or match page, once over, says the same forever. A results page at an offset
+    says something new every day: a live crawl always fetches it again (and keeps the
+    newest copy); only a replay serves it from the archive.
+    """
 
     def __init__(self, settings: BaseSettings) -> None:
-        pass
+        self.replay = HltvConfig.from_settings(settings).replay
 
     def should_cache_request(self, request: Request) -> bool:
         return True
@@ -107,12 +116,12 @@ class ArchivePolicy:
         return refusal_reason(response, page) is None
 
     def is_cached_response_fresh(self, cachedresponse: Response, request: Request) -> bool:
-        return True
+        return self.replay or request.meta.get("hltv_page") != RESULTS
 
     def is_cached_response_valid(
         self, cachedresponse: Response, response: Response, request: Request
     ) -> bool:
-        return True
+        return self.is_cached_response_fresh(cachedresponse, request)
 
 
 class ArchiveMiddleware(HttpCacheMiddleware):

@@ -7,27 +7,47 @@ code reads :class:`HltvConfig`, never the settings object. Override any of them 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import secrets
+import socket
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hltv_scraper.storage._schema import database_url
+
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
+    from sqlalchemy.engine import URL
 
 
 @dataclass(frozen=True)
 class HltvConfig:
     #: HLTV_DB_PATH: the SQLite file; parent folders are created.
     db_path: Path = Path("data/hltv.sqlite3")
+    #: HLTV_DB_URL: ``postgresql://user:password@host:port/db`` selects PostgreSQL (the
+    #: database several machines share) instead of the SQLite file.
+    db_url: str | None = field(default=None, repr=False)  # it may hold a password
     #: HLTV_BASE_URL: site root; pages are requested below it.
     base_url: str = "https://www.hltv.org"
     #: HLTV_MAX_ATTEMPTS: parse failures after which a map is no longer pending. Three
     #: survives a transient glitch without re-fetching a page that is broken for good.
     max_attempts: int = 3
-    #: HLTV_MAX_FETCH_FAILURES: maps in a row with a page that could not be fetched
+    #: HLTV_MAX_FETCH_FAILURES: units in a row with a page that could not be fetched
     #: (refusals, errors after retries) that stop the crawl. Hammering a site that
     #: refuses us gets us banned.
     max_fetch_failures: int = 10
+    #: HLTV_MAX_PARSE_FAILURES: units in a row failing to parse on the same page kind
+    #: that stop the crawl as ``hltv_layout_changed``; those failures cost no attempt.
+    #: One broken page is the page; five in a row is the site's new layout.
+    max_parse_failures: int = 5
+    #: HLTV_LEASE_SECONDS: how long a crawl's claim on a unit lasts unless renewed
+    #: (renewed every third of it while the unit is in flight). A crawl that dies
+    #: holds its units this long.
+    lease_seconds: float = 600.0
+    #: HLTV_WORKER_ID: this crawl's name on the leases it holds; by default
+    #: ``host-pid-random``, unique among crawls sharing a database.
+    worker_id: str | None = None
     #: HLTV_REFUSAL_RETRIES: retries of a page Cloudflare refused, each after the
     #: site's download delay has doubled.
     refusal_retries: int = 2
@@ -46,6 +66,15 @@ class HltvConfig:
     #: failure, the network is never touched.
     replay: bool = False
 
+    def new_worker_id(self) -> str:
+        """This crawl's worker id: HLTV_WORKER_ID, else host-pid-random."""
+        return self.worker_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
+
+    @property
+    def database(self) -> URL:
+        """The database to open: PostgreSQL with HLTV_DB_URL, else the SQLite file."""
+        return database_url(url=self.db_url, path=self.db_path)
+
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> HltvConfig:
         default = cls()
@@ -54,15 +83,29 @@ class HltvConfig:
         max_fetch_failures = settings.getint(
             "HLTV_MAX_FETCH_FAILURES", default.max_fetch_failures
         )
+        max_parse_failures = settings.getint(
+            "HLTV_MAX_PARSE_FAILURES", default.max_parse_failures
+        )
+        lease_seconds = settings.getfloat("HLTV_LEASE_SECONDS", default.lease_seconds)
         for name, value in (
             ("HLTV_MAX_ATTEMPTS", max_attempts),
             ("HLTV_MAPS_IN_FLIGHT", maps_in_flight),
             ("HLTV_MAX_FETCH_FAILURES", max_fetch_failures),
+            ("HLTV_MAX_PARSE_FAILURES", max_parse_failures),
         ):
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
+        if lease_seconds <= 0:
+            raise ValueError(f"HLTV_LEASE_SECONDS must be positive, got {lease_seconds}")
+        db_url = settings.get("HLTV_DB_URL") or None
+        if db_url:
+            database_url(url=db_url, path="")  # a bad URL fails here, before any request
         return cls(
             db_path=Path(settings.get("HLTV_DB_PATH") or default.db_path),
+            db_url=db_url,
+            max_parse_failures=max_parse_failures,
+            lease_seconds=lease_seconds,
+            worker_id=settings.get("HLTV_WORKER_ID") or None,
             base_url=str(settings.get("HLTV_BASE_URL") or default.base_url).rstrip("/"),
             max_attempts=max_attempts,
             max_fetch_failures=max_fetch_failures,
@@ -74,3 +117,4 @@ class HltvConfig:
             archive=settings.getbool("HLTV_ARCHIVE", default.archive),
             replay=settings.getbool("HLTV_REPLAY", default.replay),
         )
+

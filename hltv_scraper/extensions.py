@@ -1,7 +1,9 @@
 """Progress a person can follow on a days-long crawl.
 
 Scrapy's periodic stats line (``LOGSTATS_INTERVAL``), extended with what matters here:
-maps committed, failed and left, pages Cloudflare refused, and the current delay.
+the stage running, its units committed, failed and left, how many matches and maps the
+whole chain still has to do (read from the database, so it counts every crawl sharing
+it), pages Cloudflare refused, and the current delay.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class MapProgress(LogStats):
+class Progress(LogStats):
     crawler: Crawler
 
     @classmethod
@@ -31,22 +33,46 @@ class MapProgress(LogStats):
     def log(self, spider: Spider) -> None:
         self.calculate_stats()
         stats = self.stats.get_stats()
-        done = sum(stats.get(f"hltv/maps/{k}", 0) for k in ("committed", "failed", "fetch_failed"))
-        pending = stats.get("hltv/maps/pending_at_start")
+        units = getattr(spider, "units_name", "units")
+
+        def count(key: str) -> int:
+            return stats.get(f"hltv/{units}/{key}", 0)
+
+        done = count("committed") + count("failed") + count("fetch_failed")
+        pending = stats.get(f"hltv/{units}/pending_at_start")
         left = f"{max(pending - done, 0)}" if pending is not None else "?"
         refused = sum(v for k, v in stats.items() if k.startswith("hltv/refused/"))
         slots = self.crawler.engine.downloader.slots.values() if self.crawler.engine else []
         delay = max((slot.delay for slot in slots), default=0.0)
         logger.info(
-            "Maps: %d committed, %d failed, %d fetch failures, %s left | pages: %d "
+            "[%s] %s: %d committed, %d failed, %d fetch failures, %s left | %s | pages: %d "
             "(%d/min), %d refused by the site | delay %.1fs",
-            stats.get("hltv/maps/committed", 0),
-            stats.get("hltv/maps/failed", 0),
-            stats.get("hltv/maps/fetch_failed", 0),
+            spider.name,
+            units,
+            count("committed"),
+            count("failed"),
+            count("fetch_failed"),
             left,
+            self._chain_left(spider),
             self.pages,
             self.prate,
             refused,
             delay,
             extra={"spider": spider},
+        )
+
+    @staticmethod
+    def _chain_left(spider: Spider) -> str:
+        """Matches and maps every stage still has to do, from the database."""
+        db, config = getattr(spider, "db", None), getattr(spider, "config", None)
+        if db is None or config is None:
+            return "chain: ?"
+        try:
+            left = db.pending_counts(max_attempts=config.max_attempts)
+        except Exception:  # a progress line must never break a crawl
+            logger.debug("Could not count pending units", exc_info=True)
+            return "chain: ?"
+        return (
+            f"left: {left['matches']} match pages, {left['map_stats']} map stats pages, "
+            f"{left['perf_economy']} maps for performance/economy"
         )

@@ -1,7 +1,8 @@
 """Typed items: what one page says, and what became of a page we could not use.
 
-Page items carry the requested ``mapstatsid`` (set by the spider, not read from the
-page) so the pipeline can pair the pages of one map. Values are already clean:
+Page items carry the requested unit's id (``unit_id``: the mapstatsid, match id or
+results offset, set by the spider, not read from the page) so the pipeline can pair the
+pages of one unit. Values are already clean:
 numbers are numbers, percentages are numbers of percent, ``-`` is ``None``.
 """
 
@@ -58,7 +59,7 @@ class KillMatrixEntry:
 class PerformancePage:
     page = PERFORMANCE
 
-    mapstatsid: int | None = None
+    unit_id: int | None = None  # the mapstatsid, set by the spider
     url: str | None = None
     event_name: str | None = None
     rating_version: str | None = None
@@ -83,7 +84,7 @@ class EconomyRound:
 class EconomyPage:
     page = ECONOMY
 
-    mapstatsid: int | None = None
+    unit_id: int | None = None  # the mapstatsid, set by the spider
     url: str | None = None
     team_names: list[str] = field(default_factory=list)  # page order
     rounds: list[EconomyRound] = field(default_factory=list)
@@ -93,12 +94,12 @@ class EconomyPage:
 class PageFailure:
     """A page that produced no usable item.
 
-    ``kind`` is ``'fetch'`` (the site refused or sent something else: the map stays
-    untouched) or ``'parse'`` (the page was there but wrong: the map's attempt count
+    ``kind`` is ``'fetch'`` (the site refused or sent something else: the unit stays
+    untouched) or ``'parse'`` (the page was there but wrong: the unit's attempt count
     goes up and the failure is recorded).
     """
 
-    mapstatsid: int
+    unit_id: int
     page: str
     kind: str
     reason: str
@@ -173,7 +174,7 @@ class RoundOutcome:
 class MapStatsPage:
     page = MAPSTATS
 
-    mapstatsid: int | None = None
+    unit_id: int | None = None  # the mapstatsid, set by the spider
     url: str | None = None
     map_name: str | None = None
     event_id: int | None = None

@@ -1,29 +1,31 @@
-"""The transactional pipeline: a map is stored whole or not at all.
+"""The transactional pipeline: a unit of work is stored whole or not at all.
 
-Pages of one map arrive separately (and interleaved with other maps). The pipeline
-holds each map's outcomes until every page of it has reported, then:
+Pages of one unit (a results page, a match, a map) arrive separately and interleaved
+with other units. The pipeline holds each unit's outcomes until every page of it has
+reported, then:
 
 - all pages parsed: validate and write them in one transaction;
 - a page failed to parse, or validation failed: count an attempt and record why,
   write nothing else;
-- a page could not be fetched: write nothing at all; the map stays pending;
-- the database refuses writes (disk full, read-only): nothing of the map is written
-  and the crawl stops, since every map after it would fail alike.
+- a page could not be fetched: write nothing at all; the unit is released, pending;
+- the database refuses writes (disk full, read-only, gone): nothing of the unit is
+  written and the crawl stops, since every unit after it would fail alike.
 
-Only maps whose pages are still arriving are held, so memory stays flat however
-long the crawl.
+It also applies the brakes (:mod:`hltv_scraper.brakes`): a site that keeps refusing
+us, or a page kind that keeps failing to parse, stops the crawl. Only units whose pages
+are still arriving are held, so memory stays flat however long the crawl.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from scrapy.utils.defer import deferred_from_coro
+from sqlalchemy.exc import DBAPIError
 
+from hltv_scraper.brakes import NOT_REFUSALS, Brakes, Stop, close_crawl, database_refused
 from hltv_scraper.config import HltvConfig
-from hltv_scraper.items import ECONOMY, MAPSTATS, PERFORMANCE, PageFailure
+from hltv_scraper.items import PageFailure
 from hltv_scraper.parsers import PARSER_VERSION
 from hltv_scraper.storage import AlreadyStored, Database, ValidationError
 
@@ -31,119 +33,147 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from typing_extensions import Self
 
+    from hltv_scraper.spiders._base import UnitSpider
+
 logger = logging.getLogger(__name__)
 
-#: The reason a crawl closes with when the database refuses writes.
-CLOSE_REASON_DATABASE = "hltv_database_error"
-
-
-class MapTransactionPipeline:
+class UnitTransactionPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
         self.config = HltvConfig.from_settings(crawler.settings)
         self.db: Database | None = None
-        self._outcomes: dict[int, dict[str, Any]] = {}  # mapstatsid -> page -> outcome
-        self._stopping = False  # the database refused a write: the crawl is closing
+        self._outcomes: dict[int, dict[str, Any]] = {}  # unit id -> page -> outcome
+        self._stopping = False  # the database refused a write: write nothing more
+        self._closing = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
+    @property
+    def spider(self) -> UnitSpider:
+        return self.crawler.spider
+
     def open_spider(self) -> None:
-        self.db = Database.open(self.config.db_path)
+        self.db = Database.open(self.config.database)
+        first_failure_stops = getattr(self.spider, "first_failure_stops", False)
+        # With proxies, a refusing address is benched instead: the crawl stops when all are.
+        proxies = bool(self.crawler.settings.get("HLTV_PROXIES"))
+        self.brakes = Brakes(
+            max_fetch_failures=1 if first_failure_stops else None if proxies else self.config.max_fetch_failures,
+            max_parse_failures=1 if first_failure_stops else self.config.max_parse_failures,
+        )
 
     def close_spider(self) -> None:
         if self._outcomes:
             logger.warning(
-                "Dropped %d maps whose pages did not all arrive before the crawl closed "
-                "(mapstatsids %s); they stay pending",
+                "Dropped %d %s whose pages did not all arrive before the crawl closed "
+                "(%s); they stay pending",
                 len(self._outcomes),
+                self.spider.units_name,
                 sorted(self._outcomes)[:20],
             )
-            self.stats.inc_value("hltv/maps/dropped_incomplete", len(self._outcomes))
+            self._count("dropped_incomplete", len(self._outcomes))
             self._outcomes.clear()
         if self.db is not None:
             self.db.close()
 
     def process_item(self, item: Any) -> Any:
         page = getattr(item, "page", None)
-        if page not in (PERFORMANCE, ECONOMY, MAPSTATS):
+        if page not in self.spider.parsers:
             return item
-        outcomes = self._outcomes.setdefault(item.mapstatsid, {})
+        outcomes = self._outcomes.setdefault(item.unit_id, {})
         outcomes[page] = item
-        if set(outcomes) >= set(self._spider_pages()):
-            del self._outcomes[item.mapstatsid]
-            self._resolve(item.mapstatsid, outcomes)
+        if set(outcomes) >= set(self.spider.parsers):
+            del self._outcomes[item.unit_id]
+            self._resolve(item.unit_id, outcomes)
         return item
 
-    def _spider_pages(self) -> tuple[str, ...]:
-        return tuple(self.crawler.spider.parsers)
-
-    def _resolve(self, mapstatsid: int, outcomes: dict[str, Any]) -> None:
-        stage = self.crawler.spider.stage
+    def _resolve(self, unit_id: int, outcomes: dict[str, Any]) -> None:
+        if self._stopping:
+            return  # the database refused a write: the crawl is closing
         failures = [o for o in outcomes.values() if isinstance(o, PageFailure)]
-        parse_failures = [f for f in failures if f.kind == PageFailure.PARSE]
-        if parse_failures:
-            self._record_failure(mapstatsid, stage, [(f.page, f.reason, f.url) for f in parse_failures])
+        parse_failures = {f.page: f.reason for f in failures if f.kind == PageFailure.PARSE}
+        refused = any(f.kind == PageFailure.FETCH and f.reason not in NOT_REFUSALS for f in failures)
+        try:
+            if parse_failures:
+                self._record_failure(unit_id, [(f.page, f.reason, f.url) for f in failures if f.kind == PageFailure.PARSE])
+            elif failures:
+                self._count("fetch_failed")
+                self.spider.left_pending.add(unit_id)
+                self.db.release(self.spider.stage, unit_id, worker=self.spider.worker)
+            else:
+                self._save(unit_id, outcomes)
+        except DBAPIError as exc:
+            self._cannot_write(unit_id, exc)
             return
-        if failures:
-            self.stats.inc_value("hltv/maps/fetch_failed")
-            return
-        spider = self.crawler.spider
+        stop = self.brakes.resolved(
+            unit_id, pages=tuple(self.spider.parsers), refused=refused, parse_failures=parse_failures
+        )
+        if stop is not None:
+            self._brake(stop)
+
+    def _save(self, unit_id: int, outcomes: dict[str, Any]) -> None:
         try:
             result = self.db.save(
-                stage,
-                mapstatsid,
+                self.spider.stage,
+                unit_id,
                 outcomes,
                 parser_version=PARSER_VERSION,
-                # maps named on the command line are redone on purpose
-                overwrite=bool(spider.mapstatsids),
+                worker=self.spider.worker,
+                # units named on the command line are redone on purpose
+                overwrite=self.spider.named_ids is not None,
             )
         except AlreadyStored:
-            self.stats.inc_value("hltv/maps/already_stored")
-            logger.info("Map %s was stored by another crawl meanwhile; left as it is", mapstatsid)
+            self._count("already_stored")
+            logger.info("%s %s was stored by another crawl meanwhile; left as it is",
+                        self.spider.stage.key, unit_id)
             return
         except ValidationError as exc:
             url = getattr(outcomes.get(exc.page), "url", None)
-            self._record_failure(mapstatsid, stage, [(exc.page, exc.reason, url)])
+            self._record_failure(unit_id, [(exc.page, exc.reason, url)])
             return
-        except sqlite3.Error as exc:
-            self._cannot_write(mapstatsid, exc)
-            return
-        self.stats.inc_value("hltv/maps/committed")
+        self._count("committed")
         for table, count in result.rows.items():
             self.stats.inc_value(f"hltv/rows/{table}", count)
+        for name, count in result.counts.items():
+            self.stats.inc_value(f"hltv/{self.spider.units_name}/{name}", count)
         if result.skipped_economy_rounds:
             self.stats.inc_value("hltv/economy/rounds_skipped", len(result.skipped_economy_rounds))
             logger.info(
                 "Map %s: economy rounds %s are not in round_history; not stored",
-                mapstatsid,
+                unit_id,
                 result.skipped_economy_rounds,
             )
 
-    def _record_failure(self, mapstatsid: int, stage: str, failures: list[tuple[str, str, str | None]]) -> None:
-        try:
-            self.db.record_failure(mapstatsid, stage=stage, failures=failures, parser_version=PARSER_VERSION)
-        except sqlite3.Error as exc:
-            self._cannot_write(mapstatsid, exc)
-            return
-        self.stats.inc_value("hltv/maps/failed")
+    def _record_failure(self, unit_id: int, failures: list[tuple[str, str, str | None]]) -> None:
+        self.db.record_failure(
+            self.spider.stage, unit_id, failures=failures, parser_version=PARSER_VERSION,
+            worker=self.spider.worker,
+        )
+        self._count("failed")
+        self.spider.left_pending.add(unit_id)
         for page, reason, _ in failures:
-            logger.warning("Map %s failed on its %s page: %s", mapstatsid, page, reason)
+            logger.warning("%s %s failed on its %s page: %s", self.spider.stage.key or "unit", unit_id, page, reason)
 
-    def _cannot_write(self, mapstatsid: int, exc: sqlite3.Error) -> None:
-        """The transaction was rolled back: nothing of the map is written. Say so once
-        and stop, rather than fetch every pending map for nothing."""
-        self.stats.inc_value("hltv/maps/not_written")
+    def _count(self, outcome: str, count: int = 1) -> None:
+        self.stats.inc_value(f"hltv/{self.spider.units_name}/{outcome}", count)
+
+    def _brake(self, stop: Stop) -> None:
+        if stop.refund:
+            self.db.refund_attempts(self.spider.stage, stop.refund)
+        if not self._closing:
+            self._closing = True
+            logger.error("Stopping: %s", stop.message)
+            close_crawl(self.crawler, stop.reason)
+
+    def _cannot_write(self, unit_id: int, exc: DBAPIError) -> None:
+        """The transaction was rolled back: nothing of the unit is written. Say so once
+        and stop, rather than fetch every pending unit for nothing."""
+        self._count("not_written")
         if self._stopping:
             return
-        self._stopping = True
-        logger.error(
-            "Cannot write to the database %s: %s. Nothing of map %s was written (it stays "
-            "pending); stopping the crawl.",
-            self.config.db_path,
-            exc,
-            mapstatsid,
-        )
-        deferred_from_coro(self.crawler.engine.close_spider_async(reason=CLOSE_REASON_DATABASE))
+        self._stopping = self._closing = True
+        what = f"Nothing of {self.spider.stage.key or 'unit'} {unit_id} was written (it stays pending)"
+        database_refused(self.crawler, self.db.location, exc, what)

@@ -37,12 +37,12 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
 }
 EXTENSIONS = {
-    # The periodic stats line, with maps committed/failed/left and the current delay.
+    # The periodic stats line: the stage, units committed/failed/left, matches and maps left, the delay.
     "scrapy.extensions.logstats.LogStats": None,
-    "hltv_scraper.extensions.MapProgress": 0,
+    "hltv_scraper.extensions.Progress": 0,
 }
 ITEM_PIPELINES = {
-    "hltv_scraper.pipelines.MapTransactionPipeline": 300,
+    "hltv_scraper.pipelines.UnitTransactionPipeline": 300,
 }
 
 # Off: it opens a local port and nothing here uses it.

@@ -1,26 +1,32 @@
-"""What HLTV's map pages look like from outside: their URLs, and how to tell a real
-page from a refusal (Cloudflare challenge, "Access denied", a cut-off body)."""
+"""What HLTV's pages look like from outside: their URLs, and how to tell a real page from
+a refusal (Cloudflare challenge, "Access denied", a cut-off body)."""
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
 
-from hltv_scraper.items import ECONOMY, MAPSTATS, PERFORMANCE
+from hltv_scraper.items import ECONOMY, MAPSTATS, MATCH, PERFORMANCE, RESULTS
 
 if TYPE_CHECKING:
     from scrapy.http import Response
 
 _PAGE_PATH = {
+    RESULTS: "/results?offset={id}",
+    MATCH: "/matches/{id}/{slug}",
     MAPSTATS: "/stats/matches/mapstatsid/{id}/{slug}",
     PERFORMANCE: "/stats/matches/performance/mapstatsid/{id}/{slug}",
     ECONOMY: "/stats/matches/economy/mapstatsid/{id}/{slug}",
 }
 _URL_PAGE = re.compile(r"/stats/matches/(?:(performance|economy)/)?mapstatsid/(\d+)(?:/|$|\?)")
+_URL_MATCH = re.compile(r"/matches/(\d+)(?:/|$|\?)")
+_URL_RESULTS = re.compile(r"/results\?(?:[^#]*&)?offset=(\d+)(?:&|#|$)")
 
 # Bytes every real page of that kind holds; a body without them is not the page asked
 # for (a truncated body, an error page, a page of another kind).
 _PAGE_MARKERS = {
+    RESULTS: (b"results-all",),
+    MATCH: (b"teamsBox",),
     PERFORMANCE: (b"stats-match-performance", b"data-fusionchart-config"),
     ECONOMY: (b"stats-match-economy", b"data-fusionchart-config"),
     MAPSTATS: (b"match-info-box", b"stats-table"),
@@ -31,16 +37,20 @@ _CHALLENGE = re.compile(rb"<title>\s*Just a moment|window\._cf_chl_opt", re.I)
 _DENIED = re.compile(rb"Access denied|error code:?\s*1020|Sorry, you have been blocked", re.I)
 
 
-def page_url(base_url: str, page: str, mapstatsid: int, slug: str = "x") -> str:
-    return base_url.rstrip("/") + _PAGE_PATH[page].format(id=mapstatsid, slug=slug or "x")
+def page_url(base_url: str, page: str, unit_id: int, slug: str = "x") -> str:
+    """The URL of ``page`` of a unit: a results page's offset, a match id, a mapstatsid."""
+    return base_url.rstrip("/") + _PAGE_PATH[page].format(id=unit_id, slug=slug or "x")
 
 
 def page_of_url(url: str) -> tuple[str, int] | None:
-    """``(page, mapstatsid)`` for a map page URL, whatever its host and slug."""
-    match = _URL_PAGE.search(url)
-    if not match:
-        return None
-    return (match.group(1) or MAPSTATS), int(match.group(2))
+    """``(page, unit id)`` for a page URL, whatever its host and slug."""
+    if match := _URL_PAGE.search(url):
+        return (match.group(1) or MAPSTATS), int(match.group(2))
+    if match := _URL_MATCH.search(url):
+        return MATCH, int(match.group(1))
+    if match := _URL_RESULTS.search(url):
+        return RESULTS, int(match.group(1))
+    return None
 
 
 def slugify(*names: str | None) -> str:

@@ -5,7 +5,35 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres import PostgresServer
 from tests.server import FixtureServer
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``both_backends`` run once on SQLite and once on PostgreSQL."""
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+        metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the whole run (started on first use)."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
+    """Where the test's database is: a SQLite file, or a fresh PostgreSQL database's URL."""
+    if backend == "postgresql":
+        return request.getfixturevalue("postgres").new_database()
+    return tmp_path / "db" / "hltv.sqlite3"
 
 
 @pytest.fixture
@@ -15,15 +43,16 @@ def server() -> Iterator[FixtureServer]:
     fixture_server.stop()
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "db" / "hltv.sqlite3"
+def database_settings(database: Path | str) -> dict:
+    if str(database).startswith("postgresql"):
+        return {"HLTV_DB_URL": str(database)}
+    return {"HLTV_DB_PATH": str(database)}
 
 
 @pytest.fixture
-def crawl_settings(server: FixtureServer, db_path: Path, tmp_path: Path) -> dict:
+def crawl_settings(server: FixtureServer, database: Path | str, tmp_path: Path) -> dict:
     return {
-        "HLTV_DB_PATH": str(db_path),
+        **database_settings(database),
         "HLTV_BASE_URL": server.base_url,
         "HLTV_ARCHIVE_DIR": str(tmp_path / "archive"),
     }

@@ -1,12 +1,13 @@
-"""Putting what the map stats stage would have stored into a test database.
+"""Putting what the map stats stage would have stored into a test database, and reading it.
 
 Rows come from the truth files (not from the code under test), so the core job's
-tests stand on known values.
+tests stand on known values. A database is named by its location: a SQLite file's
+path or a ``postgresql://`` URL (see the ``database`` fixture).
 """
 
 from __future__ import annotations
 
-import sqlite3
+import re
 from pathlib import Path
 
 from hltv_scraper.storage import Database
@@ -23,7 +24,7 @@ SCOREBOARD_COLUMNS = (
 expected = load_expected
 
 
-def seed_scoreboard(db_path: Path, mapstatsid: int, *, match_overrides: dict | None = None,
+def seed_scoreboard(database: Path | str, mapstatsid: int, *, match_overrides: dict | None = None,
                     rounds: int | None = None) -> dict:
     """Store the match, map, scoreboard and round history of a fixture map.
 
@@ -32,50 +33,58 @@ def seed_scoreboard(db_path: Path, mapstatsid: int, *, match_overrides: dict | N
     """
     truth = expected(mapstatsid)
     match = {**truth["match"], **(match_overrides or {})}
-    db = Database.open(db_path)
+    db = Database.open(database)
     try:
-        c = db.connection
-        c.execute("BEGIN")
-        c.execute(
-            "INSERT OR IGNORE INTO matches (match_id, event_id, event_name, team1_id, team1_name, "
-            "team2_id, team2_name, best_of, date_unix_ms, scraped_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (match["match_id"], match["event_id"], match["event_name"], match["team1_id"],
-             match["team1_name"], match["team2_id"], match["team2_name"], match["best_of"],
-             match["date_unix_ms"], NOW, NOW),
-        )
-        key = (match["match_id"], match["map_number"])
-        c.execute(
-            "INSERT INTO maps (match_id, map_number, mapstatsid, map_name, team1_rounds, "
-            "team2_rounds, mapstats_at, scraped_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*key, mapstatsid, match["map_name"], match["team1_rounds"], match["team2_rounds"],
-             NOW, NOW, NOW),
-        )
-        for player in truth["players"]:
-            c.execute(
+        with db.transaction() as sql:
+            sql.run(
+                "INSERT INTO matches (match_id, event_id, event_name, team1_id, team1_name, "
+                "team2_id, team2_name, best_of, date_unix_ms, scraped_at, updated_at) VALUES "
+                "(:match_id, :event_id, :event_name, :team1_id, :team1_name, :team2_id, "
+                ":team2_name, :best_of, :date_unix_ms, :now, :now) ON CONFLICT (match_id) DO NOTHING",
+                {**match, "now": NOW},
+            )
+            key = {"match_id": match["match_id"], "map_number": match["map_number"]}
+            sql.run(
+                "INSERT INTO maps (match_id, map_number, mapstatsid, map_name, team1_rounds, "
+                "team2_rounds, played, is_forfeit, mapstats_at, scraped_at, updated_at) VALUES "
+                "(:match_id, :map_number, :mapstatsid, :map_name, :team1_rounds, :team2_rounds, "
+                "1, 0, :now, :now, :now)",
+                {**key, "mapstatsid": mapstatsid, "map_name": match["map_name"],
+                 "team1_rounds": match["team1_rounds"], "team2_rounds": match["team2_rounds"], "now": NOW},
+            )
+            sql.many(
                 f"INSERT INTO player_stats (match_id, map_number, player_id, "
                 f"{', '.join(SCOREBOARD_COLUMNS)}, scraped_at, updated_at) VALUES "
-                f"(?, ?, ?, {', '.join('?' * len(SCOREBOARD_COLUMNS))}, ?, ?)",
-                (*key, player["player_id"], *(player[col] for col in SCOREBOARD_COLUMNS), NOW, NOW),
+                f"(:match_id, :map_number, :player_id, {', '.join(':' + c for c in SCOREBOARD_COLUMNS)}, :now, :now)",
+                [{**key, "player_id": p["player_id"], **{c: p[c] for c in SCOREBOARD_COLUMNS}, "now": NOW}
+                 for p in truth["players"]],
             )
-        for entry in truth["rounds"][: rounds or None]:
-            c.execute(
+            sql.many(
                 "INSERT INTO round_history (match_id, map_number, round_number, winner_side, "
-                "win_type, winner_team_id, scraped_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (*key, entry["round_number"], entry["winner_side"], entry["win_type"],
-                 entry["winner_team_id"], NOW, NOW),
+                "win_type, winner_team_id, scraped_at, updated_at) VALUES (:match_id, :map_number, "
+                ":round_number, :winner_side, :win_type, :winner_team_id, :now, :now)",
+                [{**key, **{k: r[k] for k in ("round_number", "winner_side", "win_type", "winner_team_id")},
+                  "now": NOW} for r in truth["rounds"][: rounds or None]],
             )
-        c.execute("COMMIT")
     finally:
         db.close()
     return truth
 
 
-def rows(db_path: Path, sql: str, *params: object) -> list[tuple]:
-    connection = sqlite3.connect(db_path)
+_PLACEHOLDER = re.compile(r"\?")
+
+
+def rows(database: Path | str, statement: str, *params: object) -> list[tuple]:
+    """Run one statement (``?`` placeholders) and return its rows as tuples."""
+    numbered = iter(range(len(params)))
+    named = _PLACEHOLDER.sub(lambda _: f":p{next(numbered)}", statement)
+    db = Database.open(database)
     try:
-        result = [tuple(r) for r in connection.execute(sql, params).fetchall()]
-        connection.commit()
-        return result
+        result = db.sql.run(named, {f"p{n}": value for n, value in enumerate(params)})
+        return [tuple(row) for row in result] if result.returns_rows else []
     finally:
-        connection.close()
+        db.close()
+
+
+def is_postgres(database: Path | str) -> bool:
+    return str(database).startswith("postgresql")

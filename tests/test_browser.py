@@ -61,9 +61,9 @@ def browser_settings(crawl_settings: dict) -> dict:
 
 
 @pytest.mark.slow
-def test_a_browser_crawl_stores_the_same_rows_as_the_plain_path(server, db_path, browser_settings):
+def test_a_browser_crawl_stores_the_same_rows_as_the_plain_path(server, database, browser_settings):
     for mapstatsid in (SMALL_MAP, OTHER_MAP):
-        seed_scoreboard(db_path, mapstatsid)
+        seed_scoreboard(database, mapstatsid)
 
     result = run_crawl("perf_economy", browser_settings)
 
@@ -76,16 +76,16 @@ def test_a_browser_crawl_stores_the_same_rows_as_the_plain_path(server, db_path,
     assert result.stat("playwright/page_count") == 4
     assert result.stat("playwright/request_count/aborted") > 0  # images
     for mapstatsid in (SMALL_MAP, OTHER_MAP):
-        assert_matches_truth(db_path, mapstatsid)
-    assert pending(db_path) == set()
+        assert_matches_truth(database, mapstatsid)
+    assert pending(database) == set()
 
 
 @pytest.mark.slow
 def test_a_challenge_that_clears_in_the_browser_is_waited_for_and_its_cookie_reused(
-    server, db_path, browser_settings
+    server, database, browser_settings
 ):
     for mapstatsid in (SMALL_MAP, OTHER_MAP):
-        seed_scoreboard(db_path, mapstatsid)
+        seed_scoreboard(database, mapstatsid)
         challenge = Answer(status=403, body=CLEARING_CHALLENGE, headers=CF_HEADERS, unless_cookie=CLEARANCE)
         server.script("performance", mapstatsid, challenge)
 
@@ -94,7 +94,7 @@ def test_a_challenge_that_clears_in_the_browser_is_waited_for_and_its_cookie_reu
 
     assert result.stat("hltv/maps/committed") == 2
     for mapstatsid in (SMALL_MAP, OTHER_MAP):
-        assert_matches_truth(db_path, mapstatsid)
+        assert_matches_truth(database, mapstatsid)
     # one challenge, cleared inside the page: never a refusal, never a Scrapy retry
     assert result.stat("hltv/browser/challenge/cleared") == 1
     assert result.stat("hltv/refused/cloudflare_challenge") == 0
@@ -113,11 +113,11 @@ def test_a_challenge_that_clears_in_the_browser_is_waited_for_and_its_cookie_reu
 
 @pytest.mark.slow
 def test_a_challenge_that_does_not_clear_is_a_refusal_retried_with_backoff(
-    server, db_path, browser_settings
+    server, database, browser_settings
 ):
     for mapstatsid in (SMALL_MAP, OTHER_MAP):
-        seed_scoreboard(db_path, mapstatsid)
-    before = snapshot(db_path, OTHER_MAP)
+        seed_scoreboard(database, mapstatsid)
+    before = snapshot(database, OTHER_MAP)
     # Cloudflare's real challenge page: its script never clears here
     challenge = Answer(status=403, body=CF_CHALLENGE, headers=CF_HEADERS)
     server.script("performance", SMALL_MAP, challenge, Answer())  # clears on the retry
@@ -134,9 +134,9 @@ def test_a_challenge_that_does_not_clear_is_a_refusal_retried_with_backoff(
     assert server.requests[("performance", SMALL_MAP)] == 2
     assert server.requests[("performance", OTHER_MAP)] == 3
     assert result.stat("hltv/download_delay") > 0  # backed off
-    assert_matches_truth(db_path, SMALL_MAP)
-    assert_untouched(before, snapshot(db_path, OTHER_MAP))
-    assert pending(db_path) == {OTHER_MAP}
+    assert_matches_truth(database, SMALL_MAP)
+    assert_untouched(before, snapshot(database, OTHER_MAP))
+    assert pending(database) == {OTHER_MAP}
     # no challenge in the archive
     archived = Path(browser_settings["HLTV_ARCHIVE_DIR"]) / "performance"
     assert not (archived / f"{OTHER_MAP}.json").exists()

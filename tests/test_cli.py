@@ -25,32 +25,32 @@ def crawl(*args: str, settings: dict) -> subprocess.CompletedProcess:
     )
 
 
-def test_scrapy_crawl_commits_and_says_so(server, db_path, crawl_settings):
-    seed_scoreboard(db_path, 206389)
-    seed_scoreboard(db_path, 188093)
+def test_scrapy_crawl_commits_and_says_so(server, database, crawl_settings):
+    seed_scoreboard(database, 206389)
+    seed_scoreboard(database, 188093)
 
     result = crawl("perf_economy", settings=crawl_settings)
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert "perf_economy finished (finished): 2 maps requested, 2 committed, 0 failed" in result.stderr
     assert "'hltv/maps/committed': 2" in result.stderr
-    assert_matches_truth(db_path, 206389)
-    assert_matches_truth(db_path, 188093)
+    assert_matches_truth(database, 206389)
+    assert_matches_truth(database, 188093)
 
 
-def test_an_unknown_mapstatsid_is_a_clear_error(server, db_path, crawl_settings):
-    seed_scoreboard(db_path, 188093)
+def test_an_unknown_mapstatsid_is_a_clear_error(server, database, crawl_settings):
+    seed_scoreboard(database, 188093)
 
     result = crawl("perf_economy", "-a", "mapstatsid=188093,4242", settings=crawl_settings)
 
     assert result.returncode != 0
     assert "mapstatsid 4242 not in the database" in result.stderr
-    assert rows(db_path, "SELECT count(*) FROM player_stats WHERE kpr IS NOT NULL") == [(0,)]
+    assert rows(database, "SELECT count(*) FROM player_stats WHERE kpr IS NOT NULL") == [(0,)]
     assert sum(server.requests.values()) == 0
 
 
 @pytest.mark.parametrize("argument", ["limit=0", "limit=many", "mapstatsid=12,x"])
-def test_bad_spider_arguments_are_refused(db_path, crawl_settings, argument):
+def test_bad_spider_arguments_are_refused(database, crawl_settings, argument):
     result = crawl("perf_economy", "-a", argument, settings=crawl_settings)
 
     assert result.returncode != 0

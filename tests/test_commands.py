@@ -6,42 +6,53 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from hltv_scraper.storage import Database
+from hltv_scraper.storage._schema import migrations, schema_version
+from tests.conftest import database_settings
 from tests.seed import rows
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.both_backends
 
 
-def scrapy(*args: str, db_path: Path) -> subprocess.CompletedProcess:
+def scrapy(*args: str, database: Path | str) -> subprocess.CompletedProcess:
+    settings = [item for name, value in database_settings(database).items() for item in ("-s", f"{name}={value}")]
     return subprocess.run(
-        [sys.executable, "-m", "scrapy", *args, "-s", f"HLTV_DB_PATH={db_path}"],
+        [sys.executable, "-m", "scrapy", *args, *settings],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
 
 
-def test_initdb_creates_and_is_safe_to_repeat(db_path):
-    first = scrapy("initdb", db_path=db_path)
+def test_initdb_creates_and_is_safe_to_repeat(database):
+    first = scrapy("initdb", database=database)
     assert first.returncode == 0, first.stderr
     assert "applied 0001_initial.sql" in first.stdout
-    again = scrapy("initdb", db_path=db_path)
+    again = scrapy("initdb", database=database)
     assert again.returncode == 0 and "already up to date" in again.stdout
-    assert rows(db_path, "PRAGMA user_version") == [(1,)]
+    db = Database.open(database)
+    try:
+        assert schema_version(db.connection) == len(migrations())
+    finally:
+        db.close()
 
 
-def test_addmaps_one_map_and_a_csv(db_path, tmp_path):
-    single = scrapy("addmaps", "--match-id", "2389951", "--map-number", "1", "--mapstatsid", "219128", db_path=db_path)
+def test_addmaps_one_map_and_a_csv(database, tmp_path):
+    single = scrapy("addmaps", "--match-id", "2389951", "--map-number", "1", "--mapstatsid", "219128", database=database)
     assert single.returncode == 0, single.stderr
     assert "1 maps added" in single.stdout
     csv = tmp_path / "maps.csv"
     csv.write_text("match_id,map_number,mapstatsid\n2389951,1,219128\n2389951,2,219131\n")
-    many = scrapy("addmaps", "--csv", str(csv), db_path=db_path)
+    many = scrapy("addmaps", "--csv", str(csv), database=database)
     assert many.returncode == 0, many.stderr
     assert "1 maps added, 1 already known" in many.stdout
-    assert rows(db_path, "SELECT match_id, map_number, mapstatsid FROM maps ORDER BY 3") == [
+    assert rows(database, "SELECT match_id, map_number, mapstatsid FROM maps ORDER BY 3") == [
         (2389951, 1, 219128), (2389951, 2, 219131)]
 
 
-def test_a_bad_csv_imports_nothing_and_names_its_lines(db_path, tmp_path):
-    assert scrapy("addmaps", "--match-id", "1", "--map-number", "1", "--mapstatsid", "1", db_path=db_path).returncode == 0
+def test_a_bad_csv_imports_nothing_and_names_its_lines(database, tmp_path):
+    assert scrapy("addmaps", "--match-id", "1", "--map-number", "1", "--mapstatsid", "1", database=database).returncode == 0
     csv = tmp_path / "maps.csv"
     csv.write_text(
         "match_id,map_number,mapstatsid\n"
@@ -50,16 +61,16 @@ def test_a_bad_csv_imports_nothing_and_names_its_lines(db_path, tmp_path):
         "2389952,1,219128\n"     # line 4: mapstatsid already on line 2
         "2389953,1,\n"           # line 5: empty
     )
-    result = scrapy("addmaps", "--csv", str(csv), db_path=db_path)
+    result = scrapy("addmaps", "--csv", str(csv), database=database)
     assert result.returncode != 0
     output = result.stdout + result.stderr
     for line in ("line 3", "line 4", "line 5"):
         assert line in output
     assert "line 2:" not in output
-    assert rows(db_path, "SELECT mapstatsid FROM maps") == [(1,)]
+    assert rows(database, "SELECT mapstatsid FROM maps") == [(1,)]
 
 
-def test_addmaps_without_a_full_map_is_a_usage_error(db_path):
-    result = scrapy("addmaps", "--match-id", "1", db_path=db_path)
+def test_addmaps_without_a_full_map_is_a_usage_error(database):
+    result = scrapy("addmaps", "--match-id", "1", database=database)
     assert result.returncode != 0
     assert "--map-number" in result.stdout + result.stderr

@@ -215,7 +215,7 @@ def good_items() -> dict:
 
 
 def dump(db: Database) -> list[str]:
-    return list(db.connection.iterdump())
+    return list(db.connection.connection.driver_connection.iterdump())
 
 
 def check(page: str, body: bytes, databases: dict, good_items: dict) -> str:
@@ -236,19 +236,19 @@ def check(page: str, body: bytes, databases: dict, good_items: dict) -> str:
     except ValidationError:
         assert dump(db) == before, "a refused map left rows behind"
         return "validation error"
-    assert not db.connection.in_transaction
+    assert not db.connection.connection.driver_connection.in_transaction
     if stage == "perf_economy":
         # written whole: every kill matrix cell and economy row the items hold
-        stored = db.connection.execute(
+        stored = db.sql.run(
             "SELECT (SELECT count(*) FROM kill_matrix), (SELECT count(*) FROM economy), "
             "(SELECT count(*) FROM maps WHERE perf_economy_at IS NOT NULL)"
-        ).fetchone()
+        ).one()
         assert tuple(stored) == (result.rows["kill_matrix"], result.rows["economy"], 1)
         assert result.rows["kill_matrix"] == len(pages["performance"].kill_matrix)
     else:
-        stored = db.connection.execute(
+        stored = db.sql.run(
             "SELECT (SELECT count(*) FROM player_stats), (SELECT count(*) FROM round_history)"
-        ).fetchone()
+        ).one()
         assert tuple(stored) == (10, len(item.rounds))
     return "stored"
 

@@ -78,14 +78,14 @@ def renamed(page: str, names: dict[str, str]) -> bytes:
     return lxml.html.tostring(root, encoding="utf-8", doctype="<!DOCTYPE html>")
 
 
-def schema(db_path) -> list[tuple]:
-    return rows(db_path, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
+def schema(database) -> list[tuple]:
+    return rows(database, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
 
 
 @pytest.mark.parametrize("name_set", list(NAME_SETS))
-def test_hostile_names_are_stored_verbatim_and_the_map_whole(server, db_path, crawl_settings, tmp_path, name_set):
+def test_hostile_names_are_stored_verbatim_and_the_map_whole(server, database, crawl_settings, tmp_path, name_set):
     names = {**NAME_SETS[name_set], **{p["player_name"]: new for p, new in zip(TRUTH["players"], PLAYERS)}}
-    db = Database.open(db_path)
+    db = Database.open(database)
     db.add_maps([(MATCH["match_id"], MATCH["map_number"], MAP)])
     db.close()
     clean = tmp_path / "clean.sqlite3"
@@ -99,17 +99,17 @@ def test_hostile_names_are_stored_verbatim_and_the_map_whole(server, db_path, cr
     assert stats.error is None and perf.error is None
     assert stats.stat("hltv/maps/committed") == 1, stats.stats
     assert perf.stat("hltv/maps/committed") == 1, perf.stats
-    stored_players = dict(rows(db_path, "SELECT player_id, player_name FROM player_stats"))
+    stored_players = dict(rows(database, "SELECT player_id, player_name FROM player_stats"))
     assert stored_players == {p["player_id"]: names[p["player_name"]] for p in TRUTH["players"]}
-    assert rows(db_path, "SELECT team1_id, team1_name, team2_id, team2_name, event_name FROM matches") == [(
+    assert rows(database, "SELECT team1_id, team1_name, team2_id, team2_name, event_name FROM matches") == [(
         MATCH["team1_id"], names["Paper Tigers"], MATCH["team2_id"], names["Grey Tide"],
         names[MATCH["event_name"]],
     )]
-    assert rows(db_path, "SELECT map_name FROM maps") == [(MATCH["map_name"],)]
+    assert rows(database, "SELECT map_name FROM maps") == [(MATCH["map_name"],)]
     # nothing injected: the same tables, the same rows of the map, whole
-    assert schema(db_path) == schema(clean)
-    assert rows(db_path, "PRAGMA integrity_check") == [("ok",)]
-    assert_matches_truth(db_path, MAP)
+    assert schema(database) == schema(clean)
+    assert rows(database, "PRAGMA integrity_check") == [("ok",)]
+    assert_matches_truth(database, MAP)
 
 
 @pytest.mark.parametrize("name", ["None", "null", "N/A", "-"])
@@ -125,18 +125,18 @@ def test_a_player_named_like_a_missing_value_keeps_the_name(name):
     assert {p.player_id: p.player_name for p in page.players}[TRUTH["players"][0]["player_id"]] == name
 
 
-def test_hostile_text_goes_into_sqlite_as_data_only(db_path):
+def test_hostile_text_goes_into_sqlite_as_data_only(database):
     """The storage layer binds every value: the strings land as they are, byte for byte."""
-    db = Database.open(db_path)
+    db = Database.open(database)
     try:
         db.add_maps([(1, 1, 11)])
         for number, text in enumerate(PLAYERS):
-            db.record_failure(11, stage="perf_economy", failures=[("performance", text, text)], parser_version=text)
+            db.record_failure("perf_economy", 11, failures=[("performance", text, text)], parser_version=text)
     finally:
         db.close()
-    stored = rows(db_path, "SELECT reason, url, parser_version FROM failures ORDER BY failure_id")
+    stored = rows(database, "SELECT reason, url, parser_version FROM failures ORDER BY failure_id")
     assert stored == [(text, text, text) for text in PLAYERS]
-    connection = sqlite3.connect(db_path)
+    connection = sqlite3.connect(database)
     try:
         assert connection.execute("SELECT count(*) FROM maps").fetchone() == (1,)
     finally:

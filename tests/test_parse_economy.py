@@ -46,7 +46,7 @@ def without_anchors(source: dict) -> None:
 @pytest.mark.parametrize("mapstatsid", ALL_MAPS)
 def test_page_fields(mapstatsid):
     page, truth = parsed(mapstatsid), load_expected(mapstatsid)
-    assert page.mapstatsid is None  # the spider sets it
+    assert page.unit_id is None  # the spider sets it
     assert page.url == f"https://www.hltv.org/stats/matches/economy/mapstatsid/{mapstatsid}/x"
     assert page.team_names == [team["team_name"] for team in truth["teams"]]
 

@@ -64,7 +64,7 @@ def assert_round_history(page: MapStatsPage, truth: dict) -> None:
 def test_match_fields(mapstatsid):
     page = parsed(mapstatsid)
     assert_match_fields(page, load_expected(mapstatsid))
-    assert page.mapstatsid is None  # the spider's to set
+    assert page.unit_id is None  # the spider's to set
     assert page.url == f"https://www.hltv.org/stats/matches/mapstatsid/{mapstatsid}/x"
 
 

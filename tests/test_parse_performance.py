@@ -29,7 +29,7 @@ def parsed(mapstatsid: int) -> PerformancePage:
 @pytest.mark.parametrize("mapstatsid", ALL_MAPS)
 def test_page_fields(mapstatsid):
     page, truth = parsed(mapstatsid), load_expected(mapstatsid)
-    assert page.mapstatsid is None  # the spider sets it
+    assert page.unit_id is None  # the spider sets it
     assert page.url == f"https://www.hltv.org/stats/matches/performance/mapstatsid/{mapstatsid}/x"
     assert page.rating_version == truth["rating_version"]
     assert page.event_name == truth["match"]["event_name"]

@@ -10,6 +10,8 @@ from tests.crawl import run_crawl
 from tests.seed import expected, rows, seed_scoreboard
 from tests.server import Answer, FixtureServer, page_bytes
 
+pytestmark = pytest.mark.both_backends
+
 ALL_MAPS = [162345, 164779, 164783, 173424, 188093, 206389, 206391, 219128, 219131, 219135]
 SCOREBOARD = (
     "player_id, player_name, team_id, kills, deaths, assists, flash_assists, hs_kills, "
@@ -18,25 +20,29 @@ SCOREBOARD = (
 )
 
 
-def snapshot(db_path: Path, mapstatsid: int) -> dict[str, list[tuple]]:
+def snapshot(database: Path, mapstatsid: int) -> dict[str, list[tuple]]:
     """Every stored value of one map, without the moving timestamps."""
-    (match_id, map_number), = rows(db_path, "SELECT match_id, map_number FROM maps WHERE mapstatsid = ?", mapstatsid)
+    (match_id, map_number), = rows(database, "SELECT match_id, map_number FROM maps WHERE mapstatsid = ?", mapstatsid)
     key = (match_id, map_number)
     return {
-        "map": rows(db_path, "SELECT perf_attempts, perf_economy_at IS NOT NULL FROM maps WHERE match_id = ? AND map_number = ?", *key),
-        "players": rows(db_path, f"SELECT {SCOREBOARD}, kpr, dpr, impact, mk_rating FROM player_stats WHERE match_id = ? AND map_number = ? ORDER BY player_id", *key),
-        "economy": rows(db_path, "SELECT round_number, team_id, equipment_value, buy_type, side, won FROM economy WHERE match_id = ? AND map_number = ? ORDER BY 1, 2", *key),
-        "kill_matrix": rows(db_path, "SELECT matrix_type, player1_id, player2_id, player1_kills, player2_kills FROM kill_matrix WHERE match_id = ? AND map_number = ? ORDER BY 1, 2, 3", *key),
-        "failures": rows(db_path, "SELECT page FROM failures WHERE mapstatsid = ?", mapstatsid),
+        "map": rows(database, "SELECT perf_attempts, perf_economy_at IS NOT NULL FROM maps WHERE match_id = ? AND map_number = ?", *key),
+        "players": rows(database, f"SELECT {SCOREBOARD}, kpr, dpr, impact, mk_rating FROM player_stats WHERE match_id = ? AND map_number = ? ORDER BY player_id", *key),
+        "economy": rows(database, "SELECT round_number, team_id, equipment_value, buy_type, side, won FROM economy WHERE match_id = ? AND map_number = ? ORDER BY 1, 2", *key),
+        "kill_matrix": rows(database, "SELECT matrix_type, player1_id, player2_id, player1_kills, player2_kills FROM kill_matrix WHERE match_id = ? AND map_number = ? ORDER BY 1, 2, 3", *key),
+        "failures": rows(database, "SELECT page FROM failures WHERE mapstatsid = ?", mapstatsid),
     }
 
 
-def pending(db_path: Path) -> set[int]:
+def without_database(settings: dict) -> dict:
+    return {k: v for k, v in settings.items() if k not in ("HLTV_DB_URL", "HLTV_DB_PATH")}
+
+
+def pending(database: Path) -> set[int]:
     from hltv_scraper.storage import Database
 
-    db = Database.open(db_path)
+    db = Database.open(database)
     try:
-        return {key.mapstatsid for key in db.iter_pending("perf_economy", max_attempts=3)}
+        return {key.id for key in db.iter_pending("perf_economy", max_attempts=3)}
     finally:
         db.close()
 
@@ -47,9 +53,9 @@ def assert_untouched(before: dict, after: dict) -> None:
     assert after["economy"] == [] and after["kill_matrix"] == [] and after["failures"] == []
 
 
-def assert_matches_truth(db_path: Path, mapstatsid: int) -> None:
+def assert_matches_truth(database: Path, mapstatsid: int) -> None:
     truth = expected(mapstatsid)
-    stored = snapshot(db_path, mapstatsid)
+    stored = snapshot(database, mapstatsid)
     by_id = {row[0]: row for row in stored["players"]}
     assert set(by_id) == {p["player_id"] for p in truth["players"]}
     for player in truth["players"]:
@@ -67,10 +73,10 @@ def assert_matches_truth(db_path: Path, mapstatsid: int) -> None:
     assert stored["map"] == [(0, 1)]
 
 
-def test_crawl_stores_every_map_whole_and_a_rerun_changes_nothing(server, db_path, crawl_settings):
+def test_crawl_stores_every_map_whole_and_a_rerun_changes_nothing(server, database, crawl_settings):
     for mapstatsid in ALL_MAPS:
-        seed_scoreboard(db_path, mapstatsid)
-    scoreboard_before = {m: snapshot(db_path, m)["players"] for m in ALL_MAPS}
+        seed_scoreboard(database, mapstatsid)
+    scoreboard_before = {m: snapshot(database, m)["players"] for m in ALL_MAPS}
 
     result = run_crawl("perf_economy", crawl_settings)
 
@@ -78,12 +84,12 @@ def test_crawl_stores_every_map_whole_and_a_rerun_changes_nothing(server, db_pat
     assert result.stat("hltv/maps/committed") == len(ALL_MAPS)
     assert result.stat("log_count/ERROR") == 0
     for mapstatsid in ALL_MAPS:
-        assert_matches_truth(db_path, mapstatsid)
+        assert_matches_truth(database, mapstatsid)
         # the scoreboard stage's values (and their scraped_at) are exactly as they were
-        after = snapshot(db_path, mapstatsid)["players"]
+        after = snapshot(database, mapstatsid)["players"]
         assert [row[:-4] for row in after] == [row[:-4] for row in scoreboard_before[mapstatsid]]
-    assert pending(db_path) == set()
-    first = {m: snapshot(db_path, m) for m in ALL_MAPS}
+    assert pending(database) == set()
+    first = {m: snapshot(database, m) for m in ALL_MAPS}
     requests_after_first = sum(server.requests.values())
     assert requests_after_first == 2 * len(ALL_MAPS)
 
@@ -91,33 +97,33 @@ def test_crawl_stores_every_map_whole_and_a_rerun_changes_nothing(server, db_pat
 
     assert again.stat("hltv/maps/requested") == 0
     assert sum(server.requests.values()) == requests_after_first
-    assert {m: snapshot(db_path, m) for m in ALL_MAPS} == first
+    assert {m: snapshot(database, m) for m in ALL_MAPS} == first
 
 
-def test_economy_team_ids_resolve_when_the_match_record_names_differ(server, db_path, crawl_settings):
+def test_economy_team_ids_resolve_when_the_match_record_names_differ(server, database, crawl_settings):
     truth = expected(173424)["match"]
     # the match record lists the teams the other way round, spelled differently
-    seed_scoreboard(db_path, 173424, match_overrides={
+    seed_scoreboard(database, 173424, match_overrides={
         "team1_id": truth["team2_id"], "team1_name": "  COPPERHEAD ",
         "team2_id": truth["team1_id"], "team2_name": "Smoke and Mirrors",
     })
-    seed_scoreboard(db_path, 188093)
+    seed_scoreboard(database, 188093)
 
     result = run_crawl("perf_economy", crawl_settings)
 
-    assert result.stat("hltv/maps/committed") == 2
-    assert_matches_truth(db_path, 173424)
-    assert_matches_truth(db_path, 188093)
+    assert result.stat("hltv/maps/committed") == 2, (result.error, result.stats)
+    assert_matches_truth(database, 173424)
+    assert_matches_truth(database, 188093)
 
 
-def test_economy_rounds_missing_from_round_history_are_counted_not_stored(server, db_path, crawl_settings):
-    seed_scoreboard(db_path, 219131, rounds=18)  # the page's economy chart has 21 rounds
+def test_economy_rounds_missing_from_round_history_are_counted_not_stored(server, database, crawl_settings):
+    seed_scoreboard(database, 219131, rounds=18)  # the page's economy chart has 21 rounds
 
     result = run_crawl("perf_economy", crawl_settings)
 
     assert result.stat("hltv/maps/committed") == 1
     assert result.stat("hltv/economy/rounds_skipped") == 3
-    stored = rows(db_path, "SELECT DISTINCT round_number FROM economy ORDER BY 1")
+    stored = rows(database, "SELECT DISTINCT round_number FROM economy ORDER BY 1")
     assert stored == [(n,) for n in range(1, 19)]
 
 
@@ -138,17 +144,17 @@ CF_HEADERS = {"Server": "cloudflare", "cf-mitigated": "challenge"}
         pytest.param("performance", Answer(body=page_bytes("economy-219128")), id="another-page"),
     ],
 )
-def test_a_fetch_failure_leaves_the_map_untouched_and_pending(server, db_path, crawl_settings, page, answer):
+def test_a_fetch_failure_leaves_the_map_untouched_and_pending(server, database, crawl_settings, page, answer):
     for mapstatsid in (164779, 188093):
-        seed_scoreboard(db_path, mapstatsid)
-    before = snapshot(db_path, 164779)
+        seed_scoreboard(database, mapstatsid)
+    before = snapshot(database, 164779)
     server.script(page, 164779, answer)
 
     result = run_crawl("perf_economy", crawl_settings)
 
-    assert_untouched(before, snapshot(db_path, 164779))
-    assert pending(db_path) == {164779}
-    assert_matches_truth(db_path, 188093)
+    assert_untouched(before, snapshot(database, 164779))
+    assert pending(database) == {164779}
+    assert_matches_truth(database, 188093)
     assert result.stat("hltv/maps/fetch_failed") == 1
     assert result.stat("hltv/maps/failed") == 0
 
@@ -160,49 +166,49 @@ def test_a_fetch_failure_leaves_the_map_untouched_and_pending(server, db_path, c
         (219128, "economy", "special-economy-malformed-truncated-economy-219128"),
     ],
 )
-def test_a_parse_failure_counts_an_attempt_and_writes_nothing_else(server, db_path, crawl_settings, mapstatsid, page, special):
+def test_a_parse_failure_counts_an_attempt_and_writes_nothing_else(server, database, crawl_settings, mapstatsid, page, special):
     other = 188093
     for m in (mapstatsid, other):
-        seed_scoreboard(db_path, m)
-    before = snapshot(db_path, mapstatsid)
+        seed_scoreboard(database, m)
+    before = snapshot(database, mapstatsid)
     server.script(page, mapstatsid, Answer(body=page_bytes(special)))
     settings = {**crawl_settings, "HLTV_MAX_ATTEMPTS": 2}
 
     result = run_crawl("perf_economy", settings)
 
-    after = snapshot(db_path, mapstatsid)
+    after = snapshot(database, mapstatsid)
     assert after["map"] == [(1, 0)]
     assert after["players"] == before["players"]  # no kpr, scoreboard untouched
     assert after["economy"] == [] and after["kill_matrix"] == []
     assert after["failures"] == [(page,)]
-    (reason, version), = rows(db_path, "SELECT reason, parser_version FROM failures")
+    (reason, version), = rows(database, "SELECT reason, parser_version FROM failures")
     assert reason and version
-    assert_matches_truth(db_path, other)
+    assert_matches_truth(database, other)
     assert result.stat("hltv/maps/failed") == 1
 
     # one more failure reaches HLTV_MAX_ATTEMPTS=2: the map is no longer requested
     run_crawl("perf_economy", settings)
-    assert snapshot(db_path, mapstatsid)["map"] == [(2, 0)]
+    assert snapshot(database, mapstatsid)["map"] == [(2, 0)]
     requests = server.requests[(page, mapstatsid)]
     third = run_crawl("perf_economy", settings)
     assert third.stat("hltv/maps/requested") == 0
     assert server.requests[(page, mapstatsid)] == requests
 
 
-def test_players_that_differ_from_the_scoreboard_fail_validation(server, db_path, crawl_settings):
-    truth = seed_scoreboard(db_path, 188093)
+def test_players_that_differ_from_the_scoreboard_fail_validation(server, database, crawl_settings):
+    truth = seed_scoreboard(database, 188093)
     stranger = truth["players"][0]["player_id"]
-    rows(db_path, "UPDATE player_stats SET player_id = 999999 WHERE player_id = ?", stranger)
+    rows(database, "UPDATE player_stats SET player_id = 999999 WHERE player_id = ?", stranger)
 
     result = run_crawl("perf_economy", crawl_settings)
 
     assert result.stat("hltv/maps/failed") == 1
-    assert rows(db_path, "SELECT count(*) FROM economy") == [(0,)]
-    assert rows(db_path, "SELECT count(*) FROM player_stats WHERE kpr IS NOT NULL") == [(0,)]
-    assert rows(db_path, "SELECT page FROM failures") == [("performance",)]
+    assert rows(database, "SELECT count(*) FROM economy") == [(0,)]
+    assert rows(database, "SELECT count(*) FROM player_stats WHERE kpr IS NOT NULL") == [(0,)]
+    assert rows(database, "SELECT page FROM failures") == [("performance",)]
 
 
-def test_no_pending_maps_means_no_requests(server, db_path, crawl_settings):
+def test_no_pending_maps_means_no_requests(server, database, crawl_settings):
     result = run_crawl("perf_economy", crawl_settings)
 
     assert result.error is None
@@ -211,9 +217,9 @@ def test_no_pending_maps_means_no_requests(server, db_path, crawl_settings):
     assert sum(server.requests.values()) == 0
 
 
-def test_the_crawl_stops_after_consecutive_fetch_failures(server, db_path, crawl_settings):
+def test_the_crawl_stops_after_consecutive_fetch_failures(server, database, crawl_settings):
     for mapstatsid in ALL_MAPS:
-        seed_scoreboard(db_path, mapstatsid)
+        seed_scoreboard(database, mapstatsid)
         server.script("performance", mapstatsid, Answer(status=403, body=CF_CHALLENGE, headers=CF_HEADERS))
     settings = {**crawl_settings, "HLTV_MAX_FETCH_FAILURES": 3, "HLTV_MAPS_IN_FLIGHT": 2, "CONCURRENT_REQUESTS": 2}
 
@@ -222,36 +228,36 @@ def test_the_crawl_stops_after_consecutive_fetch_failures(server, db_path, crawl
     assert result.close_reason == "hltv_fetch_failures"
     assert result.stat("hltv/maps/requested") < len(ALL_MAPS)
     assert result.stat("hltv/maps/committed") == 0
-    assert pending(db_path) == set(ALL_MAPS)
-    assert rows(db_path, "SELECT count(*) FROM economy") == [(0,)]
+    assert pending(database) == set(ALL_MAPS)
+    assert rows(database, "SELECT count(*) FROM economy") == [(0,)]
 
 
-def test_mapstatsid_and_limit_arguments(server, db_path, crawl_settings):
+def test_mapstatsid_and_limit_arguments(server, database, crawl_settings):
     for mapstatsid in (164779, 188093, 219131):
-        seed_scoreboard(db_path, mapstatsid)
+        seed_scoreboard(database, mapstatsid)
 
     limited = run_crawl("perf_economy", crawl_settings, limit="1")
     assert limited.stat("hltv/maps/committed") == 1
-    assert pending(db_path) == {188093, 219131}
+    assert pending(database) == {188093, 219131}
 
     # an explicit id is processed even when done already
     chosen = run_crawl("perf_economy", crawl_settings, mapstatsid="164779,219131")
     assert chosen.stat("hltv/maps/committed") == 2
-    assert pending(db_path) == {188093}
-    assert_matches_truth(db_path, 164779)
+    assert pending(database) == {188093}
+    assert_matches_truth(database, 164779)
 
     unknown = run_crawl("perf_economy", crawl_settings, mapstatsid="164779,123")
     assert "123" in str(unknown.error)
     assert unknown.stat("hltv/maps/requested") == 0
 
 
-def test_replay_serves_a_recorded_crawl_without_the_network(server, db_path, crawl_settings, tmp_path):
+def test_replay_serves_a_recorded_crawl_without_the_network(server, database, crawl_settings, tmp_path):
     maps = (162345, 206389, 173424)
     for mapstatsid in maps:
-        seed_scoreboard(db_path, mapstatsid)
+        seed_scoreboard(database, mapstatsid)
     server.script("economy", 162345, Answer(gzip=True))  # archived decoded all the same
     run_crawl("perf_economy", crawl_settings)
-    recorded = {m: snapshot(db_path, m) for m in maps}
+    recorded = {m: snapshot(database, m) for m in maps}
     archive = Path(crawl_settings["HLTV_ARCHIVE_DIR"])
     assert (archive / "performance" / "162345.html.gz").exists()
     (archive / "economy" / "173424.json").unlink()  # a gap in the archive
@@ -261,11 +267,11 @@ def test_replay_serves_a_recorded_crawl_without_the_network(server, db_path, cra
     for mapstatsid in maps:
         seed_scoreboard(replay_db, mapstatsid)
     result = run_crawl("perf_economy", {
-        **crawl_settings, "HLTV_DB_PATH": str(replay_db), "HLTV_REPLAY": True,
+        **without_database(crawl_settings), "HLTV_DB_PATH": str(replay_db), "HLTV_REPLAY": True,
         "HLTV_BASE_URL": "https://www.hltv.org",
     })
 
-    assert result.stat("hltv/maps/committed") == 2
+    assert result.stat("hltv/maps/committed") == 2, (result.error, result.stats)
     assert result.stat("hltv/pages/fetch_failed/economy") == 1
     assert result.stat("downloader/response_count") == result.stat("httpcache/hit")
     for mapstatsid in (162345, 206389):
@@ -273,8 +279,8 @@ def test_replay_serves_a_recorded_crawl_without_the_network(server, db_path, cra
     assert pending(replay_db) == {173424}
 
 
-def test_refusals_never_enter_the_archive(server, db_path, crawl_settings):
-    seed_scoreboard(db_path, 173424)
+def test_refusals_never_enter_the_archive(server, database, crawl_settings):
+    seed_scoreboard(database, 173424)
     server.script("performance", 173424, Answer(status=403, body=CF_CHALLENGE, headers=CF_HEADERS))
 
     run_crawl("perf_economy", crawl_settings)
@@ -284,18 +290,18 @@ def test_refusals_never_enter_the_archive(server, db_path, crawl_settings):
     assert not (archive / "performance" / "173424.html.gz").exists()
 
 
-def test_a_map_another_crawl_finished_meanwhile_is_left_as_it_is(server, db_path, crawl_settings):
+def test_a_map_another_crawl_finished_meanwhile_is_left_as_it_is(server, database, crawl_settings):
     from hltv_scraper.parsers.economy import parse_economy
     from hltv_scraper.parsers.performance import parse_performance
     from hltv_scraper.storage import AlreadyStored, Database
     from tests.pages import load_page
 
-    seed_scoreboard(db_path, 188093)
+    seed_scoreboard(database, 188093)
     pages = {
         "performance": parse_performance(load_page("performance-188093")),
         "economy": parse_economy(load_page("economy-188093")),
     }
-    db = Database.open(db_path)
+    db = Database.open(database)
     try:
         db.save("perf_economy", 188093, pages, parser_version="first", overwrite=False)
         with pytest.raises(AlreadyStored):
@@ -303,17 +309,17 @@ def test_a_map_another_crawl_finished_meanwhile_is_left_as_it_is(server, db_path
         db.save("perf_economy", 188093, pages, parser_version="third")  # -a mapstatsid=...
     finally:
         db.close()
-    assert rows(db_path, "SELECT DISTINCT parser_version FROM economy") == [("third",)]
-    assert_matches_truth(db_path, 188093)
+    assert rows(database, "SELECT DISTINCT parser_version FROM economy") == [("third",)]
+    assert_matches_truth(database, 188093)
 
 
-def test_requests_a_middleware_drops_leave_their_maps_pending_and_the_crawl_ends(server, db_path, crawl_settings):
+def test_requests_a_middleware_drops_leave_their_maps_pending_and_the_crawl_ends(server, database, crawl_settings):
     # URLLENGTH_LIMIT drops a request without calling its errback: its map must
     # still leave the maps in flight, or the crawl waits for it for ever.
     maps = ALL_MAPS[:5]
     for mapstatsid in maps:
-        seed_scoreboard(db_path, mapstatsid)
-    before = {m: snapshot(db_path, m) for m in maps}
+        seed_scoreboard(database, mapstatsid)
+    before = {m: snapshot(database, m) for m in maps}
     settings = {**crawl_settings, "URLLENGTH_LIMIT": 30, "HLTV_MAPS_IN_FLIGHT": 2}
 
     result = run_crawl("perf_economy", settings, timeout=30)
@@ -324,9 +330,9 @@ def test_requests_a_middleware_drops_leave_their_maps_pending_and_the_crawl_ends
     assert result.stat("hltv/pages/fetch_failed/economy") == len(maps)
     assert result.stat("hltv/maps/fetch_failed") == len(maps)
     assert sum(server.requests.values()) == 0
-    assert pending(db_path) == set(maps)
+    assert pending(database) == set(maps)
     for mapstatsid in maps:
-        assert_untouched(before[mapstatsid], snapshot(db_path, mapstatsid))
+        assert_untouched(before[mapstatsid], snapshot(database, mapstatsid))
 
     result = run_crawl("perf_economy", crawl_settings)
     assert result.stat("hltv/maps/committed") == len(maps)

@@ -207,7 +207,7 @@ def deploy(scrapyd: Scrapyd, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_scrapyd_runs_both_spiders_from_the_deployed_egg(scrapyd, server, db_path, tmp_path):
+def test_scrapyd_runs_both_spiders_from_the_deployed_egg(scrapyd, server, database, tmp_path):
     deploy(scrapyd, tmp_path)
     assert (scrapyd.workdir / "eggs" / PROJECT / "1.egg").is_file()
     status, answer = scrapyd.request(f"listspiders.json?project={PROJECT}")
@@ -219,10 +219,10 @@ def test_scrapyd_runs_both_spiders_from_the_deployed_egg(scrapyd, server, db_pat
     assert scrapyd.request("schedule.json", schedule, auth=(USERNAME, "wrong"))[0] == 401
     assert scrapyd.request("listjobs.json", auth=None)[0] == 401
 
-    seed_scoreboard(db_path, 219128)  # ready for perf_economy
-    add_maps(db_path, [188093])  # pending for map_stats
+    seed_scoreboard(database, 219128)  # ready for perf_economy
+    add_maps(database, [188093])  # pending for map_stats
     settings = {
-        "HLTV_DB_PATH": db_path,
+        "HLTV_DB_PATH": database,
         "HLTV_BASE_URL": server.base_url,
         "HLTV_ARCHIVE_DIR": tmp_path / "archive",
         "DOWNLOAD_DELAY": 0,
@@ -239,8 +239,8 @@ def test_scrapyd_runs_both_spiders_from_the_deployed_egg(scrapyd, server, db_pat
         assert "] ERROR:" not in log and "Traceback" not in log, log[-3000:]
         items = (scrapyd.workdir / "items" / PROJECT / spider / f"{jobid}.jl").read_text().splitlines()
         assert len(items) == (2 if spider == "perf_economy" else 1)  # the parsed pages
-    assert_matches_truth(db_path, 219128)  # kpr stored, economy and kill matrix rows
-    assert_scoreboard_matches_truth(db_path, 188093)
+    assert_matches_truth(database, 219128)  # kpr stored, economy and kill matrix rows
+    assert_scoreboard_matches_truth(database, 188093)
     assert dict(server.requests) == {("performance", 219128): 1, ("economy", 219128): 1, ("mapstats", 188093): 1}
     # the archive went where the absolute setting said, not below scrapyd's folder
     assert sorted(p.name for p in (tmp_path / "archive").rglob("*.html.gz")) == [

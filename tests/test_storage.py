@@ -2,37 +2,64 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
+import time
 
 import pytest
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 
-from hltv_scraper.storage import Database
-from hltv_scraper.storage._schema import connect, migrate, migrations, schema_version
+from scrapy.settings import Settings
+
+from hltv_scraper.config import HltvConfig
+from hltv_scraper.parsers.economy import parse_economy
+from hltv_scraper.parsers.performance import parse_performance
+from hltv_scraper.storage import AlreadyStored, Database
+from hltv_scraper.storage._schema import connect, database_url, migrate, migrations, schema_version
 from hltv_scraper.storage._teams import TeamResolutionError, resolve_team_ids, team_ids_by_column
-from tests.seed import rows, seed_scoreboard
+from tests.pages import load_page
+from tests.seed import is_postgres, rows, seed_scoreboard
 
 
-def test_migrations_apply_once_and_set_the_schema_version(db_path):
-    connection = connect(db_path)
-    assert migrate(connection) == [name for _, name, _ in migrations()]
-    assert migrate(connection) == []
-    assert schema_version(connection) == len(migrations())
-    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"matches", "maps", "player_stats", "round_history", "economy", "kill_matrix", "failures"} <= tables
-    for table in ("matches", "maps", "player_stats", "round_history", "economy", "kill_matrix"):
-        columns = {r[1] for r in connection.execute(f"PRAGMA table_info({table})")}
-        assert {"scraped_at", "updated_at", "source_url", "parser_version"} <= columns, table
+def test_migrations_apply_once_and_set_the_schema_version(database):
+    connection = connect(database_url(url=None, path=database))
+    try:
+        assert migrate(connection) == [name for _, name, _ in migrations()]
+        assert migrate(connection) == []
+        assert schema_version(connection) == len(migrations())
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        connection.close()
 
 
-def test_concurrent_openers_migrate_exactly_once(db_path):
+def table_columns(database) -> dict[str, set[str]]:
+    db = Database.open(database)
+    try:
+        inspector = inspect(db.connection)
+        return {table: {c["name"] for c in inspector.get_columns(table)} for table in inspector.get_table_names()}
+    finally:
+        db.close()
+
+
+def test_both_backends_have_the_same_tables_and_columns(tmp_path, postgres):
+    sqlite_tables = table_columns(tmp_path / "hltv.sqlite3")
+    postgres_tables = table_columns(postgres.new_database())
+    postgres_tables.pop("schema_migrations")  # PostgreSQL's home of the schema version
+    assert sqlite_tables == postgres_tables
+    assert {"matches", "maps", "player_stats", "round_history", "economy", "kill_matrix",
+            "vetoes", "lineups", "failures"} <= set(sqlite_tables)
+    for table in ("matches", "maps", "player_stats", "round_history", "economy", "kill_matrix", "vetoes", "lineups"):
+        assert {"scraped_at", "updated_at", "source_url", "parser_version"} <= sqlite_tables[table], table
+
+
+@pytest.mark.both_backends
+def test_concurrent_openers_migrate_exactly_once(database):
     errors = []
 
     def open_db():
         try:
-            Database.open(db_path).close()
+            Database.open(database).close()
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -42,48 +69,56 @@ def test_concurrent_openers_migrate_exactly_once(db_path):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert rows(db_path, "PRAGMA user_version") == [(len(migrations()),)]
-
-
-def test_a_database_newer_than_the_code_is_refused(db_path):
-    Database.open(db_path).close()
-    rows(db_path, "PRAGMA user_version = 999")
-    with pytest.raises(RuntimeError, match="newer than"):
-        Database.open(db_path)
-
-
-def test_economy_rows_need_their_round_in_round_history(db_path):
-    seed_scoreboard(db_path, 188093)
-    connection = sqlite3.connect(db_path)
-    connection.execute("PRAGMA foreign_keys = ON")
-    with pytest.raises(sqlite3.IntegrityError):
-        connection.execute(
-            "INSERT INTO economy (match_id, map_number, round_number, team_id, scraped_at, updated_at) "
-            "VALUES (2377467, 1, 99, 1, 'x', 'x')"
-        )
-
-
-def test_pending_maps_are_streamed_in_mapstatsid_order_and_respect_attempts(db_path):
-    for mapstatsid in (219128, 162345, 188093):
-        seed_scoreboard(db_path, mapstatsid)
-    rows(db_path, "UPDATE maps SET perf_attempts = 3 WHERE mapstatsid = 188093")
-    db = Database.open(db_path)
+    db = Database.open(database)
     try:
-        assert [k.mapstatsid for k in db.iter_pending("perf_economy", max_attempts=3)] == [162345, 219128]
-        assert [k.mapstatsid for k in db.iter_pending("perf_economy", max_attempts=4)] == [162345, 188093, 219128]
-        assert db.count_pending("perf_economy", max_attempts=3) == 2
-        # their scoreboard is stored: nothing left for the map stats stage
-        assert list(db.iter_pending("map_stats", max_attempts=3)) == []
-        key = db.map_key(219128)
-        assert (key.match_id, key.map_number, key.slug) == (2389951, 1, "northwind-vs-blue-harbor")
+        assert schema_version(db.connection) == len(migrations())
     finally:
         db.close()
 
 
-def test_a_map_with_a_stored_kpr_is_done(db_path):
-    seed_scoreboard(db_path, 188093)
-    rows(db_path, "UPDATE player_stats SET kpr = 0.5 WHERE rowid = (SELECT min(rowid) FROM player_stats)")
-    db = Database.open(db_path)
+@pytest.mark.both_backends
+def test_a_database_newer_than_the_code_is_refused(database):
+    Database.open(database).close()
+    if is_postgres(database):
+        rows(database, "INSERT INTO schema_migrations (version, name) VALUES (999, 'future')")
+    else:
+        rows(database, "PRAGMA user_version = 999")
+    with pytest.raises(RuntimeError, match="newer than"):
+        Database.open(database)
+
+
+@pytest.mark.both_backends
+def test_economy_rows_need_their_round_in_round_history(database):
+    seed_scoreboard(database, 188093)
+    with pytest.raises(IntegrityError):
+        rows(database,
+             "INSERT INTO economy (match_id, map_number, round_number, team_id, scraped_at, updated_at) "
+             "VALUES (2377467, 1, 99, 1, 'x', 'x')")
+
+
+@pytest.mark.both_backends
+def test_pending_maps_are_streamed_in_mapstatsid_order_and_respect_attempts(database):
+    for mapstatsid in (219128, 162345, 188093):
+        seed_scoreboard(database, mapstatsid)
+    rows(database, "UPDATE maps SET perf_attempts = 3 WHERE mapstatsid = 188093")
+    db = Database.open(database)
+    try:
+        assert [k.id for k in db.iter_pending("perf_economy", max_attempts=3)] == [162345, 219128]
+        assert [k.id for k in db.iter_pending("perf_economy", max_attempts=4)] == [162345, 188093, 219128]
+        assert db.count_pending("perf_economy", max_attempts=3) == 2
+        # their scoreboard is stored: nothing left for the map stats stage
+        assert list(db.iter_pending("map_stats", max_attempts=3)) == []
+        first = next(db.iter_pending("perf_economy", max_attempts=3))
+        assert (first.id, first.slug) == (162345, "outpost-vs-kingsfall")
+    finally:
+        db.close()
+
+
+@pytest.mark.both_backends
+def test_a_map_with_a_stored_kpr_is_done(database):
+    seed_scoreboard(database, 188093)
+    rows(database, "UPDATE player_stats SET kpr = 0.5 WHERE player_id = (SELECT min(player_id) FROM player_stats)")
+    db = Database.open(database)
     try:
         assert list(db.iter_pending("perf_economy", max_attempts=3)) == []
     finally:
@@ -121,14 +156,134 @@ def test_a_team_column_with_players_of_two_teams_fails():
         team_ids_by_column({"A": [1, 3]}, {1: 10, 3: 20})
 
 
-def test_add_maps_is_idempotent_and_refuses_contradictions(db_path):
-    db = Database.open(db_path)
+@pytest.mark.both_backends
+def test_add_maps_is_idempotent_and_refuses_contradictions(database):
+    db = Database.open(database)
     try:
         assert db.add_maps([(1, 1, 100), (1, 2, 101)]) == (2, 0)
         assert db.add_maps([(1, 1, 100)]) == (0, 1)
         with pytest.raises(ValueError, match="contradicts"):
             db.add_maps([(1, 3, 102), (2, 1, 100)])
-        assert [k.mapstatsid for k in db.iter_pending("map_stats", max_attempts=3)] == [100, 101]
+        assert [k.id for k in db.iter_pending("map_stats", max_attempts=3)] == [100, 101]
     finally:
         db.close()
-    assert rows(db_path, "SELECT count(*) FROM maps") == [(2,)]
+    assert rows(database, "SELECT count(*) FROM maps") == [(2,)]
+
+
+# -- leases ----------------------------------------------------------------------------
+
+
+def claim(db: Database, worker: str, *, lease: float = 60, limit: int = 16, after: int = -1) -> list[int]:
+    units = db.claim("map_stats", worker=worker, lease_seconds=lease, max_attempts=3, after=after, limit=limit)
+    return [unit.id for unit in units]
+
+
+@pytest.mark.both_backends
+def test_a_claim_hands_each_unit_to_one_crawl(database):
+    db, other = Database.open(database), Database.open(database)
+    try:
+        db.add_maps([(1, n, 100 + n) for n in range(1, 6)])
+        assert claim(db, "a", limit=2) == [101, 102]
+        assert claim(other, "b", limit=10) == [103, 104, 105]  # a's live leases are skipped
+        assert claim(db, "a") == [] and claim(other, "b") == []
+        assert {(r["worker"], r["units"]) for r in db.leases()} == {("a", 2), ("b", 3)}
+        assert 0 < db.foreign_lease_wait("map_stats", worker="a", max_attempts=3) <= 60
+        # keyset: a crawl asks only for units after the last it was given
+        db.release("map_stats", 101, worker="a")
+        assert claim(db, "a", after=102) == [] and claim(db, "a") == [101]
+    finally:
+        db.close()
+        other.close()
+
+
+@pytest.mark.both_backends
+def test_many_crawls_claiming_at_once_never_share_a_unit(database):
+    setup = Database.open(database)
+    setup.add_maps([(n, 1, 1000 + n) for n in range(200)])
+    setup.close()
+    claimed: dict[str, list[int]] = {}
+
+    def crawl(worker: str) -> None:
+        db = Database.open(database)
+        try:
+            mine = claimed.setdefault(worker, [])
+            while batch := claim(db, worker, limit=3, after=mine[-1] if mine else -1):
+                mine.extend(batch)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=crawl, args=(f"w{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [unit for units in claimed.values() for unit in units]
+    assert sorted(every) == list(range(1000, 1200))  # each unit once, none lost
+
+
+@pytest.mark.both_backends
+def test_an_expired_lease_may_be_claimed_by_another_crawl(database):
+    db = Database.open(database)
+    try:
+        db.add_maps([(1, 1, 101)])
+        assert claim(db, "dead", lease=0.3) == [101]
+        assert claim(db, "alive") == []
+        time.sleep(0.4)
+        assert db.foreign_lease_wait("map_stats", worker="alive", max_attempts=3) == 0  # claim now
+        assert claim(db, "alive") == [101]
+        assert db.foreign_lease_wait("map_stats", worker="alive", max_attempts=3) is None
+        # renewing keeps it; a renewal by the crawl that lost it changes nothing
+        db.renew("map_stats", [101], worker="dead", lease_seconds=60)
+        assert [(r["worker"], r["units"]) for r in db.leases()] == [("alive", 1)]
+    finally:
+        db.close()
+
+
+@pytest.mark.both_backends
+def test_storing_failing_and_releasing_clear_the_lease(database):
+    seed_scoreboard(database, 188093)
+    db = Database.open(database)
+    try:
+        db.add_maps([(1, 1, 101), (1, 2, 102)])
+        db.claim_named("perf_economy", [188093], worker="w", lease_seconds=60)
+        assert claim(db, "w") == [101, 102]
+        db.record_failure("map_stats", 101, failures=[("mapstats", "broken", None)], parser_version="t", worker="w")
+        db.release("map_stats", 102, worker="w")
+        pages = {"performance": parse_performance(load_page("performance-188093")),
+                 "economy": parse_economy(load_page("economy-188093"))}
+        db.save("perf_economy", 188093, pages, parser_version="t", worker="w")
+        assert db.leases() == []
+    finally:
+        db.close()
+    assert rows(database, "SELECT mapstatsid, mapstats_attempts FROM maps WHERE match_id = 1 ORDER BY 1") == [(101, 1), (102, 0)]
+
+
+@pytest.mark.both_backends
+def test_a_unit_another_live_crawl_holds_is_not_written(database):
+    seed_scoreboard(database, 188093)
+    db = Database.open(database)
+    try:
+        db.claim_named("perf_economy", [188093], worker="holder", lease_seconds=60)
+        pages = {"performance": parse_performance(load_page("performance-188093")),
+                 "economy": parse_economy(load_page("economy-188093"))}
+        with pytest.raises(AlreadyStored):
+            db.save("perf_economy", 188093, pages, parser_version="t", worker="late")
+        assert [(r["worker"], r["units"]) for r in db.leases()] == [("holder", 1)]
+    finally:
+        db.close()
+    assert rows(database, "SELECT count(*) FROM economy") == [(0,)]
+
+
+def test_a_password_never_appears_in_what_is_shown(postgres):
+    url = postgres.new_database()
+    password = url.split(":")[2].split("@")[0]
+    db = Database.open(url)
+    try:
+        assert password not in db.location and "***" in db.location
+        assert password not in repr(HltvConfig.from_settings(Settings({"HLTV_DB_URL": url})))
+    finally:
+        db.close()
+    wrong = url.replace(password, "not-the-password")
+    with pytest.raises(Exception) as refused:
+        Database.open(wrong)
+    assert "not-the-password" not in str(refused.value)

@@ -418,8 +418,8 @@ def bench_sqlite(work: Path, count: int) -> dict[str, Any]:
             db.save("perf_economy", copy.mapstatsid, parsed[copy.source],
                     parser_version=PARSER_VERSION, overwrite=False)
         seconds = time.perf_counter() - started
-        journal = db.connection.execute("PRAGMA journal_mode").fetchone()[0]
-        synchronous = db.connection.execute("PRAGMA synchronous").fetchone()[0]
+        journal = db.sql.value("PRAGMA journal_mode")
+        synchronous = db.sql.value("PRAGMA synchronous")
     finally:
         db.close()
     stored = data.database_bytes(db_path)

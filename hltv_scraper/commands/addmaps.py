@@ -54,14 +54,14 @@ class Command(ScrapyCommand):
             maps = [_parse_row(dict(zip(_COLUMNS, single)), where="arguments")]
         else:
             raise UsageError("give --csv FILE, or all of --match-id, --map-number and --mapstatsid")
-        db = Database.open(HltvConfig.from_settings(self.settings).db_path)
+        db = Database.open(HltvConfig.from_settings(self.settings).database)
         try:
             added, known = db.add_maps(maps)
         except ValueError as exc:
             raise UsageError(f"nothing added: {exc}") from None
         finally:
             db.close()
-        print(f"{db.path}: {added} maps added, {known} already known")
+        print(f"{db.location}: {added} maps added, {known} already known")
 
 
 def read_csv(path: Path) -> list[tuple[int, int, int]]:

@@ -1,4 +1,4 @@
-"""``scrapy initdb``: create or migrate the database at HLTV_DB_PATH (safe to repeat)."""
+"""``scrapy initdb``: create or migrate the database (HLTV_DB_URL or HLTV_DB_PATH); safe to repeat."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from scrapy.commands import ScrapyCommand
 
 from hltv_scraper.config import HltvConfig
-from hltv_scraper.storage._schema import connect, migrate, schema_version
+from hltv_scraper.storage._schema import connect, describe, migrate, schema_version
 
 
 class Command(ScrapyCommand):
@@ -15,15 +15,15 @@ class Command(ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
     def short_desc(self) -> str:
-        return "Create or migrate the SQLite database at HLTV_DB_PATH"
+        return "Create or migrate the database (SQLite at HLTV_DB_PATH, or HLTV_DB_URL)"
 
     def run(self, args: list[str], opts: Any) -> None:
-        path = HltvConfig.from_settings(self.settings).db_path
-        connection = connect(path)
+        url = HltvConfig.from_settings(self.settings).database
+        connection = connect(url)
         try:
             applied = migrate(connection)
             version = schema_version(connection)
         finally:
             connection.close()
         done = f"applied {', '.join(applied)}" if applied else "already up to date"
-        print(f"{path}: schema version {version} ({done})")
+        print(f"{describe(url)}: schema version {version} ({done})")

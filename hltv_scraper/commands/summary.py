@@ -1,4 +1,4 @@
-"""``scrapy summary``: what the database at HLTV_DB_PATH holds, and how far maps got."""
+"""``scrapy summary``: what the database holds, how far units got, who holds leases, what failed."""
 
 from __future__ import annotations
 
@@ -15,18 +15,29 @@ class Command(ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
     def short_desc(self) -> str:
-        return "Print what the database holds: maps by stage, rows by table, failures"
+        return "Print what the database holds: units by stage, rows by table, leases, failures"
 
     def run(self, args: list[str], opts: Any) -> None:
-        db = Database.open(HltvConfig.from_settings(self.settings).db_path)
+        config = HltvConfig.from_settings(self.settings)
+        db = Database.open(config.database)
         try:
-            counts = db.summary()
-            failures = db.recent_failures()
+            print_summary(db, max_attempts=config.max_attempts)
         finally:
             db.close()
-        print(f"Database {db.path}")
-        width = max(map(len, counts))
-        for name, count in counts.items():
-            print(f"  {name:<{width}}  {count:>8}")
-        for row in failures:
-            print(f"  failed: map {row['mapstatsid']} ({row['stage']}, {row['page']} page): {row['reason']}")
+
+
+def print_summary(db: Database, *, max_attempts: int) -> None:
+    counts = db.summary()
+    pending = {f"pending: {stage}": count for stage, count in db.pending_counts(max_attempts=max_attempts).items()}
+    print(f"Database {db.location}")
+    width = max(map(len, [*counts, *pending]))
+    for name, count in {**counts, **pending}.items():
+        print(f"  {name:<{width}}  {count:>8}")
+    leases = db.leases()
+    if leases:
+        print("Live leases:")
+    for lease in leases:
+        print(f"  {lease['worker']}: {lease['units']} {lease['units_of']}, "
+              f"expiring within {lease['expires_in']:.0f} s")
+    for row in db.recent_failures():
+        print(f"  failed: {row['stage']} {row['unit_id']} ({row['page']} page): {row['reason']}")

@@ -1,29 +1,37 @@
-"""What every map spider shares: which maps to request, and how a page's outcome is told.
+"""What every stage's spider shares: which units to request, and how a page's outcome is told.
 
-A map spider names its ``stage`` and the ``pages`` that make one map whole. For each
-map it requests every page; each request ends in exactly one item for the pipeline: the
-parsed page, or a :class:`PageFailure` saying why there is none. The pipeline pairs
-them by mapstatsid and decides what is written.
+A stage's spider declares its storage ``stage`` (pending units, their writer) and the
+``parsers`` of the pages one unit needs. For each unit it requests every page; each
+request ends in exactly one item for the pipeline: the parsed page, or a
+:class:`PageFailure` saying why there is none. The pipeline pairs them by unit and
+decides what is written.
+
+Units come from the database a few at a time, claimed with a lease (several crawls may
+share one database); the leases of units in flight are renewed until the pipeline has
+stored, failed or released them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy import Request, Spider, signals
-from scrapy.exceptions import CloseSpider, IgnoreRequest
+from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
+from sqlalchemy.exc import DBAPIError
+from twisted.internet import task
 
+from hltv_scraper.brakes import database_refused
 from hltv_scraper.browser import BrowserConfig, apply_browser_settings, browser_meta
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.items import PageFailure
 from hltv_scraper.middlewares import PageRefused
 from hltv_scraper.parsers import ParseError
 from hltv_scraper.site import page_url
-from hltv_scraper.storage import Database, MapKey
+from hltv_scraper.storage import Database, Stage, Unit
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -34,25 +42,31 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: The reason a crawl closes with when the site keeps refusing us.
-CLOSE_REASON_REFUSED = "hltv_fetch_failures"
 
-
-class MapPagesSpider(Spider):
-    #: Stage name: whose attempt counter and pending query apply.
-    stage: ClassVar[str]
+class UnitSpider(Spider):
+    #: The storage stage: pending units, their key, their writer.
+    stage: ClassVar[Stage]
     #: page name -> parser (a plain function of a response).
     parsers: ClassVar[dict[str, Callable[[Response], Any]]]
+    #: What a unit is called in stats and logs (``hltv/maps/committed``).
+    units_name: ClassVar[str]
+    #: The spider argument naming units to redo (``-a mapstatsid=1,2``), if any.
+    named_argument: ClassVar[str | None] = None
+    #: How a user puts units in the database (for the error on an unknown id).
+    adding_hint: ClassVar[str] = "add maps with `scrapy addmaps`"
 
-    def __init__(self, *args: Any, limit: str | None = None, mapstatsid: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, limit: str | None = None, **kwargs: Any) -> None:
+        named = kwargs.pop(self.named_argument, None) if self.named_argument else None
         super().__init__(*args, **kwargs)
-        self.limit = _positive_int("limit", limit) if limit is not None else None
-        self.mapstatsids = _id_list(mapstatsid) if mapstatsid else None
-        self._in_flight: dict[int, int] = {}  # mapstatsid -> its pages not yet resolved
-        self._room = asyncio.Event()  # set whenever a map leaves _in_flight
-        self._unfetched: set[int] = set()  # maps in flight with a page not fetched
-        self._unfetched_in_a_row = 0  # maps resolved in a row with a page not fetched
+        self.limit = positive_int("limit", limit) if limit is not None else None
+        self.named_ids = _id_list(self.named_argument, named) if named else None
+        self._in_flight: dict[int, int] = {}  # unit id -> its pages not yet resolved
+        self._room = asyncio.Event()  # set whenever a unit leaves _in_flight
         self._unscheduled: set[tuple[int, str]] = set()  # yielded, not yet scheduled
+        #: units this crawl resolved that are still pending (failed, not fetched): the
+        #: pipeline adds them, and this crawl does not claim them again
+        self.left_pending: set[int] = set()
+        self._ended = False  # the database refused us, or the crawl closed: claim nothing more
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -64,150 +78,223 @@ class MapPagesSpider(Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.config = HltvConfig.from_settings(crawler.settings)
         spider.browser = BrowserConfig.from_settings(crawler.settings)
-        spider.db = Database.open(spider.config.db_path)
-        if spider.mapstatsids:
-            try:
-                spider.db.maps_by_mapstatsid(spider.mapstatsids)
-            except KeyError as exc:
-                spider.db.close()
-                raise ValueError(
-                    f"mapstatsid {', '.join(map(str, exc.args[0]))} not in the database "
-                    f"{spider.config.db_path} (add maps with `scrapy addmaps`)"
-                ) from None
-        crawler.signals.connect(spider._log_summary, signal=signals.spider_closed)
+        spider.worker = spider.config.new_worker_id()
+        spider.db = Database.open(spider.config.database)
+        spider._named_units = spider._claim_named() if spider.named_ids else None
+        crawler.signals.connect(spider._opened, signal=signals.spider_opened)
+        crawler.signals.connect(spider._closed, signal=signals.spider_closed)
         crawler.signals.connect(spider._scheduled, signal=signals.request_scheduled)
         return spider
 
-    # -- which maps -----------------------------------------------------------------
+    def _claim_named(self) -> list[Unit]:
+        try:
+            return self.db.claim_named(
+                self.stage, self.named_ids, worker=self.worker, lease_seconds=self.config.lease_seconds
+            )
+        except KeyError as exc:
+            self.db.close()
+            raise ValueError(
+                f"{self.named_argument} {', '.join(map(str, exc.args[0]))} not in the database "
+                f"{self.db.location} ({self.adding_hint})"
+            ) from None
 
-    def maps(self) -> Iterable[MapKey]:
-        """The maps named with ``-a mapstatsid``, else the stage's pending maps, streamed."""
-        if self.mapstatsids:
-            return self.db.maps_by_mapstatsid(self.mapstatsids)
-        return self.db.iter_pending(self.stage, max_attempts=self.config.max_attempts)
+    # -- which units ----------------------------------------------------------------
+
+    async def units(self) -> AsyncIterator[Unit]:
+        """The units named with ``-a``, else the stage's pending units, claimed a few
+        at a time as room frees up.
+
+        When no unclaimed unit is left, units other crawls hold may still come back (a
+        crawl that died leaves leases that expire; a fetch failure releases its unit):
+        the crawl waits for those and sweeps again, and ends when none is left.
+        """
+        if self._named_units is not None:
+            for unit in self._named_units:
+                yield unit
+            return
+        count, after = 0, -1
+        while (self.limit is None or count < self.limit) and not self._ended:
+            await self.room()
+            want = self.config.maps_in_flight - len(self._in_flight)
+            if self.limit is not None:
+                want = min(want, self.limit - count)
+            try:
+                batch = self.db.claim(
+                    self.stage, worker=self.worker, lease_seconds=self.config.lease_seconds,
+                    max_attempts=self.config.max_attempts, after=after, limit=want,
+                )
+            except DBAPIError as exc:
+                self._ended = True
+                database_refused(self.crawler, self.db.location, exc, "No unit could be claimed")
+                return
+            if not batch:
+                wait = self.db.foreign_lease_wait(
+                    self.stage, worker=self.worker, max_attempts=self.config.max_attempts
+                )
+                if wait is None:
+                    return
+                after = -1
+                await asyncio.sleep(min(wait + 0.1, max(1.0, self.config.lease_seconds / 10)))
+                continue
+            for unit in batch:
+                after = unit.id
+                if unit.id in self.left_pending:  # once per crawl: it would fail alike now
+                    self.db.release(self.stage, unit.id, worker=self.worker)
+                    continue
+                count += 1
+                yield unit
+
+    async def room(self) -> None:
+        """Wait until fewer than ``HLTV_MAPS_IN_FLIGHT`` units are in flight."""
+        while len(self._in_flight) >= self.config.maps_in_flight:
+            self._room.clear()
+            await self._room.wait()
 
     async def start(self) -> AsyncIterator[Request]:
         stats = self.crawler.stats
-        if not self.mapstatsids:
+        if self._ended:
+            return
+        if self.named_ids is None and self.stage.tracked:
             pending = self.db.count_pending(self.stage, max_attempts=self.config.max_attempts)
-            stats.set_value("hltv/maps/pending_at_start", min(pending, self.limit or pending))
-        for count, key in enumerate(self.maps()):
-            if self.limit is not None and count >= self.limit:
-                break
-            while len(self._in_flight) >= self.config.maps_in_flight:
-                self._room.clear()
-                await self._room.wait()
-            self._in_flight[key.mapstatsid] = len(self.parsers)
-            stats.inc_value("hltv/maps/requested")
+            stats.set_value(f"hltv/{self.units_name}/pending_at_start", min(pending, self.limit or pending))
+        async for unit in self.units():
+            await self.room()
+            self._in_flight[unit.id] = len(self.parsers)
+            stats.inc_value(f"hltv/{self.units_name}/requested")
             for page in self.parsers:
-                request = self.page_request(key, page)
-                self._unscheduled.add((key.mapstatsid, page))
+                request = self.page_request(unit, page)
+                self._unscheduled.add((unit.id, page))
                 yield request
                 # The engine takes start() output one at a time: by now the request
                 # is scheduled, or a middleware dropped it (URLLENGTH_LIMIT does)
                 # without an errback, and nothing else would ever resolve its page.
-                if (key.mapstatsid, page) in self._unscheduled:
-                    self._unscheduled.discard((key.mapstatsid, page))
-                    yield self._dropped(key, page, request)
+                if (unit.id, page) in self._unscheduled:
+                    self._unscheduled.discard((unit.id, page))
+                    yield self._dropped(unit, page, request)
 
-    def page_request(self, key: MapKey, page: str) -> Request:
-        meta = {"hltv_page": page, "mapstatsid": key.mapstatsid}
+    def page_request(self, unit: Unit, page: str) -> Request:
+        meta = {"hltv_page": page, "hltv_unit": unit.id}
         if self.browser.enabled:
             meta.update(browser_meta(self.browser))
         return Request(
-            page_url(self.config.base_url, page, key.mapstatsid, key.slug),
+            page_url(self.config.base_url, page, unit.id, unit.slug),
             callback=self.parse_page,
             errback=self.page_not_fetched,
-            cb_kwargs={"key": key, "page": page},
+            cb_kwargs={"unit": unit, "page": page},
             meta=meta,
-            dont_filter=True,  # a map is requested once per crawl by construction
+            dont_filter=True,  # a unit is requested once per crawl by construction
         )
 
     # -- outcomes -------------------------------------------------------------------
 
-    def parse_page(self, response: Response, key: MapKey, page: str) -> Any:
+    def parse_page(self, response: Response, unit: Unit, page: str) -> Any:
         try:
-            item = self.parsers[page](response)
+            item = self.parsed(unit, self.parsers[page](response))
         except ParseError as exc:
-            item = self._failure(key, page, PageFailure.PARSE, str(exc), response.url)
-        except Exception as exc:  # a parser bug must not retry the map forever
+            item = self._failure(unit, page, PageFailure.PARSE, str(exc), response.url)
+        except Exception as exc:  # a parser bug must not retry the unit forever
             logger.exception("Parser crashed on %s", response.url)
             reason = f"parser crashed: {type(exc).__name__}: {exc}"
-            item = self._failure(key, page, PageFailure.PARSE, reason, response.url)
+            item = self._failure(unit, page, PageFailure.PARSE, reason, response.url)
         else:
-            item.mapstatsid = key.mapstatsid
+            item.unit_id = unit.id
             self.crawler.stats.inc_value(f"hltv/pages/parsed/{page}")
         yield item
-        self._resolved(key, fetched=True)
+        self._resolved(unit)
+
+    def parsed(self, unit: Unit, item: Any) -> Any:
+        """A stage's last word on a parsed page before the pipeline sees it."""
+        return item
 
     def page_not_fetched(self, failure: Failure) -> Any:
         request = failure.request
-        key, page = request.cb_kwargs["key"], request.cb_kwargs["page"]
+        unit, page = request.cb_kwargs["unit"], request.cb_kwargs["page"]
         reason = _fetch_failure_reason(failure)
-        logger.warning("Could not fetch %s page of map %s: %s", page, key.mapstatsid, reason)
-        yield self._failure(key, page, PageFailure.FETCH, reason, request.url)
-        # a replay gap is not the site pushing back
-        self._resolved(key, fetched=reason == "not_in_archive")
+        logger.warning("Could not fetch the %s page of %s %s: %s", page, self.stage.key or "unit", unit.id, reason)
+        yield self._failure(unit, page, PageFailure.FETCH, reason, request.url)
+        self._resolved(unit)
 
     def _scheduled(self, request: Request, spider: Spider) -> None:
-        self._unscheduled.discard((request.meta.get("mapstatsid"), request.meta.get("hltv_page")))
+        self._unscheduled.discard((request.meta.get("hltv_unit"), request.meta.get("hltv_page")))
 
-    def _dropped(self, key: MapKey, page: str, request: Request) -> PageFailure:
+    def _dropped(self, unit: Unit, page: str, request: Request) -> PageFailure:
         logger.warning(
-            "The %s page of map %s was dropped before download by a middleware "
-            "(is %s longer than URLLENGTH_LIMIT?); the map stays pending",
-            page, key.mapstatsid, request.url,
+            "The %s page of %s %s was dropped before download by a middleware "
+            "(is %s longer than URLLENGTH_LIMIT?); it stays pending",
+            page, self.stage.key or "unit", unit.id, request.url,
         )
-        failure = self._failure(key, page, PageFailure.FETCH, "dropped_before_download", request.url)
-        self._resolved(key, fetched=True)  # our settings, not the site pushing back
+        failure = self._failure(unit, page, PageFailure.FETCH, "dropped_before_download", request.url)
+        self._resolved(unit)
         return failure
 
-    def _failure(self, key: MapKey, page: str, kind: str, reason: str, url: str) -> PageFailure:
+    def _failure(self, unit: Unit, page: str, kind: str, reason: str, url: str) -> PageFailure:
         self.crawler.stats.inc_value(f"hltv/pages/{kind}_failed/{page}")
-        return PageFailure(mapstatsid=key.mapstatsid, page=page, kind=kind, reason=reason, url=url)
+        return PageFailure(unit_id=unit.id, page=page, kind=kind, reason=reason, url=url)
 
-    def _resolved(self, key: MapKey, *, fetched: bool) -> None:
-        """One more page of ``key`` has its outcome; stop the crawl once too many maps
-        in a row could not be fetched."""
-        if not fetched:
-            self._unfetched.add(key.mapstatsid)
-        left = self._in_flight.get(key.mapstatsid, 1) - 1
+    def _resolved(self, unit: Unit) -> None:
+        """One more page of ``unit`` has its outcome; the unit leaves the flight when
+        all have (the pipeline has its pages by then)."""
+        left = self._in_flight.get(unit.id, 1) - 1
         if left > 0:
-            self._in_flight[key.mapstatsid] = left
+            self._in_flight[unit.id] = left
             return
-        self._in_flight.pop(key.mapstatsid, None)
+        self._in_flight.pop(unit.id, None)
         self._room.set()
-        if key.mapstatsid not in self._unfetched:
-            self._unfetched_in_a_row = 0
-            return
-        self._unfetched.discard(key.mapstatsid)
-        self._unfetched_in_a_row += 1
-        if self._unfetched_in_a_row >= self.config.max_fetch_failures:
-            logger.error(
-                "Stopping: %d maps in a row could not be fetched. The site is refusing "
-                "us; pending maps stay pending for a later run.",
-                self._unfetched_in_a_row,
-            )
-            raise CloseSpider(CLOSE_REASON_REFUSED)
 
-    def _log_summary(self, spider: Spider, reason: str) -> None:
+    # -- leases and the end -----------------------------------------------------------
+
+    def _opened(self, spider: Spider) -> None:
+        if not self.stage.tracked:
+            return
+        try:
+            # A fixed HLTV_WORKER_ID restarting after a crash takes its units back at once.
+            self.db.release_all(self.stage, worker=self.worker)
+        except DBAPIError as exc:
+            self._ended = True
+            database_refused(self.crawler, self.db.location, exc, "Nothing was claimed")
+            return
+        self._renewal = task.LoopingCall(self._renew_leases)
+        self._renewal.start(self.config.lease_seconds / 3, now=False)
+
+    def _renew_leases(self) -> None:
+        try:
+            self.db.renew(self.stage, self._in_flight, worker=self.worker, lease_seconds=self.config.lease_seconds)
+        except Exception:  # a lost connection: say so, the next renewal may work
+            logger.exception("Could not renew the leases of the units in flight")
+
+    def _closed(self, spider: Spider, reason: str) -> None:
+        self._ended = True
+        renewal = getattr(self, "_renewal", None)
+        if renewal is not None and renewal.running:
+            renewal.stop()
+        self._log_summary(reason)
+        try:
+            if self.stage.tracked:
+                self.db.release_all(self.stage, worker=self.worker)
+        except DBAPIError:
+            logger.warning("Could not give back this crawl's leases: they expire in %g s",
+                           self.config.lease_seconds)
+        finally:
+            self.db.close()
+
+    def _log_summary(self, reason: str) -> None:
         stats = self.crawler.stats.get_stats()
 
         def count(key: str) -> int:
-            return stats.get(f"hltv/{key}", 0)
+            return stats.get(f"hltv/{self.units_name}/{key}", 0)
 
         logger.info(
-            "%s finished (%s): %d maps requested, %d committed, %d failed, %d left "
-            "pending by fetch failures, %d incomplete halves dropped",
+            "%s finished (%s): %d %s requested, %d committed, %d failed, %d left "
+            "pending by fetch failures, %d incomplete units dropped",
             self.name,
             reason,
-            count("maps/requested"),
-            count("maps/committed"),
-            count("maps/failed"),
-            count("maps/fetch_failed"),
-            count("maps/dropped_incomplete"),
+            count("requested"),
+            self.units_name,
+            count("committed"),
+            count("failed"),
+            count("fetch_failed"),
+            count("dropped_incomplete"),
         )
-        self.db.close()
 
 
 def _fetch_failure_reason(failure: Failure) -> str:
@@ -221,7 +308,7 @@ def _fetch_failure_reason(failure: Failure) -> str:
     return type(exc).__name__
 
 
-def _positive_int(name: str, value: str) -> int:
+def positive_int(name: str, value: str) -> int:
     try:
         number = int(value)
     except ValueError:
@@ -231,11 +318,11 @@ def _positive_int(name: str, value: str) -> int:
     return number
 
 
-def _id_list(value: str) -> list[int]:
+def _id_list(name: str, value: str) -> list[int]:
     ids = []
     for part in value.split(","):
         part = part.strip()
         if not part.isdigit():
-            raise ValueError(f"-a mapstatsid= takes ids separated by commas, got {part!r}")
+            raise ValueError(f"-a {name}= takes ids separated by commas, got {part!r}")
         ids.append(int(part))
     return list(dict.fromkeys(ids))

@@ -1,18 +1,20 @@
-"""The upstream stage: each pending map's stats page (scoreboard and round history).
+"""The map stats stage: each pending map's stats page (scoreboard and round history).
 
-Run ``scrapy crawl map_stats [-a limit=N] [-a mapstatsid=ID[,ID...]]`` after telling
-the project which maps to collect with ``scrapy addmaps``.
+Run ``scrapy crawl map_stats [-a limit=N] [-a mapstatsid=ID[,ID...]]``. Maps come from
+the match stage (or ``scrapy addmaps``).
 """
 
 from __future__ import annotations
 
 from hltv_scraper.items import MAPSTATS
 from hltv_scraper.parsers.mapstats import parse_mapstats
-from hltv_scraper.spiders._base import MapPagesSpider
-from hltv_scraper.storage.database import MAP_STATS
+from hltv_scraper.spiders._base import UnitSpider
+from hltv_scraper.storage._stages import MAP_STATS
 
 
-class MapStatsSpider(MapPagesSpider):
+class MapStatsSpider(UnitSpider):
     name = "map_stats"
     stage = MAP_STATS
     parsers = {MAPSTATS: parse_mapstats}
+    units_name = "maps"
+    named_argument = "mapstatsid"

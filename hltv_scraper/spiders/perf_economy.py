@@ -10,11 +10,13 @@ from __future__ import annotations
 from hltv_scraper.items import ECONOMY, PERFORMANCE
 from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.performance import parse_performance
-from hltv_scraper.spiders._base import MapPagesSpider
-from hltv_scraper.storage.database import PERF_ECONOMY
+from hltv_scraper.spiders._base import UnitSpider
+from hltv_scraper.storage._stages import PERF_ECONOMY
 
 
-class PerfEconomySpider(MapPagesSpider):
+class PerfEconomySpider(UnitSpider):
     name = "perf_economy"
     stage = PERF_ECONOMY
     parsers = {PERFORMANCE: parse_performance, ECONOMY: parse_economy}
+    units_name = "maps"
+    named_argument = "mapstatsid"

@@ -1,6 +1,7 @@
-"""SQLite storage: the schema migrations and every query the project runs."""
+"""Storage: the schema migrations and every query the project runs, on SQLite or PostgreSQL."""
 
 from hltv_scraper.storage._errors import AlreadyStored, SaveResult, ValidationError
-from hltv_scraper.storage.database import Database, MapKey
+from hltv_scraper.storage._stages import STAGES, Stage
+from hltv_scraper.storage.database import Database, Unit
 
-__all__ = ["AlreadyStored", "Database", "MapKey", "SaveResult", "ValidationError"]
+__all__ = ["STAGES", "AlreadyStored", "Database", "SaveResult", "Stage", "Unit", "ValidationError"]

@@ -15,7 +15,7 @@ class ValidationError(ValueError):
 
 
 class AlreadyStored(Exception):
-    """The map was finished by another crawl while this one fetched it."""
+    """The unit was finished, or taken over, by another crawl while this one fetched it."""
 
 
 @dataclass
@@ -24,3 +24,5 @@ class SaveResult:
 
     rows: dict[str, int]
     skipped_economy_rounds: list[int] = field(default_factory=list)
+    #: other counts worth a stat (e.g. a results page's new and known matches)
+    counts: dict[str, int] = field(default_factory=dict)

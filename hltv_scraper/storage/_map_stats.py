@@ -1,20 +1,22 @@
 """Writing one map stats page: match details, map score, scoreboard, round history.
 
 Runs inside the caller's transaction. The match record's team order wins over the
-page's (a match page is the better source of it); values the match already holds are
-never overwritten.
+page's (the match page is the better source of it); what the match page or an earlier
+page already stored is never overwritten, only filled where empty.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult, ValidationError
 
 if TYPE_CHECKING:
-    from hltv_scraper.items import MapStatsPage
+    from sqlalchemy.engine import RowMapping
+
+    from hltv_scraper.items import MapStatsPage, MapTeam
+    from hltv_scraper.storage._sql import Sql
 
 _SCOREBOARD = (
     "player_name team_id kills deaths assists flash_assists hs_kills kd_diff adr kast "
@@ -22,83 +24,88 @@ _SCOREBOARD = (
     "round_swing rating rating_version e_kills e_hs_kills e_deaths e_traded_deaths "
     "e_kd_diff e_adr e_kast e_opening_kills e_opening_deaths e_fk_diff"
 ).split()
+_TEAM_COLUMNS = ("rounds", "ct_rounds", "t_rounds", "ot_rounds")
 
 
 def write_map_stats(
-    db: sqlite3.Connection,
-    key: sqlite3.Row,
-    page: MapStatsPage,
-    *,
-    now: str,
-    parser_version: str,
+    db: Sql, key: RowMapping, pages: dict, *, now: str, parser_version: str
 ) -> SaveResult:
-    map_id = (key["match_id"], key["map_number"])
+    page: MapStatsPage = pages["mapstats"]
+    map_id = {"match_id": key["match_id"], "map_number": key["map_number"]}
     left, right = _validate(page)
-    provenance = (now, now, page.url, parser_version)
+    provenance = {"now": now, "url": page.url, "version": parser_version}
 
-    db.execute(
+    db.run(
         """UPDATE matches SET
-             team1_id = COALESCE(team1_id, ?), team1_name = COALESCE(team1_name, ?),
-             team2_id = COALESCE(team2_id, ?), team2_name = COALESCE(team2_name, ?),
-             event_id = COALESCE(event_id, ?), event_name = COALESCE(event_name, ?),
-             date_unix_ms = COALESCE(date_unix_ms, ?), date = COALESCE(date, ?),
-             source_url = COALESCE(source_url, ?), parser_version = COALESCE(parser_version, ?),
-             updated_at = ?
-           WHERE match_id = ?""",
-        (
-            left.team_id, left.team_name, right.team_id, right.team_name,
-            page.event_id, page.event_name, page.date_unix_ms, _iso_date(page.date_unix_ms),
-            page.url, parser_version, now, key["match_id"],
-        ),
+             team1_id = COALESCE(team1_id, :team1_id), team1_name = COALESCE(team1_name, :team1_name),
+             team2_id = COALESCE(team2_id, :team2_id), team2_name = COALESCE(team2_name, :team2_name),
+             event_id = COALESCE(event_id, :event_id), event_name = COALESCE(event_name, :event_name),
+             date_unix_ms = COALESCE(date_unix_ms, :date_unix_ms), date = COALESCE(date, :date),
+             source_url = COALESCE(source_url, :url), parser_version = COALESCE(parser_version, :version),
+             updated_at = :now
+           WHERE match_id = :match_id""",
+        {
+            "team1_id": left.team_id, "team1_name": left.team_name,
+            "team2_id": right.team_id, "team2_name": right.team_name,
+            "event_id": page.event_id, "event_name": page.event_name,
+            "date_unix_ms": page.date_unix_ms, "date": iso_date(page.date_unix_ms),
+            "match_id": key["match_id"], **provenance,
+        },
     )
-    team1_id, team2_id = db.execute(
-        "SELECT team1_id, team2_id FROM matches WHERE match_id = ?", (key["match_id"],)
-    ).fetchone()
-    if {team1_id, team2_id} != {left.team_id, right.team_id}:
+    match = db.one(
+        "SELECT team1_id, team2_id, match_page_at FROM matches WHERE match_id = :match_id", map_id
+    )
+    if {match["team1_id"], match["team2_id"]} != {left.team_id, right.team_id}:
         raise ValidationError(
             "mapstats",
             f"the page's teams {left.team_id}, {right.team_id} are not the match's "
-            f"teams {team1_id}, {team2_id}",
+            f"teams {match['team1_id']}, {match['team2_id']}",
         )
-    team1, team2 = (left, right) if team1_id == left.team_id else (right, left)
-    db.execute(
-        """UPDATE maps SET map_name = ?, team1_rounds = ?, team2_rounds = ?,
-             team1_ct_rounds = ?, team1_t_rounds = ?, team2_ct_rounds = ?, team2_t_rounds = ?,
-             team1_ot_rounds = ?, team2_ot_rounds = ?, team1_starting_side = ?,
-             rating_version = ?, mapstats_at = ?, updated_at = ?, source_url = ?,
-             parser_version = ?
-           WHERE match_id = ? AND map_number = ?""",
-        (
-            page.map_name, team1.score, team2.score, team1.ct_rounds, team1.t_rounds,
-            team2.ct_rounds, team2.t_rounds, team1.ot_rounds, team2.ot_rounds,
-            team1.starting_side, page.rating_version, now, now, page.url, parser_version,
-            *map_id,
-        ),
+    team1, team2 = (left, right) if match["team1_id"] == left.team_id else (right, left)
+    values = {
+        "map_name": page.map_name, "team1_starting_side": team1.starting_side,
+        **_team_values("team1", team1), **_team_values("team2", team2),
+    }
+    # What the match page stored wins: this page only fills what it left empty.
+    fill = match["match_page_at"] is not None
+    assignments = ", ".join(
+        f"{column} = COALESCE({column}, :{column})" if fill else f"{column} = :{column}"
+        for column in values
+    )
+    db.run(
+        f"""UPDATE maps SET {assignments}, played = 1, is_forfeit = 0,
+             rating_version = :rating_version, mapstats_at = :now, updated_at = :now,
+             source_url = :url, parser_version = :version
+           WHERE match_id = :match_id AND map_number = :map_number""",
+        {**values, "rating_version": page.rating_version, **map_id, **provenance},
     )
     columns = ", ".join(_SCOREBOARD)
     updates = ", ".join(f"{c} = excluded.{c}" for c in _SCOREBOARD)
-    db.executemany(
+    db.many(
         f"""INSERT INTO player_stats (match_id, map_number, player_id, {columns},
               scraped_at, updated_at, source_url, parser_version)
-            VALUES (?, ?, ?, {", ".join("?" * len(_SCOREBOARD))}, ?, ?, ?, ?)
+            VALUES (:match_id, :map_number, :player_id, {", ".join(":" + c for c in _SCOREBOARD)},
+              :now, :now, :url, :version)
             ON CONFLICT (match_id, map_number, player_id) DO UPDATE SET {updates},
               updated_at = excluded.updated_at, source_url = excluded.source_url,
               parser_version = excluded.parser_version""",
         [
-            (*map_id, p.player_id, *(getattr(p, c) for c in _SCOREBOARD), *provenance)
+            {**map_id, "player_id": p.player_id, **{c: getattr(p, c) for c in _SCOREBOARD}, **provenance}
             for p in page.players
         ],
     )
-    db.executemany(
+    db.many(
         """INSERT INTO round_history (match_id, map_number, round_number, winner_side,
               win_type, winner_team_id, scraped_at, updated_at, source_url, parser_version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (:match_id, :map_number, :round_number, :winner_side, :win_type,
+              :winner_team_id, :now, :now, :url, :version)
             ON CONFLICT (match_id, map_number, round_number) DO UPDATE SET
               winner_side = excluded.winner_side, win_type = excluded.win_type,
               winner_team_id = excluded.winner_team_id, updated_at = excluded.updated_at,
               source_url = excluded.source_url, parser_version = excluded.parser_version""",
         [
-            (*map_id, r.round_number, r.winner_side, r.win_type, r.winner_team_id, *provenance)
+            {**map_id, "round_number": r.round_number, "winner_side": r.winner_side,
+             "win_type": r.win_type, "winner_team_id": r.winner_team_id, **provenance}
             for r in page.rounds
         ],
     )
@@ -107,7 +114,16 @@ def write_map_stats(
     )
 
 
-def _validate(page: MapStatsPage):
+def _team_values(prefix: str, team: MapTeam) -> dict[str, int | None]:
+    return {
+        f"{prefix}_rounds": team.score,
+        f"{prefix}_ct_rounds": team.ct_rounds,
+        f"{prefix}_t_rounds": team.t_rounds,
+        f"{prefix}_ot_rounds": team.ot_rounds,
+    }
+
+
+def _validate(page: MapStatsPage) -> tuple[MapTeam, MapTeam]:
     """The two teams, after checking the page is whole and consistent."""
     if len(page.teams) != 2 or not all(t.team_id for t in page.teams):
         raise ValidationError("mapstats", "the page does not name two teams with ids")
@@ -156,7 +172,7 @@ def _check_scoreboard_against_rounds(page: MapStatsPage) -> None:
         raise ValidationError("mapstats", f"{opening_kills} opening kills in {rounds} rounds")
 
 
-def _iso_date(unix_ms: int | None) -> str | None:
+def iso_date(unix_ms: int | None) -> str | None:
     if unix_ms is None:
         return None
     return datetime.fromtimestamp(unix_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")

@@ -6,7 +6,6 @@ are set; the scoreboard the map stats stage stored stays exactly as it was.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult, ValidationError
@@ -18,98 +17,70 @@ from hltv_scraper.storage._teams import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import RowMapping
+
     from hltv_scraper.items import EconomyPage, PerformancePage
+    from hltv_scraper.storage._sql import Sql
 
 
 def write_perf_economy(
-    db: sqlite3.Connection,
-    key: sqlite3.Row,
-    performance: PerformancePage,
-    economy: EconomyPage,
-    *,
-    now: str,
-    parser_version: str,
+    db: Sql, key: RowMapping, pages: dict, *, now: str, parser_version: str
 ) -> SaveResult:
-    map_id = (key["match_id"], key["map_number"])
-    stored_team_of = dict(
-        db.execute(
-            "SELECT player_id, team_id FROM player_stats "
-            "WHERE match_id = ? AND map_number = ?",
-            map_id,
-        ).fetchall()
-    )
-    _check_players(performance, stored_team_of)
-    team_ids = _resolve_economy_teams(db, key, performance, economy, stored_team_of)
-    rounds = {
-        row[0]
-        for row in db.execute(
-            "SELECT round_number FROM round_history WHERE match_id = ? AND map_number = ?",
-            map_id,
-        )
+    performance: PerformancePage = pages["performance"]
+    economy: EconomyPage = pages["economy"]
+    map_id = {"match_id": key["match_id"], "map_number": key["map_number"]}
+    where = "WHERE match_id = :match_id AND map_number = :map_number"
+    stored_team_of = {
+        row["player_id"]: row["team_id"]
+        for row in db.all(f"SELECT player_id, team_id FROM player_stats {where}", map_id)
     }
-    db.executemany(
-        "UPDATE player_stats SET kpr = ?, dpr = ?, impact = ?, mk_rating = ?, "
-        "updated_at = ? WHERE match_id = ? AND map_number = ? AND player_id = ?",
+    _check_players(performance, stored_team_of)
+    team_ids = _resolve_economy_teams(key, performance, economy, stored_team_of)
+    rounds = {row["round_number"] for row in db.all(f"SELECT round_number FROM round_history {where}", map_id)}
+    db.many(
+        "UPDATE player_stats SET kpr = :kpr, dpr = :dpr, impact = :impact, "
+        f"mk_rating = :mk_rating, updated_at = :now {where} AND player_id = :player_id",
         [
-            (p.kpr, p.dpr, p.impact, p.mk_rating, now, *map_id, p.player_id)
+            {"kpr": p.kpr, "dpr": p.dpr, "impact": p.impact, "mk_rating": p.mk_rating,
+             "now": now, "player_id": p.player_id, **map_id}
             for p in performance.players
         ],
     )
 
     economy_rows, skipped = [], set()
+    provenance = {"now": now, "version": parser_version}
     for entry in economy.rounds:
         if entry.round_number not in rounds:
             skipped.add(entry.round_number)
             continue
-        economy_rows.append(
-            (
-                *map_id,
-                entry.round_number,
-                team_ids[entry.team_name],
-                entry.equipment_value,
-                entry.buy_type,
-                entry.side,
-                int(bool(entry.won)),
-                now,
-                now,
-                economy.url,
-                parser_version,
-            )
-        )
-    db.execute("DELETE FROM economy WHERE match_id = ? AND map_number = ?", map_id)
-    db.executemany(
+        economy_rows.append({
+            **map_id, "round_number": entry.round_number, "team_id": team_ids[entry.team_name],
+            "equipment_value": entry.equipment_value, "buy_type": entry.buy_type,
+            "side": entry.side, "won": int(bool(entry.won)), "url": economy.url, **provenance,
+        })
+    db.run(f"DELETE FROM economy {where}", map_id)
+    db.many(
         "INSERT INTO economy (match_id, map_number, round_number, team_id, "
         "equipment_value, buy_type, side, won, scraped_at, updated_at, source_url, "
-        "parser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "parser_version) VALUES (:match_id, :map_number, :round_number, :team_id, "
+        ":equipment_value, :buy_type, :side, :won, :now, :now, :url, :version)",
         economy_rows,
     )
 
-    db.execute("DELETE FROM kill_matrix WHERE match_id = ? AND map_number = ?", map_id)
-    db.executemany(
+    db.run(f"DELETE FROM kill_matrix {where}", map_id)
+    db.many(
         "INSERT INTO kill_matrix (match_id, map_number, matrix_type, player1_id, "
         "player2_id, player1_kills, player2_kills, scraped_at, updated_at, "
-        "source_url, parser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "source_url, parser_version) VALUES (:match_id, :map_number, :matrix_type, "
+        ":player1_id, :player2_id, :player1_kills, :player2_kills, :now, :now, :url, :version)",
         [
-            (
-                *map_id,
-                cell.matrix_type,
-                cell.player1_id,
-                cell.player2_id,
-                cell.player1_kills,
-                cell.player2_kills,
-                now,
-                now,
-                performance.url,
-                parser_version,
-            )
+            {**map_id, "matrix_type": cell.matrix_type, "player1_id": cell.player1_id,
+             "player2_id": cell.player2_id, "player1_kills": cell.player1_kills,
+             "player2_kills": cell.player2_kills, "url": performance.url, **provenance}
             for cell in performance.kill_matrix
         ],
     )
-    db.execute(
-        "UPDATE maps SET perf_economy_at = ?, updated_at = ? "
-        "WHERE match_id = ? AND map_number = ?",
-        (now, now, *map_id),
-    )
+    db.run(f"UPDATE maps SET perf_economy_at = :now, updated_at = :now {where}", {"now": now, **map_id})
     return SaveResult(
         rows={
             "player_stats": len(performance.players),
@@ -118,7 +89,6 @@ def write_perf_economy(
         },
         skipped_economy_rounds=sorted(skipped),
     )
-
 
 
 def _check_players(performance: PerformancePage, stored_team_of: dict[int, int]) -> None:
@@ -141,8 +111,7 @@ def _check_players(performance: PerformancePage, stored_team_of: dict[int, int])
 
 
 def _resolve_economy_teams(
-    db: sqlite3.Connection,
-    key: sqlite3.Row,
+    key: RowMapping,
     performance: PerformancePage,
     economy: EconomyPage,
     stored_team_of: dict[int, int],

@@ -1,9 +1,14 @@
-"""Opening a database: connection pragmas and the numbered SQL migrations.
+"""Opening a database, SQLite or PostgreSQL, and bringing its schema up to date.
 
-Migrations are ``migrations/NNNN_name.sql`` inside the package, read with
-``importlib.resources`` so they work from a zipped scrapyd egg too. The schema version
-is SQLite's ``user_version``; each migration runs in its own transaction, so a crash
-leaves the database at the previous version, never between two.
+SQLAlchemy Core does the connecting, the parameters and the error types for both; what
+still differs between the two is kept here, in one place: the connection settings, how a
+write transaction starts, the schema version's home, and the database's clock.
+
+Migrations are numbered ``migrations/{dialect}/NNNN_name.sql`` files inside the package
+(read with ``importlib.resources``, so they work from a zipped scrapyd egg too), one
+folder per dialect with the same numbers: version N is the same schema on both. Each
+migration runs in its own transaction, so a crash leaves the database at the previous
+version, never between two.
 """
 
 from __future__ import annotations
@@ -11,42 +16,115 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import text
+from sqlalchemy.sql.elements import TextClause
+
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Long enough to wait out another crawl's commit on the same file, short enough that a
 # wedged writer surfaces as an error rather than a silent hang.
 BUSY_TIMEOUT_MS = 30_000
+# Every process migrating a PostgreSQL database takes this lock first: one migrates,
+# the others wait and then find nothing to do.
+_MIGRATION_LOCK = 48_170_523
+
+#: The database's own clock in seconds since the epoch: leases compare against one clock
+#: however many machines hold them.
+NOW_EPOCH = {
+    SQLITE: "((julianday('now') - 2440587.5) * 86400.0)",
+    POSTGRESQL: "extract(epoch FROM clock_timestamp())",
+}
+#: Claiming units: the rows another transaction is claiming are skipped, not waited
+#: for (SQLite has one writer at a time: its write transaction is the lock).
+SKIP_LOCKED = {SQLITE: "", POSTGRESQL: "FOR UPDATE OF u SKIP LOCKED"}
+_BEGIN = {SQLITE: "BEGIN IMMEDIATE", POSTGRESQL: "BEGIN"}
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """``(version, name, sql)`` for every shipped migration, in order."""
-    found = []
-    for entry in resources.files("hltv_scraper.storage").joinpath("migrations").iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text("utf-8")))
-    found.sort()
-    versions = [version for version, _, _ in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"migrations are not numbered 1..N: {versions}")
-    return found
+def database_url(*, url: str | None, path: Path | str) -> URL:
+    """The URL to open: ``HLTV_DB_URL`` when set (PostgreSQL), else the SQLite file."""
+    if not url:
+        return URL.create("sqlite", database=str(path))
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError("HLTV_DB_URL is not a database URL (postgresql://user:password@host:port/db)") from None
+    if parsed.get_backend_name() != POSTGRESQL:
+        raise ValueError(
+            f"HLTV_DB_URL must be a postgresql:// URL, not {parsed.drivername}:// "
+            "(leave it unset for the SQLite file at HLTV_DB_PATH)"
+        )
+    return parsed.set(drivername="postgresql+psycopg")
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
-    """A connection in autocommit mode: transactions are opened explicitly."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA foreign_keys = ON")
-    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if _switch_to_wal(connection).lower() != "wal":
-        raise RuntimeError(f"{path}: could not switch the database to WAL mode")
+def describe(url: URL) -> str:
+    """The URL as it may be shown: never with its password."""
+    if url.get_backend_name() == SQLITE:
+        return str(url.database)
+    return url.render_as_string(hide_password=True)
+
+
+def connect(url: URL) -> Connection:
+    """One connection in autocommit mode: write transactions are opened explicitly
+    (:func:`begin`), so a read never holds a lock or a snapshot."""
+    if url.get_backend_name() == SQLITE:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 30})
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+def dialect(connection: Connection) -> str:
+    return connection.dialect.name
+
+
+def begin(connection: Connection) -> None:
+    """Start a write transaction. On SQLite it takes the write lock at once, so two
+    crawls never both read a unit and then both write it."""
+    connection.exec_driver_sql(_BEGIN[dialect(connection)])
+
+
+def commit(connection: Connection) -> None:
+    connection.exec_driver_sql("COMMIT")
+
+
+def rollback(connection: Connection) -> None:
+    connection.exec_driver_sql("ROLLBACK")
+
+
+def in_transaction(connection: Connection) -> bool:
+    raw = connection.connection.driver_connection
+    if dialect(connection) == SQLITE:
+        return raw.in_transaction
+    return raw.info.transaction_status != 0  # psycopg: 0 is IDLE
+
+
+@lru_cache(maxsize=512)
+def sql(statement: str) -> TextClause:
+    """A statement with ``:named`` parameters, built once per text."""
+    return text(statement)
+
+
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    dbapi_connection.execute("PRAGMA foreign_keys = ON")
+    dbapi_connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if _switch_to_wal(dbapi_connection).lower() != "wal":
+        raise RuntimeError("could not switch the SQLite database to WAL mode")
     # Safe with WAL: a crash may lose the last commits, never half of one.
-    connection.execute("PRAGMA synchronous = NORMAL")
-    return connection
+    dbapi_connection.execute("PRAGMA synchronous = NORMAL")
 
 
 def _switch_to_wal(connection: sqlite3.Connection) -> str:
@@ -62,43 +140,89 @@ def _switch_to_wal(connection: sqlite3.Connection) -> str:
             time.sleep(0.05)
 
 
-def schema_version(connection: sqlite3.Connection) -> int:
-    return connection.execute("PRAGMA user_version").fetchone()[0]
+# -- migrations ------------------------------------------------------------------------
 
 
-def migrate(connection: sqlite3.Connection) -> list[str]:
+def migrations(name: str = SQLITE) -> list[tuple[int, str, str]]:
+    """``(version, name, sql)`` for every migration of dialect ``name``, in order."""
+    found = []
+    folder = resources.files("hltv_scraper.storage").joinpath("migrations", name)
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text("utf-8")))
+    found.sort()
+    versions = [version for version, _, _ in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"{name} migrations are not numbered 1..N: {versions}")
+    return found
+
+
+def schema_version(connection: Connection) -> int:
+    if dialect(connection) == SQLITE:
+        return connection.exec_driver_sql("PRAGMA user_version").scalar_one()
+    # A catalog query, not to_regclass(): its answer may come from a cache that a table
+    # another process just created has not reached yet.
+    exists = connection.exec_driver_sql(
+        "SELECT count(*) FROM pg_catalog.pg_tables "
+        "WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
+    ).scalar_one()
+    if not exists:
+        return 0
+    return connection.exec_driver_sql("SELECT coalesce(max(version), 0) FROM schema_migrations").scalar_one()
+
+
+def migrate(connection: Connection) -> list[str]:
     """Apply the migrations the database is behind on; the names of those applied."""
+    name = dialect(connection)
+    shipped = migrations(name)
     applied = []
-    for version, name, sql in migrations():
+    for version, filename, script in shipped:
         if schema_version(connection) >= version:
             continue
-        connection.execute("BEGIN IMMEDIATE")
+        begin(connection)
         try:
-            # Another process may have migrated while we waited for the write lock.
+            if name == POSTGRESQL:
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+            # Another process may have migrated while we waited for the lock.
             if schema_version(connection) >= version:
-                connection.execute("ROLLBACK")
+                rollback(connection)
                 continue
-            for statement in _statements(sql):
-                connection.execute(statement)
-            connection.execute(f"PRAGMA user_version = {version}")
-            connection.execute("COMMIT")
+            for statement in _statements(script):
+                connection.exec_driver_sql(statement)
+            _set_version(connection, version, filename)
+            commit(connection)
         except BaseException:
-            connection.execute("ROLLBACK")
+            if in_transaction(connection):
+                rollback(connection)
             raise
-        applied.append(name)
-    latest = len(migrations())
-    if schema_version(connection) > latest:
+        applied.append(filename)
+    if schema_version(connection) > len(shipped):
         raise RuntimeError(
             f"the database is at schema version {schema_version(connection)}, newer than "
-            f"this code knows ({latest}): update hltv-scraper"
+            f"this code knows ({len(shipped)}): update hltv-scraper"
         )
     return applied
 
 
-def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (executescript would commit on its own)."""
+def _set_version(connection: Connection, version: int, filename: str) -> None:
+    if dialect(connection) == SQLITE:
+        connection.exec_driver_sql(f"PRAGMA user_version = {version}")
+        return
+    connection.exec_driver_sql(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+        "name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    )
+    connection.execute(
+        sql("INSERT INTO schema_migrations (version, name) VALUES (:version, :name)"),
+        {"version": version, "name": filename},
+    )
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (a script runner would commit on its own)."""
     statements, buffer = [], ""
-    for line in sql.splitlines(keepends=True):
+    for line in script.splitlines(keepends=True):
         if line.lstrip().startswith("--"):
             continue
         buffer += line
@@ -108,3 +232,4 @@ def _statements(sql: str) -> list[str]:
     if buffer.strip():
         raise RuntimeError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
     return statements
+

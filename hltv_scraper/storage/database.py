@@ -1,41 +1,60 @@
-"""The repository: every query the project runs, and the one-transaction map writes.
+"""The storage interface every stage uses, over SQLite or PostgreSQL.
 
-A map is written whole or not at all: each ``save_*`` method validates the parsed
-pages against what the database already holds and writes everything in one
-``BEGIN IMMEDIATE ... COMMIT``; any doubt raises :class:`ValidationError` and rolls
-back, leaving the map exactly as it was.
+Units of work (a results page, a match, a map) are claimed, saved whole or failed, and
+released here; no SQL lives outside the storage package. A unit is written in one
+transaction: the stage's writer validates the parsed pages against what the database
+holds and writes everything, or raises :class:`ValidationError` and nothing is written.
+
+Several crawls may share one database. A crawl claims a few pending units at a time by
+stamping them with its worker id and a lease expiry, in one statement no two crawls can
+both win (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a write transaction on SQLite); it
+renews the leases of units in flight; the transaction that stores or fails a unit clears
+its lease. A crawl that dies leaves leases that simply expire.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hltv_scraper.items import ECONOMY, MAPSTATS, PERFORMANCE
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
+
 from hltv_scraper.site import slugify
-from hltv_scraper.storage._schema import connect, migrate
 from hltv_scraper.storage._errors import AlreadyStored, SaveResult, ValidationError
-from hltv_scraper.storage._map_stats import write_map_stats
-from hltv_scraper.storage._perf_economy import write_perf_economy
+from hltv_scraper.storage._results import known_match_ids
+from hltv_scraper.storage._schema import (
+    begin,
+    commit,
+    connect,
+    database_url,
+    describe,
+    in_transaction,
+    migrate,
+    rollback,
+)
+from hltv_scraper.storage._sql import Sql
+from hltv_scraper.storage._stages import STAGES, Stage
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, RowMapping
 
-#: Stage names: which spider a map's attempt count and failure records belong to.
+#: The map stages, by name (the stage names are also the spider names).
 PERF_ECONOMY = "perf_economy"
 MAP_STATS = "map_stats"
-_ATTEMPTS_COLUMN = {PERF_ECONOMY: "perf_attempts", MAP_STATS: "mapstats_attempts"}
-_DONE_COLUMN = {PERF_ECONOMY: "perf_economy_at", MAP_STATS: "mapstats_at"}
-_PENDING_BATCH = 200
+MATCHES = "matches"
+RESULTS = "results"
 
 
 @dataclass(frozen=True)
-class MapKey:
-    match_id: int
-    map_number: int
-    mapstatsid: int
+class Unit:
+    """What a spider needs to request a unit's pages: its key and the URL's slug."""
+
+    id: int
     slug: str = "x"
 
 
@@ -44,90 +63,236 @@ def utc_now() -> str:
 
 
 class Database:
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, connection: Connection, url: URL) -> None:
         self.connection = connection
-        self.path = path
+        self.url = url
+        self.sql = Sql(connection)
 
     @classmethod
-    def open(cls, path: Path | str) -> Database:
-        """Open (creating or migrating as needed) the database at ``path``."""
-        connection = connect(path)
-        migrate(connection)
-        return cls(connection, Path(path))
+    def open(cls, location: URL | Path | str) -> Database:
+        """Open (creating or migrating as needed) the database at ``location``: a
+        SQLite file's path, or a ``postgresql://`` URL."""
+        if isinstance(location, URL):
+            url = location
+        elif str(location).startswith("postgresql"):
+            url = database_url(url=str(location), path="")
+        else:
+            url = database_url(url=None, path=location)
+        connection = connect(url)
+        try:
+            migrate(connection)
+        except BaseException:
+            connection.close()
+            raise
+        return cls(connection, url)
 
     def close(self) -> None:
         self.connection.close()
 
-    # -- reading --------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        """Where the database is, as it may be shown (never with a password)."""
+        return describe(self.url)
 
-    def iter_pending(self, stage: str, *, max_attempts: int) -> Iterator[MapKey]:
-        """Stream the maps the stage still has to do, by mapstatsid.
+    @property
+    def dialect(self) -> str:
+        return self.sql.dialect
 
-        Reads in small keyset-paged batches so no read transaction stays open across a
-        long crawl and the pending list is never held whole.
-        """
-        query = _PENDING_QUERY[stage]
+    # -- which units ----------------------------------------------------------------
+
+    def count_pending(self, stage: Stage | str, *, max_attempts: int) -> int:
+        stage = _stage(stage)
+        return self.sql.value(
+            f"SELECT count(*) FROM {stage.table} u WHERE {_pending(stage)}",
+            {"max_attempts": max_attempts},
+        )
+
+    def iter_pending(self, stage: Stage | str, *, max_attempts: int, batch: int = 200) -> Iterator[Unit]:
+        """Every pending unit, by key, without claiming it (read in keyset batches)."""
+        stage = _stage(stage)
         after = -1
         while True:
-            rows = self.connection.execute(
-                query, {"after": after, "max_attempts": max_attempts, "batch": _PENDING_BATCH}
-            ).fetchall()
+            rows = self.sql.all(
+                f"{stage.select} WHERE u.{stage.key} > :after AND {_pending(stage)} "
+                f"ORDER BY u.{stage.key} LIMIT :batch",
+                {"after": after, "max_attempts": max_attempts, "batch": batch},
+            )
             if not rows:
                 return
-            for row in rows:
-                yield _map_key(row)
-            after = rows[-1]["mapstatsid"]
+            yield from map(_unit, rows)
+            after = rows[-1]["unit_id"]
 
-    def count_pending(self, stage: str, *, max_attempts: int) -> int:
-        sql = f"SELECT count(*) FROM ({_PENDING_QUERY[stage]})"
-        params = {"after": -1, "max_attempts": max_attempts, "batch": -1}
-        return self.connection.execute(sql, params).fetchone()[0]
+    def claim(
+        self,
+        stage: Stage | str,
+        *,
+        worker: str,
+        lease_seconds: float,
+        max_attempts: int,
+        after: int = -1,
+        limit: int = 16,
+    ) -> list[Unit]:
+        """Lease up to ``limit`` pending units with keys above ``after`` that no live
+        lease holds, lowest keys first."""
+        stage = _stage(stage)
+        with self.transaction() as db:
+            claimed = db.all(
+                f"""UPDATE {stage.table} SET lease_worker = :worker,
+                      lease_expires = {db.now_epoch} + :lease_seconds
+                    WHERE {stage.key} IN (
+                      SELECT u.{stage.key} FROM {stage.table} u
+                      WHERE u.{stage.key} > :after AND {_pending(stage)}
+                        AND (u.lease_expires IS NULL OR u.lease_expires < {db.now_epoch})
+                      ORDER BY u.{stage.key} LIMIT :limit {db.skip_locked})
+                    RETURNING {stage.key}""",
+                {"worker": worker, "lease_seconds": lease_seconds, "after": after,
+                 "max_attempts": max_attempts, "limit": limit},
+            )
+            return self._units(db, stage, sorted(row[stage.key] for row in claimed))
 
-    def maps_by_mapstatsid(self, mapstatsids: list[int]) -> list[MapKey]:
-        """The maps with these ids, in the order given; unknown ids raise KeyError."""
-        found = {}
-        for mapstatsid in mapstatsids:
-            row = self.connection.execute(
-                _MAP_KEY_SELECT + " WHERE maps.mapstatsid = ?", (mapstatsid,)
-            ).fetchone()
-            if row is not None:
-                found[mapstatsid] = _map_key(row)
-        missing = [m for m in mapstatsids if m not in found]
-        if missing:
-            raise KeyError(missing)
-        return [found[m] for m in mapstatsids]
+    def claim_named(self, stage: Stage | str, ids: list[int], *, worker: str, lease_seconds: float) -> list[Unit]:
+        """Lease exactly these units, pending or not; unknown ids raise KeyError."""
+        stage = _stage(stage)
+        with self.transaction() as db:
+            units = {unit.id: unit for unit in self._units(db, stage, ids)}
+            missing = [unit_id for unit_id in ids if unit_id not in units]
+            if missing:
+                raise KeyError(missing)
+            self._set_lease(db, stage, ids, worker=worker, lease_seconds=lease_seconds)
+        return [units[unit_id] for unit_id in ids]
 
-    def map_key(self, mapstatsid: int) -> MapKey | None:
-        row = self.connection.execute(
-            _MAP_KEY_SELECT + " WHERE maps.mapstatsid = ?", (mapstatsid,)
-        ).fetchone()
-        return _map_key(row) if row else None
+    def renew(self, stage: Stage | str, ids: Iterable[int], *, worker: str, lease_seconds: float) -> None:
+        """Extend this worker's leases on ``ids`` (units still in flight)."""
+        stage = _stage(stage)
+        ids = list(ids)
+        if stage.tracked and ids:
+            with self.transaction() as db:
+                self._set_lease(db, stage, ids, worker=worker, lease_seconds=lease_seconds, own=True)
 
-    def summary(self) -> dict[str, int]:
-        """Counts a person checks after a run: how far the maps got, what is stored."""
-        one = lambda sql: self.connection.execute(sql).fetchone()[0]  # noqa: E731
-        return {
-            "maps": one("SELECT count(*) FROM maps"),
-            "maps with scoreboard": one("SELECT count(*) FROM maps WHERE mapstats_at IS NOT NULL"),
-            "maps with performance and economy": one(
-                "SELECT count(*) FROM maps WHERE perf_economy_at IS NOT NULL"
-            ),
-            "players with scoreboard": one("SELECT count(*) FROM player_stats"),
-            "players with performance": one("SELECT count(*) FROM player_stats WHERE kpr IS NOT NULL"),
-            "round history rows": one("SELECT count(*) FROM round_history"),
-            "economy rows": one("SELECT count(*) FROM economy"),
-            "kill matrix rows": one("SELECT count(*) FROM kill_matrix"),
-            "failures recorded": one("SELECT count(*) FROM failures"),
-        }
+    def release(self, stage: Stage | str, unit_id: int, *, worker: str) -> None:
+        """Give a unit back untouched (a fetch failure): no attempt is counted."""
+        stage = _stage(stage)
+        if stage.tracked:
+            with self.transaction() as db:
+                _clear_lease(db, stage, unit_id, worker)
 
-    def recent_failures(self, limit: int = 10) -> list[sqlite3.Row]:
-        return self.connection.execute(
-            "SELECT mapstatsid, stage, page, reason FROM failures "
-            "ORDER BY failure_id DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
+    def release_all(self, stage: Stage | str, *, worker: str) -> None:
+        """Give back every unit this worker still holds (its crawl is ending)."""
+        stage = _stage(stage)
+        with self.transaction() as db:
+            db.run(
+                f"UPDATE {stage.table} SET lease_worker = NULL, lease_expires = NULL "
+                "WHERE lease_worker = :worker",
+                {"worker": worker},
+            )
 
-    # -- telling the project which maps to collect ------------------------------------
+    def refund_attempts(self, stage: Stage | str, ids: list[int]) -> None:
+        """Take back one counted attempt of each unit (its failure was not its fault)."""
+        stage = _stage(stage)
+        if not stage.tracked or not ids:
+            return
+        params = {f"id{n}": unit_id for n, unit_id in enumerate(ids)}
+        with self.transaction() as db:
+            db.run(
+                f"UPDATE {stage.table} SET {stage.attempts} = {stage.attempts} - 1 "
+                f"WHERE {stage.attempts} > 0 AND {stage.key} IN ({', '.join(':' + p for p in params)})",
+                params,
+            )
+
+    def foreign_lease_wait(self, stage: Stage | str, *, worker: str, max_attempts: int) -> float | None:
+        """Seconds until the first lease another worker holds on a pending unit expires
+        (0 when one has expired already: it may be claimed now); None when there is none,
+        so nothing may come back to claim."""
+        stage = _stage(stage)
+        seconds = self.sql.value(
+            f"""SELECT min(u.lease_expires) - {self.sql.now_epoch} FROM {stage.table} u
+                WHERE {_pending(stage)} AND u.lease_worker <> :worker""",
+            {"worker": worker, "max_attempts": max_attempts},
+        )
+        return None if seconds is None else max(float(seconds), 0.0)
+
+    def known_match_ids(self, ids: list[int]) -> set[int]:
+        return known_match_ids(self.sql, ids)
+
+    # -- writes ---------------------------------------------------------------------
+
+    def save(
+        self,
+        stage: Stage | str,
+        unit_id: int,
+        pages: dict[str, Any],
+        *,
+        parser_version: str,
+        worker: str | None = None,
+        overwrite: bool = True,
+    ) -> SaveResult:
+        """Validate and write one unit's parsed pages in one transaction.
+
+        Without ``overwrite``, a unit the stage already stored (another crawl got there
+        first) is left as it is and AlreadyStored raised; so is one another live crawl
+        holds the lease of.
+        """
+        stage = _stage(stage)
+        now = utc_now()
+        with self.transaction(page=stage.pages[0]) as db:
+            key = None
+            if stage.tracked:
+                key = _unit_row(db, stage, unit_id)
+                if key is None:
+                    raise ValidationError(stage.pages[0], f"{stage.key} {unit_id} is not in the database")
+                taken = worker is not None and _leased_by_another(db, key, worker)
+                if taken or (not overwrite and key[stage.done] is not None):
+                    _clear_lease(db, stage, unit_id, worker)
+                    result = None
+                else:
+                    result = stage.write(db, key, pages, now=now, parser_version=parser_version)
+                    _clear_lease(db, stage, unit_id, worker)
+            else:
+                result = stage.write(db, key, pages, now=now, parser_version=parser_version)
+        if result is None:
+            raise AlreadyStored(unit_id)
+        return result
+
+    def record_failure(
+        self,
+        stage: Stage | str,
+        unit_id: int,
+        *,
+        failures: list[tuple[str, str, str | None]],
+        parser_version: str,
+        worker: str | None = None,
+    ) -> None:
+        """One more failed attempt for the unit, with a record per failed page
+        (``(page, reason, url)``), in one transaction; its lease is cleared."""
+        stage = _stage(stage)
+        now = utc_now()
+        with self.transaction() as db:
+            key = _unit_row(db, stage, unit_id) if stage.tracked else None
+            if key is not None:
+                db.run(
+                    f"UPDATE {stage.table} SET {stage.attempts} = {stage.attempts} + 1, "
+                    f"updated_at = :now WHERE {stage.key} = :id",
+                    {"now": now, "id": unit_id},
+                )
+                _clear_lease(db, stage, unit_id, worker)
+            db.many(
+                "INSERT INTO failures (stage, unit_id, mapstatsid, match_id, map_number, page, "
+                "reason, url, parser_version, failed_at) VALUES (:stage, :unit_id, :mapstatsid, "
+                ":match_id, :map_number, :page, :reason, :url, :version, :now)",
+                [
+                    {
+                        "stage": stage.name, "unit_id": unit_id,
+                        "mapstatsid": unit_id if stage.key == "mapstatsid" else None,
+                        "match_id": key["match_id"] if key else None,
+                        "map_number": key.get("map_number") if key else None,
+                        "page": page, "reason": reason, "url": url,
+                        "version": parser_version, "now": now,
+                    }
+                    for page, reason, url in failures
+                ],
+            )
+
+    # -- telling the project what to collect ------------------------------------------
 
     def add_maps(self, maps: list[tuple[int, int, int]]) -> tuple[int, int]:
         """Add ``(match_id, map_number, mapstatsid)`` maps in one transaction.
@@ -138,15 +303,19 @@ class Database:
         """
         now = utc_now()
         added = known = 0
-        with self._transaction() as db:
+        with self.transaction() as db:
             for match_id, map_number, mapstatsid in maps:
-                stored = db.execute(
-                    "SELECT match_id, map_number, mapstatsid FROM maps "
-                    "WHERE mapstatsid = ? OR (match_id = ? AND map_number = ?)",
-                    (mapstatsid, match_id, map_number),
-                ).fetchall()
-                if any(tuple(row) != (match_id, map_number, mapstatsid) for row in stored):
-                    other = next(tuple(row) for row in stored if tuple(row) != (match_id, map_number, mapstatsid))
+                wanted = (match_id, map_number, mapstatsid)
+                stored = [
+                    (row["match_id"], row["map_number"], row["mapstatsid"])
+                    for row in db.all(
+                        "SELECT match_id, map_number, mapstatsid FROM maps WHERE mapstatsid = "
+                        ":mapstatsid OR (match_id = :match_id AND map_number = :map_number)",
+                        {"match_id": match_id, "map_number": map_number, "mapstatsid": mapstatsid},
+                    )
+                ]
+                other = next((row for row in stored if row != wanted), None)
+                if other:
                     raise ValueError(
                         f"map {match_id}/{map_number} mapstatsid {mapstatsid} contradicts the "
                         f"stored map {other[0]}/{other[1]} mapstatsid {other[2]}"
@@ -154,168 +323,175 @@ class Database:
                 if stored:
                     known += 1
                     continue
-                db.execute(
-                    "INSERT OR IGNORE INTO matches (match_id, scraped_at, updated_at) VALUES (?, ?, ?)",
-                    (match_id, now, now),
-                )
-                db.execute(
-                    "INSERT INTO maps (match_id, map_number, mapstatsid, scraped_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (match_id, map_number, mapstatsid, now, now),
+                _insert_match(db, match_id, None, now)
+                db.run(
+                    "INSERT INTO maps (match_id, map_number, mapstatsid, played, is_forfeit, "
+                    "scraped_at, updated_at) VALUES (:match_id, :map_number, :mapstatsid, 1, 0, :now, :now)",
+                    {"match_id": match_id, "map_number": map_number, "mapstatsid": mapstatsid, "now": now},
                 )
                 added += 1
         return added, known
 
-    # -- failures -------------------------------------------------------------------
-
-    def record_failure(
-        self,
-        mapstatsid: int,
-        *,
-        stage: str,
-        failures: list[tuple[str, str, str | None]],
-        parser_version: str,
-    ) -> None:
-        """One more failed attempt for the map, with a record per failed page
-        (``(page, reason, url)``), in one transaction."""
-        attempts = _ATTEMPTS_COLUMN[stage]
+    def add_matches(self, matches: list[tuple[int, str | None]]) -> tuple[int, int]:
+        """Add ``(match_id, slug)`` matches, pending for the match stage, in one
+        transaction. Returns ``(added, already_known)``; a known match is left as it is."""
         now = utc_now()
-        with self._transaction() as db:
-            key = db.execute(
-                "SELECT match_id, map_number FROM maps WHERE mapstatsid = ?", (mapstatsid,)
-            ).fetchone()
-            db.execute(
-                f"UPDATE maps SET {attempts} = {attempts} + 1, updated_at = ? "
-                "WHERE mapstatsid = ?",
-                (now, mapstatsid),
-            )
-            db.executemany(
-                "INSERT INTO failures (mapstatsid, match_id, map_number, stage, page, "
-                "reason, url, parser_version, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        mapstatsid,
-                        key["match_id"] if key else None,
-                        key["map_number"] if key else None,
-                        stage,
-                        page,
-                        reason,
-                        url,
-                        parser_version,
-                        now,
-                    )
-                    for page, reason, url in failures
-                ],
-            )
+        with self.transaction() as db:
+            known = known_match_ids(db, [match_id for match_id, _ in matches])
+            for match_id, slug in matches:
+                if match_id not in known:
+                    _insert_match(db, match_id, slug, now)
+        return len(matches) - len(known), len(known)
 
-    # -- map writes -----------------------------------------------------------------
+    # -- what is there ----------------------------------------------------------------
 
-    def save(
-        self,
-        stage: str,
-        mapstatsid: int,
-        pages: dict[str, Any],
-        *,
-        parser_version: str,
-        overwrite: bool = True,
-    ) -> SaveResult:
-        """Validate and write one map's parsed pages for ``stage`` in one transaction.
+    def summary(self) -> dict[str, int]:
+        """Counts a person checks after a run: how far units got, what is stored."""
+        one = self.sql.value
+        return {
+            "matches": one("SELECT count(*) FROM matches"),
+            "matches with match page": one("SELECT count(*) FROM matches WHERE match_page_at IS NOT NULL"),
+            "maps": one("SELECT count(*) FROM maps"),
+            "maps with a stats page": one("SELECT count(*) FROM maps WHERE mapstatsid IS NOT NULL"),
+            "maps with scoreboard": one("SELECT count(*) FROM maps WHERE mapstats_at IS NOT NULL"),
+            "maps with performance and economy": one(
+                "SELECT count(*) FROM maps WHERE perf_economy_at IS NOT NULL"
+            ),
+            "players with scoreboard": one("SELECT count(*) FROM player_stats"),
+            "players with performance": one("SELECT count(*) FROM player_stats WHERE kpr IS NOT NULL"),
+            "round history rows": one("SELECT count(*) FROM round_history"),
+            "economy rows": one("SELECT count(*) FROM economy"),
+            "kill matrix rows": one("SELECT count(*) FROM kill_matrix"),
+            "veto steps": one("SELECT count(*) FROM vetoes"),
+            "lineup players": one("SELECT count(*) FROM lineups"),
+            "failures recorded": one("SELECT count(*) FROM failures"),
+        }
 
-        Without ``overwrite``, a map the stage already finished (another crawl on the
-        same database got there first) is left as it is and AlreadyStored raised.
-        """
-        now = utc_now()
-        with self._transaction() as db:
-            key = db.execute(_MAP_KEY_SELECT + " WHERE maps.mapstatsid = ?", (mapstatsid,)).fetchone()
-            if key is None:
-                raise ValidationError(next(iter(pages)), f"mapstatsid {mapstatsid} is not in the database")
-            if not overwrite and key[_DONE_COLUMN[stage]] is not None:
-                raise AlreadyStored(mapstatsid)
-            if stage == PERF_ECONOMY:
-                return write_perf_economy(
-                    db, key, pages[PERFORMANCE], pages[ECONOMY], now=now, parser_version=parser_version
-                )
-            if stage == MAP_STATS:
-                return write_map_stats(db, key, pages[MAPSTATS], now=now, parser_version=parser_version)
-            raise ValueError(f"unknown stage {stage!r}")
+    def pending_counts(self, *, max_attempts: int) -> dict[str, int]:
+        """Units each tracked stage still has to do."""
+        return {
+            name: self.count_pending(stage, max_attempts=max_attempts)
+            for name, stage in STAGES.items()
+            if stage.tracked
+        }
 
+    def leases(self) -> list[RowMapping]:
+        """Live leases by worker: ``worker, stage table, units, expires_in`` (seconds)."""
+        now = self.sql.now_epoch
+        return self.sql.all(
+            f"""SELECT lease_worker AS worker, 'matches' AS units_of, count(*) AS units,
+                  max(lease_expires) - {now} AS expires_in
+                FROM matches WHERE lease_expires >= {now} GROUP BY lease_worker
+                UNION ALL
+                SELECT lease_worker, 'maps', count(*), max(lease_expires) - {now}
+                FROM maps WHERE lease_expires >= {now} GROUP BY lease_worker
+                ORDER BY 1, 2"""
+        )
+
+    def recent_failures(self, limit: int = 10) -> list[RowMapping]:
+        return self.sql.all(
+            "SELECT stage, unit_id, mapstatsid, page, reason FROM failures "
+            "ORDER BY failure_id DESC LIMIT :limit",
+            {"limit": limit},
+        )
 
     # -- plumbing -------------------------------------------------------------------
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self.connection)
+    @contextmanager
+    def transaction(self, *, page: str = "unit") -> Iterator[Sql]:
+        """``BEGIN`` ... ``COMMIT``, rolled back on any exception.
+
+        A row the schema refuses (a constraint, a number too large for a 64-bit
+        integer) surfaces as :class:`ValidationError` naming ``page``: the page did not
+        say what we believed.
+        """
+        begin(self.connection)
+        try:
+            yield self.sql
+        except BaseException as exc:
+            if in_transaction(self.connection):
+                rollback(self.connection)
+            if isinstance(exc, IntegrityError):
+                raise ValidationError(page, f"the database refused a row: {exc.orig}") from exc
+            if isinstance(exc, DataError) or (
+                isinstance(exc, StatementError) and isinstance(exc.orig, OverflowError)
+            ):
+                raise ValidationError(page, f"a number too large to store: {exc.orig}") from exc
+            if isinstance(exc, OverflowError):
+                raise ValidationError(page, f"a number too large to store: {exc}") from exc
+            raise
+        try:
+            commit(self.connection)
+        except BaseException:
+            # A COMMIT that fails (disk full, I/O error) may leave the transaction
+            # open: roll it back, or the next commit would write this half too.
+            if in_transaction(self.connection):
+                rollback(self.connection)
+            raise
+
+    def _units(self, db: Sql, stage: Stage, ids: list[int]) -> list[Unit]:
+        if not ids:
+            return []
+        params = {f"id{n}": unit_id for n, unit_id in enumerate(ids)}
+        rows = db.all(
+            f"{stage.select} WHERE u.{stage.key} IN ({', '.join(':' + p for p in params)}) "
+            f"ORDER BY u.{stage.key}",
+            params,
+        )
+        return [_unit(row) for row in rows]
+
+    @staticmethod
+    def _set_lease(
+        db: Sql, stage: Stage, ids: list[int], *, worker: str, lease_seconds: float, own: bool = False
+    ) -> None:
+        params = {f"id{n}": unit_id for n, unit_id in enumerate(ids)}
+        db.run(
+            f"UPDATE {stage.table} SET lease_worker = :worker, "
+            f"lease_expires = {db.now_epoch} + :lease_seconds "
+            f"WHERE {stage.key} IN ({', '.join(':' + p for p in params)})"
+            + (" AND lease_worker = :worker" if own else ""),
+            {"worker": worker, "lease_seconds": lease_seconds, **params},
+        )
 
 
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception.
-
-    Constraint violations and integers too large for SQLite surface as
-    :class:`ValidationError`: a row the schema refuses is a page that did not say what
-    we believed.
-    """
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self.connection = connection
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.connection.execute("BEGIN IMMEDIATE")
-        return self.connection
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        if exc_type is None:
-            try:
-                self.connection.execute("COMMIT")
-            except BaseException:
-                # A COMMIT that fails (disk full, I/O error) may leave the transaction
-                # open: roll it back, or the next commit would write this half too.
-                if self.connection.in_transaction:
-                    self.connection.execute("ROLLBACK")
-                raise
-            return
-        if self.connection.in_transaction:
-            self.connection.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.IntegrityError):
-            raise ValidationError("map", f"the database refused a row: {exc}") from exc
-        if isinstance(exc, OverflowError):  # beyond SQLite's 64-bit integers
-            raise ValidationError("map", f"a number too large to store: {exc}") from exc
+def _stage(stage: Stage | str) -> Stage:
+    return stage if isinstance(stage, Stage) else STAGES[stage]
 
 
-def _map_key(row: sqlite3.Row) -> MapKey:
-    return MapKey(
-        match_id=row["match_id"],
-        map_number=row["map_number"],
-        mapstatsid=row["mapstatsid"],
-        slug=slugify(row["team1_name"], row["team2_name"]),
+def _pending(stage: Stage) -> str:
+    """The stage's pending condition, attempts included (``:max_attempts``)."""
+    return f"({stage.pending}) AND u.{stage.attempts} < :max_attempts"
+
+
+def _unit(row: RowMapping) -> Unit:
+    slug = row["slug"] or slugify(row["team1_name"], row["team2_name"])
+    return Unit(id=row["unit_id"], slug=slug)
+
+
+def _unit_row(db: Sql, stage: Stage, unit_id: int) -> RowMapping | None:
+    return db.one(f"{stage.select} WHERE u.{stage.key} = :id", {"id": unit_id})
+
+
+def _leased_by_another(db: Sql, key: RowMapping, worker: str) -> bool:
+    if key["lease_worker"] in (None, worker):
+        return False
+    return key["lease_expires"] is not None and key["lease_expires"] >= db.value(f"SELECT {db.now_epoch}")
+
+
+def _clear_lease(db: Sql, stage: Stage, unit_id: int, worker: str | None) -> None:
+    if worker is None:
+        return
+    db.run(
+        f"UPDATE {stage.table} SET lease_worker = NULL, lease_expires = NULL "
+        f"WHERE {stage.key} = :id AND lease_worker = :worker",
+        {"id": unit_id, "worker": worker},
     )
 
 
-_MAP_KEY_SELECT = (
-    "SELECT maps.match_id, maps.map_number, maps.mapstatsid, "
-    "maps.perf_economy_at, maps.mapstats_at, "
-    "matches.team1_id, matches.team1_name, matches.team2_id, matches.team2_name "
-    "FROM maps LEFT JOIN matches ON matches.match_id = maps.match_id"
-)
+def _insert_match(db: Sql, match_id: int, slug: str | None, now: str) -> None:
+    db.run(
+        "INSERT INTO matches (match_id, slug, scraped_at, updated_at) VALUES (:match_id, :slug, :now, :now) "
+        "ON CONFLICT (match_id) DO NOTHING",
+        {"match_id": match_id, "slug": slug, "now": now},
+    )
 
-_PENDING_QUERY = {
-    # Scoreboard stored, performance/economy not yet, attempts left.
-    PERF_ECONOMY: _MAP_KEY_SELECT
-    + """
-    WHERE maps.mapstatsid > :after
-      AND maps.perf_economy_at IS NULL
-      AND maps.perf_attempts < :max_attempts
-      AND EXISTS (SELECT 1 FROM player_stats p
-                  WHERE p.match_id = maps.match_id AND p.map_number = maps.map_number)
-      AND NOT EXISTS (SELECT 1 FROM player_stats p
-                      WHERE p.match_id = maps.match_id AND p.map_number = maps.map_number
-                        AND p.kpr IS NOT NULL)
-    ORDER BY maps.mapstatsid LIMIT :batch""",
-    # A mapstatsid, no scoreboard yet, attempts left.
-    MAP_STATS: _MAP_KEY_SELECT
-    + """
-    WHERE maps.mapstatsid > :after
-      AND maps.mapstats_at IS NULL
-      AND maps.mapstats_attempts < :max_attempts
-      AND NOT EXISTS (SELECT 1 FROM player_stats p
-                      WHERE p.match_id = maps.match_id AND p.map_number = maps.map_number)
-    ORDER BY maps.mapstatsid LIMIT :batch""",
-}

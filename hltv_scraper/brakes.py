@@ -1,0 +1,104 @@
+"""When a crawl stops by itself: the site refusing us, or its pages no longer parsing.
+
+Both are streaks over units of work in the order they resolve:
+
+- ``HLTV_MAX_FETCH_FAILURES`` units in a row with a page the site would not give us stop
+  the crawl as ``hltv_fetch_failures``: hammering a site that refuses us gets us banned.
+- ``HLTV_MAX_PARSE_FAILURES`` units in a row failing to parse on the same page kind stop
+  it as ``hltv_layout_changed``: one broken page is that page, a streak is the site's new
+  layout. Those units lose no attempt (the caller refunds them): nothing is wrong with
+  them that a parser fix will not mend.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from scrapy.utils.defer import deferred_from_coro
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from sqlalchemy.exc import DBAPIError
+
+logger = logging.getLogger(__name__)
+
+CLOSE_REASON_REFUSED = "hltv_fetch_failures"
+CLOSE_REASON_LAYOUT = "hltv_layout_changed"
+#: The database refuses writes (disk full, read-only, gone): every unit would fail alike.
+CLOSE_REASON_DATABASE = "hltv_database_error"
+#: Fetch failures that are not the site pushing back: a gap in the archive we replay, a
+#: request our own settings dropped.
+NOT_REFUSALS = frozenset({"not_in_archive", "dropped_before_download"})
+
+
+@dataclass
+class Stop:
+    reason: str
+    message: str
+    #: units whose parse failures must not cost an attempt
+    refund: list[int] = field(default_factory=list)
+
+
+class Brakes:
+    def __init__(self, *, max_fetch_failures: int | None, max_parse_failures: int) -> None:
+        self.max_fetch_failures = max_fetch_failures  # None: another rule decides (proxies)
+        self.max_parse_failures = max_parse_failures
+        self._not_fetched_in_a_row = 0
+        self._parse_failed_in_a_row: dict[str, list[int]] = {}  # page -> units
+        self._braked: set[str] = set()  # pages a layout stop was called for
+
+    def resolved(
+        self,
+        unit_id: int,
+        *,
+        pages: tuple[str, ...],
+        refused: bool,
+        parse_failures: dict[str, str],
+    ) -> Stop | None:
+        """Account for one resolved unit: ``refused`` when the site would not give a
+        page, ``parse_failures`` page -> reason. A :class:`Stop` when a streak is long enough."""
+        if refused:
+            self._not_fetched_in_a_row += 1
+            limit = self.max_fetch_failures
+            if limit is not None and self._not_fetched_in_a_row >= limit:
+                return Stop(
+                    CLOSE_REASON_REFUSED,
+                    f"{self._not_fetched_in_a_row} units in a row could not be fetched: the "
+                    "site is refusing us. Pending units stay pending for a later run.",
+                )
+            return None
+        self._not_fetched_in_a_row = 0
+        for page in pages:
+            streak = self._parse_failed_in_a_row.setdefault(page, [])
+            if page not in parse_failures:
+                streak.clear()
+                continue
+            streak.append(unit_id)
+            if page in self._braked or len(streak) >= self.max_parse_failures:
+                # Units still in flight when the stop was called fail alike: refund them too.
+                refund, streak[:] = list(streak), []
+                self._braked.add(page)
+                return Stop(
+                    CLOSE_REASON_LAYOUT,
+                    f"{self.max_parse_failures} units in a row failed to parse on the {page} "
+                    f"page, the last because {parse_failures[page]!r}: HLTV has probably "
+                    "changed the page's layout. Their attempts are not counted; update the "
+                    "parser (a new parser version makes failed units pending again) and run again.",
+                    refund=refund,
+                )
+        return None
+
+
+def close_crawl(crawler: Crawler, reason: str) -> None:
+    """Close the crawl from outside a callback (a pipeline, a signal handler)."""
+    deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
+
+
+def database_refused(crawler: Crawler, location: str, exc: DBAPIError, what: str) -> None:
+    """Say once, clearly, that the database refuses writes, and stop the crawl."""
+    logger.error(
+        "Cannot write to the database %s: %s. %s; stopping the crawl.", location, exc.orig, what
+    )
+    close_crawl(crawler, CLOSE_REASON_DATABASE)

@@ -1,0 +1,66 @@
+"""Writing one results listing page: its entries become matches pending for the match stage.
+
+Runs inside the caller's transaction. The listing is the first word on a match, not the
+last: what only the listing shows (stars, its format text, the completion time) is kept
+up to date, and everything else fills only what is still empty (the match page, when
+stored, says it better).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hltv_scraper.storage._errors import SaveResult
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import RowMapping
+
+    from hltv_scraper.items import ResultsPage
+    from hltv_scraper.storage._sql import Sql
+
+_FILLED = ("slug", "team1_name", "team2_name", "team1_score", "team2_score", "event_name",
+           "best_of", "is_forfeit")
+_LISTING_ONLY = ("stars", "format", "completed_unix_ms", "listed_at")
+
+
+def write_results(
+    db: Sql, key: RowMapping, pages: dict, *, now: str, parser_version: str
+) -> SaveResult:
+    page: ResultsPage = pages["results"]
+    ids = [entry.match_id for entry in page.entries]
+    known = known_match_ids(db, ids)
+    columns = ("match_id", *_FILLED, *_LISTING_ONLY)
+    updates = [f"{c} = COALESCE(matches.{c}, excluded.{c})" for c in _FILLED]
+    updates += [f"{c} = excluded.{c}" for c in _LISTING_ONLY]
+    db.many(
+        f"""INSERT INTO matches ({", ".join(columns)}, scraped_at, updated_at, source_url,
+              parser_version)
+            VALUES ({", ".join(":" + c for c in columns)}, :now, :now, :url, :version)
+            ON CONFLICT (match_id) DO UPDATE SET {", ".join(updates)},
+              updated_at = excluded.updated_at""",
+        [
+            {
+                "match_id": entry.match_id, "slug": entry.slug,
+                "team1_name": entry.team1_name, "team2_name": entry.team2_name,
+                "team1_score": entry.team1_score, "team2_score": entry.team2_score,
+                "event_name": entry.event_name, "best_of": entry.best_of,
+                "is_forfeit": None if entry.is_forfeit is None else int(entry.is_forfeit),
+                "stars": entry.stars, "format": entry.format,
+                "completed_unix_ms": entry.completed_unix_ms, "listed_at": now,
+                "now": now, "url": page.url, "version": parser_version,
+            }
+            for entry in page.entries
+        ],
+    )
+    new = len(set(ids) - known)
+    return SaveResult(rows={"matches": new}, counts={"new": new, "known": len(known)})
+
+
+def known_match_ids(db: Sql, ids: list[int]) -> set[int]:
+    """The ids among ``ids`` the database holds a match for."""
+    if not ids:
+        return set()
+    params = {f"id{n}": match_id for n, match_id in enumerate(ids)}
+    placeholders = ", ".join(f":{name}" for name in params)
+    rows = db.all(f"SELECT match_id FROM matches WHERE match_id IN ({placeholders})", params)
+    return {row["match_id"] for row in rows}

@@ -1,0 +1,106 @@
+"""The four stages as the database sees them: which units are pending, and how one is written.
+
+A unit of work is named by a key (a results page's offset, a match id, a mapstatsid),
+lives in one table row (none for results pages: they are walked, not pending), needs a
+fixed set of pages, and is stored by one writer inside one transaction. Everything else
+(streaming and claiming, attempts, failures, leases) is written once, in ``database``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hltv_scraper.items import ECONOMY, MAPSTATS, MATCH, PERFORMANCE, RESULTS
+from hltv_scraper.storage._map_stats import write_map_stats
+from hltv_scraper.storage._match import write_match
+from hltv_scraper.storage._perf_economy import write_perf_economy
+from hltv_scraper.storage._results import write_results
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    #: the pages one unit needs, by page name
+    pages: tuple[str, ...]
+    #: writes a unit's parsed pages: ``write(sql, unit_row, pages, now=, parser_version=)``
+    write: Callable[..., Any]
+    #: the unit's table and key column; None for results pages, which no row tracks
+    table: str | None = None
+    key: str | None = None
+    #: columns: failed parse attempts, and when the stage stored the unit
+    attempts: str | None = None
+    done: str | None = None
+    #: SQL over the unit's row ``u``: pending, attempts aside
+    pending: str | None = None
+    #: the unit row the writer and the spider see (``u`` is the unit's table)
+    select: str | None = None
+
+    @property
+    def tracked(self) -> bool:
+        """Whether units are rows in the database (pending, claimed, counted)."""
+        return self.table is not None
+
+
+_MAP_SELECT = (
+    "SELECT u.mapstatsid AS unit_id, u.match_id, u.map_number, u.perf_economy_at, "
+    "u.mapstats_at, u.lease_worker, u.lease_expires, NULL AS slug, "
+    "m.team1_id, m.team1_name, m.team2_id, m.team2_name "
+    "FROM maps u LEFT JOIN matches m ON m.match_id = u.match_id"
+)
+_HAS_SCOREBOARD = (
+    "EXISTS (SELECT 1 FROM player_stats p "
+    "WHERE p.match_id = u.match_id AND p.map_number = u.map_number)"
+)
+
+RESULTS_STAGE = Stage(name="results", pages=(RESULTS,), write=write_results)
+
+MATCHES = Stage(
+    name="matches",
+    pages=(MATCH,),
+    write=write_match,
+    table="matches",
+    key="match_id",
+    attempts="match_attempts",
+    done="match_page_at",
+    pending="u.match_page_at IS NULL",
+    select=(
+        "SELECT u.match_id AS unit_id, u.match_id, u.match_page_at, u.lease_worker, "
+        "u.lease_expires, u.slug, u.team1_id, u.team1_name, u.team2_id, u.team2_name "
+        "FROM matches u"
+    ),
+)
+
+MAP_STATS = Stage(
+    name="map_stats",
+    pages=(MAPSTATS,),
+    write=write_map_stats,
+    table="maps",
+    key="mapstatsid",
+    attempts="mapstats_attempts",
+    done="mapstats_at",
+    # A mapstatsid, no scoreboard yet.
+    pending=f"u.mapstatsid IS NOT NULL AND u.mapstats_at IS NULL AND NOT {_HAS_SCOREBOARD}",
+    select=_MAP_SELECT,
+)
+
+PERF_ECONOMY = Stage(
+    name="perf_economy",
+    pages=(PERFORMANCE, ECONOMY),
+    write=write_perf_economy,
+    table="maps",
+    key="mapstatsid",
+    attempts="perf_attempts",
+    done="perf_economy_at",
+    # Scoreboard stored, performance/economy not yet (a map whose players have kpr is done).
+    pending=(
+        f"u.mapstatsid IS NOT NULL AND u.perf_economy_at IS NULL AND {_HAS_SCOREBOARD} "
+        "AND NOT EXISTS (SELECT 1 FROM player_stats p WHERE p.match_id = u.match_id "
+        "AND p.map_number = u.map_number AND p.kpr IS NOT NULL)"
+    ),
+    select=_MAP_SELECT,
+)
+
+#: In the order a collection runs them.
+STAGES = {stage.name: stage for stage in (RESULTS_STAGE, MATCHES, MAP_STATS, PERF_ECONOMY)}
