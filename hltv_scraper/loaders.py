@@ -18,6 +18,7 @@ from hltv_scraper.items import (
     KillMatrixEntry,
     MapTeam,
     PlayerPerformance,
+    ResultEntry,
     RoundOutcome,
     ScoreboardRow,
     TeamOverview,
@@ -176,3 +177,12 @@ class RoundOutcomeLoader(_Loader):
     default_input_processor = MapCompose(to_int)
     winner_side_in = MapCompose(to_text)
     win_type_in = MapCompose(to_text)
+
+
+class ResultEntryLoader(_Loader):
+    default_item_class = ResultEntry
+    default_input_processor = MapCompose(to_int)
+    slug_in = MapCompose(to_text)
+    team1_name_in = team2_name_in = event_name_in = MapCompose(to_name)
+    format_in = MapCompose(to_text)
+    is_forfeit_in = MapCompose(to_bool)
