@@ -16,11 +16,16 @@ from scrapy.loader import ItemLoader
 from hltv_scraper.items import (
     EconomyRound,
     KillMatrixEntry,
+    LineupPlayer,
     MapTeam,
+    MatchMap,
+    MatchPage,
     PlayerPerformance,
+    ResultEntry,
     RoundOutcome,
     ScoreboardRow,
     TeamOverview,
+    VetoStep,
 )
 from hltv_scraper.parsers._page import ParseError, clean_text
 
@@ -69,6 +74,14 @@ def to_text(value: Any) -> str | None:
 def to_name(value: Any) -> str | None:
     """A name as shown, whitespace folded: a player may well be called "-" or "null"."""
     return None if value is None else clean_text(str(value))
+
+
+def to_lines(value: Any) -> str | None:
+    """Text of several lines: each line's whitespace folded, blank lines dropped."""
+    if value is None:
+        return None
+    lines = [line for line in (clean_text(part) for part in str(value).splitlines()) if line]
+    return "\n".join(lines) or None
 
 
 def to_bool(value: Any) -> bool:
@@ -176,3 +189,44 @@ class RoundOutcomeLoader(_Loader):
     default_input_processor = MapCompose(to_int)
     winner_side_in = MapCompose(to_text)
     win_type_in = MapCompose(to_text)
+
+
+class ResultEntryLoader(_Loader):
+    default_item_class = ResultEntry
+    default_input_processor = MapCompose(to_int)
+    slug_in = MapCompose(to_text)
+    team1_name_in = team2_name_in = event_name_in = MapCompose(to_name)
+    format_in = MapCompose(to_text)
+    is_forfeit_in = MapCompose(to_bool)
+
+
+class MatchMapLoader(_Loader):
+    default_item_class = MatchMap
+    default_input_processor = MapCompose(to_int)
+    map_name_in = MapCompose(to_name)
+    played_in = is_forfeit_in = MapCompose(to_bool)
+    team1_starting_side_in = MapCompose(to_text)
+
+
+class VetoStepLoader(_Loader):
+    default_item_class = VetoStep
+    default_input_processor = MapCompose(to_int)
+    team_name_in = map_name_in = MapCompose(to_name)
+    action_in = MapCompose(to_text)
+
+
+class LineupPlayerLoader(_Loader):
+    default_item_class = LineupPlayer
+    default_input_processor = MapCompose(to_int)
+    player_name_in = MapCompose(to_name)
+
+
+class MatchPageLoader(_Loader):
+    """The match page's single values; its lists (maps, vetoes, lineups) are set after."""
+
+    default_item_class = MatchPage
+    default_input_processor = MapCompose(to_int)
+    status_in = stage_in = MapCompose(to_text)
+    team1_name_in = team2_name_in = event_name_in = MapCompose(to_name)
+    format_text_in = MapCompose(to_lines)
+    is_lan_in = is_forfeit_in = MapCompose(to_bool)

@@ -1,9 +1,9 @@
 """Fixture pages as Scrapy responses, and their truth files.
 
 Map pages live in the bundled archive (``fixtures/archive/{page}/{mapstatsid}.html.gz``,
-the layout the crawler records); special pages and truth files in ``fixtures/pages``.
-A page is named as in the shared test data: ``performance-219128``,
-``special-cf-challenge-performance-173424``.
+the layout the crawler records); special pages, discovery pages and truth files in
+``fixtures/pages``. A page is named as in the shared test data: ``performance-219128``,
+``special-cf-challenge-performance-173424``, ``results-0``, ``match-2389951``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,14 @@ ARCHIVE_DIR = FIXTURES / "archive"
 MAPSTATSIDS = sorted(
     int(path.name.split(".")[0]) for path in (ARCHIVE_DIR / "mapstats").glob("*.html.gz")
 )
+MATCH_IDS = sorted(
+    int(path.name.split(".")[0].split("-")[1]) for path in PAGES_DIR.glob("match-*.html.gz")
+)
 _MAP_PAGE = re.compile(r"^(mapstats|performance|economy)-(\d+)$")
+_DISCOVERY_URLS = {
+    "results": "https://www.hltv.org/results?offset={}",
+    "match": "https://www.hltv.org/matches/{}/x",
+}
 _URL_PATHS = {"performance": "performance/", "economy": "economy/"}
 
 
@@ -40,6 +47,10 @@ def page_bytes(name: str) -> bytes:
 
 def load_page(name: str) -> HtmlResponse:
     """The page as a response from the URL it would have come from."""
+    discovery = re.match(r"^(results|match)-(\d+)$", name)
+    if discovery:
+        url = _DISCOVERY_URLS[discovery.group(1)].format(discovery.group(2))
+        return HtmlResponse(url=url, body=page_bytes(name), encoding="utf-8")
     mapstatsid = re.search(r"\d+$", name)
     kind = next((path for page, path in _URL_PATHS.items() if f"{page}-" in name), "")
     url = "https://www.hltv.org/stats/matches/{}mapstatsid/{}/x".format(
@@ -48,8 +59,9 @@ def load_page(name: str) -> HtmlResponse:
     return HtmlResponse(url=url, body=page_bytes(name), encoding="utf-8")
 
 
-def load_expected(mapstatsid: int) -> dict:
-    return json.loads((PAGES_DIR / f"expected-{mapstatsid}.json").read_text("utf-8"))
+def load_expected(name: int | str) -> dict:
+    """The truth file of a map (``219128``) or a discovery page (``"match-2389951"``)."""
+    return json.loads((PAGES_DIR / f"expected-{name}.json").read_text("utf-8"))
 
 
 def with_text(page: HtmlResponse, text: str) -> HtmlResponse:

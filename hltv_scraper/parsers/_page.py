@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from parsel import Selector
 
 if TYPE_CHECKING:
+    from parsel import SelectorList
     from scrapy.http import TextResponse
 
 #: Stored with every row a parser produced; bump it when a parser's output changes.
@@ -84,6 +85,25 @@ def id_from_href(href: str | None, kind: str) -> int | None:
     # at most 18 digits: an id fits SQLite's integers (and int() never refuses it)
     match = re.search(rf"/{kind}/(\d{{1,18}})(?:/|$|\?)", href)
     return int(match.group(1)) if match else None
+
+
+def whole_number(text: str | None, what: str, *, digits: int = 18) -> int | None:
+    """A count or id as the page writes it ("13", " 2 "); ``None`` for nothing or "-".
+
+    At most ``digits`` ASCII digits: a longer number is no id or count a page means
+    (and fits no SQLite integer), so it is a :class:`ParseError` naming ``what``.
+    """
+    text = clean_text(text)
+    if text is None or text == "-":
+        return None
+    if not re.fullmatch(rf"[0-9]{{1,{digits}}}", text):
+        raise ParseError(f"{what}: not a number of at most {digits} digits: {text[:40]!r}")
+    return int(text)
+
+
+def node_text(node: Selector | SelectorList) -> str | None:
+    """All the text inside, whitespace folded; ``None`` for none."""
+    return clean_text("".join(node.css("::text").getall()))
 
 
 def clean_text(text: str | None) -> str | None:
