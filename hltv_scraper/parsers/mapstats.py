@@ -45,23 +45,23 @@ def parse_mapstats(response: TextResponse) -> MapStatsPage:
     if not root.css(".match-info-box"):
         raise ParseError("map stats: no .match-info-box")
     box = root.css(".match-info-box")[0]
-    rows = {}
-    for row in box.css(".match-info-row"):
+    info = _info_container(box)
+    rows: dict[str, Selector] = {}
+    for row in info.css(".match-info-row"):
         label, right = _text(row.css(".bold")), row.css(".right")
         if label and right:
-            rows[label.lower()] = right[0]
-    teams = _teams(box, rows)
+            rows.setdefault(label.lower(), right[0])
+    teams = _teams(box, info, rows)
     rating_version = _rating_version(root, rows)
+    # The event is the match's, which the match page gives too: not required here.
     event = next((a for a in box.css("a[href]") if _EVENT_ID.search(a.attrib["href"])), None)
-    if event is None:
-        raise ParseError("map stats: no event link in .match-info-box")
-    match = _EVENT_ID.search(event.attrib["href"])
+    match = _EVENT_ID.search(event.attrib["href"]) if event is not None else None
     unix = clean_text(box.css("[data-unix]::attr(data-unix)").get())
     return MapStatsPage(
         url=response.url,
         map_name=_map_name(box),
-        event_id=int(match.group(1) or match.group(2)),
-        event_name=_text(event),
+        event_id=int(match.group(1) or match.group(2)) if match else None,
+        event_name=_text(event) if event is not None else None,
         date_unix_ms=int(unix) if unix and _UNIX_MS.fullmatch(unix) else None,
         rating_version=rating_version,
         teams=teams,
@@ -76,6 +76,18 @@ def _text(node: Selector | SelectorList) -> str | None:
 
 def _classes(node: Selector) -> set[str]:
     return set(node.attrib.get("class", "").split())
+
+
+def _info_container(box: Selector) -> Selector:
+    """Where the match info rows are: ``.match-info-box-con``, or the box without one.
+
+    Today the rows sit inside ``.match-info-box``; on 2022 pages they follow it inside
+    the container. Searching the container finds them either way.
+    """
+    container = box.xpath(
+        "ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' match-info-box-con ')][1]"
+    )
+    return container[0] if container else box
 
 
 def _map_name(box: Selector) -> str:
@@ -101,17 +113,19 @@ def _pair(rows: dict[str, Selector], label: str) -> list[str | None]:
     return parts
 
 
-def _breakdown(box: Selector) -> list[list[tuple[int, str | None]]]:
+def _breakdown(info: Selector) -> list[list[tuple[int, str | None]]]:
     """The bracketed groups after the score: [[(rounds, side) of left, of right], ...].
 
     The first two are the regulation halves, with each team's side in the span colour;
     any more are overtime.
     """
     # The breakdown is the row with side-coloured numbers, whatever its label.
-    coloured = (r for r in box.css(".match-info-row .right") if r.css(".ct-color, .t-color"))
+    coloured = (r for r in info.css(".match-info-row .right") if r.css(".ct-color, .t-color"))
     right = next(coloured, None)
     if right is None:
-        raise ParseError("map stats: no score breakdown (.ct-color/.t-color) in .match-info-box")
+        raise ParseError(
+            "map stats: no score breakdown (.ct-color/.t-color) in .match-info-box-con"
+        )
     groups: list[list[tuple[int, str | None]]] = []
     current: list[tuple[int, str | None]] | None = None
     for node in right.xpath("node()"):
@@ -138,8 +152,8 @@ def _breakdown(box: Selector) -> list[list[tuple[int, str | None]]]:
     return groups
 
 
-def _teams(box: Selector, rows: dict[str, Selector]) -> list[MapTeam]:
-    groups = _breakdown(box)
+def _teams(box: Selector, info: Selector, rows: dict[str, Selector]) -> list[MapTeam]:
+    groups = _breakdown(info)
     halves, overtime = groups[:2], groups[2:]
     ratings, first_kills = _pair(rows, "team rating"), _pair(rows, "first kills")
     clutches = _pair(rows, "clutches won")
