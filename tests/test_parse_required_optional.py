@@ -21,7 +21,7 @@ from hltv_scraper.parsers._page import _content_section
 from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.mapstats import parse_mapstats
 from hltv_scraper.parsers.performance import parse_performance
-from tests.pages import load_page
+from tests.pages import load_page, with_charts
 
 Edit = Callable[[lxml.html.HtmlElement], None]
 # The same map in today's template and in 2022's.
@@ -343,3 +343,28 @@ def test_economy_without_icon_tables_or_buy_type_counts():
 )
 def test_economy_without_a_required_piece(edit, message):
     assert_parse_error(ECONOMY, edited(ECONOMY, edit), message)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda source: source["dataset"].__setitem__(0, "Northwind"), "a dataset is not an object"),
+        (lambda source: source.__setitem__("categories", ["1"]), "categories hold no list of rounds"),
+        (lambda source: source["categories"][0].__setitem__("category", 24), "categories hold no list of rounds"),
+    ],
+)
+def test_economy_chart_json_of_the_wrong_shape(change, message):
+    # Found by fuzzing: these raised AttributeError or TypeError instead of ParseError.
+    page = with_charts(ECONOMY, lambda config: change(config["dataSource"]), expected_charts=1)
+    with pytest.raises(ParseError, match=message):
+        parse_economy(page)
+
+
+def test_economy_chart_settings_that_are_not_an_object():
+    def change(config: dict) -> None:
+        config.pop("type")
+        config["dataSource"]["chart"] = "msline"
+
+    page = with_charts(ECONOMY, change, expected_charts=1)
+    with pytest.raises(ParseError, match="of type None"):
+        parse_economy(page)
