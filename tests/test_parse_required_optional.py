@@ -276,6 +276,7 @@ def test_mapstats_row_whose_cells_slid_against_the_header(name):
 
 @pytest.mark.parametrize("name", [TODAY, OLD])
 def test_mapstats_without_a_rating_version(name):
+    # "Rating" in the column header, "Team rating" on the row: no version anywhere
     response = edited(name, drop("th.st-rating .ratingDesc"),
                       relabel_info_row("Team rating", "Team rating"))
     assert_parse_error(name, response, "no rating version")
