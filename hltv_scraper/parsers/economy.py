@@ -79,7 +79,8 @@ def _chart(root: Selector) -> dict[str, Any]:
     if len(charts) != 1:
         raise _error(f"expected one {_CHART_TYPE} chart, found {len(charts)}")
     config = chart_config(charts[0], "economy: equipment chart")
-    chart_type = config.get("type") or config["dataSource"].get("chart", {}).get("type")
+    chart = config["dataSource"].get("chart")
+    chart_type = config.get("type") or (chart.get("type") if isinstance(chart, dict) else None)
     if str(chart_type).lower() != _CHART_TYPE:
         raise _error(f"equipment chart is of type {chart_type!r}, not {_CHART_TYPE}")
     return config["dataSource"]
@@ -89,9 +90,12 @@ def _round_numbers(source: dict[str, Any]) -> list[int]:
     categories = source.get("categories")
     if not isinstance(categories, list) or len(categories) != 1:
         raise _error("equipment chart has no single list of categories (rounds)")
+    rounds = categories[0].get("category") if isinstance(categories[0], dict) else None
+    if not isinstance(rounds, list):
+        raise _error("equipment chart categories hold no list of rounds")
     labels = [
         clean_text(str(category.get("label", ""))) if isinstance(category, dict) else None
-        for category in categories[0].get("category") or []
+        for category in rounds
     ]
     if not labels or not all(
         label and _DIGITS.fullmatch(label) and int(label) > 0 for label in labels
@@ -111,6 +115,8 @@ def _datasets(source: dict[str, Any], rounds: int) -> list[tuple[str, list[dict[
         raise _error(f"expected 2 datasets (teams), found {count}")
     teams = []
     for dataset in datasets:
+        if not isinstance(dataset, dict):
+            raise _error(f"a dataset is not an object: {dataset!r:.40}")
         name, points = _name(dataset.get("seriesname")), dataset.get("data")
         if not name:
             raise _error("a dataset has no seriesname (team name)")

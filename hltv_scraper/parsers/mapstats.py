@@ -1,14 +1,19 @@
 """The map stats (overview) page: match details, both teams, the scoreboard, round history.
 
 This page is the upstream source of a map: its scoreboard and round history decide which
-players and rounds exist, so a page that is not whole raises :class:`ParseError` rather
-than yielding a partial map.
+players and rounds exist. What a map cannot be stored without is required - two teams
+with the score and its halves, ten players with ids, kills, deaths and rating, the round
+history - and its absence raises :class:`ParseError` naming it. The rest is read where
+the page has it and is None where it does not, because HLTV restyles the page every few
+years while keeping the numbers: the scoreboard is read by its header (which columns
+this page has, under which class or title), the match info rows wherever they sit in
+their container.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from hltv_scraper.items import MapStatsPage, MapTeam, RoundOutcome, ScoreboardRow
 from hltv_scraper.loaders import MapTeamLoader, RoundOutcomeLoader, ScoreboardRowLoader, load
@@ -23,10 +28,31 @@ _SCOREBOARD_CSS = "table.stats-table.totalstats"
 _PLAYERS_PER_TEAM = 5
 _EVENT_ID = re.compile(r"[?&]event=(\d{1,18})(?!\d)|/events/(\d{1,18})(?:/|$)")
 _UNIX_MS = re.compile(r"[0-9]{1,18}")
-_RATING_VERSION = re.compile(r"\d+\.\d+")
-# "29(16)", "null(null)", "-": a value with an optional bracketed second value.
+_VERSION = re.compile(r"\d+\.\d+")
+_RATING_VERSION = re.compile(r"rating\s*(\d+\.\d+)", re.I)
+# "29(16)", "25 (19)", "null(null)", "-": a value with an optional bracketed second value.
 _WITH_BRACKET = re.compile(r"^([^()]*?)\s*(?:\(\s*([^()]*?)\s*\))?$")
 _COLON_PAIR = re.compile(r"^(\S*)\s*:\s*(\S*)$")
+# Scoreboard header class -> the column it is. A page has only some of them: 2022 pages
+# have K-D Diff and FK Diff columns instead of Op.K-D, MKs and 1vsX. K-D Diff is not
+# read: kills and deaths are required, and kd_diff is their difference on every page.
+_COLUMNS = {
+    "st-kills": "kills",  # "18(6)": kills (headshots)
+    "st-assists": "assists",  # "5(0)": assists (flash assists)
+    "st-deaths": "deaths",  # "15(2)": deaths (traded), or "10"
+    "st-opkd": "opening",  # "2 : 5": opening kills : opening deaths
+    "st-fkdiff": "fk_diff",  # "+2", its title "3 first kills, 1 first deaths in a round"
+    "st-kast": "kast",
+    "st-mks": "multi_kills",
+    "st-clutches": "clutch_wins",
+    "st-adr": "adr",
+    "st-roundSwing": "round_swing",
+    "st-rating": "rating",
+}
+_REQUIRED_COLUMNS = ("kills", "deaths", "rating")
+# KAST is known by what its header says, whatever the class (2022 pages: st-kdratio).
+_KAST_TITLE = re.compile(r"\bkill, assist, survived\b", re.I)
+_FIRST_KILLS_TITLE = re.compile(r"(\d+)\s*first\s+kills?\D*?(\d+)\s*first\s+deaths?", re.I)
 _LOST_ROUND = "emptyHistory"
 _OUTCOMES = {
     "ct_win": ("CT", "elimination"),
@@ -45,27 +71,28 @@ def parse_mapstats(response: TextResponse) -> MapStatsPage:
     if not root.css(".match-info-box"):
         raise ParseError("map stats: no .match-info-box")
     box = root.css(".match-info-box")[0]
-    rows = {}
-    for row in box.css(".match-info-row"):
+    info = _info_container(box)
+    rows: dict[str, Selector] = {}
+    for row in info.css(".match-info-row"):
         label, right = _text(row.css(".bold")), row.css(".right")
         if label and right:
-            rows[label.lower()] = right[0]
-    teams = _teams(box, rows)
-    rating_version = _rating_version(root, rows)
+            rows.setdefault(label.lower(), right[0])
+    teams = _teams(box, info, rows)
+    scoreboards = _scoreboards(root, teams)
+    rating_version = _rating_version(scoreboards[0], rows)
+    # The event is the match's, which the match page gives too: not required here.
     event = next((a for a in box.css("a[href]") if _EVENT_ID.search(a.attrib["href"])), None)
-    if event is None:
-        raise ParseError("map stats: no event link in .match-info-box")
-    match = _EVENT_ID.search(event.attrib["href"])
+    match = _EVENT_ID.search(event.attrib["href"]) if event is not None else None
     unix = clean_text(box.css("[data-unix]::attr(data-unix)").get())
     return MapStatsPage(
         url=response.url,
         map_name=_map_name(box),
-        event_id=int(match.group(1) or match.group(2)),
-        event_name=_text(event),
+        event_id=int(match.group(1) or match.group(2)) if match else None,
+        event_name=_text(event) if event is not None else None,
         date_unix_ms=int(unix) if unix and _UNIX_MS.fullmatch(unix) else None,
         rating_version=rating_version,
         teams=teams,
-        players=_scoreboard(root, teams, rating_version),
+        players=_players(scoreboards, rating_version),
         rounds=_round_history(root, teams),
     )
 
@@ -76,6 +103,18 @@ def _text(node: Selector | SelectorList) -> str | None:
 
 def _classes(node: Selector) -> set[str]:
     return set(node.attrib.get("class", "").split())
+
+
+def _info_container(box: Selector) -> Selector:
+    """Where the match info rows are: ``.match-info-box-con``, or the box without one.
+
+    Today the rows sit inside ``.match-info-box``; on 2022 pages they follow it inside
+    the container. Searching the container finds them either way.
+    """
+    container = box.xpath(
+        "ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' match-info-box-con ')][1]"
+    )
+    return container[0] if container else box
 
 
 def _map_name(box: Selector) -> str:
@@ -101,17 +140,19 @@ def _pair(rows: dict[str, Selector], label: str) -> list[str | None]:
     return parts
 
 
-def _breakdown(box: Selector) -> list[list[tuple[int, str | None]]]:
+def _breakdown(info: Selector) -> list[list[tuple[int, str | None]]]:
     """The bracketed groups after the score: [[(rounds, side) of left, of right], ...].
 
     The first two are the regulation halves, with each team's side in the span colour;
     any more are overtime.
     """
     # The breakdown is the row with side-coloured numbers, whatever its label.
-    coloured = (r for r in box.css(".match-info-row .right") if r.css(".ct-color, .t-color"))
+    coloured = (r for r in info.css(".match-info-row .right") if r.css(".ct-color, .t-color"))
     right = next(coloured, None)
     if right is None:
-        raise ParseError("map stats: no score breakdown (.ct-color/.t-color) in .match-info-box")
+        raise ParseError(
+            "map stats: no score breakdown (.ct-color/.t-color) in .match-info-box-con"
+        )
     groups: list[list[tuple[int, str | None]]] = []
     current: list[tuple[int, str | None]] | None = None
     for node in right.xpath("node()"):
@@ -138,8 +179,8 @@ def _breakdown(box: Selector) -> list[list[tuple[int, str | None]]]:
     return groups
 
 
-def _teams(box: Selector, rows: dict[str, Selector]) -> list[MapTeam]:
-    groups = _breakdown(box)
+def _teams(box: Selector, info: Selector, rows: dict[str, Selector]) -> list[MapTeam]:
+    groups = _breakdown(info)
     halves, overtime = groups[:2], groups[2:]
     ratings, first_kills = _pair(rows, "team rating"), _pair(rows, "first kills")
     clutches = _pair(rows, "clutches won")
@@ -180,52 +221,88 @@ def _teams(box: Selector, rows: dict[str, Selector]) -> list[MapTeam]:
     return teams
 
 
-def _rating_version(root: Selector, rows: dict[str, Selector]) -> str:
-    header = root.css(f"{_SCOREBOARD_CSS} th.st-rating .ratingDesc::text").get()
-    label = next((name for name in rows if name.startswith("team rating")), None)
-    for source in (header, label):
+def _rating_version(board: _Scoreboard, rows: dict[str, Selector]) -> str:
+    """The version in the rating column's header ("Rating3.0") or the team rating row."""
+    sources: list[str | None] = []
+    if (column := board.columns.get(("rating", False))) is not None:
+        header = board.header[column[0]]
+        if (desc := _VERSION.search(header.css(".ratingDesc::text").get() or "")) is not None:
+            return desc.group(0)
+        sources += [clean_text(header.xpath("string()").get()), header.attrib.get("title")]
+    sources += [name for name in rows if name.startswith("team rating")]
+    for source in sources:
         if source and (match := _RATING_VERSION.search(source)):
-            return match.group(0)
-    raise ParseError("map stats: no rating version (.ratingDesc or 'Team rating X' row)")
+            return match.group(1)
+    raise ParseError("map stats: no rating version (rating column header or 'Team rating X' row)")
 
 
-def _scoreboard(root: Selector, teams: list[MapTeam], rating_version: str) -> list[ScoreboardRow]:
+# -- scoreboard --------------------------------------------------------------------
+
+# (column, eco-adjusted?) -> (its position in the row, the st- class its cells carry)
+_Columns = dict[tuple[str, bool], tuple[int, str | None]]
+
+
+class _Scoreboard(NamedTuple):
+    team: MapTeam
+    header: list[Selector]
+    columns: _Columns
+    rows: list[Selector]
+
+
+def _scoreboards(root: Selector, teams: list[MapTeam]) -> list[_Scoreboard]:
     tables = root.css(_SCOREBOARD_CSS)
     if len(tables) != 2:
         # A known live defect renders one team's scoreboard only: the map is not whole.
         raise ParseError(f"map stats: {len(tables)} team scoreboard(s) on the page, expected 2")
-    players = []
+    boards = []
     for index, table in enumerate(tables):
         name = _text(table.css("th.st-teamname"))
         team = next((t for t in teams if name and t.team_name.casefold() == name.casefold()),
                     None if name else teams[index])
         if team is None:
             raise ParseError(f"map stats: scoreboard {index + 1} is for {name!r}, not a page team")
+        header = table.xpath("(.//tr[th])[1]/th")
+        columns = _columns(header)
+        missing = [name for name in _REQUIRED_COLUMNS if (name, False) not in columns]
+        if missing:
+            raise ParseError(f"map stats: {team.team_name} scoreboard has no "
+                             f"{', '.join(missing)} column")
         rows = [row for row in table.css("tr") if row.css("td.st-player")]
         if len(rows) != _PLAYERS_PER_TEAM:
             raise ParseError(f"map stats: {team.team_name} scoreboard has {len(rows)} players, "
                              f"expected {_PLAYERS_PER_TEAM}")
-        players.extend(_player(row, team, rating_version) for row in rows)
+        boards.append(_Scoreboard(team, header, columns, rows))
+    return boards
+
+
+def _players(boards: list[_Scoreboard], rating_version: str) -> list[ScoreboardRow]:
+    players = [_player(row, board, rating_version) for board in boards for row in board.rows]
     if len({player.player_id for player in players}) != 2 * _PLAYERS_PER_TEAM:
         raise ParseError("map stats: the scoreboards do not hold 10 distinct players")
     return players
 
 
-def _cells(row: Selector) -> dict[tuple[str, bool], str]:
-    """(column class, eco-adjusted?) -> the text of that cell, for each cell of a row.
+def _columns(header: list[Selector]) -> _Columns:
+    """What each header cell is, from its class, or from its label and title.
 
-    Each cell is read once: a row has ~20 of them, asked for ~30 times. KAST is
+    A column this page does not have is simply absent (its values stay None). KAST is
     repeated with ``smartphone-only`` for narrow screens: the wide copy wins.
     """
-    wide: dict[tuple[str, bool], str] = {}
-    narrow: dict[tuple[str, bool], str] = {}
-    for cell in row.xpath("td"):
-        classes = _classes(cell)
-        eco = "eco-adjusted-data" in classes
-        text = clean_text(cell.xpath("string()").get()) or ""
+    wide: _Columns = {}
+    narrow: _Columns = {}
+    for index, th in enumerate(header):
+        classes = th.attrib.get("class", "").split()
+        css = next((name for name in classes if name in _COLUMNS), None)
+        if css is not None:
+            column = _COLUMNS[css]
+        else:
+            label = clean_text(th.xpath("string()").get()) or ""
+            if label.casefold() != "kast" and not _KAST_TITLE.search(th.attrib.get("title", "")):
+                continue  # a column we do not read
+            column = "kast"
+            css = next((name for name in classes if name.startswith("st-")), None)
         into = narrow if "smartphone-only" in classes else wide
-        for name in classes:
-            into.setdefault((name, eco), text)
+        into.setdefault((column, "eco-adjusted-data" in classes), (index, css))
     return {**narrow, **wide}
 
 
@@ -238,28 +315,50 @@ def _split(text: str | None, pattern: re.Pattern[str], piece: str) -> tuple[str 
     return match.groups()
 
 
-def _player(row: Selector, team: MapTeam, rating_version: str) -> ScoreboardRow:
+def _player(row: Selector, board: _Scoreboard, rating_version: str) -> ScoreboardRow:
+    team = board.team
     link = row.css("td.st-player a[href*='/stats/players/']")
     if not link:
         raise ParseError(f"map stats: a {team.team_name} scoreboard row has no player link")
     piece = f"scoreboard row {_text(link[0])!r}"
-    cells = _cells(row)
-    required = "st-opkd st-mks st-kast st-clutches st-kills st-assists st-deaths st-adr st-rating"
-    if missing := [column for column in required.split() if (column, False) not in cells]:
-        raise ParseError(f"map stats: {piece} lacks {', '.join(missing)}")
+    cells = row.xpath("td")
+    if len(cells) != len(board.header):
+        raise ParseError(f"map stats: {piece} has {len(cells)} cells under "
+                         f"{len(board.header)} column headers")
+
+    def cell(column: str, eco: bool = False) -> Selector | None:
+        found = board.columns.get((column, eco))
+        if found is None:
+            return None
+        index, css = found
+        # A row whose cells slid against the header would put numbers under wrong names.
+        if css is not None and css not in _classes(cells[index]):
+            raise ParseError(f"map stats: {piece}: cell {index + 1} is not a {css} cell")
+        return cells[index]
+
+    def text(column: str, eco: bool = False) -> str | None:
+        found = cell(column, eco)
+        return None if found is None else clean_text(found.xpath("string()").get())
+
     values: dict[str, str | None] = {}
     for prefix, eco in (("", False), ("e_", True)):
-        kills = _split(cells.get(("st-kills", eco)), _WITH_BRACKET, piece)
-        deaths = _split(cells.get(("st-deaths", eco)), _WITH_BRACKET, piece)
-        opening = _split(cells.get(("st-opkd", eco)), _COLON_PAIR, piece)
+        kills = _split(text("kills", eco), _WITH_BRACKET, piece)
+        deaths = _split(text("deaths", eco), _WITH_BRACKET, piece)
+        opening = _split(text("opening", eco), _COLON_PAIR, piece)
         values.update({
             f"{prefix}kills": kills[0], f"{prefix}hs_kills": kills[1],
             f"{prefix}deaths": deaths[0], f"{prefix}traded_deaths": deaths[1],
             f"{prefix}opening_kills": opening[0], f"{prefix}opening_deaths": opening[1],
-            f"{prefix}adr": cells.get(("st-adr", eco)),
-            f"{prefix}kast": cells.get(("st-kast", eco)),
+            f"{prefix}adr": text("adr", eco),
+            f"{prefix}kast": text("kast", eco),
         })
-    assists = _split(cells.get(("st-assists", False)), _WITH_BRACKET, piece)
+    fk_cell = cell("fk_diff")
+    if fk_cell is not None and values["opening_kills"] is None and values["opening_deaths"] is None:
+        # 2022 pages show first kills and deaths only in the FK Diff cell's title.
+        title = fk_cell.attrib.get("title") or fk_cell.xpath(".//@title").get() or ""
+        if shown := _FIRST_KILLS_TITLE.search(title):
+            values["opening_kills"], values["opening_deaths"] = shown.groups()
+    assists = _split(text("assists"), _WITH_BRACKET, piece)
     player = load(
         ScoreboardRowLoader, f"map stats: {piece}",
         player_id=id_from_href(link[0].attrib["href"], "stats/players"),
@@ -267,17 +366,23 @@ def _player(row: Selector, team: MapTeam, rating_version: str) -> ScoreboardRow:
         team_id=team.team_id,
         assists=assists[0],
         flash_assists=assists[1],
-        multi_kills=cells.get(("st-mks", False)),
-        clutch_wins=cells.get(("st-clutches", False)),
-        round_swing=cells.get(("st-roundSwing", False)),
-        rating=cells.get(("st-rating", False)),
+        multi_kills=text("multi_kills"),
+        clutch_wins=text("clutch_wins"),
+        round_swing=text("round_swing"),
+        rating=text("rating"),
         rating_version=rating_version,
+        fk_diff=None if fk_cell is None else clean_text(fk_cell.xpath("string()").get()),
         **values,
     )
     if player.player_id is None:
         raise ParseError(f"map stats: {piece} has no player id")
-    player.kd_diff = _difference(player.kills, player.deaths)
-    player.fk_diff = _difference(player.opening_kills, player.opening_deaths)
+    if missing := [name for name in _REQUIRED_COLUMNS if getattr(player, name) is None]:
+        raise ParseError(f"map stats: {piece} shows no {', '.join(missing)}")
+    player.kd_diff = player.kills - player.deaths
+    # Computed where the page shows both parts; a page showing only the difference
+    # (FK Diff without a readable title) keeps the difference it shows.
+    if player.opening_kills is not None and player.opening_deaths is not None:
+        player.fk_diff = player.opening_kills - player.opening_deaths
     player.e_kd_diff = _difference(player.e_kills, player.e_deaths)
     player.e_fk_diff = _difference(player.e_opening_kills, player.e_opening_deaths)
     return player

@@ -1,9 +1,14 @@
 """The performance page: team overview, the three kill matrices and the ten player cards.
 
 The page is read by class names and labels only (bars by their label, overview rows by
-their name, matrix blocks by their id), because HLTV reorders and restyles freely. A
-page that does not hold exactly two teams of five players and three whole 5x5 kill
-matrices raises :class:`ParseError`: a partial page must never pass for a whole one.
+their name, matrix blocks by their id), because HLTV reorders and restyles freely.
+Required, or :class:`ParseError` naming what is missing: two teams of five player cards,
+each with a player id, a rating bar and a KPR bar, and three whole 5x5 kill matrices - a
+partial page must never pass for a whole one. Optional, None where absent: the event
+name, the overview table and each of its rows, the other bars.
+
+A label this parser does not know, standing where a label it reads is missing, is an
+error rather than a None: the page then shows the number under a new name.
 """
 
 from __future__ import annotations
@@ -36,9 +41,14 @@ _BARS = {
     "kpr": "kpr", "dpr": "dpr", "kast": "kast", "adr": "adr", "impact": "impact",
     "mk rating": "mk_rating", "swing": "round_swing",
 }
-# A rating version the notes never saw (say 2.1) still needs the bars every card has.
+# The bars a card of each rating version shows; a version the notes never saw (say 2.1)
+# is expected to show at least the bars every card has.
 _COMMON_BARS = ("kpr", "dpr", "kast", "adr")
-_REQUIRED_BARS = {"2.0": (*_COMMON_BARS, "impact"), "3.0": (*_COMMON_BARS, "mk rating", "swing")}
+_EXPECTED_BARS = {"2.0": (*_COMMON_BARS, "impact"), "3.0": (*_COMMON_BARS, "mk rating", "swing")}
+# kpr is what the project counts as a map's performance being stored (a map whose
+# players have none is pending): cards without it would store a map that still looks
+# unfetched. The other bars are None where a card does not show them.
+_REQUIRED_BARS = ("kpr",)
 _RATING_BAR = re.compile(r"^rating\s+(\d+\.\d+)$")
 
 
@@ -79,27 +89,36 @@ def _name(text: str | None) -> str | None:
 
 
 def _overview(root: Selector) -> list[TeamOverview]:
+    """Both teams' totals, page order; none when the page has no overview table.
+
+    Stored nowhere (the scoreboard holds the same counts), so every part is optional.
+    """
     table = root.css("table.overview-table")
     if not table:
-        raise _error("no overview table (table.overview-table)")
+        return []
     names = [
         _name(table.css(f".{column} img.team-logo::attr(alt)").get())
         for column in ("team1-column", "team2-column")
     ]
-    if not all(names):
-        raise _error("overview table header has no team logo with alt text")
     numbers: dict[str, tuple[str | None, str | None]] = {}
+    unknown = []
     for row in table.css("tr"):
         label = (_text(row.css(".name-column")) or "").lower()
-        if label in _OVERVIEW_ROWS and label not in numbers:
-            numbers[label] = (_text(row.css("td.team1-column")), _text(row.css("td.team2-column")))
+        if label in _OVERVIEW_ROWS:
+            numbers.setdefault(
+                label, (_text(row.css("td.team1-column")), _text(row.css("td.team2-column")))
+            )
+        elif label:
+            unknown.append(label)
     missing = [label for label in _OVERVIEW_ROWS if label not in numbers]
-    if missing:
-        raise _error(f"overview table has no {', '.join(missing)} row")
+    if missing and unknown:
+        raise _error(f"overview table has no {', '.join(missing)} row, "
+                     f"but rows it does not know: {unknown}")
     return [
         load(
-            TeamOverviewLoader, f"performance: overview of {name}", team_name=name,
-            **{label: numbers[label][side] for label in _OVERVIEW_ROWS},
+            TeamOverviewLoader, f"performance: overview of {name or f'team {side + 1}'}",
+            team_name=name,
+            **{label: numbers[label][side] for label in _OVERVIEW_ROWS if label in numbers},
         )
         for side, name in enumerate(names)
     ]
@@ -144,9 +163,11 @@ def _player(card: Selector, team_name: str) -> PlayerPerformance:
     if len(rating_labels) != 1:
         raise _error(f"{piece}: expected one 'Rating x.y' bar, found {rating_labels}")
     version = _RATING_BAR.match(rating_labels[0]).group(1)
-    missing = [label for label in _REQUIRED_BARS.get(version, _COMMON_BARS) if label not in bars]
-    if missing:
-        raise _error(f"{piece}: Rating {version} card lacks bars {missing}")
+    missing = [label for label in _EXPECTED_BARS.get(version, _COMMON_BARS) if label not in bars]
+    unknown = [label for label in bars if label not in _BARS and label != rating_labels[0]]
+    if any(label in missing for label in _REQUIRED_BARS) or (missing and unknown):
+        also = f", but bars it does not know: {unknown}" if missing and unknown else ""
+        raise _error(f"{piece}: Rating {version} card lacks bars {missing}{also}")
     return load(
         PlayerPerformanceLoader,
         f"performance: {piece}",
