@@ -6,6 +6,8 @@ response is retried a few times (``HLTV_REFUSAL_RETRIES``) and, every time, the
 site's download delay doubles (up to ``HLTV_BACKOFF_MAX_DELAY``): a site that refuses
 us is asked less often, not more. When the retries are spent the response becomes
 :class:`PageRefused`, which Scrapy hands to the request's errback as a fetch failure.
+Every refusal is also announced with the :data:`request_refused` signal, for whoever
+keeps count per address (the proxies).
 
 A 429 or 5xx doubles the delay the same way before Scrapy's RetryMiddleware retries
 it, and a ``Retry-After`` on it raises the delay to at least what the site asked for.
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
+
+#: Signal sent with ``request`` and ``reason`` for every response refused as not the page.
+request_refused = object()
 
 
 class PageRefused(IgnoreRequest):
@@ -63,6 +68,7 @@ class RefusalMiddleware:
         if reason is None or reason.startswith("http_"):
             return response  # a page, or an error status for RetryMiddleware
         self.stats.inc_value(f"hltv/refused/{reason}")
+        self.crawler.signals.send_catch_log(request_refused, request=request, reason=reason)
         self._slow_down(request, to_at_least=0, why=reason)
         retry = get_retry_request(
             request,
@@ -84,7 +90,10 @@ class RefusalMiddleware:
         to_at_least /= max(1.0 - getattr(slot, "jitter", 0.0), 0.1)
         new_delay = min(max(slot.delay * 2, self.config.backoff_start_delay, to_at_least), ceiling)
         if new_delay > slot.delay:
-            logger.warning("Site pushed back (%s): download delay %.1fs -> %.1fs", why, slot.delay, new_delay)
+            logger.warning(
+                "Site pushed back (%s) on %s: download delay %.1fs -> %.1fs",
+                why, request.meta.get("download_slot"), slot.delay, new_delay,
+            )
             slot.delay = new_delay
         self.stats.set_value("hltv/download_delay", slot.delay)
 
