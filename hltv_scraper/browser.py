@@ -4,7 +4,11 @@ Off by default: the crawl then uses Scrapy's plain HTTP/1.1 client and this modu
 imports Playwright. ``-s HLTV_BROWSER=1`` switches every map page request to
 scrapy-playwright: one Chromium, one browser context for the whole crawl (so the
 cookie a cleared challenge leaves, ``cf_clearance``, is sent with every later page),
-images, fonts and media never downloaded.
+images, fonts and media never downloaded. With proxies (``HLTV_PROXIES``) there is one
+context per proxy, each with its own ``proxy`` option and its own cookies.
+
+The spider knows nothing of this: :class:`BrowserMiddleware` gives every map page
+request (``request.meta["hltv_page"]``) the meta that sends it through the browser.
 
 Settings (all ``-s NAME=value``):
 
@@ -32,7 +36,7 @@ spider priority, so a ``-s PLAYWRIGHT_...`` on the command line still wins:
 ``DOWNLOAD_HANDLERS`` (for the scheme of ``HLTV_BASE_URL`` only: each handler instance
 would start a browser of its own), ``PLAYWRIGHT_BROWSER_TYPE`` (chromium),
 ``PLAYWRIGHT_LAUNCH_OPTIONS`` (headless, the executable, :data:`CHROMIUM_ARGS`),
-``PLAYWRIGHT_CONTEXTS`` (one context, :data:`CONTEXT`), ``PLAYWRIGHT_MAX_PAGES_PER_CONTEXT``,
+``PLAYWRIGHT_CONTEXTS`` (one context, :data:`CONTEXT`, or one per proxy), ``PLAYWRIGHT_MAX_PAGES_PER_CONTEXT``,
 ``PLAYWRIGHT_ABORT_REQUEST`` (:func:`abort_request`),
 ``PLAYWRIGHT_PROCESS_REQUEST_HEADERS`` (``None``: the browser sends its own headers, so
 they match the browser Cloudflare fingerprints, not Scrapy's user agent) and
@@ -41,7 +45,7 @@ they match the browser Cloudflare fingerprints, not Scrapy's user agent) and
 Responses: scrapy-playwright builds a response from the FIRST navigation's status and
 headers and the LAST document's HTML (``page.content()``, the DOM as serialised by the
 browser). When a challenge clears, the first navigation was the challenge (403/503,
-``cf-mitigated: challenge``) while the HTML is the real page; :class:`BrowserResponseMiddleware`
+``cf-mitigated: challenge``) while the HTML is the real page; :class:`BrowserMiddleware`
 puts the final document's status and headers on the response, so RefusalMiddleware, the
 archive and Scrapy's HTTP error handling judge the page the browser ended on.
 """
@@ -59,6 +63,7 @@ from urllib.parse import urlsplit
 from scrapy.settings import SETTINGS_PRIORITIES
 
 from hltv_scraper.config import HltvConfig
+from hltv_scraper.proxies import ProxyConfig
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -69,7 +74,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: The one browser context every page request uses: its cookie jar carries a cleared
-#: challenge's ``cf_clearance`` to every later page of the crawl.
+#: challenge's ``cf_clearance`` to every later page of the crawl. With proxies, each
+#: has a context of its own, named by :func:`context_name`.
 CONTEXT = "hltv"
 
 #: Chromium flags. ``--no-sandbox``: Chromium's sandbox refuses to start as root (CI,
@@ -163,7 +169,7 @@ def apply_browser_settings(settings: BaseSettings) -> BrowserConfig:
             "executable_path": config.executable,
             "args": list(CHROMIUM_ARGS),
         },
-        "PLAYWRIGHT_CONTEXTS": {CONTEXT: {}},
+        "PLAYWRIGHT_CONTEXTS": _contexts(settings),
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": config.max_pages,
         "PLAYWRIGHT_ABORT_REQUEST": f"{__name__}.abort_request",
         "PLAYWRIGHT_PROCESS_REQUEST_HEADERS": None,
@@ -175,19 +181,32 @@ def apply_browser_settings(settings: BaseSettings) -> BrowserConfig:
     # Set at spider priority at least, like the rest: a runner that merges its own
     # (project) settings into the crawler afterwards must not drop it.
     middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
-    middlewares.setdefault(f"{__name__}.BrowserResponseMiddleware", 950)
+    middlewares.setdefault(f"{__name__}.BrowserMiddleware", 950)
     priority = max(settings.getpriority("DOWNLOADER_MIDDLEWARES") or 0, SETTINGS_PRIORITIES["spider"])
     settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority=priority)
     return config
 
 
-def browser_meta(config: BrowserConfig) -> dict[str, Any]:
-    """Request meta that sends one map page request through the browser."""
+def context_name(proxy_label: str | None) -> str:
+    """The browser context of a proxy, :data:`CONTEXT` without proxies."""
+    return CONTEXT if proxy_label is None else f"{CONTEXT} {proxy_label}"
+
+
+def _contexts(settings: BaseSettings) -> dict[str, dict[str, Any]]:
+    proxies = ProxyConfig.from_settings(settings).proxies
+    if not proxies:
+        return {CONTEXT: {}}
+    return {context_name(proxy.label): {"proxy": proxy.playwright()} for proxy in proxies}
+
+
+def browser_meta(config: BrowserConfig, proxy_label: str | None = None) -> dict[str, Any]:
+    """Request meta that sends one map page request through the browser, in the
+    context of its proxy."""
     from scrapy_playwright.page import PageMethod  # no Playwright import: a plain class
 
     return {
         "playwright": True,
-        "playwright_context": CONTEXT,
+        "playwright_context": context_name(proxy_label),
         "playwright_page_init_callback": f"{__name__}.track_documents",
         # a fresh PageMethod per request: scrapy-playwright stores its result on it
         "playwright_page_methods": [PageMethod(wait_for_challenge, config.challenge_timeout)],
@@ -244,16 +263,25 @@ async def wait_for_challenge(page: Any, timeout: float) -> str:
         await asyncio.sleep(_POLL_SECONDS)
 
 
-class BrowserResponseMiddleware:
-    """Make a browser response describe the document the page ended on, and count
-    challenges (``hltv/browser/challenge/cleared|timeout``)."""
+class BrowserMiddleware:
+    """Send map page requests through the browser; make a browser response describe
+    the document the page ended on, and count challenges
+    (``hltv/browser/challenge/cleared|timeout``).
+
+    Nearest the download handler, so the request already has its proxy."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.stats = crawler.stats
+        self.config = BrowserConfig.from_settings(crawler.settings)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        # every time, retries too: a retry may have moved to another proxy's context
+        if self.config.enabled and "hltv_page" in request.meta:
+            request.meta.update(browser_meta(self.config, request.meta.get("hltv_proxy")))
 
     def process_response(self, request: Request, response: Response) -> Response:
         if "playwright" not in response.flags:

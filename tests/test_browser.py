@@ -184,7 +184,7 @@ def test_browser_mode_derives_scrapy_playwright_settings_and_the_command_line_wi
     assert settings.getdict("PLAYWRIGHT_CONTEXTS") == {CONTEXT: {}}
     assert settings.getint("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT") == 3
     assert settings["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"] == 5000  # -s beats derived
-    assert settings.getdict("DOWNLOADER_MIDDLEWARES")["hltv_scraper.browser.BrowserResponseMiddleware"] == 950
+    assert settings.getdict("DOWNLOADER_MIDDLEWARES")["hltv_scraper.browser.BrowserMiddleware"] == 950
 
 
 def test_browser_mode_without_chromium_is_a_clear_error(tmp_path):

@@ -17,7 +17,7 @@ from scrapy import Request, Spider, signals
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from hltv_scraper.browser import BrowserConfig, apply_browser_settings, browser_meta
+from hltv_scraper.browser import apply_browser_settings
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.items import PageFailure
 from hltv_scraper.middlewares import PageRefused
@@ -63,7 +63,6 @@ class MapPagesSpider(Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.config = HltvConfig.from_settings(crawler.settings)
-        spider.browser = BrowserConfig.from_settings(crawler.settings)
         spider.db = Database.open(spider.config.db_path)
         if spider.mapstatsids:
             try:
@@ -112,8 +111,6 @@ class MapPagesSpider(Spider):
 
     def page_request(self, key: MapKey, page: str) -> Request:
         meta = {"hltv_page": page, "mapstatsid": key.mapstatsid}
-        if self.browser.enabled:
-            meta.update(browser_meta(self.browser))
         return Request(
             page_url(self.config.base_url, page, key.mapstatsid, key.slug),
             callback=self.parse_page,
