@@ -9,6 +9,9 @@ us is asked less often, not more. When the retries are spent the response become
 Every refusal is also announced with the :data:`request_refused` signal, for whoever
 keeps count per address (the proxies).
 
+Every page that passes is counted by the way it came (``hltv/pages/fetched/plain``,
+``browser``, ``flaresolverr``, ``archive``).
+
 A 429 or 5xx doubles the delay the same way before Scrapy's RetryMiddleware retries
 it, and a ``Retry-After`` on it raises the delay to at least what the site asked for.
 AutoThrottle brings the delay back down as pages come through again.
@@ -65,8 +68,11 @@ class RefusalMiddleware:
         if page is None:
             return response
         reason = refusal_reason(response, page)
-        if reason is None or reason.startswith("http_"):
-            return response  # a page, or an error status for RetryMiddleware
+        if reason is None:
+            self.stats.inc_value(f"hltv/pages/fetched/{_fetched_by(response)}")
+            return response
+        if reason.startswith("http_"):
+            return response  # an error status for RetryMiddleware
         self.stats.inc_value(f"hltv/refused/{reason}")
         self.crawler.signals.send_catch_log(request_refused, request=request, reason=reason)
         self._slow_down(request, to_at_least=0, why=reason)
@@ -100,6 +106,18 @@ class RefusalMiddleware:
     def _slot(self, request: Request) -> Slot | None:
         downloader = self.crawler.engine.downloader
         return downloader.slots.get(request.meta.get("download_slot"))
+
+
+def _fetched_by(response: Response) -> str:
+    """How a page came: ``plain``, ``browser``, ``flaresolverr`` or from the ``archive``."""
+    flags = response.flags
+    if "cached" in flags:
+        return "archive"
+    if "playwright" in flags:
+        return "browser"
+    if "flaresolverr" in flags:
+        return "flaresolverr"
+    return "plain"
 
 
 def _retry_after(response: Response) -> float | None:
