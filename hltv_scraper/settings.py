@@ -28,6 +28,10 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
 
+# HLTV_IMPERSONATE, HLTV_BROWSER, HLTV_COOKIES_FILE, HLTV_FLARESOLVERR_URL: the Scrapy
+# settings each fetch mode needs (download handler, middlewares), derived per crawl.
+ADDONS = {"hltv_scraper.fetching.FetchModes": 0}
+
 DOWNLOADER_MIDDLEWARES = {
     # Below HttpCompression (590): the archive stores and serves decoded bodies.
     "hltv_scraper.archive.ArchiveMiddleware": 580,

@@ -28,6 +28,7 @@ import ssl
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -70,22 +71,31 @@ class ClearanceGate:
         self._lock = threading.Lock()
         self.challenges = 0  # challenge pages served
         self.passed = 0  # pages served to a cleared request
+        #: called with each request's verdict (True: admitted), e.g. to rotate midway
+        self.on_request: Callable[[bool], None] | None = None
 
     def admits(self, cookies: set[str], user_agent: str) -> bool:
         with self._lock:
-            for cookie in cookies:
-                name, _, value = cookie.partition("=")
-                if name == "cf_clearance" and self._tokens.get(value) == user_agent:
-                    self.passed += 1
-                    return True
-            return False
+            admitted = any(
+                name == "cf_clearance" and self._tokens.get(value) == user_agent
+                for name, _, value in (cookie.partition("=") for cookie in cookies)
+            )
+            self.passed += admitted
+        if self.on_request is not None:
+            self.on_request(admitted)
+        return admitted
 
-    def challenge(self, user_agent: str) -> bytes:
+    def issue(self, user_agent: str) -> str:
+        """A clearance for ``user_agent``, as a browser that got through would hold."""
         token = secrets.token_hex(8)
         with self._lock:
             self._tokens[token] = user_agent
+        return token
+
+    def challenge(self, user_agent: str) -> bytes:
+        with self._lock:
             self.challenges += 1
-        return clearing_challenge(f"cf_clearance={token}")
+        return clearing_challenge(f"cf_clearance={self.issue(user_agent)}")
 
     def rotate(self) -> None:
         with self._lock:
