@@ -40,7 +40,7 @@ from hltv_scraper.config import HltvConfig
 from hltv_scraper.cookiefile import make_cookie, read_cookie_file
 from hltv_scraper.fetching import FLARESOLVERR, FetchConfig
 from hltv_scraper.middlewares import PageRefused
-from hltv_scraper.site import refusal_reason
+from hltv_scraper.site import is_challenge, refusal_reason
 
 if TYPE_CHECKING:
     from http.cookiejar import Cookie
@@ -111,7 +111,7 @@ class ClearanceMiddleware(CookiesMiddleware):
     async def process_response(self, request: Request, response: Response) -> Request | Response:
         response = super().process_response(request, response)  # Set-Cookie into the jar
         page = request.meta.get("hltv_page")
-        if page is None or self.config.solver is None or refusal_reason(response, page) != "cloudflare_challenge":
+        if page is None or self.config.solver is None or not is_challenge(response):
             return response
         self.stats.inc_value("hltv/clearance/challenged")
         key = request.meta.get("cookiejar")
