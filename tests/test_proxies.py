@@ -9,6 +9,7 @@ reached directly.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -153,9 +154,27 @@ def test_proxy_credentials_never_show(server, proxies, db_path, proxy_settings, 
     assert result.stat("hltv/maps/committed") == 4
     # the proxy with credentials was used, and got them (it answers 407 without)
     assert result.stat(f"hltv/proxy/crawler:***@{proxies[1].address}/pages") > 0
-    assert "Maps: " in caplog.text and f"crawler:***@{proxies[1].address}" in caplog.text
+    # the progress line has a part per proxy, by its masked name
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Maps: ")]
+    assert progress and f"crawler:***@{proxies[1].address} " in progress[-1]
+    assert re.search(r"\| proxies: (\S+ \d+ ok/\d+ refused, ){2}\S+ \d+ ok/\d+ refused$", progress[-1]), progress[-1]
     assert SECRET not in caplog.text
     assert SECRET not in repr(result.stats)
+
+
+def test_impersonating_chrome_through_the_proxies(server, proxies, db_path, proxy_settings):
+    maps = seed(db_path, ALL_MAPS[:3])
+
+    result = run_crawl("perf_economy", {**proxy_settings, "HLTV_IMPERSONATE": "chrome"})
+
+    assert result.stat("hltv/maps/committed") == len(maps)
+    for mapstatsid in maps:
+        assert_matches_truth(db_path, mapstatsid)
+    assert result.stat("impersonate/request_bytes") > 0
+    # curl_cffi sent the credentials to the proxy that wants them (it answers 407 without)
+    assert [sum(p.requests.values()) for p in proxies] == [2, 2, 2]
+    assert result.stat(f"hltv/proxy/{label(proxies[1])}/pages") == 2
+    assert all("Chrome/" in h["user-agent"] for p in proxies for h in p.request_headers)
 
 
 @pytest.mark.parametrize(("content", "message"), [
