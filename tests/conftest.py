@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server import FixtureServer
+from tests.server import ClearanceGate, FixtureServer
 
 
 @pytest.fixture
@@ -13,6 +13,19 @@ def server() -> Iterator[FixtureServer]:
     fixture_server = FixtureServer().start()
     yield fixture_server
     fixture_server.stop()
+
+
+@pytest.fixture
+def gate() -> ClearanceGate:
+    return ClearanceGate()
+
+
+@pytest.fixture
+def gated_server(gate: ClearanceGate) -> Iterator[FixtureServer]:
+    """The fixture site behind Cloudflare: a test module makes it its ``server``."""
+    guarded = FixtureServer(gate=gate).start()
+    yield guarded
+    guarded.stop()
 
 
 @pytest.fixture
