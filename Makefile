@@ -18,9 +18,10 @@ $(STAMP): requirements.txt pyproject.toml
 demo: install
 	$(BIN)/python tools/demo.py --workdir $(DEMO_DIR)
 
-# Debian's Chromium, for HLTV_BROWSER=1 and its tests (Playwright's own download is not used).
+# Debian's Chromium, for HLTV_BROWSER and its tests (Playwright's own download is not used),
+# and Xvfb, the virtual display a windowed Chromium needs on a server (HLTV_BROWSER_HEADLESS=0).
 browser:
-	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	command -v chromium >/dev/null && command -v Xvfb >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium xvfb)
 
 # Debian's PostgreSQL server binaries: the suite starts its own throwaway server with them.
 postgres:

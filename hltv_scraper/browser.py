@@ -1,17 +1,31 @@
-"""Browser mode: map pages fetched by headless Chromium, for when Cloudflare wants a browser.
+"""Browser mode: map pages fetched by Chromium, for when Cloudflare wants a browser.
 
 Off by default: the crawl then uses Scrapy's plain HTTP/1.1 client and this module never
 imports Playwright. ``-s HLTV_BROWSER=1`` switches every map page request to
 scrapy-playwright: one Chromium, one browser context for the whole crawl (so the
 cookie a cleared challenge leaves, ``cf_clearance``, is sent with every later page),
-images, fonts and media never downloaded.
+images, fonts and media never downloaded. With proxies (``HLTV_PROXIES``) there is one
+context per proxy, each with its own ``proxy`` option and its own cookies.
+
+``-s HLTV_BROWSER=handoff`` keeps pages on plain HTTP and opens Chromium only for a
+page that comes back as a challenge; its cookies and User-Agent then go to the plain
+path (``clearance.py``), and the browser closes when idle (``download.py``).
+
+The spider knows nothing of this: :class:`BrowserMiddleware` gives every map page
+request (``request.meta["hltv_page"]``), or every challenge solve, the meta that sends
+it through the browser.
 
 Settings (all ``-s NAME=value``):
 
-``HLTV_BROWSER`` (bool, default ``0``)
-    Fetch map pages with headless Chromium. Slower and heavier than plain HTTP (a
+``HLTV_BROWSER`` (``0``, ``1`` or ``handoff``, default ``0``)
+    ``1``: fetch map pages with Chromium. Slower and heavier than plain HTTP (a
     browser renders every page), so only worth it when plain requests are refused.
-    Ignored with ``HLTV_REPLAY=1``, which never touches the network.
+    ``handoff``: Chromium solves challenges only. Ignored with ``HLTV_REPLAY=1``,
+    which never touches the network.
+``HLTV_BROWSER_HEADLESS`` (bool, default ``1``)
+    ``0``: Chromium with a window, under Xvfb when there is no display (``xvfb.py``).
+``HLTV_BROWSER_IDLE_SECONDS`` (seconds, default ``300``)
+    In handoff mode, the browser closes after this long without a challenge.
 ``HLTV_BROWSER_EXECUTABLE`` (path, default ``/usr/bin/chromium``)
     The Chromium to drive. Debian's ``chromium`` package (``make browser``);
     Playwright's own browser download is not needed.
@@ -28,11 +42,13 @@ Settings (all ``-s NAME=value``):
     does not wait.
 
 scrapy-playwright settings are derived from these when ``HLTV_BROWSER`` is on, at
-spider priority, so a ``-s PLAYWRIGHT_...`` on the command line still wins:
-``DOWNLOAD_HANDLERS`` (for the scheme of ``HLTV_BASE_URL`` only: each handler instance
-would start a browser of its own), ``PLAYWRIGHT_BROWSER_TYPE`` (chromium),
-``PLAYWRIGHT_LAUNCH_OPTIONS`` (headless, the executable, :data:`CHROMIUM_ARGS`),
-``PLAYWRIGHT_CONTEXTS`` (one context, :data:`CONTEXT`), ``PLAYWRIGHT_MAX_PAGES_PER_CONTEXT``,
+spider priority, so a ``-s PLAYWRIGHT_...`` on the command line still wins (the download
+handler, which holds scrapy-playwright's, is registered by ``fetching.py``):
+``PLAYWRIGHT_BROWSER_TYPE`` (chromium),
+``PLAYWRIGHT_LAUNCH_OPTIONS`` (headless or not, the executable, :data:`CHROMIUM_ARGS`),
+``PLAYWRIGHT_CONTEXTS`` (one context, :data:`CONTEXT`, or one per proxy; none in
+handoff mode, so no browser starts until a challenge needs one),
+``PLAYWRIGHT_MAX_PAGES_PER_CONTEXT``, ``PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER``,
 ``PLAYWRIGHT_ABORT_REQUEST`` (:func:`abort_request`),
 ``PLAYWRIGHT_PROCESS_REQUEST_HEADERS`` (``None``: the browser sends its own headers, so
 they match the browser Cloudflare fingerprints, not Scrapy's user agent) and
@@ -41,7 +57,7 @@ they match the browser Cloudflare fingerprints, not Scrapy's user agent) and
 Responses: scrapy-playwright builds a response from the FIRST navigation's status and
 headers and the LAST document's HTML (``page.content()``, the DOM as serialised by the
 browser). When a challenge clears, the first navigation was the challenge (403/503,
-``cf-mitigated: challenge``) while the HTML is the real page; :class:`BrowserResponseMiddleware`
+``cf-mitigated: challenge``) while the HTML is the real page; :class:`BrowserMiddleware`
 puts the final document's status and headers on the response, so RefusalMiddleware, the
 archive and Scrapy's HTTP error handling judge the page the browser ended on.
 """
@@ -56,9 +72,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from scrapy.settings import SETTINGS_PRIORITIES
-
+from hltv_scraper._derive import add_to_dict, derive
 from hltv_scraper.config import HltvConfig
+from hltv_scraper.proxies import Proxy, ProxyConfig
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -69,7 +85,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: The one browser context every page request uses: its cookie jar carries a cleared
-#: challenge's ``cf_clearance`` to every later page of the crawl.
+#: challenge's ``cf_clearance`` to every later page of the crawl. With proxies, each
+#: has a context of its own, named by :func:`context_name`.
 CONTEXT = "hltv"
 
 #: Chromium flags. ``--no-sandbox``: Chromium's sandbox refuses to start as root (CI,
@@ -107,16 +124,32 @@ _POLL_SECONDS = 0.25
 _DOCUMENTS = "hltv_browser_documents"
 
 
+#: HLTV_BROWSER values: every page in the browser, or pages over plain HTTP and only a
+#: challenged one in the browser (its cookies then handed to the plain path).
+ALWAYS, HANDOFF = "always", "handoff"
+
+
 @dataclass(frozen=True)
 class BrowserConfig:
-    #: HLTV_BROWSER: fetch map pages with headless Chromium.
-    enabled: bool = False
+    #: HLTV_BROWSER: ``0`` plain HTTP, ``1`` every map page in Chromium, ``handoff``
+    #: plain HTTP with Chromium solving the challenges (see ``clearance.py``).
+    mode: str | None = None
     #: HLTV_BROWSER_EXECUTABLE: the Chromium binary.
     executable: str = "/usr/bin/chromium"
     #: HLTV_BROWSER_MAX_PAGES: pages open at once in the browser.
     max_pages: int = 2
     #: HLTV_CHALLENGE_TIMEOUT: seconds a challenge may take to clear in the page.
     challenge_timeout: float = 30.0
+    #: HLTV_BROWSER_HEADLESS: ``0`` runs Chromium with a window (under Xvfb when there is
+    #: no display). Some challenges let a windowed browser through and not a headless one.
+    headless: bool = True
+    #: HLTV_BROWSER_IDLE_SECONDS: in handoff mode, the browser closes after this long
+    #: without a challenge to solve (a clearance lasts long; Chromium holds ~300 MB).
+    idle_seconds: float = 300.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode is not None
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> BrowserConfig:
@@ -127,20 +160,36 @@ class BrowserConfig:
         timeout = settings.getfloat("HLTV_CHALLENGE_TIMEOUT", default.challenge_timeout)
         if timeout < 0:
             raise ValueError(f"HLTV_CHALLENGE_TIMEOUT must not be negative, got {timeout}")
+        idle = settings.getfloat("HLTV_BROWSER_IDLE_SECONDS", default.idle_seconds)
+        if idle < 0:
+            raise ValueError(f"HLTV_BROWSER_IDLE_SECONDS must not be negative, got {idle}")
+        mode = _mode(settings.get("HLTV_BROWSER"))
         return cls(
             # a replay never touches the network: no browser to start
-            enabled=settings.getbool("HLTV_BROWSER", default.enabled)
-            and not HltvConfig.from_settings(settings).replay,
+            mode=None if HltvConfig.from_settings(settings).replay else mode,
             executable=str(settings.get("HLTV_BROWSER_EXECUTABLE") or default.executable),
             max_pages=max_pages,
             challenge_timeout=timeout,
+            headless=settings.getbool("HLTV_BROWSER_HEADLESS", default.headless),
+            idle_seconds=idle,
         )
+
+
+def _mode(value: Any) -> str | None:
+    text = str(value if value is not None else "0").strip().lower()
+    if text == HANDOFF:
+        return HANDOFF
+    if text in ("1", "true", "yes", "on", ALWAYS):
+        return ALWAYS
+    if text in ("0", "false", "no", "off", "", "none"):
+        return None
+    raise ValueError(f"HLTV_BROWSER takes 0, 1 or handoff, got {value!r}")
 
 
 def apply_browser_settings(settings: BaseSettings) -> BrowserConfig:
     """Turn ``HLTV_BROWSER`` into scrapy-playwright's settings; nothing when it is off.
 
-    Called from the spider's ``update_settings``, i.e. after ``-s`` settings are in.
+    Needs the ``-s`` settings in (the fetch-settings add-on calls it); safe to repeat.
     """
     config = BrowserConfig.from_settings(settings)
     if not config.enabled:
@@ -150,47 +199,57 @@ def apply_browser_settings(settings: BaseSettings) -> BrowserConfig:
             f"HLTV_BROWSER is on but there is no Chromium at {config.executable}: install "
             "Debian's chromium (`make browser`) or point HLTV_BROWSER_EXECUTABLE at one"
         )
-    # Every handler instance starts its own Playwright and browser: register one, for
-    # the scheme the site is on (https for HLTV, http for a local test server).
-    scheme = urlsplit(HltvConfig.from_settings(settings).base_url).scheme or "https"
-    handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
     navigation_timeout_ms = settings.getfloat("DOWNLOAD_TIMEOUT", 180) * 1000
-    derived: dict[str, Any] = {
-        "DOWNLOAD_HANDLERS": {**settings.getdict("DOWNLOAD_HANDLERS"), scheme: handler},
+    derive(settings, {
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
         "PLAYWRIGHT_LAUNCH_OPTIONS": {
-            "headless": True,
+            "headless": config.headless,
             "executable_path": config.executable,
             "args": list(CHROMIUM_ARGS),
         },
-        "PLAYWRIGHT_CONTEXTS": {CONTEXT: {}},
+        # handoff: no context at start, so no browser until a challenge needs one
+        "PLAYWRIGHT_CONTEXTS": _contexts(settings) if config.mode == ALWAYS else {},
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": config.max_pages,
         "PLAYWRIGHT_ABORT_REQUEST": f"{__name__}.abort_request",
         "PLAYWRIGHT_PROCESS_REQUEST_HEADERS": None,
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": navigation_timeout_ms,
-    }
-    for name, value in derived.items():
-        settings.set(name, value, priority="spider")
+        # a browser closed when idle is launched again for the next challenge
+        "PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER": True,
+    })
     # Nearest the download handler: every other middleware sees the corrected response.
-    # Set at spider priority at least, like the rest: a runner that merges its own
-    # (project) settings into the crawler afterwards must not drop it.
-    middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
-    middlewares.setdefault(f"{__name__}.BrowserResponseMiddleware", 950)
-    priority = max(settings.getpriority("DOWNLOADER_MIDDLEWARES") or 0, SETTINGS_PRIORITIES["spider"])
-    settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority=priority)
+    add_to_dict(settings, "DOWNLOADER_MIDDLEWARES", {f"{__name__}.BrowserMiddleware": 950})
     return config
 
 
-def browser_meta(config: BrowserConfig) -> dict[str, Any]:
-    """Request meta that sends one map page request through the browser."""
+def context_name(proxy_label: str | None) -> str:
+    """The browser context of a proxy, :data:`CONTEXT` without proxies."""
+    return CONTEXT if proxy_label is None else f"{CONTEXT} {proxy_label}"
+
+
+def _contexts(settings: BaseSettings) -> dict[str, dict[str, Any]]:
+    proxies = ProxyConfig.from_settings(settings).proxies
+    if not proxies:
+        return {CONTEXT: {}}
+    return {context_name(proxy.label): {"proxy": proxy.playwright()} for proxy in proxies}
+
+
+def browser_meta(config: BrowserConfig, proxy: Proxy | None = None, *, solve: bool = False) -> dict[str, Any]:
+    """Request meta that sends one request through the browser, in the context of its
+    proxy. ``solve``: the request is there to clear a challenge, and its response
+    carries the browser's cookies and User-Agent (``request.meta["hltv_solution"]``)."""
     from scrapy_playwright.page import PageMethod  # no Playwright import: a plain class
 
+    # a fresh PageMethod per request: scrapy-playwright stores its result on it
+    methods = [PageMethod(wait_for_challenge, config.challenge_timeout)]
+    if solve:
+        methods.append(PageMethod(read_clearance))
     return {
         "playwright": True,
-        "playwright_context": CONTEXT,
+        "playwright_context": context_name(proxy.label if proxy else None),
+        # a context closed with an idle browser is made again, with its proxy
+        "playwright_context_kwargs": {"proxy": proxy.playwright()} if proxy else {},
         "playwright_page_init_callback": f"{__name__}.track_documents",
-        # a fresh PageMethod per request: scrapy-playwright stores its result on it
-        "playwright_page_methods": [PageMethod(wait_for_challenge, config.challenge_timeout)],
+        "playwright_page_methods": methods,
     }
 
 
@@ -244,16 +303,37 @@ async def wait_for_challenge(page: Any, timeout: float) -> str:
         await asyncio.sleep(_POLL_SECONDS)
 
 
-class BrowserResponseMiddleware:
-    """Make a browser response describe the document the page ended on, and count
-    challenges (``hltv/browser/challenge/cleared|timeout``)."""
+async def read_clearance(page: Any) -> dict[str, Any]:
+    """A page method for a challenge solve: the cookies the page has now and the
+    browser's exact User-Agent, to hand to the plain path."""
+    return {
+        "cookies": await page.context.cookies(page.url),
+        "user_agent": await page.evaluate("navigator.userAgent"),
+    }
+
+
+class BrowserMiddleware:
+    """Send map page requests (``HLTV_BROWSER=1``) and challenge solves (``handoff``)
+    through the browser; make a browser response describe the document the page ended
+    on, and count challenges (``hltv/browser/challenge/cleared|timeout``).
+
+    Nearest the download handler, so the request already has its proxy."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.stats = crawler.stats
+        self.config = BrowserConfig.from_settings(crawler.settings)
+        self.proxies = {proxy.label: proxy for proxy in ProxyConfig.from_settings(crawler.settings).proxies}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        solve = request.meta.get("hltv_solve") == "browser"
+        # every time, retries too: a retry may have moved to another proxy's context
+        if solve or (self.config.mode == ALWAYS and "hltv_page" in request.meta):
+            proxy = self.proxies.get(request.meta.get("hltv_proxy"))
+            request.meta.update(browser_meta(self.config, proxy, solve=solve))
 
     def process_response(self, request: Request, response: Response) -> Response:
         if "playwright" not in response.flags:
@@ -261,6 +341,8 @@ class BrowserResponseMiddleware:
         for method in request.meta.get("playwright_page_methods") or ():
             if getattr(method, "method", None) is wait_for_challenge and method.result not in (None, "none"):
                 self.stats.inc_value(f"hltv/browser/challenge/{method.result}")
+            if getattr(method, "method", None) is read_clearance:
+                request.meta["hltv_solution"] = method.result
         documents = request.meta.pop(_DOCUMENTS, None)
         if not documents or len(documents) < 2:
             return response  # the first navigation's status and headers are the page's

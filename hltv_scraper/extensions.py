@@ -3,7 +3,8 @@
 Scrapy's periodic stats line (``LOGSTATS_INTERVAL``), extended with what matters here:
 the stage running, its units committed, failed and left, how many matches and maps the
 whole chain still has to do (read from the database, so it counts every crawl sharing
-it), pages Cloudflare refused, and the current delay.
+it), pages Cloudflare refused, and the current delay; with proxies, pages and refusals
+per proxy (by their masked names) and which are benched.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class Progress(LogStats):
         delay = max((slot.delay for slot in slots), default=0.0)
         logger.info(
             "[%s] %s: %d committed, %d failed, %d fetch failures, %s left | %s | pages: %d "
-            "(%d/min), %d refused by the site | delay %.1fs",
+            "(%d/min), %d refused by the site | delay %.1fs%s",
             spider.name,
             units,
             count("committed"),
@@ -58,6 +59,7 @@ class Progress(LogStats):
             self.prate,
             refused,
             delay,
+            _per_proxy(stats),
             extra={"spider": spider},
         )
 
@@ -76,3 +78,18 @@ class Progress(LogStats):
             f"left: {left['matches']} match pages, {left['map_stats']} map stats pages, "
             f"{left['perf_economy']} maps for performance/economy"
         )
+
+
+def _per_proxy(stats: dict) -> str:
+    """`` | proxies: host:port 120 ok/2 refused, user:***@host:port 98 ok/7 refused benched``"""
+    if not stats.get("hltv/proxies/active"):
+        return ""
+    labels = sorted({key.split("/")[2] for key in stats if key.startswith("hltv/proxy/")})
+    parts = []
+    for label in labels:
+        def count(name: str) -> int:
+            return stats.get(f"hltv/proxy/{label}/{name}", 0)
+
+        benched = " benched" if count("benched_now") else ""
+        parts.append(f"{label} {count('pages')} ok/{count('refused')} refused{benched}")
+    return " | proxies: " + (", ".join(parts) or "none used yet")

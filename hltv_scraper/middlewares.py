@@ -6,6 +6,11 @@ response is retried a few times (``HLTV_REFUSAL_RETRIES``) and, every time, the
 site's download delay doubles (up to ``HLTV_BACKOFF_MAX_DELAY``): a site that refuses
 us is asked less often, not more. When the retries are spent the response becomes
 :class:`PageRefused`, which Scrapy hands to the request's errback as a fetch failure.
+Every refusal is also announced with the :data:`request_refused` signal, for whoever
+keeps count per address (the proxies).
+
+Every page that passes is counted by the way it came (``hltv/pages/fetched/plain``,
+``browser``, ``flaresolverr``, ``archive``).
 
 A 429 or 5xx doubles the delay the same way before Scrapy's RetryMiddleware retries
 it, and a ``Retry-After`` on it raises the delay to at least what the site asked for.
@@ -30,6 +35,9 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
+
+#: Signal sent with ``request`` and ``reason`` for every response refused as not the page.
+request_refused = object()
 
 
 class PageRefused(IgnoreRequest):
@@ -60,9 +68,13 @@ class RefusalMiddleware:
         if page is None:
             return response
         reason = refusal_reason(response, page)
-        if reason is None or reason.startswith("http_"):
-            return response  # a page, or an error status for RetryMiddleware
+        if reason is None:
+            self.stats.inc_value(f"hltv/pages/fetched/{_fetched_by(response)}")
+            return response
+        if reason.startswith("http_"):
+            return response  # an error status for RetryMiddleware
         self.stats.inc_value(f"hltv/refused/{reason}")
+        self.crawler.signals.send_catch_log(request_refused, request=request, reason=reason)
         self._slow_down(request, to_at_least=0, why=reason)
         retry = get_retry_request(
             request,
@@ -84,13 +96,28 @@ class RefusalMiddleware:
         to_at_least /= max(1.0 - getattr(slot, "jitter", 0.0), 0.1)
         new_delay = min(max(slot.delay * 2, self.config.backoff_start_delay, to_at_least), ceiling)
         if new_delay > slot.delay:
-            logger.warning("Site pushed back (%s): download delay %.1fs -> %.1fs", why, slot.delay, new_delay)
+            logger.warning(
+                "Site pushed back (%s) on %s: download delay %.1fs -> %.1fs",
+                why, request.meta.get("download_slot"), slot.delay, new_delay,
+            )
             slot.delay = new_delay
         self.stats.set_value("hltv/download_delay", slot.delay)
 
     def _slot(self, request: Request) -> Slot | None:
         downloader = self.crawler.engine.downloader
         return downloader.slots.get(request.meta.get("download_slot"))
+
+
+def _fetched_by(response: Response) -> str:
+    """How a page came: ``plain``, ``browser``, ``flaresolverr`` or from the ``archive``."""
+    flags = response.flags
+    if "cached" in flags:
+        return "archive"
+    if "playwright" in flags:
+        return "browser"
+    if "flaresolverr" in flags:
+        return "flaresolverr"
+    return "plain"
 
 
 def _retry_after(response: Response) -> float | None:

@@ -28,9 +28,17 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
 
+# HLTV_IMPERSONATE, HLTV_BROWSER, HLTV_COOKIES_FILE, HLTV_FLARESOLVERR_URL: the Scrapy
+# settings each fetch mode needs (download handler, middlewares), derived per crawl.
+ADDONS = {"hltv_scraper.fetching.FetchModes": 0}
+
 DOWNLOADER_MIDDLEWARES = {
     # Below HttpCompression (590): the archive stores and serves decoded bodies.
     "hltv_scraper.archive.ArchiveMiddleware": 580,
+    # After the archive (a page it serves needs no proxy), before refusals are judged:
+    # sees pages and HTTP errors per proxy; refusals reach it as a signal. Off unless
+    # HLTV_PROXIES names a file.
+    "hltv_scraper.proxies.ProxyMiddleware": 582,
     # Between the two: refusals never reach the archive or the spider as pages.
     "hltv_scraper.middlewares.RefusalMiddleware": 585,
     # Replaced by the archive middleware above.

@@ -61,17 +61,22 @@ def slugify(*names: str | None) -> str:
     return slug or "x"
 
 
+def is_challenge(response: Response) -> bool:
+    """Whether ``response`` is a Cloudflare challenge ("Just a moment..."); cheap on a
+    real page (megabytes), whose body is not searched."""
+    return response.headers.get(b"cf-mitigated", b"").lower() == b"challenge" or (
+        len(response.body) < 100_000 and _CHALLENGE.search(response.body) is not None
+    )
+
+
 def refusal_reason(response: Response, page: str) -> str | None:
     """Why this response is not the ``page`` asked for, or None when it is.
 
     Reasons are short keys for stats and logs: ``cloudflare_challenge``,
     ``access_denied``, ``http_<status>``, ``not_the_page``.
     """
-    headers = response.headers
     body = response.body
-    if headers.get(b"cf-mitigated", b"").lower() == b"challenge" or (
-        len(body) < 100_000 and _CHALLENGE.search(body)
-    ):
+    if is_challenge(response):
         return "cloudflare_challenge"
     # A real page is megabytes and says "access" in passing; a denial page is tiny.
     if len(body) < 20000 and _DENIED.search(body):

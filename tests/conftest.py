@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.postgres import PostgresServer
-from tests.server import FixtureServer
+from tests.server import ClearanceGate, FixtureServer
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -47,6 +47,19 @@ def database_settings(database: Path | str) -> dict:
     if str(database).startswith("postgresql"):
         return {"HLTV_DB_URL": str(database)}
     return {"HLTV_DB_PATH": str(database)}
+
+
+@pytest.fixture
+def gate() -> ClearanceGate:
+    return ClearanceGate()
+
+
+@pytest.fixture
+def gated_server(gate: ClearanceGate) -> Iterator[FixtureServer]:
+    """The fixture site behind Cloudflare: a test module makes it its ``server``."""
+    guarded = FixtureServer(gate=gate).start()
+    yield guarded
+    guarded.stop()
 
 
 @pytest.fixture

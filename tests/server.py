@@ -6,21 +6,51 @@ fixture page of that map. A test can script other answers per page with
 repeats), e.g. a Cloudflare challenge first and the real page next. An answer with
 ``unless_cookie`` stands aside for a request carrying that cookie, which gets the real
 page: a challenge a browser clears by setting the cookie, as Cloudflare's does.
+
+:class:`ClearanceGate` makes the whole site behave like Cloudflare in front of HLTV:
+every page is a challenge whose script sets a ``cf_clearance`` cookie bound to the
+User-Agent that fetched the challenge, and only a request with a current cookie and
+that same User-Agent gets the page. ``rotate()`` invalidates every cookie handed out.
+
+The server also stands in for an HTTP proxy ("an address" of the crawl): a proxied
+request arrives with an absolute URI (``GET http://host:port/path``) and is answered
+like any other. With ``proxy_auth="user:pass"`` a request without those credentials
+in ``Proxy-Authorization`` gets ``407``. ``tls`` (an ``ssl.SSLContext``) serves HTTPS.
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
 import re
+import secrets
+import ssl
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 from tests.pages import page_bytes
 
 _ROUTE = re.compile(r"^/stats/matches/(?:(performance|economy)/)?mapstatsid/(\d+)(?:/|$)")
+#: What Cloudflare sends with a challenge.
+CHALLENGE_HEADERS = {"Server": "cloudflare", "cf-mitigated": "challenge"}
+
+
+def clearing_challenge(cookie: str, delay_ms: int = 300) -> bytes:
+    """A challenge page that clears in a browser, like Cloudflare's: it runs a while,
+    sets ``cookie`` and reloads."""
+    return f"""<!DOCTYPE html><html><head><title>Just a moment...</title></head>
+<body><p>Checking if the site connection is secure</p><script>
+window._cf_chl_opt = {{cType: "managed"}};
+setTimeout(function () {{
+  document.cookie = "{cookie}; path=/";
+  location.reload();
+}}, {delay_ms});
+</script></body></html>""".encode()
 
 
 @dataclass
@@ -32,12 +62,60 @@ class Answer:
     unless_cookie: str | None = None  # "name=value": a request with it gets the real page
 
 
-class FixtureServer:
+class ClearanceGate:
+    """Cloudflare's clearance, in small: a cookie per solved challenge, bound to the
+    User-Agent that solved it, valid until :meth:`rotate`."""
+
     def __init__(self) -> None:
+        self._tokens: dict[str, str] = {}  # cf_clearance value -> its User-Agent
+        self._lock = threading.Lock()
+        self.challenges = 0  # challenge pages served
+        self.passed = 0  # pages served to a cleared request
+        #: called with each request's verdict (True: admitted), e.g. to rotate midway
+        self.on_request: Callable[[bool], None] | None = None
+
+    def admits(self, cookies: set[str], user_agent: str) -> bool:
+        with self._lock:
+            admitted = any(
+                name == "cf_clearance" and self._tokens.get(value) == user_agent
+                for name, _, value in (cookie.partition("=") for cookie in cookies)
+            )
+            self.passed += admitted
+        if self.on_request is not None:
+            self.on_request(admitted)
+        return admitted
+
+    def issue(self, user_agent: str) -> str:
+        """A clearance for ``user_agent``, as a browser that got through would hold."""
+        token = secrets.token_hex(8)
+        with self._lock:
+            self._tokens[token] = user_agent
+        return token
+
+    def challenge(self, user_agent: str) -> bytes:
+        with self._lock:
+            self.challenges += 1
+        return clearing_challenge(f"cf_clearance={self.issue(user_agent)}")
+
+    def rotate(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+
+class FixtureServer:
+    def __init__(self, *, proxy_auth: str | None = None, tls: ssl.SSLContext | None = None,
+                 gate: ClearanceGate | None = None) -> None:
         self.requests: Counter[tuple[str, int]] = Counter()
         self.request_times: dict[tuple[str, int], list[float]] = {}  # monotonic clock
+        self.request_headers: list[dict[str, str]] = []  # of every request, in order
+        self.proxied = 0  # requests that arrived with an absolute URI
+        self.gate = gate
         self._scripts: dict[tuple[str, int], list[Answer]] = {}
         self._lock = threading.Lock()
+        self._proxy_auth = (
+            "Basic " + base64.b64encode(proxy_auth.encode()).decode() if proxy_auth else None
+        )
+        self.scheme = "https" if tls else "http"
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,11 +129,18 @@ class FixtureServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        # a short poll: stop() waits for it, and tests start and stop many servers
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.httpd.server_address[1]}"
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return f"{self.scheme}://{self.address}"
 
     def start(self) -> FixtureServer:
         self.thread.start()
@@ -69,24 +154,45 @@ class FixtureServer:
         with self._lock:
             self._scripts[(page, mapstatsid)] = list(answers)
 
-    def _next_answer(self, key: tuple[str, int]) -> Answer:
+    def script_all(self, *answers: Answer) -> None:
+        """Like :meth:`script`, for every map page without a script of its own."""
+        with self._lock:
+            self._scripts["*"] = list(answers)  # type: ignore[index]
+
+    def _next_answer(self, key: tuple[str, int], headers: dict[str, str]) -> Answer:
         with self._lock:
             self.requests[key] += 1
             self.request_times.setdefault(key, []).append(time.monotonic())
-            script = self._scripts.get(key)
+            self.request_headers.append(headers)
+            script = self._scripts.get(key) or self._scripts.get("*")  # type: ignore[call-overload]
             if not script:
                 return Answer()
             return script.pop(0) if len(script) > 1 else script[0]
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        match = _ROUTE.match(handler.path)
+        path = handler.path
+        if path.startswith(("http://", "https://")):
+            parts = urlsplit(path)
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            with self._lock:
+                self.proxied += 1
+        if self._proxy_auth and handler.headers.get("Proxy-Authorization") != self._proxy_auth:
+            self._send(handler, 407, b"proxy credentials required",
+                       {"Proxy-Authenticate": 'Basic realm="proxy"'})
+            return
+        match = _ROUTE.match(path)
         if not match:
             self._send(handler, 404, b"not found", {})
             return
         key = (match.group(1) or "mapstats", int(match.group(2)))
-        answer = self._next_answer(key)
-        if answer.unless_cookie and answer.unless_cookie in _cookies(handler):
+        headers = {name.lower(): value for name, value in handler.headers.items()}
+        answer = self._next_answer(key, headers)
+        cookies = _cookies(handler)
+        if answer.unless_cookie and answer.unless_cookie in cookies:
             answer = Answer()
+        user_agent = headers.get("user-agent", "")
+        if self.gate is not None and answer == Answer() and not self.gate.admits(cookies, user_agent):
+            answer = Answer(status=403, body=self.gate.challenge(user_agent), headers=CHALLENGE_HEADERS)
         body = answer.body
         if body is None:
             try:
@@ -112,5 +218,5 @@ class FixtureServer:
 
 def _cookies(handler: BaseHTTPRequestHandler) -> set[str]:
     """The request's cookies as ``name=value`` strings."""
-    header = handler.headers.get("Cookie") or ""
+    header = "; ".join(handler.headers.get_all("Cookie") or ())
     return {part.strip() for part in header.split(";") if part.strip()}

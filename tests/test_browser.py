@@ -16,6 +16,7 @@ import pytest
 from scrapy.settings import Settings
 
 from hltv_scraper.browser import CONTEXT, BrowserConfig, apply_browser_settings
+from hltv_scraper.fetching import FetchConfig, apply_fetch_settings
 from tests.crawl import run_crawl
 from tests.seed import seed_scoreboard
 from tests.server import Answer
@@ -155,9 +156,10 @@ def test_browser_mode_off_changes_no_setting(values):
     settings = Settings(values)
     before = dict(settings.copy_to_dict())
 
-    config = apply_browser_settings(settings)
+    config = apply_fetch_settings(settings)
 
-    assert config == BrowserConfig()
+    assert config == FetchConfig()
+    assert BrowserConfig.from_settings(settings) == BrowserConfig()
     assert settings.copy_to_dict() == before
 
 
@@ -172,11 +174,13 @@ def test_browser_mode_derives_scrapy_playwright_settings_and_the_command_line_wi
     }, priority="cmdline")
     settings.set("HLTV_BROWSER", "1", priority="cmdline")
 
-    config = apply_browser_settings(settings)
+    apply_fetch_settings(settings)
+    apply_fetch_settings(settings)  # repeating it changes nothing
 
-    assert config == BrowserConfig(enabled=True, executable=sys.executable, max_pages=3, challenge_timeout=12.5)
+    config = BrowserConfig.from_settings(settings)
+    assert config == BrowserConfig(mode="always", executable=sys.executable, max_pages=3, challenge_timeout=12.5)
     handlers = settings.getdict("DOWNLOAD_HANDLERS")
-    assert handlers == {"https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"}
+    assert handlers == {"https": "hltv_scraper.download.HltvDownloadHandler"}
     assert settings["PLAYWRIGHT_BROWSER_TYPE"] == "chromium"
     launch = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
     assert launch["headless"] is True and launch["executable_path"] == sys.executable
@@ -184,7 +188,7 @@ def test_browser_mode_derives_scrapy_playwright_settings_and_the_command_line_wi
     assert settings.getdict("PLAYWRIGHT_CONTEXTS") == {CONTEXT: {}}
     assert settings.getint("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT") == 3
     assert settings["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"] == 5000  # -s beats derived
-    assert settings.getdict("DOWNLOADER_MIDDLEWARES")["hltv_scraper.browser.BrowserResponseMiddleware"] == 950
+    assert settings.getdict("DOWNLOADER_MIDDLEWARES")["hltv_scraper.browser.BrowserMiddleware"] == 950
 
 
 def test_browser_mode_without_chromium_is_a_clear_error(tmp_path):
@@ -200,8 +204,9 @@ def test_the_plain_path_does_not_import_playwright():
         "from scrapy.crawler import Crawler\n"
         "from hltv_scraper.spiders.perf_economy import PerfEconomySpider\n"
         "crawler = Crawler(PerfEconomySpider, get_project_settings())\n"
-        "assert 'scrapy_playwright.handler' not in crawler.settings.getdict('DOWNLOAD_HANDLERS').values()\n"
-        "print(sorted(m for m in sys.modules if 'playwright' in m))\n"
+        "crawler.addons.load_settings(crawler.settings)  # what a crawl does first\n"
+        "assert crawler.settings.getdict('DOWNLOAD_HANDLERS') == {}\n"
+        "print(sorted(m for m in sys.modules if 'playwright' in m or 'curl_cffi' in m))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from scrapy import signals  # noqa: E402
 from scrapy.cmdline import execute  # noqa: E402
 
-from hltv_scraper.spiders._base import MapPagesSpider  # noqa: E402
+from hltv_scraper.spiders._base import UnitSpider  # noqa: E402
 from hltv_scraper.spiders.perf_economy import PerfEconomySpider  # noqa: E402
 
 _parse_seconds: dict[str, float] = {}
@@ -58,7 +58,7 @@ def main() -> None:
     PerfEconomySpider.parsers = {
         page: _timed(page, parser) for page, parser in PerfEconomySpider.parsers.items()
     }
-    original = MapPagesSpider.from_crawler.__func__
+    original = UnitSpider.from_crawler.__func__
 
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = original(cls, crawler, *args, **kwargs)
@@ -83,7 +83,7 @@ def main() -> None:
         crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
         return spider
 
-    MapPagesSpider.from_crawler = classmethod(from_crawler)
+    UnitSpider.from_crawler = classmethod(from_crawler)
     execute(["scrapy", *sys.argv[2:]])
 
 

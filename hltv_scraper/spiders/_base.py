@@ -25,7 +25,6 @@ from sqlalchemy.exc import DBAPIError
 from twisted.internet import task
 
 from hltv_scraper.brakes import database_refused
-from hltv_scraper.browser import BrowserConfig, apply_browser_settings, browser_meta
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.items import PageFailure
 from hltv_scraper.middlewares import PageRefused
@@ -36,7 +35,6 @@ from hltv_scraper.storage import Database, Stage, Unit
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
-    from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
     from typing_extensions import Self
 
@@ -69,15 +67,9 @@ class UnitSpider(Spider):
         self._ended = False  # the database refused us, or the crawl closed: claim nothing more
 
     @classmethod
-    def update_settings(cls, settings: BaseSettings) -> None:
-        super().update_settings(settings)
-        apply_browser_settings(settings)  # HLTV_BROWSER=1: pages through Chromium
-
-    @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.config = HltvConfig.from_settings(crawler.settings)
-        spider.browser = BrowserConfig.from_settings(crawler.settings)
         spider.worker = spider.config.new_worker_id()
         spider.db = Database.open(spider.config.database)
         spider._named_units = spider._claim_named() if spider.named_ids else None
@@ -174,8 +166,6 @@ class UnitSpider(Spider):
 
     def page_request(self, unit: Unit, page: str) -> Request:
         meta = {"hltv_page": page, "hltv_unit": unit.id}
-        if self.browser.enabled:
-            meta.update(browser_meta(self.browser))
         return Request(
             page_url(self.config.base_url, page, unit.id, unit.slug),
             callback=self.parse_page,

@@ -1,0 +1,185 @@
+"""Clearance handoff: a browser gets through a challenge once, the plain path goes on with
+its cookies.
+
+Cloudflare lets a client through once its challenge is solved, by a cookie
+(``cf_clearance``) bound to that client's User-Agent and address. This middleware, in
+place of Scrapy's cookies middleware (it keeps the cookie jars, one per proxy), sends
+every plain map page request with the cookies and User-Agent of the jar's clearance:
+
+- from a cookie file (``HLTV_COOKIES_FILE`` + ``HLTV_USER_AGENT``), from the first request;
+- from a solve: when a plain page comes back as a challenge, the page is fetched once
+  by the solver (Chromium with ``HLTV_BROWSER=handoff``, or FlareSolverr), and its
+  cookies and User-Agent become the jar's clearance. After a browser solve the plain
+  path retries the page; FlareSolverr's answer is the page itself (unless it hands
+  back the interstitial with the clearance cookies, as it can: then the plain path
+  retries too).
+
+Only one solve per jar runs at a time: pages challenged meanwhile wait for it, and a
+page sent with an older clearance than the jar has now is simply retried. A page gets
+one solve: challenged again (the site rejects the handed-off clearance) or a solve
+that did not clear, it is a refusal like any other (retried with backoff, then a
+fetch failure). A solver that fails (FlareSolverr down or answering an error) is a
+fetch failure with its reason.
+
+Stats: ``hltv/clearance/challenged``, ``hltv/clearance/solved/<solver>``,
+``hltv/clearance/failed/<solver>``; with RefusalMiddleware's
+``hltv/pages/fetched/<plain|browser|flaresolverr>``, the ratio of solves to pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
+from scrapy.exceptions import NotConfigured
+
+from hltv_scraper.config import HltvConfig
+from hltv_scraper.cookiefile import make_cookie, read_cookie_file
+from hltv_scraper.fetching import FLARESOLVERR, FetchConfig
+from hltv_scraper.middlewares import PageRefused
+from hltv_scraper.site import is_challenge, refusal_reason
+
+if TYPE_CHECKING:
+    from http.cookiejar import Cookie
+
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+#: Request headers that travel with a browser's User-Agent when it has them.
+_CLIENT_HINTS = (b"sec-ch-ua", b"sec-ch-ua-mobile", b"sec-ch-ua-platform")
+
+
+class SolverFailed(PageRefused):
+    """The challenge solver could not be used (a fetch failure with its reason)."""
+
+
+@dataclass
+class Clearance:
+    user_agent: str | None
+    hints: dict[bytes, bytes] = field(default_factory=dict)
+    generation: int = 0  # 0: none yet
+
+
+class ClearanceMiddleware(CookiesMiddleware):
+    def __init__(self, crawler: Crawler, config: FetchConfig, file_cookies: list[Cookie]) -> None:
+        super().__init__(debug=crawler.settings.getbool("COOKIES_DEBUG"))
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.config = config
+        self.file_cookies = file_cookies
+        self.clearances: dict[Any, Clearance] = {}  # cookie jar key (proxy) -> clearance
+        self.solving: dict[Any, asyncio.Future[bool]] = {}
+        self.generations = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        config = FetchConfig.from_settings(crawler.settings)
+        if not config.hands_off:
+            raise NotConfigured
+        cookies = []
+        if config.cookies_file:
+            host = HltvConfig.from_settings(crawler.settings).base_url.split("://")[-1].split("/")[0].split(":")[0]
+            cookies = read_cookie_file(config.cookies_file, host=host)
+            logger.info("Sending %d cookies from %s (%s) with the User-Agent %r", len(cookies),
+                        config.cookies_file, ", ".join(sorted({c.name for c in cookies})), config.user_agent)
+        return cls(crawler, config, cookies)
+
+    def _clearance(self, key: Any) -> Clearance:
+        clearance = self.clearances.get(key)
+        if clearance is None:  # a jar's first request: the file's cookies go in first
+            clearance = self.clearances[key] = Clearance(self.config.user_agent)
+            for cookie in self.file_cookies:
+                self.jars[key].set_cookie(cookie)
+        return clearance
+
+    def process_request(self, request: Request) -> None:
+        if "hltv_page" in request.meta:
+            clearance = self._clearance(request.meta.get("cookiejar"))
+            if clearance.user_agent:
+                request.headers[b"User-Agent"] = clearance.user_agent
+            for name, value in clearance.hints.items():
+                request.headers[name] = value
+            request.meta["hltv_clearance"] = clearance.generation
+        return super().process_request(request)
+
+    async def process_response(self, request: Request, response: Response) -> Request | Response:
+        response = super().process_response(request, response)  # Set-Cookie into the jar
+        page = request.meta.get("hltv_page")
+        if page is None or self.config.solver is None or not is_challenge(response):
+            return response
+        self.stats.inc_value("hltv/clearance/challenged")
+        key = request.meta.get("cookiejar")
+        clearance = self._clearance(key)
+        if clearance.generation > request.meta.get("hltv_clearance", 0):
+            return _retry(request)  # cleared since it was sent: send it again
+        if key in self.solving:  # another page is being solved on this jar: wait for it
+            try:
+                cleared = await asyncio.shield(self.solving[key])
+            except SolverFailed:
+                return response  # the solver's failure is reported by the page that asked
+            return _retry(request) if cleared else response
+        if request.meta.get("hltv_solved"):
+            return response  # it had its solve and the site still says no: a refusal
+        solving = self.solving[key] = asyncio.ensure_future(self._solve(key, request, page))
+        solving.add_done_callback(lambda _: self.solving.pop(key, None))
+        outcome = await asyncio.shield(solving)
+        if outcome is False:
+            request.meta["hltv_solved"] = True  # no second solve for this page
+            return response
+        if outcome is True:  # cleared: the plain path fetches the page
+            return _retry(request)
+        return outcome.replace(request=request)  # FlareSolverr's solution is the page
+
+    async def _solve(self, key: Any, request: Request, page: str) -> bool | Response:
+        solver = self.config.solver
+        meta = {k: v for k, v in request.meta.items() if k not in ("hltv_page", "hltv_solved") and not k.startswith("playwright")}
+        meta.update(hltv_solve=solver, dont_cache=True, dont_retry=True)
+        solve = request.replace(meta=meta, dont_filter=True)
+        where = f" through {key}" if key else ""
+        logger.info("Challenge on %s: solving it with %s%s", request.url, solver, where)
+        try:
+            response = await self.crawler.engine.download_async(solve)
+        except SolverFailed:
+            self.stats.inc_value(f"hltv/clearance/failed/{solver}")
+            raise
+        except Exception as exc:
+            self.stats.inc_value(f"hltv/clearance/failed/{solver}")
+            raise SolverFailed(f"{solver}_failed: {type(exc).__name__}: {exc}") from exc
+        solution = solve.meta.get("hltv_solution") or {}
+        is_page = refusal_reason(response, page) is None
+        # FlareSolverr may answer with the interstitial it left, yet with the clearance
+        if not is_page and not (solver == FLARESOLVERR and solution.get("cookies")):
+            self.stats.inc_value(f"hltv/clearance/failed/{solver}")
+            logger.warning("The %s did not get through the challenge on %s", solver, request.url)
+            return False
+        self._hand_off(key, solution, solve)
+        self.stats.inc_value(f"hltv/clearance/solved/{solver}")
+        return response if is_page and solver == FLARESOLVERR else True
+
+    def _hand_off(self, key: Any, solution: dict[str, Any], solve: Request) -> None:
+        jar = self.jars[key]
+        names = []
+        for entry in solution.get("cookies") or ():
+            try:
+                jar.set_cookie(make_cookie(entry))
+                names.append(entry["name"])
+            except (KeyError, TypeError, ValueError):
+                continue  # not a cookie we can send
+        self.generations += 1
+        hints = {name: solve.headers[name] for name in _CLIENT_HINTS if solve.headers.get(name)}
+        self.clearances[key] = Clearance(solution.get("user_agent") or self.config.user_agent, hints, self.generations)
+        logger.info("Cleared: the plain path goes on with cookies %s and the User-Agent %r",
+                    ", ".join(sorted(names)), solution.get("user_agent"))
+
+
+def _retry(request: Request) -> Request:
+    """The page again, on the same proxy (its clearance is that proxy's)."""
+    retry = request.replace(dont_filter=True)
+    retry.meta.update(hltv_keep_proxy=True, hltv_solved=True)
+    return retry

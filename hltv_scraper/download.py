@@ -1,0 +1,116 @@
+"""The download handler of every fetch mode but plain HTTP: one per crawl, for the site's
+scheme, sending each request the way its meta asks.
+
+- ``meta["playwright"]``: Chromium, through scrapy-playwright's handler (held here).
+- ``meta["hltv_solve"] == "flaresolverr"``: a FlareSolverr service (``flaresolverr.py``).
+- anything else: plain HTTP, impersonating a browser through scrapy-impersonate
+  (curl_cffi) when ``HLTV_IMPERSONATE`` says so, else Scrapy's HTTP/1.1 client.
+
+It also owns the browser's surroundings: with ``HLTV_BROWSER_HEADLESS=0`` and no
+display, an Xvfb started before the browser and stopped after it; in handoff mode, the
+browser closed after ``HLTV_BROWSER_IDLE_SECONDS`` without a solve (scrapy-playwright
+launches it again for the next, ``PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+from scrapy_impersonate import ImpersonateDownloadHandler
+
+from hltv_scraper.browser import HANDOFF, BrowserConfig
+from hltv_scraper.fetching import FLARESOLVERR, FetchConfig
+from hltv_scraper.flaresolverr import FlareSolverr
+from hltv_scraper.proxies import ProxyConfig
+from hltv_scraper.xvfb import Xvfb
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
+
+logger = logging.getLogger(__name__)
+
+
+class HltvDownloadHandler(ImpersonateDownloadHandler):
+    lazy = False  # scrapy-playwright's handler must exist before the engine starts
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.stats = crawler.stats
+        self.fetch = FetchConfig.from_settings(crawler.settings)
+        self.browser_config = BrowserConfig.from_settings(crawler.settings)
+        self.proxies = {p.label: p for p in ProxyConfig.from_settings(crawler.settings).proxies}
+        self.xvfb: Xvfb | None = None
+        self.browser: Any = None  # scrapy-playwright's handler
+        self._browser_busy = 0
+        self._idle_check: asyncio.TimerHandle | None = None
+        if self.browser_config.enabled:
+            self._start_browser_handler(crawler)
+        self.flaresolverr = (
+            FlareSolverr(self.fetch.flaresolverr_url, self.fetch.flaresolverr_timeout, self._plain)
+            if self.fetch.solver == FLARESOLVERR else None
+        )
+
+    def _start_browser_handler(self, crawler: Crawler) -> None:
+        from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
+        self.browser = ScrapyPlaywrightDownloadHandler(crawler)
+        if not self.browser_config.headless and not os.environ.get("DISPLAY"):
+            self.xvfb = Xvfb()
+            display = self.xvfb.start()
+            # the browser is launched by the Playwright driver: give it the display
+            self.browser.config.launch_options["env"] = {**os.environ, "DISPLAY": display}
+
+    async def download_request(self, request: Request) -> Response:
+        if request.meta.get("playwright"):
+            return await self._in_browser(request)
+        if self.flaresolverr and request.meta.get("hltv_solve") == FLARESOLVERR:
+            return await self.flaresolverr.get(request, self.proxies.get(request.meta.get("hltv_proxy")))
+        if self.fetch.impersonate:
+            request.meta.setdefault("impersonate", self.fetch.impersonate)
+        return await super().download_request(request)
+
+    async def _plain(self, request: Request) -> Response:
+        """Scrapy's HTTP/1.1 client, never impersonating (FlareSolverr's API)."""
+        return await ImpersonateDownloadHandler.download_request(self, request)
+
+    async def _in_browser(self, request: Request) -> Response:
+        self._browser_busy += 1
+        if self._idle_check is not None:
+            self._idle_check.cancel()
+            self._idle_check = None
+        try:
+            return await self.browser.download_request(request)
+        finally:
+            self._browser_busy -= 1
+            if self.browser_config.mode == HANDOFF and not self._browser_busy:
+                loop = asyncio.get_running_loop()
+                self._idle_check = loop.call_later(
+                    self.browser_config.idle_seconds, lambda: asyncio.ensure_future(self._close_idle_browser())
+                )
+
+    async def _close_idle_browser(self) -> None:
+        self._idle_check = None
+        browser = getattr(self.browser, "browser", None)
+        if self._browser_busy or browser is None:
+            return
+        logger.info("No challenge for %g s: closing the browser until the next one",
+                    self.browser_config.idle_seconds)
+        self.stats.inc_value("hltv/browser/closed_idle")
+        with suppress(Exception):  # closing a browser that is already gone
+            await browser.close()
+
+    async def close(self) -> None:
+        if self._idle_check is not None:
+            self._idle_check.cancel()
+        if self.flaresolverr is not None:
+            await self.flaresolverr.close()
+        if self.browser is not None:
+            await self.browser.close()
+        if self.xvfb is not None:
+            self.xvfb.stop()
+        await super().close()

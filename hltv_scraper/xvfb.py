@@ -1,0 +1,70 @@
+"""A virtual display for a browser with a window (``HLTV_BROWSER_HEADLESS=0``) on a server.
+
+Some challenges let a windowed Chromium through and not a headless one. A server has no
+screen: Xvfb (Debian's ``xvfb``, installed by ``make browser``) is one in memory. It is
+started on a free display number (Xvfb picks it, ``-displayfd``) only when there is no
+``DISPLAY`` already, and stopped when the crawl's download handler closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import shutil
+import subprocess
+
+logger = logging.getLogger(__name__)
+
+_START_SECONDS = 10.0
+
+
+class Xvfb:
+    def __init__(self, executable: str = "Xvfb") -> None:
+        self.executable = executable
+        self.process: subprocess.Popen | None = None
+        self.display: str | None = None
+
+    def start(self) -> str:
+        """Start Xvfb; its display (``:N``). RuntimeError when it cannot start."""
+        path = shutil.which(self.executable)
+        if path is None:
+            raise RuntimeError(
+                "HLTV_BROWSER_HEADLESS=0 needs a display: there is no DISPLAY and no Xvfb "
+                "(install Debian's xvfb: `make browser`)"
+            )
+        read_end, write_end = os.pipe()
+        try:
+            # -noreset: Xvfb would otherwise reset when its last client leaves, and write
+            # its display number again to a pipe nobody reads any more, and die of it
+            self.process = subprocess.Popen(
+                [path, "-displayfd", str(write_end), "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset"],
+                pass_fds=(write_end,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True,
+            )
+            os.close(write_end)
+            write_end = -1
+            ready, _, _ = select.select([read_end], [], [], _START_SECONDS)
+            number = os.read(read_end, 32).decode().strip() if ready else ""
+        finally:
+            os.close(read_end)
+            if write_end >= 0:
+                os.close(write_end)
+        if not number.isdigit():
+            self.stop()
+            raise RuntimeError(f"Xvfb did not start within {_START_SECONDS:g} s")
+        self.display = f":{number}"
+        logger.info("Started Xvfb on display %s (pid %d) for a windowed Chromium", self.display, self.process.pid)
+        return self.display
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        logger.info("Stopped Xvfb on display %s", self.display)
