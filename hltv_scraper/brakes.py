@@ -29,8 +29,8 @@ CLOSE_REASON_LAYOUT = "hltv_layout_changed"
 #: The database refuses writes (disk full, read-only, gone): every unit would fail alike.
 CLOSE_REASON_DATABASE = "hltv_database_error"
 #: Fetch failures that are not the site pushing back: a gap in the archive we replay, a
-#: request our own settings dropped.
-NOT_REFUSALS = frozenset({"not_in_archive", "dropped_before_download"})
+#: request our own settings dropped, a page the site says does not exist.
+NOT_REFUSALS = frozenset({"not_in_archive", "dropped_before_download", "http_404", "http_410"})
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Fixture pages as Scrapy responses, and their truth files.
 
-Map pages live in the bundled archive (``fixtures/archive/{page}/{mapstatsid}.html.gz``,
-the layout the crawler records); special pages, discovery pages and truth files in
-``fixtures/pages``. A page is named as in the shared test data: ``performance-219128``,
+Map, match and results pages live in the bundled archive
+(``fixtures/archive/{page}/{unit id}.html.gz``, the layout the crawler records, which
+the demo replays); special pages, page variants and truth files in ``fixtures/pages``. A page is named as in the shared test data: ``performance-219128``,
 ``special-cf-challenge-performance-173424``, ``results-0``, ``match-2389951``.
 """
 
@@ -24,9 +24,9 @@ MAPSTATSIDS = sorted(
     int(path.name.split(".")[0]) for path in (ARCHIVE_DIR / "mapstats").glob("*.html.gz")
 )
 MATCH_IDS = sorted(
-    int(path.name.split(".")[0].split("-")[1]) for path in PAGES_DIR.glob("match-*.html.gz")
+    int(path.name.split(".")[0]) for path in (ARCHIVE_DIR / "match").glob("*.html.gz")
 )
-_MAP_PAGE = re.compile(r"^(mapstats|performance|economy)-(\d+)$")
+_ARCHIVED_PAGE = re.compile(r"^(mapstats|performance|economy|match|results)-(\d+)$")
 _DISCOVERY_URLS = {
     "results": "https://www.hltv.org/results?offset={}",
     "match": "https://www.hltv.org/matches/{}/x",
@@ -35,7 +35,7 @@ _URL_PATHS = {"performance": "performance/", "economy": "economy/"}
 
 
 def page_path(name: str) -> Path:
-    match = _MAP_PAGE.match(name)
+    match = _ARCHIVED_PAGE.match(name)
     if match:
         return ARCHIVE_DIR / match.group(1) / f"{match.group(2)}.html.gz"
     return PAGES_DIR / f"{name}.html.gz"

@@ -1,7 +1,8 @@
 """A local HTTP server on 127.0.0.1 that serves the fixture pages like HLTV would.
 
 ``/stats/matches/{performance|economy/}mapstatsid/{id}/{slug}`` answers with the
-fixture page of that map. A test can script other answers per page with
+fixture page of that map, ``/matches/{id}/{slug}`` with that match page and
+``/results?offset=N`` with that results page (404 when there is none). A test can script other answers per page with
 :meth:`FixtureServer.script`: a list of ``Answer`` served in turn (the last one
 repeats), e.g. a Cloudflare challenge first and the real page next. An answer with
 ``unless_cookie`` stands aside for a request carrying that cookie, which gets the real
@@ -36,6 +37,19 @@ from urllib.parse import urlsplit
 from tests.pages import page_bytes
 
 _ROUTE = re.compile(r"^/stats/matches/(?:(performance|economy)/)?mapstatsid/(\d+)(?:/|$)")
+_RESULTS_ROUTE = re.compile(r"^/results\?(?:[^#]*&)?offset=(\d+)(?:&|$)")
+_MATCH_ROUTE = re.compile(r"^/matches/(\d+)(?:/|$)")
+
+
+def route(path: str) -> tuple[str, int] | None:
+    """``(page, unit id)`` of a request path: a map page, a match page, a results page."""
+    if match := _ROUTE.match(path):
+        return match.group(1) or "mapstats", int(match.group(2))
+    if match := _MATCH_ROUTE.match(path):
+        return "match", int(match.group(1))
+    if match := _RESULTS_ROUTE.match(path):
+        return "results", int(match.group(1))
+    return None
 #: What Cloudflare sends with a challenge.
 CHALLENGE_HEADERS = {"Server": "cloudflare", "cf-mitigated": "challenge"}
 
@@ -180,11 +194,10 @@ class FixtureServer:
             self._send(handler, 407, b"proxy credentials required",
                        {"Proxy-Authenticate": 'Basic realm="proxy"'})
             return
-        match = _ROUTE.match(path)
-        if not match:
+        key = route(path)
+        if key is None:
             self._send(handler, 404, b"not found", {})
             return
-        key = (match.group(1) or "mapstats", int(match.group(2)))
         headers = {name.lower(): value for name, value in handler.headers.items()}
         answer = self._next_answer(key, headers)
         cookies = _cookies(handler)

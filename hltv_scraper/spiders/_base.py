@@ -279,7 +279,7 @@ class UnitSpider(Spider):
             self.name,
             reason,
             count("requested"),
-            self.units_name,
+            self.units_name.replace("_", " "),
             count("committed"),
             count("failed"),
             count("fetch_failed"),

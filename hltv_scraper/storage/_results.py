@@ -30,14 +30,27 @@ def write_results(
     ids = [entry.match_id for entry in page.entries]
     known = known_match_ids(db, ids)
     columns = ("match_id", *_FILLED, *_LISTING_ONLY)
-    updates = [f"{c} = COALESCE(matches.{c}, excluded.{c})" for c in _FILLED]
+    # Once the match page is stored, it alone speaks for these (a NULL there is its word).
+    updates = [
+        f"{c} = CASE WHEN matches.match_page_at IS NULL THEN COALESCE(matches.{c}, excluded.{c}) "
+        f"ELSE matches.{c} END"
+        for c in _FILLED
+    ]
     updates += [f"{c} = excluded.{c}" for c in _LISTING_ONLY]
+    # A row is touched only when the listing says something new: a re-read page changes
+    # nothing, so an export of what changed since last night stays small.
+    changed = " OR ".join(
+        [f"matches.{c} IS DISTINCT FROM excluded.{c}" for c in _LISTING_ONLY if c != "listed_at"]
+        + [f"(matches.match_page_at IS NULL AND matches.{c} IS NULL AND excluded.{c} IS NOT NULL)"
+           for c in _FILLED]
+    )
     db.many(
         f"""INSERT INTO matches ({", ".join(columns)}, scraped_at, updated_at, source_url,
               parser_version)
             VALUES ({", ".join(":" + c for c in columns)}, :now, :now, :url, :version)
             ON CONFLICT (match_id) DO UPDATE SET {", ".join(updates)},
-              updated_at = excluded.updated_at""",
+              updated_at = excluded.updated_at
+            WHERE {changed}""",
         [
             {
                 "match_id": entry.match_id, "slug": entry.slug,
