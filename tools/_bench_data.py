@@ -105,49 +105,43 @@ def _link(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def seed(db_path: Path, copies: Iterable[Copy]) -> None:
+def seed(database: Path | str, copies: Iterable[Copy]) -> None:
     """Store each copy's match, map, scoreboard and round history (the map stats stage's
-    output), in one transaction."""
-    Database.open(db_path).close()  # schema
+    output), in one transaction, in a SQLite file or a PostgreSQL database."""
     truths: dict[int, dict] = {}
     matches, maps, players, rounds = [], [], [], []
     for copy in copies:
         t = truths.get(copy.source) or truths.setdefault(copy.source, truth(copy.source))
-        m = t["match"]
-        key = (copy.match_id, 1)
-        matches.append((copy.match_id, m["event_id"], m["event_name"], m["team1_id"], m["team1_name"],
-                        m["team2_id"], m["team2_name"], m["best_of"], m["date_unix_ms"], NOW, NOW))
-        maps.append((*key, copy.mapstatsid, m["map_name"], m["team1_rounds"], m["team2_rounds"],
-                     NOW, NOW, NOW))
-        players.extend(
-            (*key, p["player_id"], *(p[c] for c in _SCOREBOARD), NOW, NOW) for p in t["players"]
-        )
-        rounds.extend(
-            (*key, r["round_number"], r["winner_side"], r["win_type"], r["winner_team_id"], NOW, NOW)
-            for r in t["rounds"]
-        )
-    connection = sqlite3.connect(db_path, isolation_level=None)
+        key = {"match_id": copy.match_id, "map_number": 1, "now": NOW}
+        matches.append({**t["match"], **key})
+        maps.append({**t["match"], **key, "mapstatsid": copy.mapstatsid})
+        players.extend({**key, **{c: p[c] for c in ("player_id", *_SCOREBOARD)}} for p in t["players"])
+        rounds.extend({**key, **r} for r in t["rounds"])
+    db = Database.open(database)
     try:
-        connection.execute("BEGIN")
-        connection.executemany(
-            "INSERT INTO matches (match_id, event_id, event_name, team1_id, team1_name, team2_id, "
-            "team2_name, best_of, date_unix_ms, scraped_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", matches)
-        connection.executemany(
-            "INSERT INTO maps (match_id, map_number, mapstatsid, map_name, team1_rounds, "
-            "team2_rounds, mapstats_at, scraped_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            maps)
-        connection.executemany(
-            f"INSERT INTO player_stats (match_id, map_number, player_id, {', '.join(_SCOREBOARD)}, "
-            f"scraped_at, updated_at) VALUES (?, ?, ?, {', '.join('?' * len(_SCOREBOARD))}, ?, ?)",
-            players)
-        connection.executemany(
-            "INSERT INTO round_history (match_id, map_number, round_number, winner_side, win_type, "
-            "winner_team_id, scraped_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rounds)
-        connection.execute("COMMIT")
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with db.transaction() as sql:
+            sql.many(
+                "INSERT INTO matches (match_id, event_id, event_name, team1_id, team1_name, team2_id, "
+                "team2_name, best_of, date_unix_ms, scraped_at, updated_at) VALUES (:match_id, "
+                ":event_id, :event_name, :team1_id, :team1_name, :team2_id, :team2_name, :best_of, "
+                ":date_unix_ms, :now, :now)", matches)
+            sql.many(
+                "INSERT INTO maps (match_id, map_number, mapstatsid, map_name, team1_rounds, "
+                "team2_rounds, played, is_forfeit, mapstats_at, scraped_at, updated_at) VALUES "
+                "(:match_id, :map_number, :mapstatsid, :map_name, :team1_rounds, :team2_rounds, 1, 0, "
+                ":now, :now, :now)", maps)
+            sql.many(
+                f"INSERT INTO player_stats (match_id, map_number, player_id, {', '.join(_SCOREBOARD)}, "
+                f"scraped_at, updated_at) VALUES (:match_id, :map_number, :player_id, "
+                f"{', '.join(':' + c for c in _SCOREBOARD)}, :now, :now)", players)
+            sql.many(
+                "INSERT INTO round_history (match_id, map_number, round_number, winner_side, win_type, "
+                "winner_team_id, scraped_at, updated_at) VALUES (:match_id, :map_number, :round_number, "
+                ":winner_side, :win_type, :winner_team_id, :now, :now)", rounds)
+        if db.dialect == "sqlite":
+            db.sql.run("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
-        connection.close()
+        db.close()
 
 
 def database_bytes(db_path: Path) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
+
+#: How often a crawl with nothing left to claim looks for units other crawls give back.
+_POLL_SECONDS = 1.0
 
 
 class UnitSpider(Spider):
@@ -98,13 +102,14 @@ class UnitSpider(Spider):
 
         When no unclaimed unit is left, units other crawls hold may still come back (a
         crawl that died leaves leases that expire; a fetch failure releases its unit):
-        the crawl waits for those and sweeps again, and ends when none is left.
+        the crawl polls for those and sweeps again, for at most one lease period (a
+        live crawl renews its leases, and its units are in good hands), and ends.
         """
         if self._named_units is not None:
             for unit in self._named_units:
                 yield unit
             return
-        count, after = 0, -1
+        count, after, idle_since = 0, -1, None
         while (self.limit is None or count < self.limit) and not self._ended:
             await self.room()
             want = self.config.maps_in_flight - len(self._in_flight)
@@ -123,11 +128,13 @@ class UnitSpider(Spider):
                 wait = self.db.foreign_lease_wait(
                     self.stage, worker=self.worker, max_attempts=self.config.max_attempts
                 )
-                if wait is None:
+                idle_since = idle_since or time.monotonic()
+                if wait is None or time.monotonic() - idle_since > self.config.lease_seconds + 1:
                     return
                 after = -1
-                await asyncio.sleep(min(wait + 0.1, max(1.0, self.config.lease_seconds / 10)))
+                await asyncio.sleep(min(wait + 0.1, _POLL_SECONDS))
                 continue
+            idle_since = None
             for unit in batch:
                 after = unit.id
                 if unit.id in self.left_pending:  # once per crawl: it would fail alike now
