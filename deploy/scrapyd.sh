@@ -121,22 +121,19 @@ usage() {
     data=$ROOT/data
     cat <<EOF
 
-Schedule the spiders: settings are -d setting=NAME=VALUE, spider arguments -d NAME=VALUE.
-Paths must be absolute: jobs run in $DIR/, where relative ones would land.
+Schedule the chain (one job at a time, highest priority first, so in this order):
+settings are -d setting=NAME=VALUE, spider arguments -d NAME=VALUE. Paths must be
+absolute: jobs run in $DIR/, where relative ones would land.
 
-  curl -u "\$SCRAPYD_USERNAME:\$SCRAPYD_PASSWORD" $URL/schedule.json \\
-    -d project=$PROJECT -d spider=map_stats -d priority=1 \\
-    -d setting=HLTV_DB_PATH=$data/hltv.sqlite3 \\
-    -d setting=HLTV_ARCHIVE_DIR=$data/archive \\
-    -d limit=100
+  for job in "results 4" "matches 3" "map_stats 2" "perf_economy 1"; do
+    set -- \$job
+    curl -u "\$SCRAPYD_USERNAME:\$SCRAPYD_PASSWORD" $URL/schedule.json \\
+      -d project=$PROJECT -d spider=\$1 -d priority=\$2 \\
+      -d setting=HLTV_DB_PATH=$data/hltv.sqlite3 \\
+      -d setting=HLTV_ARCHIVE_DIR=$data/archive
+  done
 
-  curl -u "\$SCRAPYD_USERNAME:\$SCRAPYD_PASSWORD" $URL/schedule.json \\
-    -d project=$PROJECT -d spider=perf_economy \\
-    -d setting=HLTV_DB_PATH=$data/hltv.sqlite3 \\
-    -d setting=HLTV_ARCHIVE_DIR=$data/archive \\
-    -d limit=100
-
-Maps to collect are added locally: .venv/bin/scrapy addmaps -s HLTV_DB_PATH=$data/hltv.sqlite3 --csv maps.csv
+Matches added by hand: .venv/bin/scrapy addmatches -s HLTV_DB_PATH=$data/hltv.sqlite3 --csv matches.csv
 Jobs:   curl -u "\$SCRAPYD_USERNAME:\$SCRAPYD_PASSWORD" '$URL/listjobs.json?project=$PROJECT'
 Logs:   $DIR/logs/$PROJECT/<spider>/<job>.log (also $URL/logs/), scrapyd's own: $LOGFILE
 Stop:   deploy/scrapyd.sh stop   (or: kill \$(cat $PIDFILE))

@@ -27,8 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.seed import seed_scoreboard
-from tests.test_map_stats import add_maps, assert_scoreboard_matches_truth
+from hltv_scraper.commands.collect import CHAIN
+from tests.pages import MAPSTATSIDS
+from tests.test_map_stats import assert_scoreboard_matches_truth
 from tests.test_perf_economy import assert_matches_truth
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,15 +204,15 @@ def deploy(scrapyd: Scrapyd, tmp_path: Path) -> None:
     deployed = scrapyd_deploy("test", "--egg", str(egg), "--version", "1", env=env)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     answer = json.loads(deployed.stdout)
-    assert answer["status"] == "ok" and answer["spiders"] == 2, answer
+    assert answer["status"] == "ok" and answer["spiders"] == len(CHAIN), answer
 
 
 @pytest.mark.slow
-def test_scrapyd_runs_both_spiders_from_the_deployed_egg(scrapyd, server, database, tmp_path):
+def test_scrapyd_runs_the_whole_chain_in_order_from_the_deployed_egg(scrapyd, server, database, tmp_path):
     deploy(scrapyd, tmp_path)
     assert (scrapyd.workdir / "eggs" / PROJECT / "1.egg").is_file()
     status, answer = scrapyd.request(f"listspiders.json?project={PROJECT}")
-    assert sorted(answer["spiders"]) == ["map_stats", "perf_economy"]
+    assert sorted(answer["spiders"]) == sorted(CHAIN)
 
     # only with the credentials
     schedule = [("project", PROJECT), ("spider", "perf_economy")]
@@ -219,8 +220,6 @@ def test_scrapyd_runs_both_spiders_from_the_deployed_egg(scrapyd, server, databa
     assert scrapyd.request("schedule.json", schedule, auth=(USERNAME, "wrong"))[0] == 401
     assert scrapyd.request("listjobs.json", auth=None)[0] == 401
 
-    seed_scoreboard(database, 219128)  # ready for perf_economy
-    add_maps(database, [188093])  # pending for map_stats
     settings = {
         "HLTV_DB_PATH": database,
         "HLTV_BASE_URL": server.base_url,
@@ -228,23 +227,26 @@ def test_scrapyd_runs_both_spiders_from_the_deployed_egg(scrapyd, server, databa
         "DOWNLOAD_DELAY": 0,
         "AUTOTHROTTLE_ENABLED": 0,
     }
-    perf = scrapyd.schedule("perf_economy", settings, mapstatsid="219128")  # spider argument
-    stats = scrapyd.schedule("map_stats", settings, limit="10")
-    scrapyd.wait_finished({perf, stats}, JOBS_TIMEOUT)
+    # the chain, as the README schedules it: one job at a time, highest priority first
+    jobs = {
+        spider: scrapyd.schedule(spider, settings, priority=str(len(CHAIN) - n), **({"pages": "1"} if spider == "results" else {}))
+        for n, spider in enumerate(CHAIN)
+    }
+    scrapyd.wait_finished(set(jobs.values()), JOBS_TIMEOUT)
 
-    for spider, jobid in (("perf_economy", perf), ("map_stats", stats)):
+    for spider, jobid in jobs.items():
         log = scrapyd.job_log(spider, jobid)
-        assert f"{spider} finished (finished): 1 maps requested, 1 committed, 0 failed" in log, log[-3000:]
-        assert "'hltv/maps/committed': 1" in log
+        assert f"{spider} finished (finished)" in log, log[-3000:]
         assert "] ERROR:" not in log and "Traceback" not in log, log[-3000:]
-        items = (scrapyd.workdir / "items" / PROJECT / spider / f"{jobid}.jl").read_text().splitlines()
-        assert len(items) == (2 if spider == "perf_economy" else 1)  # the parsed pages
-    assert_matches_truth(database, 219128)  # kpr stored, economy and kill matrix rows
-    assert_scoreboard_matches_truth(database, 188093)
-    assert dict(server.requests) == {("performance", 219128): 1, ("economy", 219128): 1, ("mapstats", 188093): 1}
+    _, listed = scrapyd.request(f"listjobs.json?project={PROJECT}")
+    started = sorted(listed["finished"], key=lambda job: job["start_time"])
+    assert [job["spider"] for job in started] == list(CHAIN)
+    for mapstatsid in MAPSTATSIDS:
+        assert_matches_truth(database, mapstatsid)  # kpr stored, economy and kill matrix rows
+        assert_scoreboard_matches_truth(database, mapstatsid)
     # the archive went where the absolute setting said, not below scrapyd's folder
-    assert sorted(p.name for p in (tmp_path / "archive").rglob("*.html.gz")) == [
-        "188093.html.gz", "219128.html.gz", "219128.html.gz"]
+    assert len(list((tmp_path / "archive" / "performance").glob("*.html.gz"))) == len(MAPSTATSIDS)
+    assert not (scrapyd.workdir / "data").exists()
 
 
 def test_deploy_target_and_scrapyd_conf_agree(monkeypatch):

@@ -11,8 +11,12 @@
            the parsers (engine, archive reads, pipeline, SQLite) per map.
 3. memory  Peak RSS of the same replay with --memory-maps pending maps (small pages),
            each a `scrapy crawl` subprocess: pending maps must be streamed.
-4. sqlite  Whole-map commits per second (Database.save of pre-parsed pages, WAL mode)
-           and the database size per map.
+4. sqlite  Whole-map commits per second (Database.save of pre-parsed pages) on SQLite
+           (WAL mode) and on PostgreSQL (a throwaway local server), and the database
+           size per map.
+5. several Maps per second with 1, 2 and 4 crawls sharing one database (PostgreSQL and
+           SQLite) against a local server that answers after 200 ms.
+6. processes  An offline re-parse by 1 and by 2 processes sharing one SQLite file.
 
 Prints a table and writes the same figures to the JSON file. Not part of `make test`.
 """
@@ -50,7 +54,10 @@ from hltv_scraper.parsers.economy import parse_economy  # noqa: E402
 from hltv_scraper.parsers.mapstats import parse_mapstats  # noqa: E402
 from hltv_scraper.parsers.performance import parse_performance  # noqa: E402
 from hltv_scraper.storage import Database  # noqa: E402
+from tests.postgres import PostgresServer  # noqa: E402
 from tools import _bench_data as data  # noqa: E402
+from tools import _bench_several as several  # noqa: E402
+from tools._bench_several import table as _table  # noqa: E402
 
 PARSERS = {"performance": parse_performance, "economy": parse_economy, "mapstats": parse_mapstats}
 PARSE_MAP = 219128  # the biggest fixture pages, ~6 MB like the real site
@@ -75,7 +82,7 @@ except (OSError, AttributeError):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="parse,replay,memory,sqlite",
+    parser.add_argument("--only", default="parse,replay,memory,sqlite,several,processes",
                         help="comma-separated sections to run (default: all)")
     parser.add_argument("--json", default=str(ROOT / "bench-results.json"), help="where the figures go")
     parser.add_argument("--repeat", type=int, default=7, help="parse timings per page (median taken)")
@@ -83,9 +90,10 @@ def main() -> int:
     parser.add_argument("--memory-maps", default="200,20000",
                         help="pending maps of the small and the large memory run")
     parser.add_argument("--sqlite-maps", type=int, default=2000)
+    parser.add_argument("--process-maps", type=int, default=1000)
     args = parser.parse_args()
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
-    unknown = sections - {"parse", "replay", "memory", "sqlite"}
+    unknown = sections - {"parse", "replay", "memory", "sqlite", "several", "processes"}
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}")
 
@@ -103,9 +111,21 @@ def main() -> int:
             counts = [int(n) for n in args.memory_maps.split(",")]
             results["memory"] = bench_memory(work / "memory", counts)
             print_memory(results["memory"])
-        if "sqlite" in sections:
-            results["sqlite"] = bench_sqlite(work / "sqlite", args.sqlite_maps)
-            print_sqlite(results["sqlite"])
+        postgres = PostgresServer().start() if sections & {"sqlite", "several"} else None
+        try:
+            if "sqlite" in sections:
+                results["sqlite"] = bench_commits(work / "sqlite.sqlite3", args.sqlite_maps)
+                results["postgresql"] = bench_commits(postgres.new_database(), args.sqlite_maps)
+                print_commits(results["sqlite"], results["postgresql"])
+            if "several" in sections:
+                results["several"] = several.bench_several(work / "several", postgres)
+                several.print_several(results["several"])
+        finally:
+            if postgres is not None:
+                postgres.stop()
+        if "processes" in sections:
+            results["processes"] = several.bench_processes(work / "processes", args.process_maps)
+            several.print_processes(results["processes"])
     Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nfigures written to {args.json}")
     return 0
@@ -397,63 +417,66 @@ def print_memory(r: dict[str, Any]) -> None:
     print(f"   largest vs smallest: {r['growth']:+.1%} ({'ok' if r['target_met'] else 'over'} the 10% bound)")
 
 
-# -- 4. SQLite ---------------------------------------------------------------------
+# -- 4. whole-map commits -------------------------------------------------------------
 
 
-def bench_sqlite(work: Path, count: int) -> dict[str, Any]:
-    work.mkdir(parents=True, exist_ok=True)
+def bench_commits(location: Path | str, count: int) -> dict[str, Any]:
+    """Database.save of ``count`` pre-parsed maps, one transaction each."""
+    if isinstance(location, Path):
+        location.parent.mkdir(parents=True, exist_ok=True)
     copies = data.plan(count, data.FIXTURE_MAPS)
-    db_path = work / "hltv.sqlite3"
-    data.seed(db_path, copies)
-    seeded = data.database_bytes(db_path)
+    data.seed(location, copies)
+    sqlite = isinstance(location, Path)
+    seeded = data.database_bytes(location) if sqlite else None
     parsed = {
         m: {page: PARSERS[page](response(page, data.page_bytes(page, m), m))
             for page in ("performance", "economy")}
         for m in data.FIXTURE_MAPS
     }
-    db = Database.open(db_path)
+    db = Database.open(location)
     try:
         started = time.perf_counter()
         for copy in copies:
             db.save("perf_economy", copy.mapstatsid, parsed[copy.source],
                     parser_version=PARSER_VERSION, overwrite=False)
         seconds = time.perf_counter() - started
-        journal = db.sql.value("PRAGMA journal_mode")
-        synchronous = db.sql.value("PRAGMA synchronous")
+        settings = (f"journal_mode={db.sql.value('PRAGMA journal_mode')}, "
+                    f"synchronous={db.sql.value('PRAGMA synchronous')}") if sqlite else (
+                    f"synchronous_commit={db.sql.value('SHOW synchronous_commit')}, "
+                    f"fsync={db.sql.value('SHOW fsync')}")
+        version = db.sql.value("SELECT sqlite_version()" if sqlite else "SHOW server_version")
     finally:
         db.close()
-    stored = data.database_bytes(db_path)
-    return {
+    result = {
+        "database": "SQLite" if sqlite else "PostgreSQL",
+        "version": version,
+        "settings": settings,
         "maps": count,
-        "journal_mode": journal,
-        "synchronous": synchronous,
         "seconds": round(seconds, 2),
         "commits_per_second": round(count / seconds, 1),
         "ms_per_commit": round(seconds / count * 1000, 2),
-        "bytes_per_map_scoreboard": round(seeded / count),
-        "bytes_per_map_total": round(stored / count),
-        "bytes_per_map_perf_economy": round((stored - seeded) / count),
     }
+    if sqlite:
+        stored = data.database_bytes(location)
+        result.update({
+            "bytes_per_map_scoreboard": round(seeded / count),
+            "bytes_per_map_total": round(stored / count),
+            "bytes_per_map_perf_economy": round((stored - seeded) / count),
+        })
+    return result
 
 
-def print_sqlite(r: dict[str, Any]) -> None:
-    print(f"\n4. SQLite (journal_mode={r['journal_mode']}, synchronous={r['synchronous']}): "
-          f"Database.save of {r['maps']} whole maps, pages parsed beforehand")
-    _table([
-        ("commits/s", "per commit", "DB per map: map stats stage", "+ perf_economy", "total"),
-        (f"{r['commits_per_second']:.0f}", f"{r['ms_per_commit']:.2f} ms",
-         f"{r['bytes_per_map_scoreboard'] / 1024:.1f} KB", f"{r['bytes_per_map_perf_economy'] / 1024:.1f} KB",
-         f"{r['bytes_per_map_total'] / 1024:.1f} KB"),
-    ])
-
-
-def _table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for index, row in enumerate(rows):
-        print("   " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-        if index == 0:
-            print("   " + "  ".join("-" * width for width in widths))
-    sys.stdout.flush()
+def print_commits(sqlite: dict[str, Any], postgresql: dict[str, Any]) -> None:
+    print(f"\n4. Whole-map commits: Database.save of {sqlite['maps']} maps, pages parsed beforehand")
+    rows = [("database", "settings", "commits/s", "per commit")]
+    for r in (sqlite, postgresql):
+        rows.append((f"{r['database']} {r['version']}", r["settings"], f"{r['commits_per_second']:.0f}",
+                     f"{r['ms_per_commit']:.2f} ms"))
+    _table(rows)
+    print(f"   SQLite size per map: map stats stage {sqlite['bytes_per_map_scoreboard'] / 1024:.1f} KB, "
+          f"+ perf_economy {sqlite['bytes_per_map_perf_economy'] / 1024:.1f} KB, "
+          f"total {sqlite['bytes_per_map_total'] / 1024:.1f} KB")
+    print("   (the PostgreSQL server is the suite's throwaway one: fsync and synchronous_commit off)")
 
 
 if __name__ == "__main__":
