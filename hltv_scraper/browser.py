@@ -73,7 +73,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from hltv_scraper._derive import add_to_dict, derive
-from hltv_scraper.config import HltvConfig
+from hltv_scraper.config import HltvConfig, number_setting
 from hltv_scraper.proxies import Proxy, ProxyConfig
 
 if TYPE_CHECKING:
@@ -154,15 +154,9 @@ class BrowserConfig:
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> BrowserConfig:
         default = cls()
-        max_pages = settings.getint("HLTV_BROWSER_MAX_PAGES", default.max_pages)
-        if max_pages < 1:
-            raise ValueError(f"HLTV_BROWSER_MAX_PAGES must be at least 1, got {max_pages}")
-        timeout = settings.getfloat("HLTV_CHALLENGE_TIMEOUT", default.challenge_timeout)
-        if timeout < 0:
-            raise ValueError(f"HLTV_CHALLENGE_TIMEOUT must not be negative, got {timeout}")
-        idle = settings.getfloat("HLTV_BROWSER_IDLE_SECONDS", default.idle_seconds)
-        if idle < 0:
-            raise ValueError(f"HLTV_BROWSER_IDLE_SECONDS must not be negative, got {idle}")
+        max_pages = number_setting(settings, "HLTV_BROWSER_MAX_PAGES", default.max_pages, minimum=1)
+        timeout = number_setting(settings, "HLTV_CHALLENGE_TIMEOUT", default.challenge_timeout, minimum=0)
+        idle = number_setting(settings, "HLTV_BROWSER_IDLE_SECONDS", default.idle_seconds, minimum=0)
         mode = _mode(settings.get("HLTV_BROWSER"))
         return cls(
             # a replay never touches the network: no browser to start

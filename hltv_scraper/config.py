@@ -12,7 +12,7 @@ import secrets
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.storage._schema import database_url
 
@@ -78,25 +78,15 @@ class HltvConfig:
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> HltvConfig:
         default = cls()
-        max_attempts = settings.getint("HLTV_MAX_ATTEMPTS", default.max_attempts)
-        maps_in_flight = settings.getint("HLTV_MAPS_IN_FLIGHT", default.maps_in_flight)
-        max_fetch_failures = settings.getint(
-            "HLTV_MAX_FETCH_FAILURES", default.max_fetch_failures
+        max_attempts = number_setting(settings, "HLTV_MAX_ATTEMPTS", default.max_attempts, minimum=1)
+        maps_in_flight = number_setting(settings, "HLTV_MAPS_IN_FLIGHT", default.maps_in_flight, minimum=1)
+        max_fetch_failures = number_setting(
+            settings, "HLTV_MAX_FETCH_FAILURES", default.max_fetch_failures, minimum=1
         )
-        max_parse_failures = settings.getint(
-            "HLTV_MAX_PARSE_FAILURES", default.max_parse_failures
+        max_parse_failures = number_setting(
+            settings, "HLTV_MAX_PARSE_FAILURES", default.max_parse_failures, minimum=1
         )
-        lease_seconds = settings.getfloat("HLTV_LEASE_SECONDS", default.lease_seconds)
-        for name, value in (
-            ("HLTV_MAX_ATTEMPTS", max_attempts),
-            ("HLTV_MAPS_IN_FLIGHT", maps_in_flight),
-            ("HLTV_MAX_FETCH_FAILURES", max_fetch_failures),
-            ("HLTV_MAX_PARSE_FAILURES", max_parse_failures),
-        ):
-            if value < 1:
-                raise ValueError(f"{name} must be at least 1, got {value}")
-        if lease_seconds <= 0:
-            raise ValueError(f"HLTV_LEASE_SECONDS must be positive, got {lease_seconds}")
+        lease_seconds = number_setting(settings, "HLTV_LEASE_SECONDS", default.lease_seconds, minimum=0.1)
         db_url = settings.get("HLTV_DB_URL") or None
         if db_url:
             database_url(url=db_url, path="")  # a bad URL fails here, before any request
@@ -118,3 +108,11 @@ class HltvConfig:
             replay=settings.getbool("HLTV_REPLAY", default.replay),
         )
 
+
+
+def number_setting(settings: BaseSettings, name: str, default: float, *, minimum: float) -> Any:
+    """A number setting (of the default's type) that must be at least ``minimum``."""
+    value = (settings.getint if isinstance(default, int) else settings.getfloat)(name, default)
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value

@@ -30,7 +30,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from hltv_scraper.brakes import CLOSE_REASON_REFUSED, close_crawl
-from hltv_scraper.config import HltvConfig
+from hltv_scraper.config import HltvConfig, number_setting
 from hltv_scraper.middlewares import PageRefused, request_refused
 
 if TYPE_CHECKING:
@@ -137,12 +137,8 @@ class ProxyConfig:
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> ProxyConfig:
         default = cls()
-        max_refusals = settings.getint("HLTV_PROXY_MAX_REFUSALS", default.max_refusals)
-        if max_refusals < 1:
-            raise ValueError(f"HLTV_PROXY_MAX_REFUSALS must be at least 1, got {max_refusals}")
-        bench_seconds = settings.getfloat("HLTV_PROXY_BENCH_SECONDS", default.bench_seconds)
-        if bench_seconds < 0:
-            raise ValueError(f"HLTV_PROXY_BENCH_SECONDS must not be negative, got {bench_seconds}")
+        max_refusals = number_setting(settings, "HLTV_PROXY_MAX_REFUSALS", default.max_refusals, minimum=1)
+        bench_seconds = number_setting(settings, "HLTV_PROXY_BENCH_SECONDS", default.bench_seconds, minimum=0)
         path = settings.get("HLTV_PROXIES")
         # a replay never touches the network: no proxy to read
         use = bool(path) and not HltvConfig.from_settings(settings).replay

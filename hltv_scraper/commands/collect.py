@@ -20,11 +20,10 @@ from typing import Any
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from hltv_scraper.commands.summary import print_summary
-from hltv_scraper.config import HltvConfig
+from hltv_scraper.commands.summary import summarise
 from hltv_scraper.spiders._base import positive_int
 from hltv_scraper.spiders.results import day_start_ms
-from hltv_scraper.storage import STAGES, Database
+from hltv_scraper.storage import STAGES
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +75,7 @@ class Command(ScrapyCommand):
         process.start(stop_after_crawl=False)
 
         print("\nStages: " + ", ".join(f"{name} ({reason})" for name, reason in outcomes))
-        config = HltvConfig.from_settings(self.settings)
-        db = Database.open(config.database)
-        try:
-            print_summary(db, max_attempts=config.max_attempts)
-        finally:
-            db.close()
+        summarise(self.settings)
         if len(outcomes) < len(CHAIN) or any(reason != "finished" for _, reason in outcomes):
             self.exitcode = 1
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy.commands import ScrapyCommand
 
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.storage import Database
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 
 class Command(ScrapyCommand):
@@ -18,12 +21,17 @@ class Command(ScrapyCommand):
         return "Print what the database holds: units by stage, rows by table, leases, failures"
 
     def run(self, args: list[str], opts: Any) -> None:
-        config = HltvConfig.from_settings(self.settings)
-        db = Database.open(config.database)
-        try:
-            print_summary(db, max_attempts=config.max_attempts)
-        finally:
-            db.close()
+        summarise(self.settings)
+
+
+def summarise(settings: BaseSettings) -> None:
+    """Print the summary of the database the settings name."""
+    config = HltvConfig.from_settings(settings)
+    db = Database.open(config.database)
+    try:
+        print_summary(db, max_attempts=config.max_attempts)
+    finally:
+        db.close()
 
 
 def print_summary(db: Database, *, max_attempts: int) -> None:

@@ -305,14 +305,19 @@ def _fetch_failure_reason(failure: Failure) -> str:
     return type(exc).__name__
 
 
-def positive_int(name: str, value: str) -> int:
+def whole_number(name: str, value: str, *, minimum: int) -> int:
+    """A spider argument that must be a whole number of at least ``minimum``."""
     try:
         number = int(value)
     except ValueError:
         raise ValueError(f"-a {name}= takes a whole number, got {value!r}") from None
-    if number < 1:
-        raise ValueError(f"-a {name}= must be at least 1, got {number}")
+    if number < minimum:
+        raise ValueError(f"-a {name}= must be at least {minimum}, got {number}")
     return number
+
+
+def positive_int(name: str, value: str) -> int:
+    return whole_number(name, value, minimum=1)
 
 
 def _id_list(name: str, value: str) -> list[int]:

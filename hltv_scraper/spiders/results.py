@@ -18,7 +18,7 @@ from typing import Any
 
 from hltv_scraper.items import RESULTS, ResultsPage
 from hltv_scraper.parsers.results import parse_results
-from hltv_scraper.spiders._base import UnitSpider, positive_int
+from hltv_scraper.spiders._base import UnitSpider, positive_int, whole_number
 from hltv_scraper.storage import Unit
 from hltv_scraper.storage._stages import RESULTS_STAGE
 
@@ -50,7 +50,7 @@ class ResultsSpider(UnitSpider):
         self.until_ms = day_start_ms("until", until) + _DAY_MS if until else None  # exclusive
         if self.since_ms is not None and self.until_ms is not None and self.until_ms <= self.since_ms:
             raise ValueError(f"-a until={until} is before -a since={since}")
-        self.offset = _offset(offset) if offset is not None else 0
+        self.offset = whole_number("offset", offset, minimum=0) if offset is not None else 0
         self.pages = positive_int("pages", pages) if pages is not None else None
         self.full = _flag("full", full)
         self._next_offset: int | None = None
@@ -120,16 +120,6 @@ def day_start_ms(name: str, value: str) -> int:
     except ValueError:
         raise ValueError(f"-a {name}= takes a day as YYYY-MM-DD, got {value!r}") from None
     return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)
-
-
-def _offset(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValueError(f"-a offset= takes a whole number, got {value!r}") from None
-    if number < 0:
-        raise ValueError(f"-a offset= must not be negative, got {number}")
-    return number
 
 
 def _flag(name: str, value: str | None) -> bool:
