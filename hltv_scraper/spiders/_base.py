@@ -28,7 +28,7 @@ from hltv_scraper.brakes import database_refused
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.items import PageFailure
 from hltv_scraper.middlewares import PageRefused
-from hltv_scraper.parsers import ParseError
+from hltv_scraper.parsers import ParseError, current_parser_version
 from hltv_scraper.site import page_url
 from hltv_scraper.storage import Database, Stage, Unit
 
@@ -70,6 +70,8 @@ class UnitSpider(Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.config = HltvConfig.from_settings(crawler.settings)
+        #: what this crawl stores and fails units under, read once
+        spider.parser_version = current_parser_version()
         spider.worker = spider.config.new_worker_id()
         spider.db = Database.open(spider.config.database)
         spider._named_units = spider._claim_named() if spider.named_ids else None
@@ -114,6 +116,7 @@ class UnitSpider(Spider):
                 batch = self.db.claim(
                     self.stage, worker=self.worker, lease_seconds=self.config.lease_seconds,
                     max_attempts=self.config.max_attempts, after=after, limit=want,
+                    parser_version=self.parser_version,
                 )
             except DBAPIError as exc:
                 self._ended = True
@@ -121,7 +124,8 @@ class UnitSpider(Spider):
                 return
             if not batch:
                 wait = self.db.foreign_lease_wait(
-                    self.stage, worker=self.worker, max_attempts=self.config.max_attempts
+                    self.stage, worker=self.worker, max_attempts=self.config.max_attempts,
+                    parser_version=self.parser_version,
                 )
                 if wait is None:
                     return
@@ -147,7 +151,9 @@ class UnitSpider(Spider):
         if self._ended:
             return
         if self.named_ids is None and self.stage.tracked:
-            pending = self.db.count_pending(self.stage, max_attempts=self.config.max_attempts)
+            pending = self.db.count_pending(
+                self.stage, max_attempts=self.config.max_attempts, parser_version=self.parser_version
+            )
             stats.set_value(f"hltv/{self.units_name}/pending_at_start", min(pending, self.limit or pending))
         async for unit in self.units():
             await self.room()
