@@ -27,6 +27,7 @@ from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.site import slugify
 from hltv_scraper.storage._errors import AlreadyStored, SaveResult, ValidationError
+from hltv_scraper.storage._failures import requeue
 from hltv_scraper.storage._results import known_match_ids
 from hltv_scraper.storage._schema import (
     begin,
@@ -318,6 +319,24 @@ class Database:
                     for page, reason, url in failures
                 ],
             )
+
+    def requeue(
+        self,
+        stage: Stage | str,
+        *,
+        reason: str | None = None,
+        unit_ids: list[int] | None = None,
+        match_ids: list[int] | None = None,
+    ) -> list[int]:
+        """Give the stage's failed units their attempts back, in one transaction: those
+        whose latest failure's reason contains ``reason``, of these units or matches.
+        Returns the keys of the units reset; ids not in the database raise KeyError
+        ``(column, [ids])`` and nothing changes."""
+        stage = _stage(stage)
+        if not stage.tracked:
+            raise ValueError(f"the {stage.name} stage has no units to requeue")
+        with self.transaction() as db:
+            return requeue(db, stage, reason=reason, unit_ids=unit_ids, match_ids=match_ids)
 
     # -- telling the project what to collect ------------------------------------------
 

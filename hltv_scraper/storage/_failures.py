@@ -1,0 +1,76 @@
+"""What the failures table tells a person, and putting failed units back in the queue.
+
+A unit that failed ``HLTV_MAX_ATTEMPTS`` times is no longer pending. When the cause was
+not the unit's (a page HLTV has since fixed, a parser bug fixed without a version bump),
+``requeue`` gives the failed units of a stage their attempts back, chosen by the reason
+of their latest failure and by id.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hltv_scraper.storage._sql import Sql
+    from hltv_scraper.storage._stages import Stage
+
+
+def requeue(
+    db: Sql,
+    stage: Stage,
+    *,
+    reason: str | None = None,
+    unit_ids: list[int] | None = None,
+    match_ids: list[int] | None = None,
+) -> list[int]:
+    """Reset the attempts of the stage's failed units; the keys of those reset.
+
+    Failed units are those with attempts counted and a failure on record; with
+    ``reason``, only those whose latest failure's reason contains it (any case). Ids
+    the database does not hold raise KeyError with the list of them.
+    """
+    params: dict[str, object] = {"stage": stage.name}
+    conditions = [
+        f"u.{stage.attempts} > 0",
+        # the failures recorded at the unit's latest failed attempt
+        f"""EXISTS (SELECT 1 FROM failures f WHERE f.stage = :stage AND f.unit_id = u.{stage.key}
+              AND f.failed_at = (SELECT max(g.failed_at) FROM failures g
+                                 WHERE g.stage = :stage AND g.unit_id = u.{stage.key})
+              {"AND lower(f.reason) LIKE :reason ESCAPE '!'" if reason else ""})""",
+    ]
+    if reason:
+        params["reason"] = "%" + _like_escaped(reason.lower()) + "%"
+    for column, ids in ((stage.key, unit_ids), ("match_id", match_ids)):
+        if ids:
+            _check_known(db, stage, column, ids)
+            names = {f"{column}{n}": unit_id for n, unit_id in enumerate(ids)}
+            params.update(names)
+            conditions.append(f"u.{column} IN ({', '.join(':' + name for name in names)})")
+    reset = db.all(
+        f"""UPDATE {stage.table} SET {stage.attempts} = 0, {stage.attempts_version} = NULL
+            WHERE {stage.key} IN (SELECT u.{stage.key} FROM {stage.table} u
+                                  WHERE {' AND '.join(conditions)})
+            RETURNING {stage.key}""",
+        params,
+    )
+    return sorted(row[stage.key] for row in reset)
+
+
+def _check_known(db: Sql, stage: Stage, column: str, ids: list[int]) -> None:
+    names = {f"id{n}": unit_id for n, unit_id in enumerate(ids)}
+    known = {
+        row[column]
+        for row in db.all(
+            f"SELECT DISTINCT {column} FROM {stage.table} "
+            f"WHERE {column} IN ({', '.join(':' + name for name in names)})",
+            names,
+        )
+    }
+    missing = [unit_id for unit_id in ids if unit_id not in known]
+    if missing:
+        raise KeyError(column, missing)
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` matched literally by LIKE ... ESCAPE '!' (the same on SQLite and PostgreSQL)."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
