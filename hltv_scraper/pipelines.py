@@ -138,6 +138,8 @@ class UnitTransactionPipeline:
             self.stats.inc_value(f"hltv/rows/{table}", count)
         for name, count in result.counts.items():
             self.stats.inc_value(f"hltv/{self.spider.units_name}/{name}", count)
+        for note in result.notes:
+            logger.info("%s %s: %s", self.spider.stage.key or "unit", unit_id, note)
         if result.skipped_economy_rounds:
             self.stats.inc_value("hltv/economy/rounds_skipped", len(result.skipped_economy_rounds))
             logger.info(
