@@ -121,8 +121,8 @@ class UnitTransactionPipeline:
                 outcomes,
                 parser_version=self.spider.parser_version,
                 worker=self.spider.worker,
-                # units named on the command line are redone on purpose
-                overwrite=self.spider.named_ids is not None,
+                # units named on the command line, or stale ones, are redone on purpose
+                overwrite=self.spider.named_ids is not None or self.spider.reparse,
             )
         except AlreadyStored:
             self._count("already_stored")

@@ -107,6 +107,15 @@ def write_perf_economy(
     )
 
 
+def forget_perf_economy(db: Sql, map_id: dict[str, int]) -> None:
+    """Take back everything this stage stored of a map: it is pending for it again."""
+    where = "WHERE match_id = :match_id AND map_number = :map_number"
+    db.run(f"DELETE FROM economy {where}", map_id)
+    db.run(f"DELETE FROM kill_matrix {where}", map_id)
+    db.run(f"UPDATE player_stats SET kpr = NULL, dpr = NULL, impact = NULL, mk_rating = NULL {where}", map_id)
+    db.run(f"UPDATE maps SET perf_economy_at = NULL, perf_economy_version = NULL {where}", map_id)
+
+
 def _stored_scoreboard(db: Sql, map_id: dict[str, int]) -> Scoreboard:
     where = "WHERE match_id = :match_id AND map_number = :map_number"
     players = db.all(f"SELECT player_id, team_id, kills FROM player_stats {where}", map_id)
