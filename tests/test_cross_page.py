@@ -68,7 +68,7 @@ def a_win_on_the_other_side(datasets: list[dict]) -> None:
 CONTRADICTIONS = [
     pytest.param("performance", kill_matrix_cell_raised, "performance vs mapstats: player", "kills in the kill matrix",
                  id="kill-matrix-above-scoreboard-kills"),
-    pytest.param("performance", overview_kills_changed, "performance vs mapstats: Northwind has 77 kills",
+    pytest.param("performance", overview_kills_changed, "performance vs mapstats: 'Northwind' has 77 kills",
                  "on the scoreboard", id="team-kills-not-the-scoreboard-sum"),
     pytest.param("performance", first_kpr_changed, "performance vs mapstats: player", "KPR 0.85 over 24 rounds",
                  id="kpr-times-rounds-not-the-kills"),

@@ -101,7 +101,7 @@ def _check_team_kills(
     if shown and all(ids) and len(set(ids)) == len(ids):
         for (name, kills), team_id in zip(shown, ids):
             if kills != sums[team_id]:
-                raise _performance(f"{name} has {kills} kills in the overview, {sums[team_id]} on the scoreboard")
+                raise _performance(f"{name!r} has {kills} kills in the overview, {sums[team_id]} on the scoreboard")
     elif len(shown) == 2 and sorted(kills for _, kills in shown) != sorted(sums.values()):
         # teams the overview does not name: the two totals, in either order
         raise _performance(

@@ -1,5 +1,9 @@
 """What the failures table tells a person, and putting failed units back in the queue.
 
+When HLTV changes a page, a thousand maps fail for one reason that names a thousand
+players and teams: ``failure_groups`` folds the numbers and quoted names out of the
+reasons, so the change reads as one line per stage and page.
+
 A unit that failed ``HLTV_MAX_ATTEMPTS`` times is no longer pending. When the cause was
 not the unit's (a page HLTV has since fixed, a parser bug fixed without a version bump),
 ``requeue`` gives the failed units of a stage their attempts back, chosen by the reason
@@ -8,11 +12,58 @@ of their latest failure and by id.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from hltv_scraper.storage._sql import Sql
     from hltv_scraper.storage._stages import Stage
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+_NUMBERS = re.compile(r"#(?:, #)+")
+
+
+@dataclass
+class FailureGroup:
+    """Failures of one stage's page for one reason, ids and names folded out."""
+
+    stage: str
+    page: str
+    reason: str
+    failures: int = 0
+    parser_versions: set[str] = field(default_factory=set)
+    latest: str = ""
+
+
+def normalise_reason(reason: str) -> str:
+    """The reason with quoted names as ``'…'``, numbers as ``#`` and lists of them as ``#…``."""
+    folded = _NUMBER.sub("#", _QUOTED.sub("'…'", reason))
+    return _NUMBERS.sub("#…", folded)
+
+
+def failure_groups(db: Sql, *, recent: int) -> list[FailureGroup]:
+    """The latest ``recent`` failures grouped by stage, page and normalised reason, most
+    frequent first."""
+    rows = db.all(
+        """SELECT stage, page, reason, parser_version, count(*) AS failures, max(failed_at) AS latest
+           FROM (SELECT stage, page, reason, parser_version, failed_at FROM failures
+                 ORDER BY failure_id DESC LIMIT :recent) f
+           GROUP BY stage, page, reason, parser_version""",
+        {"recent": recent},
+    )
+    groups: dict[tuple[str, str, str], FailureGroup] = {}
+    for row in rows:
+        reason = normalise_reason(row["reason"])
+        group = groups.setdefault(
+            (row["stage"], row["page"], reason), FailureGroup(row["stage"], row["page"], reason)
+        )
+        group.failures += row["failures"]
+        group.parser_versions.add(row["parser_version"] or "?")
+        group.latest = max(group.latest, row["latest"])
+    return sorted(groups.values(), key=lambda g: (-g.failures, g.stage, g.page, g.reason))
 
 
 def requeue(

@@ -182,7 +182,7 @@ def _validate(page: MapStatsPage) -> tuple[MapTeam, MapTeam]:
         won = sum(1 for r in page.rounds if r.winner_team_id == team.team_id)
         if won != team.score:
             raise ValidationError(
-                "mapstats", f"team {team.team_name} won {won} rounds in the history, {team.score} by the score"
+                "mapstats", f"team {team.team_name!r} won {won} rounds in the history, {team.score} by the score"
             )
     return left, right
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.site import slugify
 from hltv_scraper.storage._errors import AlreadyStored, SaveResult, ValidationError
-from hltv_scraper.storage._failures import requeue
+from hltv_scraper.storage._failures import FailureGroup, failure_groups, requeue
 from hltv_scraper.storage._results import known_match_ids
 from hltv_scraper.storage._schema import (
     begin,
@@ -433,6 +433,25 @@ class Database:
                 FROM maps WHERE lease_expires >= {now} GROUP BY lease_worker
                 ORDER BY 1, 2"""
         )
+
+    def stored_versions(self) -> dict[str, dict[str | None, int]]:
+        """Per tracked stage, how many units each parser version stored (None: not recorded)."""
+        return {
+            name: {
+                row["version"]: row["units"]
+                for row in self.sql.all(
+                    f"SELECT {stage.version} AS version, count(*) AS units FROM {stage.table} "
+                    f"WHERE {stage.done} IS NOT NULL GROUP BY {stage.version} ORDER BY 2 DESC, 1"
+                )
+            }
+            for name, stage in STAGES.items()
+            if stage.tracked
+        }
+
+    def failure_groups(self, *, recent: int = 10_000) -> list[FailureGroup]:
+        """The latest ``recent`` failures by stage, page and reason (ids and names folded
+        out), most frequent first."""
+        return failure_groups(self.sql, recent=recent)
 
     def recent_failures(self, limit: int = 10) -> list[RowMapping]:
         return self.sql.all(
