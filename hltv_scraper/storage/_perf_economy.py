@@ -117,6 +117,7 @@ def forget_perf_economy(db: Sql, map_id: dict[str, int]) -> None:
 
 
 def _stored_scoreboard(db: Sql, map_id: dict[str, int]) -> Scoreboard:
+    """What the map stats stage stored of the map that the pages show again."""
     where = "WHERE match_id = :match_id AND map_number = :map_number"
     players = db.all(f"SELECT player_id, team_id, kills FROM player_stats {where}", map_id)
     score = db.one(f"SELECT team1_rounds, team2_rounds FROM maps {where}", map_id)
