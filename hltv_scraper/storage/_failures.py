@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hltv_scraper.storage._sql import listed
+
 if TYPE_CHECKING:
     from hltv_scraper.storage._sql import Sql
     from hltv_scraper.storage._stages import Stage
@@ -94,9 +96,9 @@ def requeue(
     for column, ids in ((stage.key, unit_ids), ("match_id", match_ids)):
         if ids:
             _check_known(db, stage, column, ids)
-            names = {f"{column}{n}": unit_id for n, unit_id in enumerate(ids)}
-            params.update(names)
-            conditions.append(f"u.{column} IN ({', '.join(':' + name for name in names)})")
+            among, named = listed(column, ids)
+            params.update(named)
+            conditions.append(f"u.{column} IN {among}")
     reset = db.all(
         f"""UPDATE {stage.table} SET {stage.attempts} = 0, {stage.attempts_version} = NULL
             WHERE {stage.key} IN (SELECT u.{stage.key} FROM {stage.table} u
@@ -108,15 +110,9 @@ def requeue(
 
 
 def _check_known(db: Sql, stage: Stage, column: str, ids: list[int]) -> None:
-    names = {f"id{n}": unit_id for n, unit_id in enumerate(ids)}
-    known = {
-        row[column]
-        for row in db.all(
-            f"SELECT DISTINCT {column} FROM {stage.table} "
-            f"WHERE {column} IN ({', '.join(':' + name for name in names)})",
-            names,
-        )
-    }
+    among, params = listed("id", ids)
+    rows = db.all(f"SELECT DISTINCT {column} FROM {stage.table} WHERE {column} IN {among}", params)
+    known = {row[column] for row in rows}
     missing = [unit_id for unit_id in ids if unit_id not in known]
     if missing:
         raise KeyError(column, missing)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult, ValidationError
 from hltv_scraper.storage._perf_economy import forget_perf_economy
+from hltv_scraper.storage._sql import listed
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import RowMapping
@@ -125,27 +126,16 @@ def _forget_what_the_page_no_longer_shows(db: Sql, map_id: dict[str, int], page:
     """Stored players and rounds of this map the page does not show (only ever on a
     re-parse: a first write finds none)."""
     where = "WHERE match_id = :match_id AND map_number = :map_number"
-    players = [p.player_id for p in page.players]
+    players, player_params = listed("player_id", [p.player_id for p in page.players])
     stored = {row["player_id"] for row in db.all(f"SELECT player_id FROM player_stats {where}", map_id)}
-    if stored - set(players):
+    if stored - set(player_params.values()):
         forget_perf_economy(db, map_id)
-        db.run(f"DELETE FROM player_stats {where} AND {_not_in('player_id', players)}",
-               {**map_id, **_params("player_id", players)})
-    rounds = [r.round_number for r in page.rounds]
+        db.run(f"DELETE FROM player_stats {where} AND player_id NOT IN {players}", {**map_id, **player_params})
+    shown = [r.round_number for r in page.rounds]
+    rounds, round_params = listed("round_number", shown) if shown else ("", {})
+    not_shown = f"AND round_number NOT IN {rounds}" if shown else ""
     for table in ("economy", "round_history"):  # economy rows hang off their round
-        db.run(f"DELETE FROM {table} {where} AND {_not_in('round_number', rounds)}",
-               {**map_id, **_params("round_number", rounds)})
-
-
-def _not_in(column: str, values: list[int]) -> str:
-    """``column NOT IN (:column0, ...)`` for :func:`_params` of ``values``."""
-    if not values:
-        return "1 = 1"
-    return f"{column} NOT IN ({', '.join(f':{column}{n}' for n in range(len(values)))})"
-
-
-def _params(column: str, values: list[int]) -> dict[str, int]:
-    return {f"{column}{n}": value for n, value in enumerate(values)}
+        db.run(f"DELETE FROM {table} {where} {not_shown}", {**map_id, **round_params})
 
 
 def _team_values(prefix: str, team: MapTeam) -> dict[str, int | None]:
