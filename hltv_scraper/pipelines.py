@@ -26,7 +26,6 @@ from sqlalchemy.exc import DBAPIError
 from hltv_scraper.brakes import NOT_REFUSALS, Brakes, Stop, close_crawl, database_refused
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.items import PageFailure
-from hltv_scraper.parsers import PARSER_VERSION
 from hltv_scraper.storage import AlreadyStored, Database, ValidationError
 
 if TYPE_CHECKING:
@@ -120,10 +119,10 @@ class UnitTransactionPipeline:
                 self.spider.stage,
                 unit_id,
                 outcomes,
-                parser_version=PARSER_VERSION,
+                parser_version=self.spider.parser_version,
                 worker=self.spider.worker,
-                # units named on the command line are redone on purpose
-                overwrite=self.spider.named_ids is not None,
+                # units named on the command line, or stale ones, are redone on purpose
+                overwrite=self.spider.named_ids is not None or self.spider.reparse,
             )
         except AlreadyStored:
             self._count("already_stored")
@@ -139,6 +138,8 @@ class UnitTransactionPipeline:
             self.stats.inc_value(f"hltv/rows/{table}", count)
         for name, count in result.counts.items():
             self.stats.inc_value(f"hltv/{self.spider.units_name}/{name}", count)
+        for note in result.notes:
+            logger.info("%s %s: %s", self.spider.stage.key or "unit", unit_id, note)
         if result.skipped_economy_rounds:
             self.stats.inc_value("hltv/economy/rounds_skipped", len(result.skipped_economy_rounds))
             logger.info(
@@ -149,7 +150,7 @@ class UnitTransactionPipeline:
 
     def _record_failure(self, unit_id: int, failures: list[tuple[str, str, str | None]]) -> None:
         self.db.record_failure(
-            self.spider.stage, unit_id, failures=failures, parser_version=PARSER_VERSION,
+            self.spider.stage, unit_id, failures=failures, parser_version=self.spider.parser_version,
             worker=self.spider.worker,
         )
         self._count("failed")
@@ -166,6 +167,7 @@ class UnitTransactionPipeline:
         if not self._closing:
             self._closing = True
             logger.error("Stopping: %s", stop.message)
+            self.stats.set_value("hltv/stopped_because", stop.message)
             close_crawl(self.crawler, stop.reason)
 
     def _cannot_write(self, unit_id: int, exc: DBAPIError) -> None:

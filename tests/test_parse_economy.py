@@ -114,7 +114,7 @@ def test_icon_showing_another_value_is_a_parse_error():
     page = with_chart("economy-219128", without_anchors)
     text = page.text.replace('title="Equipment value: 4050"', 'title="Equipment value: 9999"')
     broken = HtmlResponse(url=page.url, body=text.encode("utf-8"), encoding="utf-8")
-    with pytest.raises(ParseError, match="round 1: Northwind's icon shows 9999"):
+    with pytest.raises(ParseError, match="round 1: the icon of 'Northwind' shows 9999"):
         parse_economy(broken)
 
 

@@ -167,7 +167,7 @@ def test_history_that_disagrees_with_the_score_is_a_parse_error():
         (paper_tigers, paper_tigers.replace("emptyHistory.svg", "ct_win.svg")),
         (grey_tide, grey_tide.replace("t_win.svg", "emptyHistory.svg")),
     )
-    with pytest.raises(ParseError, match="Paper Tigers 20 rounds"):
+    with pytest.raises(ParseError, match="'Paper Tigers' 20 rounds"):
         parse_mapstats(response)
 
 

@@ -227,14 +227,14 @@ def test_a_kdratio_column_that_is_not_kast_is_not_read_as_kast():
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (drop("table.totalstats .st-kills"), "Paper Tigers scoreboard has no kills column"),
+        (drop("table.totalstats .st-kills"), "'Paper Tigers' scoreboard has no kills column"),
         (drop("table.totalstats .st-deaths"), "scoreboard has no deaths column"),
         (drop("table.totalstats .st-rating"), "scoreboard has no rating column"),
         (drop_info_row("Breakdown"), "no score breakdown"),
-        (drop(".round-history-con"), "round history gives Paper Tigers 0 rounds"),
+        (drop(".round-history-con"), "round history gives 'Paper Tigers' 0 rounds"),
         (drop(".team-right a[href*='/stats/teams/']"), r"no /stats/teams/ link in \.team-right"),
         (drop(".team-left .bold"), "team-left lacks an id, a name or a score"),
-        (drop("table.totalstats td.st-player a[href*='/9332/']"), "a Paper Tigers scoreboard row has no player link"),
+        (drop("table.totalstats td.st-player a[href*='/9332/']"), "a 'Paper Tigers' scoreboard row has no player link"),
         (set_attribute("a[href*='/stats/players/9332/']", "href", "/stats/players/ryoko"), "'ryoko' has no player id"),
         (drop("table.totalstats"), r"no scoreboard \(table\.stats-table\.totalstats\)"),
         (drop(".match-info-box"), r"no \.match-info-box"),

@@ -1,4 +1,10 @@
-"""``scrapy summary``: what the database holds, how far units got, who holds leases, what failed."""
+"""``scrapy summary``: what the database holds, how far units got, who holds leases, what failed.
+
+Besides the counts it shows which parser version stored each stage's units (the others
+are what ``-a reparse=stale`` would re-parse), and the recent failures grouped by stage,
+page and reason, ids and names folded out: a page HLTV changed reads as one line with
+its count, not as a thousand.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,14 @@ from typing import TYPE_CHECKING, Any
 from scrapy.commands import ScrapyCommand
 
 from hltv_scraper.config import HltvConfig
+from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.storage import Database
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
+
+#: How many of the latest failures are grouped.
+RECENT_FAILURES = 10_000
 
 
 class Command(ScrapyCommand):
@@ -18,7 +28,7 @@ class Command(ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
     def short_desc(self) -> str:
-        return "Print what the database holds: units by stage, rows by table, leases, failures"
+        return "Print what the database holds: units by stage and parser version, rows, leases, failures"
 
     def run(self, args: list[str], opts: Any) -> None:
         summarise(self.settings)
@@ -35,17 +45,45 @@ def summarise(settings: BaseSettings) -> None:
 
 
 def print_summary(db: Database, *, max_attempts: int) -> None:
+    version = current_parser_version()
     counts = db.summary()
-    pending = {f"pending: {stage}": count for stage, count in db.pending_counts(max_attempts=max_attempts).items()}
+    pending = {
+        f"pending: {stage}": count
+        for stage, count in db.pending_counts(max_attempts=max_attempts, parser_version=version).items()
+    }
     print(f"Database {db.location}")
     width = max(map(len, [*counts, *pending]))
     for name, count in {**counts, **pending}.items():
         print(f"  {name:<{width}}  {count:>8}")
+    _print_versions(db, version)
     leases = db.leases()
     if leases:
         print("Live leases:")
     for lease in leases:
         print(f"  {lease['worker']}: {lease['units']} {lease['units_of']}, "
               f"expiring within {lease['expires_in']:.0f} s")
-    for row in db.recent_failures():
-        print(f"  failed: {row['stage']} {row['unit_id']} ({row['page']} page): {row['reason']}")
+    _print_failures(db)
+
+
+def _print_versions(db: Database, current: str) -> None:
+    stored = {stage: versions for stage, versions in db.stored_versions().items() if versions}
+    if not stored:
+        return
+    print(f"Stored by parser version (this code: {current}):")
+    width = max(map(len, stored))
+    for stage, versions in stored.items():
+        shown = ", ".join(f"{version or 'unrecorded'}: {units}" for version, units in versions.items())
+        stale = sum(units for version, units in versions.items() if version != current)
+        hint = f"  ({stale} stale: scrapy crawl {stage} -a reparse=stale -s HLTV_REPLAY=1)" if stale else ""
+        print(f"  {stage:<{width}}  {shown}{hint}")
+
+
+def _print_failures(db: Database) -> None:
+    groups = db.failure_groups(recent=RECENT_FAILURES)
+    if not groups:
+        return
+    print(f"Failures by stage, page and reason (the latest {RECENT_FAILURES} at most):")
+    for group in groups:
+        versions = ", ".join(sorted(group.parser_versions))
+        print(f"  {group.failures:>7}  {group.stage} {group.page} page, parser {versions}, "
+              f"latest {group.latest}: {group.reason}")

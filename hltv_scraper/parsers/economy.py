@@ -135,7 +135,7 @@ def _equipment_value(point: dict[str, Any], name: str, round_number: int) -> int
     # A string of digits as HLTV writes it; a bare JSON integer would do as well.
     text = str(value).strip() if type(value) in (str, int) else ""
     if not _DIGITS.fullmatch(text):
-        raise _error(f"round {round_number}: equipment value of {name} is {value!r}")
+        raise _error(f"round {round_number}: equipment value of {name!r} is {value!r}")
     return int(text)
 
 
@@ -189,11 +189,11 @@ def _icon_fallback(
         if outcome is None:
             raise _error(
                 f"round {round_number}: no single win anchor on the chart and no "
-                f"equipment-category icon for {name}"
+                f"equipment-category icon for {name!r}"
             )
         # The value an icon shows ties it to this round: a mismatch means the rows are off.
         if shown is not None and shown != value:
-            raise _error(f"round {round_number}: {name}'s icon shows {shown}, the chart {value}")
+            raise _error(f"round {round_number}: the icon of {name!r} shows {shown}, the chart {value}")
         outcomes.append(outcome)
     (side1, won1), (side2, won2) = outcomes
     if side1 == side2 or won1 == won2:
@@ -204,7 +204,7 @@ def _icon_fallback(
 def _round(round_number: int, name: str, value: int, side: str, won: bool) -> EconomyRound:
     buy_type = next(buy for floor, buy in _BUY_TYPES if value >= floor)
     return load(
-        EconomyRoundLoader, f"economy: round {round_number} of {name}",
+        EconomyRoundLoader, f"economy: round {round_number} of {name!r}",
         round_number=round_number, team_name=name, equipment_value=value,
         buy_type=buy_type, side=side, won=won,
     )

@@ -212,7 +212,7 @@ def _teams(box: Selector, info: Selector, rows: dict[str, Selector]) -> list[Map
         )
         if team.ot_rounds < 0 or regulation + team.ot_rounds != team.score:
             raise ParseError(
-                f"map stats: {team.team_name}: halves {regulation} and overtime "
+                f"map stats: {team.team_name!r}: halves {regulation} and overtime "
                 f"{team.ot_rounds} do not add up to the score {team.score}"
             )
         teams.append(team)
@@ -265,11 +265,11 @@ def _scoreboards(root: Selector, teams: list[MapTeam]) -> list[_Scoreboard]:
         columns = _columns(header)
         missing = [name for name in _REQUIRED_COLUMNS if (name, False) not in columns]
         if missing:
-            raise ParseError(f"map stats: {team.team_name} scoreboard has no "
+            raise ParseError(f"map stats: {team.team_name!r} scoreboard has no "
                              f"{', '.join(missing)} column")
         rows = [row for row in table.css("tr") if row.css("td.st-player")]
         if len(rows) != _PLAYERS_PER_TEAM:
-            raise ParseError(f"map stats: {team.team_name} scoreboard has {len(rows)} players, "
+            raise ParseError(f"map stats: {team.team_name!r} scoreboard has {len(rows)} players, "
                              f"expected {_PLAYERS_PER_TEAM}")
         boards.append(_Scoreboard(team, header, columns, rows))
     return boards
@@ -319,7 +319,7 @@ def _player(row: Selector, board: _Scoreboard, rating_version: str) -> Scoreboar
     team = board.team
     link = row.css("td.st-player a[href*='/stats/players/']")
     if not link:
-        raise ParseError(f"map stats: a {team.team_name} scoreboard row has no player link")
+        raise ParseError(f"map stats: a {team.team_name!r} scoreboard row has no player link")
     piece = f"scoreboard row {_text(link[0])!r}"
     cells = row.xpath("td")
     if len(cells) != len(board.header):
@@ -421,7 +421,7 @@ def _round_history(root: Selector, teams: list[MapTeam]) -> list[RoundOutcome]:
     for team in teams:
         won = sum(1 for outcome in rounds if outcome.winner_team_id == team.team_id)
         if won != team.score:
-            raise ParseError(f"map stats: the round history gives {team.team_name} {won} "
+            raise ParseError(f"map stats: the round history gives {team.team_name!r} {won} "
                              f"rounds, the score {team.score}")
     return rounds
 

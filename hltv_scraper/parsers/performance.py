@@ -139,7 +139,7 @@ def _players(root: Selector) -> list[PlayerPerformance]:
         cards = column.css(".highlighted-player")
         if len(cards) != _PLAYERS_PER_TEAM:
             raise _error(
-                f"expected {_PLAYERS_PER_TEAM} player cards for {team_name}, "
+                f"expected {_PLAYERS_PER_TEAM} player cards for {team_name!r}, "
                 f"found {len(cards)}"
             )
         players.extend(_player(card, team_name) for card in cards)
@@ -153,7 +153,7 @@ def _player(card: Selector, team_name: str) -> PlayerPerformance:
     hrefs = card.css(".headline a::attr(href)").getall()
     player_id = next(filter(None, (id_from_href(href, "player") for href in hrefs)), None)
     if player_id is None:
-        raise _error(f"a player card of {team_name} has no /player/{{id}} link")
+        raise _error(f"a player card of {team_name!r} has no /player/{{id}} link")
     piece = f"player {player_id}"
     charts = card.css("[data-fusionchart-config]")
     if len(charts) != 1:

@@ -8,7 +8,9 @@ decides what is written.
 
 Units come from the database a few at a time, claimed with a lease (several crawls may
 share one database); the leases of units in flight are renewed until the pipeline has
-stored, failed or released them.
+stored, failed or released them. With ``-a reparse=stale`` the units are instead those
+the stage stored with another parser version, and the pipeline writes them over: with
+``HLTV_REPLAY=1`` a parser fix reaches the whole dataset from the archive alone.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from hltv_scraper.brakes import database_refused
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.items import PageFailure
 from hltv_scraper.middlewares import PageRefused
-from hltv_scraper.parsers import ParseError
+from hltv_scraper.parsers import ParseError, current_parser_version
 from hltv_scraper.site import page_url
 from hltv_scraper.storage import Database, Stage, Unit
 
@@ -57,11 +59,13 @@ class UnitSpider(Spider):
     #: How a user puts units in the database (for the error on an unknown id).
     adding_hint: ClassVar[str] = "add maps with `scrapy addmaps`"
 
-    def __init__(self, *args: Any, limit: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, limit: str | None = None, reparse: str | None = None, **kwargs: Any) -> None:
         named = kwargs.pop(self.named_argument, None) if self.named_argument else None
         super().__init__(*args, **kwargs)
         self.limit = positive_int("limit", limit) if limit is not None else None
         self.named_ids = _id_list(self.named_argument, named) if named else None
+        #: re-parse the units stored by another parser version, not the pending ones
+        self.reparse = self._reparse(reparse)
         self._in_flight: dict[int, int] = {}  # unit id -> its pages not yet resolved
         self._room = asyncio.Event()  # set whenever a unit leaves _in_flight
         self._unscheduled: set[tuple[int, str]] = set()  # yielded, not yet scheduled
@@ -74,6 +78,8 @@ class UnitSpider(Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.config = HltvConfig.from_settings(crawler.settings)
+        #: what this crawl stores and fails units under, read once
+        spider.parser_version = current_parser_version()
         spider.worker = spider.config.new_worker_id()
         spider.db = Database.open(spider.config.database)
         spider._named_units = spider._claim_named() if spider.named_ids else None
@@ -81,6 +87,19 @@ class UnitSpider(Spider):
         crawler.signals.connect(spider._closed, signal=signals.spider_closed)
         crawler.signals.connect(spider._scheduled, signal=signals.request_scheduled)
         return spider
+
+    def _reparse(self, value: str | None) -> bool:
+        if value is None:
+            return False
+        if value != "stale":
+            raise ValueError(
+                f"-a reparse= takes only 'stale' (the units stored by another parser version), got {value!r}"
+            )
+        if not self.stage.tracked:
+            raise ValueError(f"-a reparse=stale: the {self.name} stage keeps no units to re-parse")
+        if self.named_argument and self.named_ids is not None:
+            raise ValueError(f"give either -a {self.named_argument}= or -a reparse=stale, not both")
+        return True
 
     def _claim_named(self) -> list[Unit]:
         try:
@@ -97,8 +116,8 @@ class UnitSpider(Spider):
     # -- which units ----------------------------------------------------------------
 
     async def units(self) -> AsyncIterator[Unit]:
-        """The units named with ``-a``, else the stage's pending units, claimed a few
-        at a time as room frees up.
+        """The units named with ``-a``, else the stage's pending (or, re-parsing, stale)
+        units, claimed a few at a time as room frees up.
 
         When no unclaimed unit is left, units other crawls hold may still come back (a
         crawl that died leaves leases that expire; a fetch failure releases its unit):
@@ -119,6 +138,7 @@ class UnitSpider(Spider):
                 batch = self.db.claim(
                     self.stage, worker=self.worker, lease_seconds=self.config.lease_seconds,
                     max_attempts=self.config.max_attempts, after=after, limit=want,
+                    parser_version=self.parser_version, stale=self.reparse,
                 )
             except DBAPIError as exc:
                 self._ended = True
@@ -126,7 +146,8 @@ class UnitSpider(Spider):
                 return
             if not batch:
                 wait = self.db.foreign_lease_wait(
-                    self.stage, worker=self.worker, max_attempts=self.config.max_attempts
+                    self.stage, worker=self.worker, max_attempts=self.config.max_attempts,
+                    parser_version=self.parser_version, stale=self.reparse,
                 )
                 idle_since = idle_since or time.monotonic()
                 if wait is None or time.monotonic() - idle_since > self.config.lease_seconds + 1:
@@ -154,7 +175,10 @@ class UnitSpider(Spider):
         if self._ended:
             return
         if self.named_ids is None and self.stage.tracked:
-            pending = self.db.count_pending(self.stage, max_attempts=self.config.max_attempts)
+            pending = self.db.count_pending(
+                self.stage, max_attempts=self.config.max_attempts, parser_version=self.parser_version,
+                stale=self.reparse,
+            )
             stats.set_value(f"hltv/{self.units_name}/pending_at_start", min(pending, self.limit or pending))
         async for unit in self.units():
             await self.room()

@@ -26,3 +26,5 @@ class SaveResult:
     skipped_economy_rounds: list[int] = field(default_factory=list)
     #: other counts worth a stat (e.g. a results page's new and known matches)
     counts: dict[str, int] = field(default_factory=dict)
+    #: what a person reading the log should hear about this write
+    notes: list[str] = field(default_factory=list)

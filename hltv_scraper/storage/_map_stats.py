@@ -3,6 +3,11 @@
 Runs inside the caller's transaction. The match record's team order wins over the
 page's (the match page is the better source of it); what the match page or an earlier
 page already stored is never overwritten, only filled where empty.
+
+Written again (a re-parse), the page's scoreboard and round history replace the stored
+ones: rounds it no longer shows go with their economy rows, and a scoreboard with other
+players takes the map's performance and economy with it (they were checked against the
+old one), so the map is pending for that stage again.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult, ValidationError
+from hltv_scraper.storage._perf_economy import forget_perf_economy
+from hltv_scraper.storage._sql import listed
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import RowMapping
@@ -79,6 +86,7 @@ def write_map_stats(
            WHERE match_id = :match_id AND map_number = :map_number""",
         {**values, "rating_version": page.rating_version, **map_id, **provenance},
     )
+    _forget_what_the_page_no_longer_shows(db, map_id, page)
     columns = ", ".join(_SCOREBOARD)
     updates = ", ".join(f"{c} = excluded.{c}" for c in _SCOREBOARD)
     db.many(
@@ -112,6 +120,22 @@ def write_map_stats(
     return SaveResult(
         rows={"player_stats": len(page.players), "round_history": len(page.rounds)}
     )
+
+
+def _forget_what_the_page_no_longer_shows(db: Sql, map_id: dict[str, int], page: MapStatsPage) -> None:
+    """Stored players and rounds of this map the page does not show (only ever on a
+    re-parse: a first write finds none)."""
+    where = "WHERE match_id = :match_id AND map_number = :map_number"
+    players, player_params = listed("player_id", [p.player_id for p in page.players])
+    stored = {row["player_id"] for row in db.all(f"SELECT player_id FROM player_stats {where}", map_id)}
+    if stored - set(player_params.values()):
+        forget_perf_economy(db, map_id)
+        db.run(f"DELETE FROM player_stats {where} AND player_id NOT IN {players}", {**map_id, **player_params})
+    shown = [r.round_number for r in page.rounds]
+    rounds, round_params = listed("round_number", shown) if shown else ("", {})
+    not_shown = f"AND round_number NOT IN {rounds}" if shown else ""
+    for table in ("economy", "round_history"):  # economy rows hang off their round
+        db.run(f"DELETE FROM {table} {where} {not_shown}", {**map_id, **round_params})
 
 
 def _team_values(prefix: str, team: MapTeam) -> dict[str, int | None]:
@@ -148,7 +172,7 @@ def _validate(page: MapStatsPage) -> tuple[MapTeam, MapTeam]:
         won = sum(1 for r in page.rounds if r.winner_team_id == team.team_id)
         if won != team.score:
             raise ValidationError(
-                "mapstats", f"team {team.team_name} won {won} rounds in the history, {team.score} by the score"
+                "mapstats", f"team {team.team_name!r} won {won} rounds in the history, {team.score} by the score"
             )
     return left, right
 

@@ -40,3 +40,10 @@ class Sql:
 
     def value(self, statement: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.run(statement, params).scalar()
+
+
+def listed(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """``(:name0, :name1, ...)`` for ``IN``/``NOT IN``, and its parameters (``values``
+    must not be empty: ``IN ()`` is no SQL)."""
+    params = {f"{name}{n}": value for n, value in enumerate(values)}
+    return "(" + ", ".join(f":{param}" for param in params) + ")", params

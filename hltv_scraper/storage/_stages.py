@@ -32,6 +32,10 @@ class Stage:
     #: columns: failed parse attempts, and when the stage stored the unit
     attempts: str | None = None
     done: str | None = None
+    #: columns: the parser version the attempts were counted under (a newer one starts
+    #: them again), and the one the stage stored the unit with (an older one is stale)
+    attempts_version: str | None = None
+    version: str | None = None
     #: SQL over the unit's row ``u``: pending, attempts aside
     pending: str | None = None
     #: the unit row the writer and the spider see (``u`` is the unit's table)
@@ -64,6 +68,8 @@ MATCHES = Stage(
     key="match_id",
     attempts="match_attempts",
     done="match_page_at",
+    attempts_version="match_attempts_version",
+    version="match_page_version",
     pending="u.match_page_at IS NULL",
     select=(
         "SELECT u.match_id AS unit_id, u.match_id, u.match_page_at, u.lease_worker, "
@@ -80,6 +86,8 @@ MAP_STATS = Stage(
     key="mapstatsid",
     attempts="mapstats_attempts",
     done="mapstats_at",
+    attempts_version="mapstats_attempts_version",
+    version="mapstats_version",
     # A mapstatsid, no scoreboard yet.
     pending=f"u.mapstatsid IS NOT NULL AND u.mapstats_at IS NULL AND NOT {_HAS_SCOREBOARD}",
     select=_MAP_SELECT,
@@ -93,6 +101,8 @@ PERF_ECONOMY = Stage(
     key="mapstatsid",
     attempts="perf_attempts",
     done="perf_economy_at",
+    attempts_version="perf_attempts_version",
+    version="perf_economy_version",
     # Scoreboard stored, performance/economy not yet (a map whose players have kpr is done).
     pending=(
         f"u.mapstatsid IS NOT NULL AND u.perf_economy_at IS NULL AND {_HAS_SCOREBOARD} "

@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
+from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.site import slugify
 from hltv_scraper.storage._errors import AlreadyStored, SaveResult, ValidationError
+from hltv_scraper.storage._failures import FailureGroup, failure_groups, requeue
 from hltv_scraper.storage._results import known_match_ids
 from hltv_scraper.storage._schema import (
     begin,
@@ -99,15 +101,24 @@ class Database:
         return self.sql.dialect
 
     # -- which units ----------------------------------------------------------------
+    #
+    # Pending units are those a stage has still to store; with ``stale``, those it
+    # stored with another parser version than ``parser_version`` (to re-parse). Either
+    # way a unit has attempts left: fewer than ``max_attempts`` counted under this
+    # parser version (attempts counted under another one do not count).
 
-    def count_pending(self, stage: Stage | str, *, max_attempts: int) -> int:
+    def count_pending(
+        self, stage: Stage | str, *, max_attempts: int, parser_version: str | None = None, stale: bool = False
+    ) -> int:
         stage = _stage(stage)
         return self.sql.value(
-            f"SELECT count(*) FROM {stage.table} u WHERE {_pending(stage)}",
-            {"max_attempts": max_attempts},
+            f"SELECT count(*) FROM {stage.table} u WHERE {_wanted(stage, stale)}",
+            _versioned({"max_attempts": max_attempts}, parser_version),
         )
 
-    def iter_pending(self, stage: Stage | str, *, max_attempts: int, batch: int = 200) -> Iterator[Unit]:
+    def iter_pending(
+        self, stage: Stage | str, *, max_attempts: int, parser_version: str | None = None, batch: int = 200
+    ) -> Iterator[Unit]:
         """Every pending unit, by key, without claiming it (read in keyset batches)."""
         stage = _stage(stage)
         after = -1
@@ -115,7 +126,7 @@ class Database:
             rows = self.sql.all(
                 f"{stage.select} WHERE u.{stage.key} > :after AND {_pending(stage)} "
                 f"ORDER BY u.{stage.key} LIMIT :batch",
-                {"after": after, "max_attempts": max_attempts, "batch": batch},
+                _versioned({"after": after, "max_attempts": max_attempts, "batch": batch}, parser_version),
             )
             if not rows:
                 return
@@ -131,9 +142,11 @@ class Database:
         max_attempts: int,
         after: int = -1,
         limit: int = 16,
+        parser_version: str | None = None,
+        stale: bool = False,
     ) -> list[Unit]:
-        """Lease up to ``limit`` pending units with keys above ``after`` that no live
-        lease holds, lowest keys first."""
+        """Lease up to ``limit`` pending (or ``stale``) units with keys above ``after``
+        that no live lease holds, lowest keys first."""
         stage = _stage(stage)
         with self.transaction() as db:
             claimed = db.all(
@@ -141,12 +154,12 @@ class Database:
                       lease_expires = {db.now_epoch} + :lease_seconds
                     WHERE {stage.key} IN (
                       SELECT u.{stage.key} FROM {stage.table} u
-                      WHERE u.{stage.key} > :after AND {_pending(stage)}
+                      WHERE u.{stage.key} > :after AND {_wanted(stage, stale)}
                         AND (u.lease_expires IS NULL OR u.lease_expires < {db.now_epoch})
                       ORDER BY u.{stage.key} LIMIT :limit {db.skip_locked})
                     RETURNING {stage.key}""",
-                {"worker": worker, "lease_seconds": lease_seconds, "after": after,
-                 "max_attempts": max_attempts, "limit": limit},
+                _versioned({"worker": worker, "lease_seconds": lease_seconds, "after": after,
+                            "max_attempts": max_attempts, "limit": limit}, parser_version),
             )
             return self._units(db, stage, sorted(row[stage.key] for row in claimed))
 
@@ -199,15 +212,18 @@ class Database:
                 params,
             )
 
-    def foreign_lease_wait(self, stage: Stage | str, *, worker: str, max_attempts: int) -> float | None:
-        """Seconds until the first lease another worker holds on a pending unit expires
-        (0 when one has expired already: it may be claimed now); None when there is none,
-        so nothing may come back to claim."""
+    def foreign_lease_wait(
+        self, stage: Stage | str, *, worker: str, max_attempts: int,
+        parser_version: str | None = None, stale: bool = False,
+    ) -> float | None:
+        """Seconds until the first lease another worker holds on a pending (or stale)
+        unit expires (0 when one has expired already: it may be claimed now); None when
+        there is none, so nothing may come back to claim."""
         stage = _stage(stage)
         seconds = self.sql.value(
             f"""SELECT min(u.lease_expires) - {self.sql.now_epoch} FROM {stage.table} u
-                WHERE {_pending(stage)} AND u.lease_worker <> :worker""",
-            {"worker": worker, "max_attempts": max_attempts},
+                WHERE {_wanted(stage, stale)} AND u.lease_worker <> :worker""",
+            _versioned({"worker": worker, "max_attempts": max_attempts}, parser_version),
         )
         return None if seconds is None else max(float(seconds), 0.0)
 
@@ -246,6 +262,10 @@ class Database:
                     result = None
                 else:
                     result = stage.write(db, key, pages, now=now, parser_version=parser_version)
+                    db.run(
+                        f"UPDATE {stage.table} SET {stage.version} = :version WHERE {stage.key} = :id",
+                        {"version": parser_version, "id": unit_id},
+                    )
                     _clear_lease(db, stage, unit_id, worker)
             else:
                 result = stage.write(db, key, pages, now=now, parser_version=parser_version)
@@ -263,16 +283,24 @@ class Database:
         worker: str | None = None,
     ) -> None:
         """One more failed attempt for the unit, with a record per failed page
-        (``(page, reason, url)``), in one transaction; its lease is cleared."""
+        (``(page, reason, url)``), in one transaction; its lease is cleared.
+
+        Attempts are counted per parser version: the first failure under a version
+        other than the one the count was kept under starts the count again at 1.
+        """
         stage = _stage(stage)
         now = utc_now()
         with self.transaction() as db:
             key = _unit_row(db, stage, unit_id) if stage.tracked else None
             if key is not None:
+                attempts, counted_under = stage.attempts, stage.attempts_version
                 db.run(
-                    f"UPDATE {stage.table} SET {stage.attempts} = {stage.attempts} + 1, "
-                    f"updated_at = :now WHERE {stage.key} = :id",
-                    {"now": now, "id": unit_id},
+                    f"""UPDATE {stage.table} SET
+                          {attempts} = CASE WHEN {counted_under} IS NULL OR {counted_under} = :version
+                                       THEN {attempts} + 1 ELSE 1 END,
+                          {counted_under} = :version, updated_at = :now
+                        WHERE {stage.key} = :id""",
+                    {"now": now, "id": unit_id, "version": parser_version},
                 )
                 _clear_lease(db, stage, unit_id, worker)
             db.many(
@@ -291,6 +319,24 @@ class Database:
                     for page, reason, url in failures
                 ],
             )
+
+    def requeue(
+        self,
+        stage: Stage | str,
+        *,
+        reason: str | None = None,
+        unit_ids: list[int] | None = None,
+        match_ids: list[int] | None = None,
+    ) -> list[int]:
+        """Give the stage's failed units their attempts back, in one transaction: those
+        whose latest failure's reason contains ``reason``, of these units or matches.
+        Returns the keys of the units reset; ids not in the database raise KeyError
+        ``(column, [ids])`` and nothing changes."""
+        stage = _stage(stage)
+        if not stage.tracked:
+            raise ValueError(f"the {stage.name} stage has no units to requeue")
+        with self.transaction() as db:
+            return requeue(db, stage, reason=reason, unit_ids=unit_ids, match_ids=match_ids)
 
     # -- telling the project what to collect ------------------------------------------
 
@@ -367,10 +413,10 @@ class Database:
             "failures recorded": one("SELECT count(*) FROM failures"),
         }
 
-    def pending_counts(self, *, max_attempts: int) -> dict[str, int]:
+    def pending_counts(self, *, max_attempts: int, parser_version: str | None = None) -> dict[str, int]:
         """Units each tracked stage still has to do."""
         return {
-            name: self.count_pending(stage, max_attempts=max_attempts)
+            name: self.count_pending(stage, max_attempts=max_attempts, parser_version=parser_version)
             for name, stage in STAGES.items()
             if stage.tracked
         }
@@ -387,6 +433,25 @@ class Database:
                 FROM maps WHERE lease_expires >= {now} GROUP BY lease_worker
                 ORDER BY 1, 2"""
         )
+
+    def stored_versions(self) -> dict[str, dict[str | None, int]]:
+        """Per tracked stage, how many units each parser version stored (None: not recorded)."""
+        return {
+            name: {
+                row["version"]: row["units"]
+                for row in self.sql.all(
+                    f"SELECT {stage.version} AS version, count(*) AS units FROM {stage.table} "
+                    f"WHERE {stage.done} IS NOT NULL GROUP BY {stage.version} ORDER BY 2 DESC, 1"
+                )
+            }
+            for name, stage in STAGES.items()
+            if stage.tracked
+        }
+
+    def failure_groups(self, *, recent: int = 10_000) -> list[FailureGroup]:
+        """The latest ``recent`` failures by stage, page and reason (ids and names folded
+        out), most frequent first."""
+        return failure_groups(self.sql, recent=recent)
 
     def recent_failures(self, limit: int = 10) -> list[RowMapping]:
         return self.sql.all(
@@ -459,8 +524,36 @@ def _stage(stage: Stage | str) -> Stage:
 
 
 def _pending(stage: Stage) -> str:
-    """The stage's pending condition, attempts included (``:max_attempts``)."""
-    return f"({stage.pending}) AND u.{stage.attempts} < :max_attempts"
+    """The stage's pending condition, attempts included (``:max_attempts``, ``:parser_version``)."""
+    return f"({stage.pending}) AND {_attempts_left(stage)}"
+
+
+def _stale(stage: Stage) -> str:
+    """Stored by the stage with another parser version than ``:parser_version`` (or
+    with none recorded), attempts left under this one."""
+    return (
+        f"u.{stage.done} IS NOT NULL AND (u.{stage.version} IS NULL "
+        f"OR u.{stage.version} <> :parser_version) AND {_attempts_left(stage)}"
+    )
+
+
+def _wanted(stage: Stage, stale: bool) -> str:
+    return _stale(stage) if stale else _pending(stage)
+
+
+def _attempts_left(stage: Stage) -> str:
+    """Fewer than ``:max_attempts`` failures, or failures counted under another parser
+    version than ``:parser_version`` (a count kept under no recorded version stands)."""
+    counted_under = f"u.{stage.attempts_version}"
+    return (
+        f"(u.{stage.attempts} < :max_attempts OR ({counted_under} IS NOT NULL "
+        f"AND {counted_under} <> :parser_version))"
+    )
+
+
+def _versioned(params: dict[str, Any], parser_version: str | None) -> dict[str, Any]:
+    """``params`` with ``:parser_version``: the code's own unless one is given."""
+    return {**params, "parser_version": parser_version or current_parser_version()}
 
 
 def _unit(row: RowMapping) -> Unit:

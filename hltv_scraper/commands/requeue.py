@@ -1,0 +1,82 @@
+"""``scrapy requeue``: make a stage's failed units pending again, by hand.
+
+    scrapy requeue --stage perf_economy [--reason TEXT] [--mapstatsid ID ...] [--match-id ID ...]
+
+A unit that failed ``HLTV_MAX_ATTEMPTS`` times is left alone by later crawls. When the
+cause is gone (HLTV fixed the page, a parser fix shipped without a new parser version),
+this resets the attempts of the stage's units that have failures on record: all of
+them, those whose latest failure's reason contains ``--reason`` (any case), or those
+named by id (``--match-id`` names a match's maps in the map stages). A new
+PARSER_VERSION does the same by itself for units that failed under an older one.
+"""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser, Namespace
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from hltv_scraper.commands._rows import positive_id
+from hltv_scraper.config import HltvConfig
+from hltv_scraper.storage import STAGES, Database
+
+#: Stages whose units are rows with attempts (results pages are walked, never pending).
+TRACKED = [name for name, stage in STAGES.items() if stage.tracked]
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    default_settings = {"LOG_ENABLED": False}
+
+    def syntax(self) -> str:
+        return f"--stage {{{','.join(TRACKED)}}} [--reason TEXT] [--mapstatsid ID ...] [--match-id ID ...]"
+
+    def short_desc(self) -> str:
+        return "Make a stage's failed units pending again (attempts reset)"
+
+    def add_options(self, parser: ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--stage", help=f"one of {', '.join(TRACKED)}")
+        parser.add_argument("--reason", help="only units whose latest failure's reason contains this text")
+        parser.add_argument("--mapstatsid", nargs="+", action="extend", default=[], metavar="ID")
+        parser.add_argument("--match-id", dest="match_id", nargs="+", action="extend", default=[], metavar="ID")
+
+    def run(self, args: list[str], opts: Namespace) -> None:
+        if args:
+            raise UsageError(f"unexpected arguments: {' '.join(args)}")
+        if opts.stage not in TRACKED:
+            raise UsageError(f"--stage must be one of {', '.join(TRACKED)}, got {opts.stage!r}")
+        stage = STAGES[opts.stage]
+        mapstatsids = _ids(opts.mapstatsid, "--mapstatsid")
+        match_ids = _ids(opts.match_id, "--match-id")
+        if mapstatsids and stage.key != "mapstatsid":
+            raise UsageError(f"the {stage.name} stage's units are matches: name them with --match-id")
+        if opts.reason is not None and not opts.reason.strip():
+            raise UsageError("--reason needs some text to look for")
+        # a match is the matches stage's unit; in the map stages it names its maps
+        unit_ids, of_matches = (match_ids, None) if stage.key == "match_id" else (mapstatsids, match_ids)
+        db = Database.open(HltvConfig.from_settings(self.settings).database)
+        try:
+            reset = db.requeue(stage, reason=opts.reason, unit_ids=unit_ids, match_ids=of_matches)
+        except KeyError as exc:
+            column, missing = exc.args
+            raise UsageError(
+                f"nothing requeued: {column} {', '.join(map(str, missing))} not in the database {db.location}"
+            ) from None
+        finally:
+            db.close()
+        what = "matches" if stage.key == "match_id" else "maps"
+        print(f"{db.location}: {len(reset)} failed {what} pending again for {stage.name}"
+              + (f": {_listed(reset)}" if reset else ""))
+
+
+def _ids(values: list[str], option: str) -> list[int]:
+    """Ids given as ``1 2`` or ``1,2``, each a positive whole number."""
+    parts = [part for value in values for part in value.split(",") if part.strip()]
+    return list(dict.fromkeys(positive_id(part, "the id", option) for part in parts))
+
+
+def _listed(ids: list[int], most: int = 20) -> str:
+    shown = ", ".join(map(str, ids[:most]))
+    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
