@@ -126,7 +126,7 @@ def export_dataset(
                 count = 0
                 try:
                     convert = _converters(table.columns)
-                    for batch in read_batches(db.sql, table, rows, rows=batch_rows):
+                    for batch in read_batches(db.sql, table, rows, batch_rows=batch_rows):
                         writer.write([[to(value) for to, value in zip(convert, row)] for row in batch])
                         count += len(batch)
                 finally:

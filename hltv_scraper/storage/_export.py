@@ -131,20 +131,22 @@ def snapshot(db: Sql) -> Iterator[None]:
             rollback(db.connection)
 
 
-def read_batches(db: Sql, table: ExportTable, selection: Selection, *, rows: int = 10_000) -> Iterator[list[tuple]]:
-    """The table's selected rows, in key order, ``rows`` at a time (as tuples of
+def read_batches(
+    db: Sql, table: ExportTable, selection: Selection, *, batch_rows: int = 10_000
+) -> Iterator[list[tuple]]:
+    """The table's selected rows, in key order, ``batch_rows`` at a time (as tuples of
     ``table.columns``, values as stored)."""
     names = table.column_names
     key_at = [names.index(column) for column in table.key]
     after: list[Any] | None = None
     while True:
-        params = {**selection.params, "batch": rows}
+        params = {**selection.params, "batch": batch_rows}
         if after is not None:
             params.update({f"after{n}": value for n, value in enumerate(after)})
         batch = [tuple(row) for row in db.run(_statement(table, selection, keyset=after is not None), params)]
         if batch:
             yield batch
-        if len(batch) < rows:
+        if len(batch) < batch_rows:
             return
         after = [batch[-1][index] for index in key_at]
 
