@@ -1,7 +1,8 @@
 """`make demo`: the whole chain on the bundled data, offline.
 
 addmaps (from fixtures/demo-maps.csv) -> map_stats -> perf_economy, both crawls
-replayed from the archive in fixtures/archive, then a summary of what was stored.
+replayed from the archive in fixtures/archive, then a summary of what was stored, and
+the dataset in people's hands: its export (Parquet) and the HTML report.
 Each step is the real command a user would type.
 """
 
@@ -34,6 +35,12 @@ def main() -> int:
         ["crawl", "perf_economy"],
         ["summary"],
     ]
+    # The dataset in people's hands: files to load in pandas or DuckDB, a page to open.
+    export_dir, report = workdir / "export", workdir / "report.html"
+    steps += [
+        ["export", "--format", "parquet", "--out", str(export_dir.relative_to(ROOT))],
+        ["report", "--out", str(report.relative_to(ROOT))],
+    ]
     scrapy = [sys.executable, "-m", "scrapy"]
     for step in steps:
         print(f"\n$ scrapy {' '.join(step)}", flush=True)
@@ -49,6 +56,8 @@ def main() -> int:
             print(done.stderr[-3000:])
             print(f"demo: `scrapy {' '.join(step)}` failed with exit code {done.returncode}")
             return done.returncode
+    print(f"\nThe dataset: {export_dir.relative_to(ROOT)}/ (player_maps.parquet and one file per table)")
+    print(f"The report:  {report.relative_to(ROOT)} (open it in a browser)")
     return 0
 
 
