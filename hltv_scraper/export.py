@@ -127,7 +127,7 @@ def export_dataset(
                 try:
                     convert = _converters(table.columns)
                     for batch in read_batches(db.sql, table, rows, batch_rows=batch_rows):
-                        writer.write([[to(value) for to, value in zip(convert, row)] for row in batch])
+                        writer.write(_typed(batch, convert))
                         count += len(batch)
                 finally:
                     writer.close()
@@ -172,14 +172,19 @@ class _Staging:
 # -- values ---------------------------------------------------------------------------
 
 
-def _converters(columns: Sequence[Column]) -> list[Callable[[Any], Any]]:
-    """Stored values to what they mean: 0/1 flags to booleans, ISO text to UTC datetimes."""
+def _converters(columns: Sequence[Column]) -> list[tuple[int, Callable[[Any], Any]]]:
+    """``(index, function)`` for each column whose stored values are not yet what they
+    mean: 0/1 flags become booleans, ISO text UTC datetimes, reals floats."""
     by_kind: dict[str, Callable[[Any], Any]] = {BOOLEAN: _boolean, TIMESTAMP: _timestamp, REAL: _real}
-    return [by_kind.get(column.kind, _same) for column in columns]
+    return [(i, by_kind[column.kind]) for i, column in enumerate(columns) if column.kind in by_kind]
 
 
-def _same(value: Any) -> Any:
-    return value
+def _typed(batch: list[tuple], convert: list[tuple[int, Callable[[Any], Any]]]) -> list[list[Any]]:
+    rows = [list(row) for row in batch]
+    for row in rows:
+        for index, to in convert:
+            row[index] = to(row[index])
+    return rows
 
 
 def _boolean(value: Any) -> bool | None:
