@@ -125,7 +125,7 @@ def export_dataset(
                 writer = _WRITERS[file_format](staging.folder / name, table.columns)
                 count = 0
                 try:
-                    convert = _converters(table.columns)
+                    convert = _converters(table.columns, writer.values)
                     for batch in read_batches(db.sql, table, rows, batch_rows=batch_rows):
                         writer.write(_typed(batch, convert))
                         count += len(batch)
@@ -172,11 +172,12 @@ class _Staging:
 # -- values ---------------------------------------------------------------------------
 
 
-def _converters(columns: Sequence[Column]) -> list[tuple[int, Callable[[Any], Any]]]:
-    """``(index, function)`` for each column whose stored values are not yet what they
-    mean: 0/1 flags become booleans, ISO text UTC datetimes, reals floats."""
-    by_kind: dict[str, Callable[[Any], Any]] = {BOOLEAN: _boolean, TIMESTAMP: _timestamp, REAL: _real}
-    return [(i, by_kind[column.kind]) for i, column in enumerate(columns) if column.kind in by_kind]
+def _converters(
+    columns: Sequence[Column], wanted: dict[str, Callable[[Any], Any]]
+) -> list[tuple[int, Callable[[Any], Any]]]:
+    """``(index, function)`` for each column whose stored form is not what the writer
+    wants (``wanted``: a function per kind of column); the others pass as they are."""
+    return [(i, wanted[column.kind]) for i, column in enumerate(columns) if column.kind in wanted]
 
 
 def _typed(batch: list[tuple], convert: list[tuple[int, Callable[[Any], Any]]]) -> list[list[Any]]:
@@ -191,8 +192,8 @@ def _boolean(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
 
-def _real(value: Any) -> float | None:
-    return None if value is None else float(value)
+def _true_false(value: Any) -> str | None:
+    return None if value is None else "true" if value else "false"
 
 
 @lru_cache(maxsize=4096)  # a map's rows share their few timestamps
@@ -205,23 +206,28 @@ def _timestamp(value: str | None) -> datetime | None:
     return moment.astimezone(timezone.utc)
 
 
-def _text(value: Any) -> Any:
-    """A value as CSV and JSON lines write it: times as ISO-8601 UTC."""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return value
+@lru_cache(maxsize=4096)
+def _timestamp_text(value: str | None) -> str | None:
+    """ISO-8601 UTC, one form for every time: ``2026-01-31T06:00:00Z``."""
+    moment = _timestamp(value)
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- writers --------------------------------------------------------------------------
 
 
 class _Writer(Protocol):
+    #: how the writer wants the values of each kind of column, stored values converted
+    values: dict[str, Callable[[Any], Any]]
+
     def write(self, rows: list[list[Any]]) -> None: ...
 
     def close(self) -> None: ...
 
 
 class _ParquetWriter:
+    values = {BOOLEAN: _boolean, TIMESTAMP: _timestamp}
+
     def __init__(self, path: Path, columns: Sequence[Column]) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -245,33 +251,32 @@ class _ParquetWriter:
 
 
 class _CsvWriter:
+    """A header row; NULL is an empty cell (the csv module writes None so)."""
+
+    values = {BOOLEAN: _true_false, TIMESTAMP: _timestamp_text}
+
     def __init__(self, path: Path, columns: Sequence[Column]) -> None:
         self.handle = path.open("w", newline="", encoding="utf-8")
         self.writer = csv.writer(self.handle)
         self.writer.writerow([c.name for c in columns])
 
     def write(self, rows: list[list[Any]]) -> None:
-        self.writer.writerows([[_csv_cell(value) for value in row] for row in rows])
+        self.writer.writerows(rows)
 
     def close(self) -> None:
         self.handle.close()
 
 
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else _text(value)
-
-
 class _JsonLinesWriter:
+    values = {BOOLEAN: _boolean, TIMESTAMP: _timestamp_text}
+
     def __init__(self, path: Path, columns: Sequence[Column]) -> None:
         self.handle = path.open("w", encoding="utf-8")
         self.names = [c.name for c in columns]
 
     def write(self, rows: list[list[Any]]) -> None:
-        self.handle.writelines(
-            json.dumps(dict(zip(self.names, map(_text, row))), ensure_ascii=False) + "\n" for row in rows
-        )
+        names = self.names
+        self.handle.writelines(json.dumps(dict(zip(names, row)), ensure_ascii=False) + "\n" for row in rows)
 
     def close(self) -> None:
         self.handle.close()
