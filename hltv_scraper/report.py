@@ -9,7 +9,7 @@ the file: it opens in any browser with no network.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -94,17 +94,19 @@ def write_report(html: str, out: Path) -> None:
     """Write the page to ``out`` whole or not at all (a temporary file, renamed)."""
     if out.is_dir():
         raise ReportError(f"--out {out} is a folder: give the file to write, e.g. {out / 'report.html'}")
+    # A name of its own beside the target, opened like any new file (the umask's mode).
+    temporary = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+        file = temporary.open("x", encoding="utf-8")
     except OSError as exc:
         raise ReportError(f"cannot write --out {out}: {exc.strerror or exc}") from None
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
+        with file:
             file.write(html)
         os.replace(temporary, out)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 
