@@ -3,6 +3,7 @@ grouped, bad maps refused; and the page as real headless Chromium draws it (slow
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -72,14 +73,15 @@ def with_failures(demo_sqlite: Path, folder: Path) -> tuple[Path, dict[str, int]
 # -- the page -------------------------------------------------------------------------
 
 
-def test_every_section_is_there_with_the_database_s_numbers(demo_sqlite):
-    page = report(demo_sqlite)
+@pytest.mark.both_backends
+def test_every_section_is_there_with_the_database_s_numbers(demo_database):
+    page = report(demo_database)
 
     for section in SECTIONS:
         assert page.css(f"section#{section} h2"), section
     assert cards(page) == {"discovered": 0, "scoreboard": 0, "complete": 10, "failed": 0}
-    _, matches = table_rows(demo_sqlite, "matches")
-    _, maps = table_rows(demo_sqlite, "maps")
+    _, matches = table_rows(demo_database, "matches")
+    _, maps = table_rows(demo_database, "maps")
     month_of = {m["match_id"]: m["date"].strftime("%Y-%m") for m in matches}
     per_month = Counter(month_of[m["match_id"]] for m in maps if m["perf_economy_at"])
     rows = page.css("#table-maps-by-month tr")[1:]
@@ -91,7 +93,7 @@ def test_every_section_is_there_with_the_database_s_numbers(demo_sqlite):
     for version, count in versions.items():
         assert f"{count / sum(versions.values()):.1%} ({count} map{'' if count == 1 else 's'})" in shares
     # the map shown by default: the complete map played last
-    latest = latest_complete_map(demo_sqlite)
+    latest = latest_complete_map(demo_database)
     assert page.css("#map h2::text").get().startswith(f"Map {latest}:")
     assert page.css("#chart-economy path.team-line").getall()
     assert len(page.css("#chart-kill-matrix rect.cell")) == 25
@@ -172,12 +174,19 @@ def test_scrapy_report_writes_the_file_and_refuses_a_bad_map(demo_sqlite, tmp_pa
     done = scrapy("--out", str(out), "--map", str(demo_maps()[2][2]))
     assert done.returncode == 0, done.stderr
     assert f"written to {out}" in done.stdout
+    assert out.stat().st_mode & 0o044 == 0o044 & ~current_umask()  # readable as any new file
     assert Selector(text=out.read_text("utf-8")).css("#map h2::text").get().startswith(f"Map {demo_maps()[2][2]}:")
 
     refused = scrapy("--out", str(tmp_path / "other.html"), "--map", "4242")
     assert refused.returncode != 0 and "map 4242 is not in the database" in refused.stdout + refused.stderr
     assert not (tmp_path / "other.html").exists()
     assert sorted(p.name for p in out.parent.iterdir()) == ["report.html"]  # no temporary left
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 # -- in a browser ---------------------------------------------------------------------
