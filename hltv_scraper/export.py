@@ -165,8 +165,17 @@ class _Staging:
         self._remove_created()
 
     def _remove_created(self) -> None:
-        if self.created is not None:
-            shutil.rmtree(self.created, ignore_errors=True)
+        """Remove the folders this export made, innermost first, while they are empty
+        (another export may have put its own folder beside ours meanwhile)."""
+        if self.created is None:
+            return
+        for folder in (self.out, *self.out.parents):
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            if folder == self.created:
+                return
 
 
 # -- values ---------------------------------------------------------------------------

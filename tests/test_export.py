@@ -355,6 +355,17 @@ def test_an_export_failing_halfway_leaves_nothing_half_written(demo_sqlite, tmp_
         export(demo_sqlite, fresh)
     assert not (tmp_path / "new").exists()  # the folders it made are gone too
 
+    shared = tmp_path / "shared"
+
+    def another_export_meanwhile(db, table, selected, **kwargs):
+        (shared / "other").mkdir(exist_ok=True)
+        return failing(db, table, selected, **kwargs)
+
+    monkeypatch.setattr(export_module, "read_batches", another_export_meanwhile)
+    with pytest.raises(OSError, match="disk full"):
+        export(demo_sqlite, shared / "mine")
+    assert [p.name for p in shared.iterdir()] == ["other"]  # ours gone, theirs kept
+
     used = tmp_path / "used"
     used.mkdir()
     (used / "maps.parquet").write_bytes(b"yesterday's export")
