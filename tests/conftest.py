@@ -69,3 +69,29 @@ def crawl_settings(server: FixtureServer, database: Path | str, tmp_path: Path) 
         "HLTV_BASE_URL": server.base_url,
         "HLTV_ARCHIVE_DIR": str(tmp_path / "archive"),
     }
+
+
+@pytest.fixture(scope="session")
+def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo dataset (tests/dataset.py) in SQLite, built once: copy it to change it."""
+    from tests.dataset import build_demo_database
+
+    path = tmp_path_factory.mktemp("demo") / "hltv.sqlite3"
+    build_demo_database(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_postgres(postgres: PostgresServer) -> str:
+    """The demo dataset in a PostgreSQL database of its own, built once."""
+    from tests.dataset import build_demo_database
+
+    url = postgres.new_database()
+    build_demo_database(url)
+    return url
+
+
+@pytest.fixture
+def demo_database(backend: str, request: pytest.FixtureRequest) -> Path | str:
+    """The demo dataset on the test's backend, shared by the session: read it only."""
+    return request.getfixturevalue("demo_postgres" if backend == "postgresql" else "demo_sqlite")

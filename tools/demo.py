@@ -2,9 +2,10 @@
 
 `scrapy collect --pages 1` replays results -> matches -> map_stats -> perf_economy from
 the archive in fixtures/archive (the first results page, the match pages and the map
-pages they lead to), then prints the summary. Each step is the real command a user
-would type. The listing names matches whose pages are not bundled: they stay pending,
-as a match the site would not serve does.
+pages they lead to), then prints the summary; then the dataset in people's hands: its
+export (Parquet) and the HTML report. Each step is the real command a user would type.
+The listing names matches whose pages are not bundled: they stay pending, as a match
+the site would not serve does.
 """
 
 from __future__ import annotations
@@ -30,8 +31,13 @@ def main() -> int:
         "-s", "HLTV_ARCHIVE_DIR=fixtures/archive",
         "-s", "HLTV_REPLAY=1",
     ]
+    # The whole chain, then the dataset in people's hands: files to load in pandas or
+    # DuckDB, a page to open.
+    export_dir, report = workdir / "export", workdir / "report.html"
     steps = [
         ["collect", "--pages", "1"],
+        ["export", "--format", "parquet", "--out", str(export_dir.relative_to(ROOT))],
+        ["report", "--out", str(report.relative_to(ROOT))],
     ]
     scrapy = [sys.executable, "-m", "scrapy"]
     for step in steps:
@@ -48,6 +54,8 @@ def main() -> int:
             print(done.stderr[-3000:])
             print(f"demo: `scrapy {' '.join(step)}` failed with exit code {done.returncode}")
             return done.returncode
+    print(f"\nThe dataset: {export_dir.relative_to(ROOT)}/ (player_maps.parquet and one file per table)")
+    print(f"The report:  {report.relative_to(ROOT)} (open it in a browser)")
     return 0
 
 

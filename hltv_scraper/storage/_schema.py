@@ -49,6 +49,9 @@ NOW_EPOCH = {
 #: for (SQLite has one writer at a time: its write transaction is the lock).
 SKIP_LOCKED = {SQLITE: "", POSTGRESQL: "FOR UPDATE OF u SKIP LOCKED"}
 _BEGIN = {SQLITE: "BEGIN IMMEDIATE", POSTGRESQL: "BEGIN"}
+#: A read that sees one state of the database from its first query to its end (SQLite in
+#: WAL mode keeps a deferred transaction's first snapshot).
+_BEGIN_READ = {SQLITE: "BEGIN", POSTGRESQL: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"}
 
 
 def database_url(*, url: str | None, path: Path | str) -> URL:
@@ -94,6 +97,12 @@ def begin(connection: Connection) -> None:
     """Start a write transaction. On SQLite it takes the write lock at once, so two
     crawls never both read a unit and then both write it."""
     connection.exec_driver_sql(_BEGIN[dialect(connection)])
+
+
+def begin_read(connection: Connection) -> None:
+    """Start a read-only transaction: every query until its end sees one snapshot, while
+    crawls go on writing."""
+    connection.exec_driver_sql(_BEGIN_READ[dialect(connection)])
 
 
 def commit(connection: Connection) -> None:

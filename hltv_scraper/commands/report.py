@@ -1,0 +1,56 @@
+"""``scrapy report --out report.html [--map MAPSTATSID]``: one HTML page to open in a browser.
+
+How complete the dataset is (maps by month and stage), what failed (grouped by stage,
+page and reason), the share of maps per rating version, and one map's economy and kill
+matrix: the map named by ``--map``, else the complete map played last.
+"""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser, Namespace
+from pathlib import Path
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from hltv_scraper.config import HltvConfig
+from hltv_scraper.report import ReportError, render_report, write_report
+from hltv_scraper.storage import Database
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    default_settings = {"LOG_ENABLED": False}
+
+    def syntax(self) -> str:
+        return "--out FILE [--map MAPSTATSID]"
+
+    def short_desc(self) -> str:
+        return "Write an HTML report: maps by month and stage, failures, rating versions, one map"
+
+    def add_options(self, parser: ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--out", metavar="FILE", help="the HTML file to write")
+        parser.add_argument("--map", dest="mapstatsid", metavar="MAPSTATSID",
+                            help="the map whose economy and kill matrix to show (default: the latest complete)")
+
+    def run(self, args: list[str], opts: Namespace) -> None:
+        if args:
+            raise UsageError(f"unexpected arguments: {' '.join(args)}")
+        if not opts.out:
+            raise UsageError("give --out FILE, the HTML file to write (e.g. --out report.html)")
+        mapstatsid = None
+        if opts.mapstatsid is not None:
+            if not opts.mapstatsid.strip().isdigit():
+                raise UsageError(f"--map must be a mapstatsid (a whole number), got {opts.mapstatsid!r}")
+            mapstatsid = int(opts.mapstatsid)
+        config = HltvConfig.from_settings(self.settings)
+        db = Database.open(config.database)
+        try:
+            page = render_report(db, max_attempts=config.max_attempts, mapstatsid=mapstatsid)
+            write_report(page, Path(opts.out))
+        except ReportError as exc:
+            raise UsageError(f"no report written: {exc}") from None
+        finally:
+            db.close()
+        print(f"Report on {db.location} written to {opts.out} ({len(page) / 1024:.0f} KB): open it in a browser")

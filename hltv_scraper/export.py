@@ -1,0 +1,296 @@
+"""Writing the dataset to files people load in pandas, polars, DuckDB, R or a spreadsheet.
+
+One file per table plus ``player_maps`` (one row per player per map, ready to analyse),
+as Parquet (typed: integers with NULLs, float64, booleans, UTC timestamps), CSV (a
+header; an empty cell is NULL) or JSON lines. The storage layer streams the rows in
+batches, so memory stays flat however large the database.
+
+Files are written into a hidden folder inside ``--out`` and moved into place only when
+every one is complete: an export that fails leaves nothing half written (and removes the
+folders it created).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from hltv_scraper.storage.database import utc_now
+from hltv_scraper.storage._export import (
+    BOOLEAN,
+    INTEGER,
+    REAL,
+    TIMESTAMP,
+    Column,
+    Selection,
+    export_tables,
+    read_batches,
+    snapshot,
+)
+
+if TYPE_CHECKING:
+    from hltv_scraper.storage import Database
+
+FORMATS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}
+BATCH_ROWS = 10_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class ExportError(ValueError):
+    """What the person asked for cannot be done (a bad option, an unusable folder)."""
+
+
+@dataclass
+class ExportResult:
+    out: Path
+    file_format: str
+    #: when the export read the database: the next incremental run's ``--changed-since``
+    as_of: str
+    #: file name -> rows written, in the order written
+    files: dict[str, int] = field(default_factory=dict)
+
+
+# -- options --------------------------------------------------------------------------
+
+
+def parse_day(text: str, *, option: str) -> date:
+    try:
+        if len(text.strip()) == len("YYYY-MM-DD"):
+            return date.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    raise ExportError(f"{option} must be a day as YYYY-MM-DD, got {text!r}")
+
+
+def parse_changed_since(text: str) -> str:
+    """A day or an ISO-8601 time (UTC unless it says otherwise), as ``updated_at`` is
+    stored: ISO-8601 UTC to the second."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ExportError(
+            "--changed-since must be a day or an ISO-8601 time (2026-01-31, "
+            f"2026-01-31T06:00:00Z, 2026-01-31T08:00:00+02:00), got {text!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def selection(
+    *, since: str | None = None, until: str | None = None, changed_since: str | None = None,
+    include_incomplete: bool = False,
+) -> Selection:
+    """The rows the options select; ``since``/``until`` are whole UTC days, both included."""
+    first = parse_day(since, option="--since") if since else None
+    last = parse_day(until, option="--until") if until else None
+    if first and last and first > last:
+        raise ExportError(f"--since {first} is after --until {last}")
+    return Selection(
+        complete_only=not include_incomplete,
+        since_ms=_day_ms(first) if first else None,
+        until_ms=_day_ms(last + timedelta(days=1)) if last else None,
+        changed_since=parse_changed_since(changed_since) if changed_since else None,
+    )
+
+
+def _day_ms(day: date) -> int:
+    return (datetime(day.year, day.month, day.day, tzinfo=timezone.utc) - _EPOCH) // timedelta(milliseconds=1)
+
+
+# -- the export -----------------------------------------------------------------------
+
+
+def export_dataset(
+    db: Database, out: Path, *, file_format: str, rows: Selection, batch_rows: int = BATCH_ROWS
+) -> ExportResult:
+    """Write every table and ``player_maps`` into the folder ``out`` (created if needed)."""
+    if file_format not in FORMATS:
+        raise ExportError(f"--format must be one of {', '.join(FORMATS)}, not {file_format!r}")
+    staging = _Staging(out)
+    result = ExportResult(out=out, file_format=file_format, as_of=utc_now())
+    try:
+        with snapshot(db.sql):
+            for table in export_tables(db.sql):
+                name = f"{table.name}.{FORMATS[file_format]}"
+                writer = _WRITERS[file_format](staging.folder / name, table.columns)
+                count = 0
+                try:
+                    convert = _converters(table.columns, writer.values)
+                    for batch in read_batches(db.sql, table, rows, batch_rows=batch_rows):
+                        writer.write(_typed(batch, convert))
+                        count += len(batch)
+                finally:
+                    writer.close()
+                result.files[name] = count
+        staging.move_into_place()
+    except BaseException:
+        staging.abandon()
+        raise
+    return result
+
+
+class _Staging:
+    """The hidden folder files are written into, inside ``out``."""
+
+    def __init__(self, out: Path) -> None:
+        if out.exists() and not out.is_dir():
+            raise ExportError(f"--out {out} is a file, not a folder")
+        self.out = out
+        # What this export creates, to remove if it fails: the first missing folder.
+        self.created = next((p for p in reversed([out, *out.parents]) if not p.exists()), None)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            self.folder = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
+        except OSError as exc:
+            self._remove_created()
+            raise ExportError(f"cannot write to --out {out}: {exc.strerror or exc}") from None
+
+    def move_into_place(self) -> None:
+        for path in sorted(self.folder.iterdir()):
+            os.replace(path, self.out / path.name)
+        self.folder.rmdir()
+
+    def abandon(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self._remove_created()
+
+    def _remove_created(self) -> None:
+        """Remove the folders this export made, innermost first, while they are empty
+        (another export may have put its own folder beside ours meanwhile)."""
+        if self.created is None:
+            return
+        for folder in (self.out, *self.out.parents):
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            if folder == self.created:
+                return
+
+
+# -- values ---------------------------------------------------------------------------
+
+
+def _converters(
+    columns: Sequence[Column], wanted: dict[str, Callable[[Any], Any]]
+) -> list[tuple[int, Callable[[Any], Any]]]:
+    """``(index, function)`` for each column whose stored form is not what the writer
+    wants (``wanted``: a function per kind of column); the others pass as they are."""
+    return [(i, wanted[column.kind]) for i, column in enumerate(columns) if column.kind in wanted]
+
+
+def _typed(batch: list[tuple], convert: list[tuple[int, Callable[[Any], Any]]]) -> list[list[Any]]:
+    rows = [list(row) for row in batch]
+    for row in rows:
+        for index, to in convert:
+            row[index] = to(row[index])
+    return rows
+
+
+def _boolean(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _true_false(value: Any) -> str | None:
+    return None if value is None else "true" if value else "false"
+
+
+@lru_cache(maxsize=4096)  # a map's rows share their few timestamps
+def _timestamp(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+@lru_cache(maxsize=4096)
+def _timestamp_text(value: str | None) -> str | None:
+    """ISO-8601 UTC, one form for every time: ``2026-01-31T06:00:00Z``."""
+    moment = _timestamp(value)
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- writers --------------------------------------------------------------------------
+
+
+class _Writer(Protocol):
+    #: how the writer wants the values of each kind of column, stored values converted
+    values: dict[str, Callable[[Any], Any]]
+
+    def write(self, rows: list[list[Any]]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _ParquetWriter:
+    values = {BOOLEAN: _boolean, TIMESTAMP: _timestamp}
+
+    def __init__(self, path: Path, columns: Sequence[Column]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        types = {
+            INTEGER: pa.int64(), REAL: pa.float64(), BOOLEAN: pa.bool_(),
+            TIMESTAMP: pa.timestamp("ms", tz="UTC"),
+        }
+        self._pa = pa
+        self.schema = pa.schema([(c.name, types.get(c.kind, pa.string())) for c in columns])
+        self.writer = pq.ParquetWriter(path, self.schema)
+
+    def write(self, rows: list[list[Any]]) -> None:
+        pa = self._pa
+        columns = list(zip(*rows))
+        arrays = [pa.array(values, type=f.type) for values, f in zip(columns, self.schema)]
+        self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class _CsvWriter:
+    """A header row; NULL is an empty cell (the csv module writes None so)."""
+
+    values = {BOOLEAN: _true_false, TIMESTAMP: _timestamp_text}
+
+    def __init__(self, path: Path, columns: Sequence[Column]) -> None:
+        self.handle = path.open("w", newline="", encoding="utf-8")
+        self.writer = csv.writer(self.handle)
+        self.writer.writerow([c.name for c in columns])
+
+    def write(self, rows: list[list[Any]]) -> None:
+        self.writer.writerows(rows)
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class _JsonLinesWriter:
+    values = {BOOLEAN: _boolean, TIMESTAMP: _timestamp_text}
+
+    def __init__(self, path: Path, columns: Sequence[Column]) -> None:
+        self.handle = path.open("w", encoding="utf-8")
+        self.names = [c.name for c in columns]
+
+    def write(self, rows: list[list[Any]]) -> None:
+        names = self.names
+        self.handle.writelines(json.dumps(dict(zip(names, row)), ensure_ascii=False) + "\n" for row in rows)
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+_WRITERS: dict[str, Callable[[Path, Sequence[Column]], _Writer]] = {
+    "parquet": _ParquetWriter, "csv": _CsvWriter, "jsonl": _JsonLinesWriter,
+}

@@ -1,0 +1,265 @@
+"""Reading the dataset out for ``scrapy export``: each table, and ``player_maps``, in batches.
+
+Batches follow the primary key (``WHERE key > last ORDER BY key LIMIT n``) rather than
+one long cursor: psycopg's ordinary cursor holds a whole result in memory, and keyset
+pages read through the key's index the same way on SQLite and PostgreSQL, so memory
+stays flat however large the database is. Read them inside :func:`snapshot` and every
+file of one export shows the same moment, while crawls go on writing.
+
+What a column holds (an integer, a real, text, a 0/1 flag, a timestamp) is read from the
+schema itself, so a column a later migration adds is exported without a change here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import inspect
+from sqlalchemy.types import Float, Integer, Numeric
+
+from hltv_scraper.storage._schema import begin_read, in_transaction, rollback
+
+if TYPE_CHECKING:
+    from hltv_scraper.storage._sql import Sql
+
+INTEGER, REAL, TEXT, BOOLEAN, TIMESTAMP = "integer", "real", "text", "boolean", "timestamp"
+PLAYER_MAPS = "player_maps"
+#: 0/1 columns, true or false in meaning (``is_*`` columns are too)
+_BOOLEAN = frozenset({"played", "won"})
+#: Columns of the crawls' own bookkeeping, not data: left out of exports.
+_OPERATIONAL = frozenset({"lease_worker", "lease_expires"})
+_PROVENANCE = ("scraped_at", "updated_at", "source_url", "parser_version")
+_MATCH, _MAP = "match", "map"
+#: The tables exported, in order: (name, primary key, what a row belongs to). A row of a
+#: map is exported when its map is; a row of a match when one of its maps is.
+_TABLES = (
+    ("matches", ("match_id",), _MATCH),
+    ("maps", ("match_id", "map_number"), _MAP),
+    ("player_stats", ("match_id", "map_number", "player_id"), _MAP),
+    ("round_history", ("match_id", "map_number", "round_number"), _MAP),
+    ("economy", ("match_id", "map_number", "round_number", "team_id"), _MAP),
+    ("kill_matrix", ("match_id", "map_number", "matrix_type", "player1_id", "player2_id"), _MAP),
+    ("vetoes", ("match_id", "step"), _MATCH),
+    ("lineups", ("match_id", "team_id", "player_id"), _MATCH),
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    #: INTEGER, REAL, TEXT, BOOLEAN (stored 0/1) or TIMESTAMP (stored as ISO-8601 UTC text)
+    kind: str
+    #: what is selected, over ``t`` (the table), ``mp`` (its map) and ``m`` (its match)
+    expression: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.expression:
+            object.__setattr__(self, "expression", f"t.{self.name}")
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    name: str
+    columns: tuple[Column, ...]
+    #: the columns batches are ordered and paged by: the source table's primary key
+    key: tuple[str, ...]
+    #: whether a row belongs to a map or to a match
+    unit: str
+    #: the table rows are read from (``t``)
+    source: str = ""
+    #: aliases whose ``updated_at`` makes a row changed
+    changed_by: tuple[str, ...] = ("t",)
+
+    def __post_init__(self) -> None:
+        if not self.source:
+            object.__setattr__(self, "source", self.name)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which rows an export takes."""
+
+    #: only maps whose performance and economy are stored (and the matches of those)
+    complete_only: bool = True
+    #: the match's date (ms since the epoch) at or after this ...
+    since_ms: int | None = None
+    #: ... and before this
+    until_ms: int | None = None
+    #: rows updated after this ISO-8601 UTC time (the form ``updated_at`` is stored in)
+    changed_since: str | None = None
+    params: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        values = {"since_ms": self.since_ms, "until_ms": self.until_ms, "changed_since": self.changed_since}
+        object.__setattr__(self, "params", {k: v for k, v in values.items() if v is not None})
+
+
+def export_tables(db: Sql) -> list[ExportTable]:
+    """Every table there is to export, then ``player_maps``, with their columns."""
+    inspector = inspect(db.connection)
+    present = set(inspector.get_table_names())
+    tables = []
+    for name, key, unit in _TABLES:
+        if name not in present:
+            continue
+        columns = tuple(
+            Column(column["name"], _kind(column["name"], column["type"]))
+            for column in inspector.get_columns(name)
+            if not _operational(column["name"])
+        )
+        tables.append(ExportTable(name, columns, key, unit))
+    player_stats = next(table for table in tables if table.name == "player_stats")
+    tables.append(_player_maps(player_stats))
+    return tables
+
+
+@contextmanager
+def snapshot(db: Sql) -> Iterator[None]:
+    """Reads inside see the database as it was at their first query."""
+    begin_read(db.connection)
+    try:
+        yield
+    finally:
+        if in_transaction(db.connection):
+            rollback(db.connection)
+
+
+def read_batches(
+    db: Sql, table: ExportTable, selection: Selection, *, batch_rows: int = 10_000
+) -> Iterator[list[tuple]]:
+    """The table's selected rows, in key order, ``batch_rows`` at a time (as tuples of
+    ``table.columns``, values as stored)."""
+    names = table.column_names
+    key_at = [names.index(column) for column in table.key]
+    after: list[Any] | None = None
+    while True:
+        params = {**selection.params, "batch": batch_rows}
+        if after is not None:
+            params.update({f"after{n}": value for n, value in enumerate(after)})
+        batch = [tuple(row) for row in db.run(_statement(table, selection, keyset=after is not None), params)]
+        if batch:
+            yield batch
+        if len(batch) < batch_rows:
+            return
+        after = [batch[-1][index] for index in key_at]
+
+
+def _statement(table: ExportTable, selection: Selection, *, keyset: bool) -> str:
+    match = "t" if table.source == "matches" else "m"
+    map_ = "t" if table.source == "maps" else "mp"
+    dated = selection.since_ms is not None or selection.until_ms is not None
+    needs_map = map_ != "t" and (
+        table.name == PLAYER_MAPS or (table.unit == _MAP and selection.complete_only)
+    )
+    needs_match = match != "t" and (table.name == PLAYER_MAPS or dated)
+    source = f"{table.source} t"
+    if needs_map:
+        source += " JOIN maps mp ON mp.match_id = t.match_id AND mp.map_number = t.map_number"
+    if needs_match:
+        source += " JOIN matches m ON m.match_id = t.match_id"
+    conditions = []
+    if selection.complete_only:
+        conditions.append(
+            f"{map_}.perf_economy_at IS NOT NULL" if table.unit == _MAP else
+            "EXISTS (SELECT 1 FROM maps c WHERE c.match_id = t.match_id AND c.perf_economy_at IS NOT NULL)"
+        )
+    day = f"COALESCE({match}.date_unix_ms, {match}.completed_unix_ms)"
+    if selection.since_ms is not None:
+        conditions.append(f"{day} >= :since_ms")
+    if selection.until_ms is not None:
+        conditions.append(f"{day} < :until_ms")
+    if selection.changed_since is not None:
+        changed = " OR ".join(f"{alias}.updated_at > :changed_since" for alias in table.changed_by)
+        conditions.append(f"({changed})")
+    if keyset:
+        conditions.append(
+            f"({', '.join(f't.{c}' for c in table.key)}) > "
+            f"({', '.join(f':after{n}' for n in range(len(table.key)))})"
+        )
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return (
+        f"SELECT {', '.join(column.expression for column in table.columns)} FROM {source}{where} "
+        f"ORDER BY {', '.join(f't.{c}' for c in table.key)} LIMIT :batch"
+    )
+
+
+def _kind(name: str, sql_type: Any) -> str:
+    if name in _BOOLEAN or name.startswith("is_"):
+        return BOOLEAN
+    if name == "date" or name.endswith("_at"):
+        return TIMESTAMP
+    if isinstance(sql_type, Integer):
+        return INTEGER
+    if isinstance(sql_type, (Float, Numeric)):
+        return REAL
+    return TEXT
+
+
+def _operational(name: str) -> bool:
+    return name in _OPERATIONAL or name.endswith(("_attempts", "_attempts_version"))
+
+
+def _player_maps(player_stats: ExportTable) -> ExportTable:
+    """One row per player per map: the match, the map from the player's team's side,
+    and every scoreboard and performance column of ``player_stats``."""
+
+    def team(team1: str, team2: str) -> str:
+        """The value of the player's team, given team 1's and team 2's."""
+        return f"CASE WHEN t.team_id = m.team1_id THEN {team1} WHEN t.team_id = m.team2_id THEN {team2} END"
+
+    def opponent(team1: str, team2: str) -> str:
+        return team(team2, team1)
+
+    other_side = "CASE mp.team1_starting_side WHEN 'CT' THEN 'T' WHEN 'T' THEN 'CT' END"
+    rounds, opponent_rounds = team("mp.team1_rounds", "mp.team2_rounds"), opponent("mp.team1_rounds", "mp.team2_rounds")
+    latest_change = (
+        "CASE WHEN t.updated_at >= mp.updated_at AND t.updated_at >= m.updated_at THEN t.updated_at "
+        "WHEN mp.updated_at >= m.updated_at THEN mp.updated_at ELSE m.updated_at END"
+    )
+    head = (
+        Column("match_id", INTEGER, "t.match_id"),
+        Column("map_number", INTEGER, "t.map_number"),
+        Column("mapstatsid", INTEGER, "mp.mapstatsid"),
+        Column("date", TIMESTAMP, "m.date"),
+        Column("event_id", INTEGER, "m.event_id"),
+        Column("event_name", TEXT, "m.event_name"),
+        Column("stage", TEXT, "m.stage"),
+        Column("best_of", INTEGER, "m.best_of"),
+        Column("is_lan", BOOLEAN, "m.is_lan"),
+        Column("map_name", TEXT, "mp.map_name"),
+        Column("player_id", INTEGER, "t.player_id"),
+        Column("player_name", TEXT, "t.player_name"),
+        Column("team_id", INTEGER, "t.team_id"),
+        Column("team_name", TEXT, team("m.team1_name", "m.team2_name")),
+        Column("team_rank", INTEGER, team("m.team1_rank", "m.team2_rank")),
+        Column("opponent_id", INTEGER, opponent("m.team1_id", "m.team2_id")),
+        Column("opponent_name", TEXT, opponent("m.team1_name", "m.team2_name")),
+        Column("opponent_rank", INTEGER, opponent("m.team1_rank", "m.team2_rank")),
+        Column("won", BOOLEAN, f"CASE WHEN {rounds} > {opponent_rounds} THEN 1 "
+                               f"WHEN {rounds} < {opponent_rounds} THEN 0 END"),
+        Column("team_rounds", INTEGER, rounds),
+        Column("opponent_rounds", INTEGER, opponent_rounds),
+        *(
+            Column(f"{whose}_{half}_rounds", INTEGER, pick(f"mp.team1_{half}_rounds", f"mp.team2_{half}_rounds"))
+            for whose, pick in (("team", team), ("opponent", opponent))
+            for half in ("ct", "t", "ot")
+        ),
+        Column("team_starting_side", TEXT, team("mp.team1_starting_side", other_side)),
+    )
+    taken = {column.name for column in head} | set(_PROVENANCE) | {"map_number"}
+    stats = tuple(column for column in player_stats.columns if column.name not in taken)
+    return ExportTable(
+        PLAYER_MAPS,
+        (*head, *stats, Column("updated_at", TIMESTAMP, latest_change)),
+        key=("match_id", "map_number", "player_id"),
+        unit=_MAP,
+        source="player_stats",
+        changed_by=("t", "mp", "m"),
+    )

@@ -1,0 +1,116 @@
+"""The queries behind ``scrapy report``: how complete the dataset is, what failed, and one map.
+
+Every query groups or picks in the database and returns a handful of rows, whatever the
+size of the dataset. Dates are grouped by UTC day (integer division of the match's
+milliseconds, the same on SQLite and PostgreSQL); the report folds days into months.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import RowMapping
+
+    from hltv_scraper.storage._sql import Sql
+
+DISCOVERED, SCOREBOARD, COMPLETE, FAILED = "discovered", "scoreboard", "complete", "failed"
+#: A map's stage, furthest first: stored whole; given up on (a stage failed
+#: HLTV_MAX_ATTEMPTS times); scoreboard stored; known with a mapstatsid, nothing stored.
+STAGES = (DISCOVERED, SCOREBOARD, COMPLETE, FAILED)
+_STAGE = f"""CASE
+    WHEN mp.perf_economy_at IS NOT NULL THEN '{COMPLETE}'
+    WHEN mp.mapstats_attempts >= :max_attempts OR mp.perf_attempts >= :max_attempts THEN '{FAILED}'
+    WHEN mp.mapstats_at IS NOT NULL THEN '{SCOREBOARD}'
+    ELSE '{DISCOVERED}' END"""
+_DAY_MS = 86_400_000
+
+
+def maps_by_day_and_stage(db: Sql, *, max_attempts: int) -> list[RowMapping]:
+    """``day`` (days since the epoch, UTC, of the match's date; None when it has none),
+    ``stage``, ``maps``: maps with a stats page (unplayed and forfeited maps have none)."""
+    return db.all(
+        f"""SELECT COALESCE(m.date_unix_ms, m.completed_unix_ms) / {_DAY_MS} AS day,
+                   {_STAGE} AS stage, count(*) AS maps
+            FROM maps mp JOIN matches m ON m.match_id = mp.match_id
+            WHERE mp.mapstatsid IS NOT NULL
+            GROUP BY 1, 2 ORDER BY 1, 2""",
+        {"max_attempts": max_attempts},
+    )
+
+
+def failure_groups(db: Sql, *, limit: int = 100) -> list[RowMapping]:
+    """Failures by ``stage, page, reason``: how many, of how many units, the latest;
+    the largest groups first."""
+    return db.all(
+        """SELECT stage, page, reason, count(*) AS failures, count(DISTINCT unit_id) AS units,
+                  max(failed_at) AS latest
+           FROM failures GROUP BY stage, page, reason
+           ORDER BY count(*) DESC, stage, page, reason LIMIT :limit""",
+        {"limit": limit},
+    )
+
+
+def count_failures(db: Sql) -> int:
+    return db.value("SELECT count(*) FROM failures")
+
+
+def maps_by_rating_version(db: Sql) -> list[RowMapping]:
+    """``rating_version`` (None: not known yet), ``maps``: maps with a scoreboard."""
+    return db.all(
+        """SELECT rating_version, count(*) AS maps FROM maps
+           WHERE mapstats_at IS NOT NULL GROUP BY rating_version ORDER BY count(*) DESC, 1"""
+    )
+
+
+def latest_complete_map(db: Sql) -> int | None:
+    """The mapstatsid of the complete map played last."""
+    return db.value(
+        """SELECT mp.mapstatsid FROM maps mp JOIN matches m ON m.match_id = mp.match_id
+           WHERE mp.perf_economy_at IS NOT NULL
+           ORDER BY COALESCE(m.date_unix_ms, m.completed_unix_ms, 0) DESC, mp.mapstatsid DESC
+           LIMIT 1"""
+    )
+
+
+def map_details(db: Sql, mapstatsid: int) -> RowMapping | None:
+    return db.one(
+        """SELECT mp.match_id, mp.map_number, mp.mapstatsid, mp.map_name, mp.team1_rounds,
+                  mp.team2_rounds, mp.rating_version, mp.mapstats_at, mp.perf_economy_at,
+                  m.date, m.event_name, m.team1_id, m.team1_name, m.team2_id, m.team2_name
+           FROM maps mp JOIN matches m ON m.match_id = mp.match_id
+           WHERE mp.mapstatsid = :mapstatsid""",
+        {"mapstatsid": mapstatsid},
+    )
+
+
+def map_economy(db: Sql, match_id: int, map_number: int) -> list[RowMapping]:
+    """Each team's equipment value per round, with the round's winner."""
+    return db.all(
+        """SELECT e.round_number, e.team_id, e.equipment_value, e.buy_type, e.side, e.won,
+                  r.winner_team_id, r.winner_side, r.win_type
+           FROM economy e JOIN round_history r ON r.match_id = e.match_id
+             AND r.map_number = e.map_number AND r.round_number = e.round_number
+           WHERE e.match_id = :match_id AND e.map_number = :map_number
+           ORDER BY e.round_number, e.team_id""",
+        {"match_id": match_id, "map_number": map_number},
+    )
+
+
+def map_players(db: Sql, match_id: int, map_number: int) -> list[RowMapping]:
+    return db.all(
+        """SELECT player_id, player_name, team_id, kills, deaths, rating FROM player_stats
+           WHERE match_id = :match_id AND map_number = :map_number
+           ORDER BY team_id, rating DESC, player_id""",
+        {"match_id": match_id, "map_number": map_number},
+    )
+
+
+def map_kill_matrix(db: Sql, match_id: int, map_number: int, matrix_type: str = "all") -> list[RowMapping]:
+    """The kill matrix: ``player1_id`` (row player) killed ``player2_id``
+    ``player1_kills`` times and was killed by them ``player2_kills`` times."""
+    return db.all(
+        """SELECT player1_id, player2_id, player1_kills, player2_kills FROM kill_matrix
+           WHERE match_id = :match_id AND map_number = :map_number AND matrix_type = :matrix_type""",
+        {"match_id": match_id, "map_number": map_number, "matrix_type": matrix_type},
+    )

@@ -1,0 +1,93 @@
+"""docs/data.md against the schema: every column of every table is documented, fully.
+
+The schema is read from a freshly migrated database through SQLAlchemy's inspector, so a
+migration that adds a column without a line in docs/data.md fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sqlalchemy import inspect
+
+from hltv_scraper.storage import Database
+from hltv_scraper.storage._export import PLAYER_MAPS, export_tables
+
+DATA_MD = Path(__file__).resolve().parent.parent / "docs" / "data.md"
+HEADER = ["column", "type", "meaning", "unit", "page", "NULL when", "rating"]
+KINDS = {"integer", "real", "text", "boolean", "timestamp"}
+_SECTION = re.compile(r"^## `([a-z_]+)`\s*$")
+
+
+def documented() -> dict[str, dict[str, list[str]]]:
+    """``{table: {column: [its cells]}}`` from the tables under each ``## `table` `` heading."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    table = None
+    for line in DATA_MD.read_text("utf-8").splitlines():
+        if heading := _SECTION.match(line):
+            table = heading.group(1)
+            assert table not in sections, f"two sections for {table}"
+            sections[table] = {}
+        elif table and line.startswith("|") and not line.startswith("|---"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            if cells == HEADER:
+                continue
+            name = re.fullmatch(r"`([a-z0-9_]+)`", cells[0])
+            assert name, f"{table}: a row that names no column: {line}"
+            assert name.group(1) not in sections[table], f"{table}.{name.group(1)} twice"
+            sections[table][name.group(1)] = cells
+    return sections
+
+
+def schema(database: Path) -> dict[str, list[str]]:
+    db = Database.open(database)
+    try:
+        inspector = inspect(db.connection)
+        return {t: [c["name"] for c in inspector.get_columns(t)] for t in inspector.get_table_names()}
+    finally:
+        db.close()
+
+
+def test_every_column_of_the_schema_is_documented(tmp_path):
+    tables = schema(tmp_path / "hltv.sqlite3")
+    docs = documented()
+    assert "failures" in tables and "player_stats" in tables
+    undocumented = {t: [c for c in columns if c not in docs.get(t, {})] for t, columns in tables.items()}
+    assert not any(undocumented.values()), f"columns missing from docs/data.md: {undocumented}"
+    # and nothing documented that the schema does not have (a renamed or dropped column)
+    stale = {t: sorted(set(docs[t]) - set(columns)) for t, columns in tables.items()}
+    assert not any(stale.values()), f"docs/data.md documents columns the schema lacks: {stale}"
+    assert set(docs) - set(tables) == {PLAYER_MAPS}
+
+
+def test_player_maps_is_documented_column_by_column(tmp_path):
+    db = Database.open(tmp_path / "hltv.sqlite3")
+    try:
+        player_maps = next(t for t in export_tables(db.sql) if t.name == PLAYER_MAPS)
+    finally:
+        db.close()
+    docs = documented()[PLAYER_MAPS]
+    assert list(docs) == player_maps.column_names  # in the order of the file
+    for column in player_maps.columns:
+        assert docs[column.name][1] == column.kind, column.name
+
+
+def test_every_row_says_type_meaning_unit_page_null_and_rating_version():
+    for table, columns in documented().items():
+        for column, cells in columns.items():
+            assert len(cells) == len(HEADER), f"{table}.{column}: {len(cells)} cells"
+            assert all(cells), f"{table}.{column} has an empty cell"
+            assert cells[1] in KINDS, f"{table}.{column}: type {cells[1]!r}"
+
+
+def test_documented_types_are_the_exported_types(tmp_path):
+    db = Database.open(tmp_path / "hltv.sqlite3")
+    try:
+        exported = {t.name: {c.name: c.kind for c in t.columns} for t in export_tables(db.sql)}
+    finally:
+        db.close()
+    docs = documented()
+    for table, columns in exported.items():
+        for column, kind in columns.items():
+            assert docs[table][column][1] == kind, f"{table}.{column}: exported as {kind}"

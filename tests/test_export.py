@@ -1,0 +1,419 @@
+"""``scrapy export``: the demo dataset written as Parquet, CSV and JSON lines and read back
+value by value against the database; which rows --since, --until, --changed-since and
+--include-incomplete select; empty databases; bad folders; exports that fail halfway.
+
+What the files should hold is worked out here from the database's rows in Python (the
+joins and filters too), not with the export's own queries.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import hltv_scraper.export as export_module
+from hltv_scraper.export import ExportError, export_dataset, selection
+from hltv_scraper.storage import Database
+from tests.conftest import database_settings
+from tests.dataset import KEYS, MAP_TABLES, copy_sqlite, demo_maps, table_rows
+
+ROOT = Path(__file__).resolve().parent.parent
+FORMATS = ("parquet", "csv", "jsonl")
+TABLES = [*KEYS, "player_maps"]
+PROVENANCE = ("scraped_at", "updated_at", "source_url", "parser_version")
+SMALL_BATCHES = 97  # pages through every table of the demo more than once, off any round number
+
+
+def export(database: Path | str, out: Path, file_format: str = "parquet", batch_rows: int = SMALL_BATCHES,
+           **options: Any):
+    db = Database.open(database)
+    try:
+        return export_dataset(db, out, file_format=file_format, rows=selection(**options), batch_rows=batch_rows)
+    finally:
+        db.close()
+
+
+def read_back(path: Path, file_format: str) -> tuple[list[str] | None, list[dict[str, Any]]]:
+    """The file's columns (None: JSON lines have none of their own) and rows."""
+    if file_format == "parquet":
+        table = pq.read_table(path)
+        return table.column_names, table.to_pylist()
+    if file_format == "csv":
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = next(reader)
+            return header, [dict(zip(header, row, strict=True)) for row in reader]
+    lines = path.read_text("utf-8").splitlines()
+    return None, [json.loads(line) for line in lines]
+
+
+def rendered(value: Any, file_format: str) -> Any:
+    """A database value (as its meaning) as the file holds it."""
+    if file_format == "parquet":
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if file_format == "jsonl":
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+# -- what the files should hold ---------------------------------------------------------
+
+
+def expected(
+    database: Path | str, *, complete_only: bool = True, since: date | None = None,
+    until: date | None = None, changed_since: datetime | None = None,
+) -> dict[str, tuple[list[str], list[dict[str, Any]]]]:
+    everything = {table: table_rows(database, table) for table in KEYS}
+    complete = {(m["match_id"], m["map_number"]) for m in everything["maps"][1] if m["perf_economy_at"]}
+    matches = {m["match_id"]: m for m in everything["matches"][1]}
+
+    def day(match_id: int) -> date | None:
+        ms = matches[match_id]["date_unix_ms"] or matches[match_id]["completed_unix_ms"]
+        return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc).date()
+
+    def taken(table: str, row: dict[str, Any]) -> bool:
+        if complete_only and table in MAP_TABLES and (row["match_id"], row["map_number"]) not in complete:
+            return False
+        if complete_only and table not in MAP_TABLES and row["match_id"] not in {m for m, _ in complete}:
+            return False
+        if since and not (day(row["match_id"]) and day(row["match_id"]) >= since):
+            return False
+        if until and not (day(row["match_id"]) and day(row["match_id"]) <= until):
+            return False
+        return True
+
+    files = {}
+    for table, (names, rows) in everything.items():
+        chosen = [r for r in rows if taken(table, r) and (not changed_since or r["updated_at"] > changed_since)]
+        files[table] = (names, chosen)
+    maps = {(m["match_id"], m["map_number"]): m for m in everything["maps"][1]}
+    players = [p for p in everything["player_stats"][1] if taken("player_stats", p)]
+    rows = [player_map(p, maps[p["match_id"], p["map_number"]], matches[p["match_id"]]) for p in players]
+    if changed_since:
+        rows = [r for r in rows if r["updated_at"] > changed_since]
+    files["player_maps"] = (list(rows[0]) if rows else [], rows)
+    return files
+
+
+def player_map(player: dict, game: dict, match: dict) -> dict[str, Any]:
+    """One row of player_maps, worked out from the three rows it joins."""
+    assert player["team_id"] in (match["team1_id"], match["team2_id"])
+    us, them = ("team1", "team2") if player["team_id"] == match["team1_id"] else ("team2", "team1")
+    side = game["team1_starting_side"]
+    scoreboard = {k: v for k, v in player.items()
+                  if k not in ("match_id", "map_number", "player_id", "player_name", "team_id", *PROVENANCE)}
+    return {
+        "match_id": player["match_id"], "map_number": player["map_number"], "mapstatsid": game["mapstatsid"],
+        "date": match["date"], "event_id": match["event_id"], "event_name": match["event_name"],
+        "stage": match["stage"], "best_of": match["best_of"], "is_lan": match["is_lan"],
+        "map_name": game["map_name"], "player_id": player["player_id"], "player_name": player["player_name"],
+        "team_id": player["team_id"], "team_name": match[f"{us}_name"], "team_rank": match[f"{us}_rank"],
+        "opponent_id": match[f"{them}_id"], "opponent_name": match[f"{them}_name"],
+        "opponent_rank": match[f"{them}_rank"], "won": game[f"{us}_rounds"] > game[f"{them}_rounds"],
+        "team_rounds": game[f"{us}_rounds"], "opponent_rounds": game[f"{them}_rounds"],
+        **{f"{who}_{half}_rounds": game[f"{team}_{half}_rounds"]
+           for who, team in (("team", us), ("opponent", them)) for half in ("ct", "t", "ot")},
+        "team_starting_side": side if us == "team1" else {"CT": "T", "T": "CT"}[side],
+        **scoreboard,
+        "updated_at": max(player["updated_at"], game["updated_at"], match["updated_at"]),
+    }
+
+
+def assert_files_hold(out: Path, file_format: str, files: dict, result) -> None:
+    assert list(result.files) == [f"{table}.{file_format}" for table in TABLES]
+    for table, (names, rows) in files.items():
+        got_names, got_rows = read_back(out / f"{table}.{file_format}", file_format)
+        if got_names is not None and rows:
+            assert got_names == names, table
+        assert result.files[f"{table}.{file_format}"] == len(rows), table
+        want = [{k: rendered(v, file_format) for k, v in row.items()} for row in rows]
+        for n, (got, wanted) in enumerate(zip(got_rows, want)):
+            assert got == wanted, f"{table} row {n}"
+        assert len(got_rows) == len(want), table
+
+
+# -- round trip ---------------------------------------------------------------------------
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_every_value_and_null_comes_back(demo_database, tmp_path, file_format):
+    out = tmp_path / "export"
+
+    result = export(demo_database, out, file_format)
+
+    files = expected(demo_database)
+    assert_files_hold(out, file_format, files, result)
+    complete_maps = len(files["maps"][1])
+    assert complete_maps == len(demo_maps()) == 10
+    assert len(files["player_maps"][1]) == 10 * complete_maps
+    assert sorted(p.name for p in out.iterdir()) == sorted(result.files)  # no leftovers
+    # the demo has what this test is about: NULLs, flags, both rating versions, vetoes
+    stats = files["player_stats"][1]
+    assert any(p["impact"] is None for p in stats) and any(p["impact"] is not None for p in stats)
+    assert {m["is_lan"] for m in files["matches"][1]} == {True, False}
+    assert files["vetoes"][1] and files["lineups"][1]
+
+
+def test_parquet_columns_have_proper_types(demo_sqlite, tmp_path):
+    export(demo_sqlite, tmp_path / "out")
+
+    def schema(table: str) -> pa.Schema:
+        return pq.read_schema(tmp_path / "out" / f"{table}.parquet")
+
+    utc_ms = pa.timestamp("ms", tz="UTC")
+    assert schema("matches").field("date").type == utc_ms
+    assert schema("matches").field("date_unix_ms").type == pa.int64()
+    assert schema("matches").field("is_lan").type == pa.bool_()
+    assert schema("maps").field("perf_economy_at").type == utc_ms
+    assert schema("economy").field("won").type == pa.bool_()
+    assert schema("economy").field("equipment_value").type == pa.int64()
+    stats = pq.read_table(tmp_path / "out" / "player_stats.parquet")
+    assert stats.schema.field("kast").type == pa.float64()
+    # integers stay integers when some are NULL (rating 2.0 maps have no eco-adjusted kills)
+    assert stats.schema.field("e_kills").type == pa.int64()
+    assert 0 < stats.column("e_kills").null_count < stats.num_rows
+    assert {"lease_worker", "lease_expires", "perf_attempts"}.isdisjoint(schema("maps").names)
+    player_maps = schema("player_maps")
+    assert player_maps.field("won").type == pa.bool_() and player_maps.field("date").type == utc_ms
+
+
+# -- which rows ---------------------------------------------------------------------------
+
+
+def match_days(database) -> dict[int, date]:
+    """The start day of each match with a complete map (the others are not exported)."""
+    complete = {match_id for match_id, _, _ in demo_maps()}
+    _, matches = table_rows(database, "matches")
+    return {m["match_id"]: m["date"].date() for m in matches if m["match_id"] in complete}
+
+
+def test_since_and_until_select_whole_utc_days_of_the_match_date(demo_sqlite, tmp_path):
+    days = sorted(set(match_days(demo_sqlite).values()))
+    assert len(days) >= 4
+    windows = [
+        (days[1], days[-2]),            # both ends on a match's day: both matches in
+        (days[1] + timedelta(days=1), None),  # the day after a match: that match out
+        (None, days[0]),                # up to the first match's day: only it
+        (days[-1] + timedelta(days=1), None),  # after every match: nothing
+    ]
+    for n, (since, until) in enumerate(windows):
+        out = tmp_path / f"window{n}"
+        result = export(demo_sqlite, out, "jsonl", since=since and since.isoformat(),
+                        until=until and until.isoformat())
+        files = expected(demo_sqlite, since=since, until=until)
+        assert_files_hold(out, "jsonl", files, result)
+        wanted = {m for m, d in match_days(demo_sqlite).items()
+                  if (since is None or d >= since) and (until is None or d <= until)}
+        assert {row["match_id"] for row in read_back(out / "player_maps.jsonl", "jsonl")[1]} == wanted
+    assert not expected(demo_sqlite, since=windows[3][0])["matches"][1]
+    assert len(expected(demo_sqlite, until=days[0])["matches"][1]) == 1
+
+
+def test_changed_since_takes_only_rows_updated_after_it(demo_sqlite, tmp_path):
+    database = copy_sqlite(demo_sqlite, tmp_path / "db" / "hltv.sqlite3")
+    (match_a, map_a, _), (match_b, map_b, _) = demo_maps()[0], demo_maps()[1]
+    later = "2030-01-02T00:00:00+00:00"
+    db = Database.open(database)
+    try:
+        with db.transaction() as sql:
+            sql.run("UPDATE maps SET updated_at = :t WHERE match_id = :m AND map_number = :n",
+                    {"t": later, "m": match_a, "n": map_a})
+            player = sql.value("SELECT min(player_id) FROM player_stats WHERE match_id = :m AND map_number = :n",
+                               {"m": match_b, "n": map_b})
+            sql.run("UPDATE player_stats SET updated_at = :t WHERE match_id = :m AND map_number = :n "
+                    "AND player_id = :p", {"t": later, "m": match_b, "n": map_b, "p": player})
+            sql.run("UPDATE vetoes SET updated_at = :t WHERE match_id = :m AND step = 1", {"t": later, "m": match_b})
+    finally:
+        db.close()
+
+    for given, changed in [
+        ("2030-01-01", True),
+        ("2030-01-01T23:59:59Z", True),
+        ("2030-01-02T01:00:00+02:00", True),   # 23:00 UTC
+        ("2030-01-02T00:00:00Z", False),       # not later than itself
+        ("2030-01-02", False),
+    ]:
+        out = tmp_path / given.replace(":", "-")
+        result = export(database, out, "parquet", changed_since=given)
+        threshold = datetime.fromisoformat(given.replace("Z", "+00:00"))
+        if threshold.tzinfo is None:
+            threshold = threshold.replace(tzinfo=timezone.utc)
+        files = expected(database, changed_since=threshold)
+        assert_files_hold(out, "parquet", files, result)
+        counts = {table: len(rows) for table, (_, rows) in files.items()}
+        if changed:
+            assert counts == {**dict.fromkeys(TABLES, 0), "maps": 1, "player_stats": 1, "vetoes": 1,
+                              "player_maps": 10 + 1}
+        else:
+            assert set(counts.values()) == {0}
+
+
+def test_only_complete_maps_unless_include_incomplete(demo_sqlite, tmp_path):
+    database = copy_sqlite(demo_sqlite, tmp_path / "db" / "hltv.sqlite3")
+    match_id, map_number, _ = demo_maps()[3]
+    db = Database.open(database)
+    try:
+        with db.transaction() as sql:  # performance and economy not stored (yet): not complete
+            sql.run("UPDATE maps SET perf_economy_at = NULL WHERE match_id = :m AND map_number = :n",
+                    {"m": match_id, "n": map_number})
+    finally:
+        db.close()
+
+    complete = export(database, tmp_path / "complete", "csv")
+    everything = export(database, tmp_path / "all", "csv", include_incomplete=True)
+
+    assert_files_hold(tmp_path / "complete", "csv", expected(database), complete)
+    assert_files_hold(tmp_path / "all", "csv", expected(database, complete_only=False), everything)
+    assert complete.files["player_maps.csv"] == 90 and everything.files["player_maps.csv"] == 100
+    # the demo's matches have unplayed and forfeited maps besides the ten complete ones
+    assert complete.files["maps.csv"] == 9 and everything.files["maps.csv"] > 10
+    assert 0 < complete.files["economy.csv"] < everything.files["economy.csv"]
+
+
+# -- edges ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_an_empty_database_gives_empty_files_with_headers(tmp_path, file_format):
+    database = tmp_path / "empty.sqlite3"
+
+    result = export(database, tmp_path / "out", file_format)
+
+    assert result.files == {f"{table}.{file_format}": 0 for table in TABLES}
+    for table in TABLES:
+        path = tmp_path / "out" / f"{table}.{file_format}"
+        if file_format == "parquet":
+            read = pq.read_table(path)
+            assert read.num_rows == 0 and "updated_at" in read.column_names
+        elif file_format == "csv":
+            lines = path.read_text("utf-8").splitlines()
+            assert len(lines) == 1 and lines[0].startswith("match_id,")
+        else:
+            assert path.read_bytes() == b""
+    assert pq.read_schema(tmp_path / "out" / "player_maps.parquet").names[:3] == [
+        "match_id", "map_number", "mapstatsid"] if file_format == "parquet" else True
+
+
+def unwritable_folder(tmp_path: Path) -> Path:
+    """A folder nothing can be created in (root ignores permissions: /sys refuses it)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        (folder / "probe").mkdir()
+    except PermissionError:
+        return folder
+    (folder / "probe").rmdir()
+    return Path("/sys")
+
+
+def test_an_out_that_cannot_be_a_folder_is_a_clear_error_and_nothing_is_written(demo_sqlite, tmp_path):
+    a_file = tmp_path / "taken.txt"
+    a_file.write_text("mine")
+    read_only = unwritable_folder(tmp_path)
+    before = sorted(read_only.iterdir()) if read_only != Path("/sys") else None
+
+    with pytest.raises(ExportError, match="is a file, not a folder"):
+        export(demo_sqlite, a_file)
+    with pytest.raises(ExportError, match="cannot write to --out"):
+        export(demo_sqlite, a_file / "below")
+    with pytest.raises(ExportError, match="cannot write to --out"):
+        export(demo_sqlite, read_only)
+
+    assert a_file.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["read-only", "taken.txt"]
+    if before is not None:
+        assert sorted(read_only.iterdir()) == before
+
+
+def test_an_export_failing_halfway_leaves_nothing_half_written(demo_sqlite, tmp_path, monkeypatch):
+    real = export_module.read_batches
+
+    def failing(db, table, selected, **kwargs):
+        if table.name == "kill_matrix":
+            raise OSError("disk full")
+        return real(db, table, selected, **kwargs)
+
+    monkeypatch.setattr(export_module, "read_batches", failing)
+    fresh = tmp_path / "new" / "nested" / "export"
+    with pytest.raises(OSError, match="disk full"):
+        export(demo_sqlite, fresh)
+    assert not (tmp_path / "new").exists()  # the folders it made are gone too
+
+    shared = tmp_path / "shared"
+
+    def another_export_meanwhile(db, table, selected, **kwargs):
+        (shared / "other").mkdir(exist_ok=True)
+        return failing(db, table, selected, **kwargs)
+
+    monkeypatch.setattr(export_module, "read_batches", another_export_meanwhile)
+    with pytest.raises(OSError, match="disk full"):
+        export(demo_sqlite, shared / "mine")
+    assert [p.name for p in shared.iterdir()] == ["other"]  # ours gone, theirs kept
+
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "maps.parquet").write_bytes(b"yesterday's export")
+    with pytest.raises(OSError, match="disk full"):
+        export(demo_sqlite, used)
+    assert [p.name for p in used.iterdir()] == ["maps.parquet"]
+    assert (used / "maps.parquet").read_bytes() == b"yesterday's export"
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"since": "2024-13-01"}, "--since must be a day as YYYY-MM-DD"),
+    ({"until": "yesterday"}, "--until must be a day as YYYY-MM-DD"),
+    ({"since": "2024-05-02", "until": "2024-05-01"}, "is after --until"),
+    ({"changed_since": "last tuesday"}, "--changed-since must be a day or an ISO-8601 time"),
+])
+def test_bad_options_are_clear_errors(options, message):
+    with pytest.raises(ExportError, match=message):
+        selection(**options)
+
+
+# -- the command ----------------------------------------------------------------------------
+
+
+def scrapy(*args: str, database: Path | str) -> subprocess.CompletedProcess:
+    settings = [item for name, value in database_settings(database).items() for item in ("-s", f"{name}={value}")]
+    return subprocess.run([sys.executable, "-m", "scrapy", *args, *settings],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_scrapy_export_writes_the_files_and_says_what_to_append_with(demo_sqlite, tmp_path):
+    out = tmp_path / "export"
+
+    done = scrapy("export", "--format", "csv", "--out", str(out), database=demo_sqlite)
+
+    assert done.returncode == 0, done.stderr
+    assert "player_maps.csv" in done.stdout and "100 rows" in done.stdout
+    assert "Next incremental export: --changed-since 20" in done.stdout
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.csv" for t in TABLES)
+
+    refused = [
+        scrapy("export", "--out", str(tmp_path / "x"), "--changed-since", "soon", database=demo_sqlite),
+        scrapy("export", "--out", str(tmp_path / "x"), "--format", "xlsx", database=demo_sqlite),
+        scrapy("export", "--out", str(out / "player_maps.csv"), database=demo_sqlite),
+    ]
+    for done, message in zip(refused, ["--changed-since must be", "--format must be one of", "is a file"]):
+        assert done.returncode != 0
+        assert message in done.stdout + done.stderr
+    assert not (tmp_path / "x").exists()
+    assert os.path.getsize(out / "player_maps.csv") > 0

@@ -1,0 +1,282 @@
+"""``scrapy report``: the HTML page's sections and numbers against the database, failures
+grouped, bad maps refused; and the page as real headless Chromium draws it (slow)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from parsel import Selector
+
+from hltv_scraper.browser import BrowserConfig
+from hltv_scraper.report import ReportError, render_report, write_report
+from hltv_scraper.storage import Database
+from tests.conftest import database_settings
+from tests.dataset import copy_sqlite, demo_maps, table_rows
+from tests.png import read_png
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ("maps-by-stage", "failures", "rating-versions", "map")
+TEAM_COLOURS = ((0x1C, 0x7E, 0xD6), (0xE8, 0x59, 0x0C))
+HOSTILE = '<img src=x onerror="document.title=1">'
+
+
+def report(database: Path | str, mapstatsid: int | None = None, max_attempts: int = 3) -> Selector:
+    db = Database.open(database)
+    try:
+        return Selector(text=render_report(db, max_attempts=max_attempts, mapstatsid=mapstatsid))
+    finally:
+        db.close()
+
+
+def cards(page: Selector) -> dict[str, int]:
+    return {
+        card.xpath("normalize-space(text())").get(): int(card.css("b::text").get().replace(",", ""))
+        for card in page.css("#maps-by-stage .card")
+    }
+
+
+def latest_complete_map(database) -> int:
+    _, matches = table_rows(database, "matches")
+    _, maps = table_rows(database, "maps")
+    date = {m["match_id"]: m["date"] for m in matches}
+    return max((date[m["match_id"]], m["mapstatsid"]) for m in maps if m["perf_economy_at"])[1]
+
+
+def with_failures(demo_sqlite: Path, folder: Path) -> tuple[Path, dict[str, int]]:
+    """The demo database plus maps at every stage and failures of three kinds, the one
+    failing three times given up on."""
+    database = copy_sqlite(demo_sqlite, folder / "hltv.sqlite3")
+    match_id, map_number, incomplete = demo_maps()[0]
+    db = Database.open(database)
+    try:
+        db.add_maps([(900001, 1, 800001), (900002, 1, 800002), (900003, 1, 800003)])
+        with db.transaction() as sql:
+            sql.run("UPDATE maps SET perf_economy_at = NULL WHERE mapstatsid = :id", {"id": incomplete})
+        bad_scoreboard = [("mapstats", "the scoreboard is not 5 + 5 distinct players", "https://x/1")]
+        for _ in range(3):
+            db.record_failure("map_stats", 800001, failures=bad_scoreboard, parser_version="t")
+        db.record_failure("map_stats", 800002, failures=bad_scoreboard, parser_version="t")
+        db.record_failure("perf_economy", incomplete, parser_version="t",
+                          failures=[("economy", f"chart JSON of the wrong shape {HOSTILE}", None)])
+    finally:
+        db.close()
+    # 800001 failed 3 times (given up), 800002 and 800003 are still just discovered,
+    # one demo map is back to scoreboard only, nine are complete
+    return database, {"discovered": 2, "scoreboard": 1, "complete": 9, "failed": 1}
+
+
+# -- the page -------------------------------------------------------------------------
+
+
+@pytest.mark.both_backends
+def test_every_section_is_there_with_the_database_s_numbers(demo_database):
+    page = report(demo_database)
+
+    for section in SECTIONS:
+        assert page.css(f"section#{section} h2"), section
+    assert cards(page) == {"discovered": 0, "scoreboard": 0, "complete": 10, "failed": 0}
+    _, matches = table_rows(demo_database, "matches")
+    _, maps = table_rows(demo_database, "maps")
+    month_of = {m["match_id"]: m["date"].strftime("%Y-%m") for m in matches if m["date"]}
+    per_month = Counter(month_of[m["match_id"]] for m in maps if m["perf_economy_at"])
+    rows = page.css("#table-maps-by-month tr")[1:]
+    assert {r.css("td::text").get(): int(r.css("td.n::text").getall()[-1]) for r in rows} == per_month
+    assert page.css("#chart-maps-by-month rect").getall()
+    assert "No failures recorded" in page.css("#failures").get()
+    versions = Counter(m["rating_version"] for m in maps if m["mapstats_at"])
+    shares = " ".join(page.css("#chart-rating-versions text::text").getall())
+    for version, count in versions.items():
+        assert f"{count / sum(versions.values()):.1%} ({count} map{'' if count == 1 else 's'})" in shares
+    # the map shown by default: the complete map played last
+    latest = latest_complete_map(demo_database)
+    assert page.css("#map h2::text").get().startswith(f"Map {latest}:")
+    assert page.css("#chart-economy path.team-line").getall()
+    assert len(page.css("#chart-kill-matrix rect.cell")) == 25
+    # self-contained: nothing to fetch
+    assert not page.xpath("//@src | //link/@href | //script").getall()
+
+
+def test_a_chosen_map_shows_its_economy_and_kill_matrix(demo_sqlite):
+    match_id, map_number, mapstatsid = demo_maps()[0]
+
+    page = report(demo_sqlite, mapstatsid=mapstatsid)
+
+    assert page.css("#map h2::text").get().startswith(f"Map {mapstatsid}:")
+    _, rounds = table_rows(demo_sqlite, "round_history")
+    played = [r for r in rounds if (r["match_id"], r["map_number"]) == (match_id, map_number)]
+    winners = page.css("#chart-economy rect.round-winner")
+    assert len(winners) == len(played)
+    _, economy = table_rows(demo_sqlite, "economy")
+    economy = [e for e in economy if (e["match_id"], e["map_number"]) == (match_id, map_number)]
+    # one dot per team per round; the winner's dot filled (r=5), the loser's hollow
+    dots = page.css("#chart-economy circle")
+    assert len(dots) == len(economy)
+    assert sum(1 for d in dots if d.attrib["r"] == "5") == sum(1 for e in economy if e["won"])
+    _, matrix = table_rows(demo_sqlite, "kill_matrix")
+    cells = {(c["player1_kills"], c["player2_kills"]) for c in matrix
+             if (c["match_id"], c["map_number"], c["matrix_type"]) == (match_id, map_number, "all")}
+    shown = {tuple(map(int, t.split(":"))) for t in page.css("#chart-kill-matrix text.count::text").getall()}
+    assert shown == cells
+
+
+def test_failures_are_grouped_by_stage_page_and_reason(demo_sqlite, tmp_path):
+    database, stages = with_failures(demo_sqlite, tmp_path)
+
+    page = report(database)
+
+    assert cards(page) == stages
+    groups = [[td.xpath("string()").get() for td in row.css("td")] for row in page.css("#table-failures tr")[1:]]
+    assert [g[:2] + g[3:5] for g in groups] == [
+        ["map_stats", "mapstats", "4", "2"],  # four failures of two maps
+        ["perf_economy", "economy", "1", "1"],
+    ]
+    assert groups[1][2] == f"chart JSON of the wrong shape {HOSTILE}"  # shown as text
+    assert not page.css("#table-failures img")
+
+
+def test_an_empty_database_gets_a_report_that_says_so(tmp_path):
+    page = report(tmp_path / "empty.sqlite3")
+
+    for section in SECTIONS:
+        assert page.css(f"section#{section} h2"), section
+    assert "No maps with a stats page yet" in page.get()
+    assert "No complete map yet" in page.get()
+    assert not page.css("svg")
+
+
+def test_a_map_not_there_or_not_complete_is_refused(demo_sqlite, tmp_path):
+    database, _ = with_failures(demo_sqlite, tmp_path)
+    db = Database.open(database)
+    try:
+        with pytest.raises(ReportError, match="map 4242 is not in the database"):
+            render_report(db, max_attempts=3, mapstatsid=4242)
+        with pytest.raises(ReportError, match="no performance and economy stored yet"):
+            render_report(db, max_attempts=3, mapstatsid=demo_maps()[0][2])
+    finally:
+        db.close()
+    with pytest.raises(ReportError, match="is a folder"):
+        write_report("<html></html>", tmp_path)
+
+
+def test_scrapy_report_writes_the_file_and_refuses_a_bad_map(demo_sqlite, tmp_path):
+    out = tmp_path / "reports" / "report.html"
+    settings = [i for k, v in database_settings(demo_sqlite).items() for i in ("-s", f"{k}={v}")]
+
+    def scrapy(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "scrapy", "report", *args, *settings],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    done = scrapy("--out", str(out), "--map", str(demo_maps()[2][2]))
+    assert done.returncode == 0, done.stderr
+    assert f"written to {out}" in done.stdout
+    assert out.stat().st_mode & 0o044 == 0o044 & ~current_umask()  # readable as any new file
+    assert Selector(text=out.read_text("utf-8")).css("#map h2::text").get().startswith(f"Map {demo_maps()[2][2]}:")
+
+    refused = scrapy("--out", str(tmp_path / "other.html"), "--map", "4242")
+    assert refused.returncode != 0 and "map 4242 is not in the database" in refused.stdout + refused.stderr
+    assert not (tmp_path / "other.html").exists()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["report.html"]  # no temporary left
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# -- in a browser ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=BrowserConfig().executable, args=["--no-sandbox"], headless=True
+        )
+        yield browser
+        browser.close()
+
+
+def open_report(chromium, path: Path):
+    """The report in a page of its own; every request it makes is recorded."""
+    page = chromium.new_page(viewport={"width": 1000, "height": 800})
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(path.as_uri())
+    return page, requests
+
+
+def close_to(pixel: tuple[int, int, int], colour: tuple[int, int, int], tolerance: int = 24) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, colour))
+
+
+@pytest.mark.slow
+def test_chromium_draws_every_section_and_the_map_s_charts(chromium, demo_sqlite, tmp_path):
+    out = tmp_path / "report.html"
+    db = Database.open(demo_sqlite)
+    try:
+        write_report(render_report(db, max_attempts=3), out)
+    finally:
+        db.close()
+
+    page, requests = open_report(chromium, out)
+    shot = page.screenshot(full_page=True)
+    (tmp_path / "report.png").write_bytes(shot)
+    image = read_png(shot)
+
+    assert requests == [out.as_uri()]  # nothing from the network
+    # not blank: a page of text and colour
+    colours = Counter(image.pixels())
+    assert len(colours) > 50
+    assert colours[(255, 255, 255)] < 0.95 * image.width * image.height
+    for section in SECTIONS:
+        heading = page.locator(f"section#{section} h2")
+        assert heading.is_visible(), section
+        box = heading.bounding_box()
+        assert box["width"] > 100 and box["height"] > 10, section
+    # the economy chart is drawn: both teams' lines, in their colours, inside its box
+    economy = page.locator("#chart-economy").bounding_box()
+    assert economy["width"] > 600 and economy["height"] > 250
+    inside = Counter(image.pixels((economy["x"], economy["y"], economy["width"], economy["height"])))
+    for colour in TEAM_COLOURS:
+        assert sum(n for pixel, n in inside.items() if close_to(pixel, colour)) > 500, colour
+    # the kill matrix as a heat map: reds of more than one shade
+    matrix = page.locator("#chart-kill-matrix").bounding_box()
+    reds = {p for p in image.pixels((matrix["x"], matrix["y"], matrix["width"], matrix["height"]))
+            if p[0] > 150 and p[0] - p[1] > 40 and p[1] == p[2]}
+    assert len(reds) > 5
+    assert page.locator("#chart-maps-by-month").is_visible()
+    assert page.locator("#chart-rating-versions").is_visible()
+    page.close()
+
+
+@pytest.mark.slow
+def test_chromium_shows_failures_grouped_and_their_text_as_text(chromium, demo_sqlite, tmp_path):
+    database, stages = with_failures(demo_sqlite, tmp_path / "db")
+    out = tmp_path / "report.html"
+    db = Database.open(database)
+    try:
+        write_report(render_report(db, max_attempts=3), out)
+    finally:
+        db.close()
+
+    page, requests = open_report(chromium, out)
+
+    assert requests == [out.as_uri()]
+    table = page.locator("#table-failures")
+    assert table.is_visible()
+    rows = table.locator("tr")
+    assert rows.count() == 3
+    assert rows.nth(1).inner_text().split("\t")[:2] == ["map_stats", "mapstats"]
+    assert HOSTILE in rows.nth(2).inner_text()
+    assert page.title() == "HLTV dataset report"  # the failure's markup did not run
+    for stage, count in stages.items():
+        assert page.locator(".card", has_text=stage).locator("b").inner_text() == str(count)
+    page.close()
