@@ -27,11 +27,12 @@ browser:
 postgres:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql)
 
+# Both cores: most tests wait on servers, browsers and subprocesses, not on the CPU.
 test: install browser postgres
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
-test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow"
+test-fast: install postgres
+	$(BIN)/python -m pytest -q -n 2 -m "not slow"
 
 bench: install
 	$(BIN)/python tools/bench.py

@@ -12,7 +12,9 @@ import logging
 import os
 import select
 import shutil
+import socket
 import subprocess
+import time
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ class Xvfb:
             os.close(read_end)
             if write_end >= 0:
                 os.close(write_end)
-        if not number.isdigit():
+        if not number.isdigit() or not _accepts_connections(int(number)):
             self.stop()
             raise RuntimeError(f"Xvfb did not start within {_START_SECONDS:g} s")
         self.display = f":{number}"
@@ -68,3 +70,19 @@ class Xvfb:
             process.kill()
             process.wait()
         logger.info("Stopped Xvfb on display %s", self.display)
+
+
+def _accepts_connections(number: int) -> bool:
+    """Whether display ``number`` answers on its socket: a browser started before it does
+    fails with "Missing X server"."""
+    deadline = time.monotonic() + _START_SECONDS
+    while time.monotonic() < deadline:
+        for address in (f"/tmp/.X11-unix/X{number}", f"\0/tmp/.X11-unix/X{number}"):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.connect(address)
+                except OSError:
+                    continue
+                return True
+        time.sleep(0.05)
+    return False

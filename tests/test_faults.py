@@ -161,12 +161,12 @@ def assert_archive_whole(archive: Path) -> None:
 
 # -- SIGKILL -------------------------------------------------------------------------
 
-KILL_TRIALS = 10
+KILL_TRIALS = 6
 
 
 @pytest.mark.slow
 def test_sigkill_at_any_moment_leaves_each_map_whole_or_untouched(tmp_path):
-    """Ten crawls killed with SIGKILL at different moments, from before the first
+    """Crawls killed with SIGKILL at different moments, from before the first
     request to the last commit; each time every map is whole or untouched, the archive
     holds no half entry, and a rerun completes exactly the rest."""
     maps = MAPSTATSIDS

@@ -23,7 +23,7 @@ from tests.test_faults import Crawl, SlowServer, small_page
 from tools import _bench_data as data
 
 pytestmark = pytest.mark.slow
-MAPS = 40
+MAPS = 24
 DELAY = 0.2
 PAGES = ("performance", "economy")
 
