@@ -68,7 +68,7 @@ def table_rows(database: Path | str, table: str) -> tuple[list[str], list[dict[s
     meaning: flags as booleans, times as UTC datetimes."""
     db = Database.open(database)
     try:
-        result = db.sql.run(f"SELECT * FROM {table} ORDER BY {', '.join(KEYS[table])}")
+        result = db.sql.result(f"SELECT * FROM {table} ORDER BY {', '.join(KEYS[table])}")
         names = [n for n in result.keys() if n not in OPERATIONAL]
         rows = [{n: meaning(n, row[n]) for n in names} for row in result.mappings()]
     finally:

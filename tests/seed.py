@@ -80,7 +80,7 @@ def rows(database: Path | str, statement: str, *params: object) -> list[tuple]:
     named = _PLACEHOLDER.sub(lambda _: f":p{next(numbered)}", statement)
     db = Database.open(database)
     try:
-        result = db.sql.run(named, {f"p{n}": value for n, value in enumerate(params)})
+        result = db.sql.result(named, {f"p{n}": value for n, value in enumerate(params)})
         return [tuple(row) for row in result] if result.returns_rows else []
     finally:
         db.close()

@@ -239,14 +239,14 @@ def check(page: str, body: bytes, databases: dict, good_items: dict) -> str:
     assert not db.connection.connection.driver_connection.in_transaction
     if stage == "perf_economy":
         # written whole: every kill matrix cell and economy row the items hold
-        stored = db.sql.run(
+        stored = db.sql.result(
             "SELECT (SELECT count(*) FROM kill_matrix), (SELECT count(*) FROM economy), "
             "(SELECT count(*) FROM maps WHERE perf_economy_at IS NOT NULL)"
         ).one()
         assert tuple(stored) == (result.rows["kill_matrix"], result.rows["economy"], 1)
         assert result.rows["kill_matrix"] == len(pages["performance"].kill_matrix)
     else:
-        stored = db.sql.run(
+        stored = db.sql.result(
             "SELECT (SELECT count(*) FROM player_stats), (SELECT count(*) FROM round_history)"
         ).one()
         assert tuple(stored) == (10, len(item.rounds))

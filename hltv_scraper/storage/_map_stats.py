@@ -20,10 +20,8 @@ from hltv_scraper.storage._perf_economy import forget_perf_economy
 from hltv_scraper.storage._sql import listed
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import RowMapping
-
     from hltv_scraper.items import MapStatsPage, MapTeam
-    from hltv_scraper.storage._sql import Sql
+    from hltv_scraper.storage._sql import Row, Sql
 
 _SCOREBOARD = (
     "player_name team_id kills deaths assists flash_assists hs_kills kd_diff adr kast "
@@ -35,7 +33,7 @@ _TEAM_COLUMNS = ("rounds", "ct_rounds", "t_rounds", "ot_rounds")
 
 
 def write_map_stats(
-    db: Sql, key: RowMapping, pages: dict, *, now: str, parser_version: str
+    db: Sql, key: Row, pages: dict, *, now: str, parser_version: str
 ) -> SaveResult:
     page: MapStatsPage = pages["mapstats"]
     map_id = {"match_id": key["match_id"], "map_number": key["map_number"]}

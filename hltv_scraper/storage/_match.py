@@ -16,10 +16,9 @@ from hltv_scraper.storage._errors import SaveResult, ValidationError
 from hltv_scraper.storage._map_stats import iso_date
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import RowMapping
 
     from hltv_scraper.items import MatchMap, MatchPage
-    from hltv_scraper.storage._sql import Sql
+    from hltv_scraper.storage._sql import Row, Sql
 
 _MATCH_COLUMNS = (
     "team1_id team1_name team2_id team2_name team1_score team2_score team1_rank team2_rank "
@@ -37,7 +36,7 @@ _SWAP = ", ".join(
 ) + ", team1_starting_side = CASE team1_starting_side WHEN 'CT' THEN 'T' WHEN 'T' THEN 'CT' END"
 
 
-def write_match(db: Sql, key: RowMapping, pages: dict, *, now: str, parser_version: str) -> SaveResult:
+def write_match(db: Sql, key: Row, pages: dict, *, now: str, parser_version: str) -> SaveResult:
     page: MatchPage = pages["match"]
     match_id = key["match_id"]
     _validate(page, match_id)
@@ -118,7 +117,7 @@ def _validate(page: MatchPage, match_id: int) -> None:
         raise ValidationError("match", f"a mapstatsid appears on two maps: {mapstatsids}")
 
 
-def _follow_team_order(db: Sql, key: RowMapping, page: MatchPage) -> None:
+def _follow_team_order(db: Sql, key: Row, page: MatchPage) -> None:
     """Check the stored teams are the page's; swap stored map rows if their order differs."""
     stored = {key["team1_id"], key["team2_id"]} - {None}
     if not stored <= {page.team1_id, page.team2_id}:

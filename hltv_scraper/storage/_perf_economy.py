@@ -20,20 +20,19 @@ from hltv_scraper.storage._teams import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import RowMapping
 
     from hltv_scraper.items import EconomyPage, PerformancePage
-    from hltv_scraper.storage._sql import Sql
+    from hltv_scraper.storage._sql import Row, Sql
 
 
 def write_perf_economy(
-    db: Sql, key: RowMapping, pages: dict, *, now: str, parser_version: str
+    db: Sql, key: Row, pages: dict, *, now: str, parser_version: str
 ) -> SaveResult:
     performance: PerformancePage = pages["performance"]
     economy: EconomyPage = pages["economy"]
     map_id = {"match_id": key["match_id"], "map_number": key["map_number"]}
     where = "WHERE match_id = :match_id AND map_number = :map_number"
-    scoreboard = _stored_scoreboard(db, map_id)
+    scoreboard = _stored_scoreboard(db, key, map_id)
     _check_players(performance, scoreboard.team_of)
     match_teams = {
         normalise_name(name): team_id
@@ -116,15 +115,15 @@ def forget_perf_economy(db: Sql, map_id: dict[str, int]) -> None:
     db.run(f"UPDATE maps SET perf_economy_at = NULL, perf_economy_version = NULL {where}", map_id)
 
 
-def _stored_scoreboard(db: Sql, map_id: dict[str, int]) -> Scoreboard:
-    """What the map stats stage stored of the map that the pages show again."""
+def _stored_scoreboard(db: Sql, key: Row, map_id: dict[str, int]) -> Scoreboard:
+    """What the map stats stage stored of the map that the pages show again (the map's
+    score is in its unit row)."""
     where = "WHERE match_id = :match_id AND map_number = :map_number"
     players = db.all(f"SELECT player_id, team_id, kills FROM player_stats {where}", map_id)
-    score = db.one(f"SELECT team1_rounds, team2_rounds FROM maps {where}", map_id)
     history = db.all(f"SELECT round_number, winner_team_id, winner_side FROM round_history {where}", map_id)
     played = None
-    if score is not None and score["team1_rounds"] is not None and score["team2_rounds"] is not None:
-        played = score["team1_rounds"] + score["team2_rounds"]
+    if key["team1_rounds"] is not None and key["team2_rounds"] is not None:
+        played = key["team1_rounds"] + key["team2_rounds"]
     return Scoreboard(
         team_of={row["player_id"]: row["team_id"] for row in players},
         kills={row["player_id"]: row["kills"] for row in players},

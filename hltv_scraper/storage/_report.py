@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import RowMapping
 
-    from hltv_scraper.storage._sql import Sql
+    from hltv_scraper.storage._sql import Row, Sql
 
 DISCOVERED, SCOREBOARD, COMPLETE, FAILED = "discovered", "scoreboard", "complete", "failed"
 #: A map's stage, furthest first: stored whole; given up on (a stage failed
@@ -26,7 +25,7 @@ _STAGE = f"""CASE
 _DAY_MS = 86_400_000
 
 
-def maps_by_day_and_stage(db: Sql, *, max_attempts: int) -> list[RowMapping]:
+def maps_by_day_and_stage(db: Sql, *, max_attempts: int) -> list[Row]:
     """``day`` (days since the epoch, UTC, of the match's date; None when it has none),
     ``stage``, ``maps``: maps with a stats page (unplayed and forfeited maps have none)."""
     return db.all(
@@ -39,7 +38,7 @@ def maps_by_day_and_stage(db: Sql, *, max_attempts: int) -> list[RowMapping]:
     )
 
 
-def failure_groups(db: Sql, *, limit: int = 100) -> list[RowMapping]:
+def failure_groups(db: Sql, *, limit: int = 100) -> list[Row]:
     """Failures by ``stage, page, reason``: how many, of how many units, the latest;
     the largest groups first."""
     return db.all(
@@ -55,7 +54,7 @@ def count_failures(db: Sql) -> int:
     return db.value("SELECT count(*) FROM failures")
 
 
-def maps_by_rating_version(db: Sql) -> list[RowMapping]:
+def maps_by_rating_version(db: Sql) -> list[Row]:
     """``rating_version`` (None: not known yet), ``maps``: maps with a scoreboard."""
     return db.all(
         """SELECT rating_version, count(*) AS maps FROM maps
@@ -73,7 +72,7 @@ def latest_complete_map(db: Sql) -> int | None:
     )
 
 
-def map_details(db: Sql, mapstatsid: int) -> RowMapping | None:
+def map_details(db: Sql, mapstatsid: int) -> Row | None:
     return db.one(
         """SELECT mp.match_id, mp.map_number, mp.mapstatsid, mp.map_name, mp.team1_rounds,
                   mp.team2_rounds, mp.rating_version, mp.mapstats_at, mp.perf_economy_at,
@@ -84,7 +83,7 @@ def map_details(db: Sql, mapstatsid: int) -> RowMapping | None:
     )
 
 
-def map_economy(db: Sql, match_id: int, map_number: int) -> list[RowMapping]:
+def map_economy(db: Sql, match_id: int, map_number: int) -> list[Row]:
     """Each team's equipment value per round, with the round's winner."""
     return db.all(
         """SELECT e.round_number, e.team_id, e.equipment_value, e.buy_type, e.side, e.won,
@@ -97,7 +96,7 @@ def map_economy(db: Sql, match_id: int, map_number: int) -> list[RowMapping]:
     )
 
 
-def map_players(db: Sql, match_id: int, map_number: int) -> list[RowMapping]:
+def map_players(db: Sql, match_id: int, map_number: int) -> list[Row]:
     return db.all(
         """SELECT player_id, player_name, team_id, kills, deaths, rating FROM player_stats
            WHERE match_id = :match_id AND map_number = :map_number
@@ -106,7 +105,7 @@ def map_players(db: Sql, match_id: int, map_number: int) -> list[RowMapping]:
     )
 
 
-def map_kill_matrix(db: Sql, match_id: int, map_number: int, matrix_type: str = "all") -> list[RowMapping]:
+def map_kill_matrix(db: Sql, match_id: int, map_number: int, matrix_type: str = "all") -> list[Row]:
     """The kill matrix: ``player1_id`` (row player) killed ``player2_id``
     ``player1_kills`` times and was killed by them ``player2_kills`` times."""
     return db.all(

@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING
 from hltv_scraper.storage._errors import SaveResult
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import RowMapping
 
     from hltv_scraper.items import ResultsPage
-    from hltv_scraper.storage._sql import Sql
+    from hltv_scraper.storage._sql import Row, Sql
 
 _FILLED = ("slug", "team1_name", "team2_name", "team1_score", "team2_score", "event_name",
            "best_of", "is_forfeit")
@@ -24,7 +23,7 @@ _LISTING_ONLY = ("stars", "format", "completed_unix_ms", "listed_at")
 
 
 def write_results(
-    db: Sql, key: RowMapping, pages: dict, *, now: str, parser_version: str
+    db: Sql, key: Row, pages: dict, *, now: str, parser_version: str
 ) -> SaveResult:
     page: ResultsPage = pages["results"]
     ids = [entry.match_id for entry in page.entries]

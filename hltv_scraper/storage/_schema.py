@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import text
 from sqlalchemy.sql.elements import TextClause
@@ -96,7 +96,7 @@ def dialect(connection: Connection) -> str:
 def begin(connection: Connection) -> None:
     """Start a write transaction. On SQLite it takes the write lock at once, so two
     crawls never both read a unit and then both write it."""
-    connection.exec_driver_sql(_BEGIN[dialect(connection)])
+    _control(connection, _BEGIN[dialect(connection)])
 
 
 def begin_read(connection: Connection) -> None:
@@ -106,11 +106,21 @@ def begin_read(connection: Connection) -> None:
 
 
 def commit(connection: Connection) -> None:
-    connection.exec_driver_sql("COMMIT")
+    _control(connection, "COMMIT")
 
 
 def rollback(connection: Connection) -> None:
-    connection.exec_driver_sql("ROLLBACK")
+    _control(connection, "ROLLBACK")
+
+
+def _control(connection: Connection, statement: str) -> None:
+    """A transaction statement straight to the driver (as every statement of a write
+    goes: see ``_sql``), its error as SQLAlchemy's."""
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        connection.connection.driver_connection.execute(statement)
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dbapi.Error, dialect=connection.dialect) from exc
 
 
 def in_transaction(connection: Connection) -> bool:

@@ -49,7 +49,7 @@ class Stage:
 
 _MAP_SELECT = (
     "SELECT u.mapstatsid AS unit_id, u.match_id, u.map_number, u.perf_economy_at, "
-    "u.mapstats_at, u.lease_worker, u.lease_expires, NULL AS slug, "
+    "u.mapstats_at, u.lease_worker, u.lease_expires, NULL AS slug, u.team1_rounds, u.team2_rounds, "
     "m.team1_id, m.team1_name, m.team2_id, m.team2_name "
     "FROM maps u LEFT JOIN matches m ON m.match_id = u.match_id"
 )

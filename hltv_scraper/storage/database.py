@@ -39,11 +39,11 @@ from hltv_scraper.storage._schema import (
     migrate,
     rollback,
 )
-from hltv_scraper.storage._sql import Sql
+from hltv_scraper.storage._sql import Row, Sql
 from hltv_scraper.storage._stages import STAGES, Stage
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, RowMapping
+    from sqlalchemy.engine import Connection
 
 #: The map stages, by name (the stage names are also the spider names).
 PERF_ECONOMY = "perf_economy"
@@ -262,11 +262,12 @@ class Database:
                     result = None
                 else:
                     result = stage.write(db, key, pages, now=now, parser_version=parser_version)
+                    # the version it was stored with, and (for a crawl) its lease given back
+                    lease = ", lease_worker = NULL, lease_expires = NULL" if worker is not None else ""
                     db.run(
-                        f"UPDATE {stage.table} SET {stage.version} = :version WHERE {stage.key} = :id",
+                        f"UPDATE {stage.table} SET {stage.version} = :version{lease} WHERE {stage.key} = :id",
                         {"version": parser_version, "id": unit_id},
                     )
-                    _clear_lease(db, stage, unit_id, worker)
             else:
                 result = stage.write(db, key, pages, now=now, parser_version=parser_version)
         if result is None:
@@ -421,7 +422,7 @@ class Database:
             if stage.tracked
         }
 
-    def leases(self) -> list[RowMapping]:
+    def leases(self) -> list[Row]:
         """Live leases by worker: ``worker, stage table, units, expires_in`` (seconds)."""
         now = self.sql.now_epoch
         return self.sql.all(
@@ -453,7 +454,7 @@ class Database:
         out), most frequent first."""
         return failure_groups(self.sql, recent=recent)
 
-    def recent_failures(self, limit: int = 10) -> list[RowMapping]:
+    def recent_failures(self, limit: int = 10) -> list[Row]:
         return self.sql.all(
             "SELECT stage, unit_id, mapstatsid, page, reason FROM failures "
             "ORDER BY failure_id DESC LIMIT :limit",
@@ -556,16 +557,16 @@ def _versioned(params: dict[str, Any], parser_version: str | None) -> dict[str, 
     return {**params, "parser_version": parser_version or current_parser_version()}
 
 
-def _unit(row: RowMapping) -> Unit:
+def _unit(row: Row) -> Unit:
     slug = row["slug"] or slugify(row["team1_name"], row["team2_name"])
     return Unit(id=row["unit_id"], slug=slug)
 
 
-def _unit_row(db: Sql, stage: Stage, unit_id: int) -> RowMapping | None:
+def _unit_row(db: Sql, stage: Stage, unit_id: int) -> Row | None:
     return db.one(f"{stage.select} WHERE u.{stage.key} = :id", {"id": unit_id})
 
 
-def _leased_by_another(db: Sql, key: RowMapping, worker: str) -> bool:
+def _leased_by_another(db: Sql, key: Row, worker: str) -> bool:
     if key["lease_worker"] in (None, worker):
         return False
     return key["lease_expires"] is not None and key["lease_expires"] >= db.value(f"SELECT {db.now_epoch}")
