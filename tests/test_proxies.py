@@ -137,9 +137,10 @@ def test_every_proxy_refusing_stops_the_crawl(server, proxies, database, proxy_s
     assert result.stat("hltv/proxies/benched") == 3
     assert result.stat("hltv/maps/committed") == 0
     assert pending(database) == set(maps)
-    # each proxy was asked until it was benched, then no more
+    # each proxy was asked until it was benched, then no more: its two refusals, and
+    # at most what the downloader already held for it (CONCURRENT_REQUESTS in all)
     for proxy in proxies:
-        assert sum(proxy.requests.values()) <= 2 + 4  # its refusals + what was queued on it
+        assert 2 <= sum(proxy.requests.values()) <= 2 + 8
 
 
 def test_proxy_credentials_never_show(server, proxies, database, proxy_settings, caplog):
