@@ -46,8 +46,7 @@ class Xvfb:
             )
             os.close(write_end)
             write_end = -1
-            ready, _, _ = select.select([read_end], [], [], _START_SECONDS)
-            number = os.read(read_end, 32).decode().strip() if ready else ""
+            number = _read_line(read_end, time.monotonic() + _START_SECONDS)
         finally:
             os.close(read_end)
             if write_end >= 0:
@@ -70,6 +69,20 @@ class Xvfb:
             process.kill()
             process.wait()
         logger.info("Stopped Xvfb on display %s", self.display)
+
+
+def _read_line(fd: int, deadline: float) -> str:
+    """The display number Xvfb writes to ``-displayfd``, up to its newline. Xvfb writes
+    the number and the newline separately and dies ("Cannot write display number") if
+    the pipe is closed between the two, which a loaded machine makes likely."""
+    data = b""
+    while not data.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        chunk = os.read(fd, 32) if ready else b""
+        if not chunk:  # timed out, or Xvfb exited
+            break
+        data += chunk
+    return data.decode(errors="replace").strip() if data.endswith(b"\n") else ""
 
 
 def _accepts_connections(number: int) -> bool:
