@@ -10,12 +10,12 @@ import math
 import re
 from typing import Any
 
-from itemloaders.processors import MapCompose, TakeFirst
+from itemloaders.processors import Identity, MapCompose, TakeFirst
 from scrapy.loader import ItemLoader
 
 from hltv_scraper.items import (
     EconomyRound,
-    KillMatrixEntry,
+    KillMatrixRow,
     LineupPlayer,
     MapTeam,
     MatchMap,
@@ -152,10 +152,13 @@ class TeamOverviewLoader(_Loader):
     team_name_in = MapCompose(to_name)
 
 
-class KillMatrixEntryLoader(_Loader):
-    default_item_class = KillMatrixEntry
+class KillMatrixRowLoader(_Loader):
+    """Whole lists: a score that reads as None ("-") is dropped, and the parser, which
+    knows how many columns there are, names the cell."""
+
+    default_item_class = KillMatrixRow
     default_input_processor = MapCompose(to_int)
-    matrix_type_in = MapCompose(to_text)
+    default_output_processor = Identity()
 
 
 class EconomyRoundLoader(_Loader):

@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.items import KillMatrixEntry, PerformancePage, PlayerPerformance, TeamOverview
-from hltv_scraper.loaders import KillMatrixEntryLoader, PlayerPerformanceLoader, TeamOverviewLoader, load
+from hltv_scraper.loaders import KillMatrixRowLoader, PlayerPerformanceLoader, TeamOverviewLoader, load, to_int
 from hltv_scraper.parsers._page import (
     ParseError,
     chart_config,
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 _ROOT_CSS = ".stats-match-performance .player-overview"
 _PLAYERS_PER_TEAM = 5
 _MATRICES = {"ALL-content": "all", "FIRST_KILL-content": "first_kill", "AWP-content": "awp"}
+_MATRIX_BLOCKS = "descendant-or-self::*[{}]".format(" or ".join(f"@id='{i}'" for i in _MATRICES))
 _OVERVIEW_ROWS = ("kills", "deaths", "assists")
 # Bar label (lower case) -> PlayerPerformance field; the rating bar is matched apart.
 _BARS = {
@@ -202,12 +203,14 @@ def _bars(config: dict[str, Any], piece: str) -> dict[str, Any]:
 
 
 def _kill_matrices(root: Selector) -> list[KillMatrixEntry]:
+    blocks: dict[str, list[Selector]] = {block_id: [] for block_id in _MATRICES}
+    for block in root.xpath(_MATRIX_BLOCKS):  # one pass over the section for all three
+        blocks[block.attrib["id"]].append(block)
     entries = []
     for block_id, matrix_type in _MATRICES.items():
-        blocks = root.css(f'[id="{block_id}"]')
-        if len(blocks) != 1:
-            raise _error(f"expected one #{block_id} kill matrix, found {len(blocks)}")
-        entries.extend(_kill_matrix(blocks[0], matrix_type))
+        if len(blocks[block_id]) != 1:
+            raise _error(f"expected one #{block_id} kill matrix, found {len(blocks[block_id])}")
+        entries.extend(_kill_matrix(blocks[block_id][0], matrix_type))
     return entries
 
 
@@ -229,25 +232,22 @@ def _kill_matrix(block: Selector, matrix_type: str) -> list[KillMatrixEntry]:
     for row_id, row in zip(row_ids, rows):
         # A row's scores are read in one query per side (75 cells add up); a cell
         # without its score, or with two, leaves a count that does not match.
-        kills = [row.css(f"td .{side}-player-score ::text").getall() for side in ("team2", "team1")]
-        if {len(kills[0]), len(kills[1])} != {len(columns)}:
+        scores = [row.css(f"td .{side}-player-score ::text").getall() for side in ("team2", "team1")]
+        if {len(scores[0]), len(scores[1])} != {len(columns)}:
             raise _error(
-                f"{piece}: player {row_id}'s row has {len(kills[0])}:{len(kills[1])} scores "
+                f"{piece}: player {row_id}'s row has {len(scores[0])}:{len(scores[1])} scores "
                 f"for {len(columns)} columns"
             )
-        for column_id, player1_kills, player2_kills in zip(columns, *kills):
-            entry = load(
-                KillMatrixEntryLoader,
-                f"performance: {piece}",
-                matrix_type=matrix_type,
-                player1_id=row_id,
-                player2_id=column_id,
-                player1_kills=player1_kills,
-                player2_kills=player2_kills,
-            )
-            if entry.player1_kills is None or entry.player2_kills is None:
+        loaded = load(KillMatrixRowLoader, f"performance: {piece}, player {row_id}'s row",
+                      player1_kills=scores[0], player2_kills=scores[1])
+        for kills, shown in zip((loaded.player1_kills, loaded.player2_kills), scores):
+            if len(kills) != len(columns):  # a "-" loads as nothing: name its cell
+                column_id = next(c for c, text in zip(columns, shown) if to_int(text) is None)
                 raise _error(f"{piece}: no score for {row_id} vs {column_id}")
-            entries.append(entry)
+        entries.extend(
+            KillMatrixEntry(matrix_type, row_id, column_id, player1_kills, player2_kills)
+            for column_id, player1_kills, player2_kills in zip(columns, loaded.player1_kills, loaded.player2_kills)
+        )
     return entries
 
 
