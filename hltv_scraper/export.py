@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 FORMATS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}
 BATCH_ROWS = 10_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_INCREMENTAL_OVERLAP = timedelta(minutes=1)
 
 
 class ExportError(ValueError):
@@ -53,10 +54,21 @@ class ExportError(ValueError):
 class ExportResult:
     out: Path
     file_format: str
-    #: when the export read the database: the next incremental run's ``--changed-since``
+    #: when the export read the database
     as_of: str
     #: file name -> rows written, in the order written
     files: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def next_changed_since(self) -> str:
+        """The next incremental run's ``--changed-since``: a minute before ``as_of``.
+
+        A unit's rows carry the time its write began, to the second, and are seen once
+        it commits: one stamped just before ``as_of`` and committed after the snapshot
+        began is in neither this export nor a next one starting at ``as_of``. Rows of
+        that minute come twice; the files are keyed, so keep the latest per key.
+        """
+        return (datetime.fromisoformat(self.as_of) - _INCREMENTAL_OVERLAP).isoformat(timespec="seconds")
 
 
 # -- options --------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import hltv_scraper.export as export_module
 from hltv_scraper.export import ExportError, export_dataset, selection
 from hltv_scraper.storage import Database
 from tests.conftest import database_settings
-from tests.dataset import KEYS, MAP_TABLES, copy_sqlite, demo_maps, table_rows
+from tests.dataset import KEYS, MAP_TABLES, MATCH_TABLES, copy_sqlite, demo_maps, table_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ("parquet", "csv", "jsonl")
@@ -98,10 +98,22 @@ def expected(
             return False
         return True
 
+    # a complete-only export takes, as changed, the rows of maps completed since
+    completed_since = {(m["match_id"], m["map_number"]) for m in everything["maps"][1]
+                       if changed_since and m["perf_economy_at"] and m["perf_economy_at"] > changed_since}
+
+    def changed(table: str, row: dict[str, Any]) -> bool:
+        if not changed_since or row["updated_at"] > changed_since:
+            return True
+        if not complete_only:
+            return False
+        if table in MAP_TABLES:
+            return (row["match_id"], row["map_number"]) in completed_since
+        return row["match_id"] in {m for m, _ in completed_since}
+
     files = {}
     for table, (names, rows) in everything.items():
-        chosen = [r for r in rows if taken(table, r) and (not changed_since or r["updated_at"] > changed_since)]
-        files[table] = (names, chosen)
+        files[table] = (names, [r for r in rows if taken(table, r) and changed(table, r)])
     maps = {(m["match_id"], m["map_number"]): m for m in everything["maps"][1]}
     players = [p for p in everything["player_stats"][1] if taken("player_stats", p)]
     rows = [player_map(p, maps[p["match_id"], p["map_number"]], matches[p["match_id"]]) for p in players]
@@ -263,6 +275,41 @@ def test_changed_since_takes_only_rows_updated_after_it(demo_sqlite, tmp_path):
                               "player_maps": 10 + 1}
         else:
             assert set(counts.values()) == {0}
+
+
+def test_a_map_completed_after_an_export_brings_its_older_rows_to_the_next(demo_sqlite, tmp_path):
+    """Its match, veto, lineups and round history were written before it was complete,
+    and left out then: the next incremental export must take them, not only the rows
+    the perf_economy write touched."""
+    database = copy_sqlite(demo_sqlite, tmp_path / "db" / "hltv.sqlite3")
+    match_id, map_number, _ = demo_maps()[0]
+    before, completed = "2030-01-01T00:00:00+00:00", "2030-01-02T00:00:00+00:00"
+    db = Database.open(database)
+    try:
+        with db.transaction() as sql:
+            for table in KEYS:
+                sql.run(f"UPDATE {table} SET updated_at = :t", {"t": before})
+            sql.run("UPDATE maps SET perf_economy_at = :t WHERE perf_economy_at IS NOT NULL", {"t": before})
+            # as the perf_economy write does: the map and its performance and economy rows
+            for table in ("maps", "player_stats", "economy", "kill_matrix"):
+                sql.run(f"UPDATE {table} SET updated_at = :t WHERE match_id = :m AND map_number = :n",
+                        {"t": completed, "m": match_id, "n": map_number})
+            sql.run("UPDATE maps SET perf_economy_at = :t WHERE match_id = :m AND map_number = :n",
+                    {"t": completed, "m": match_id, "n": map_number})
+    finally:
+        db.close()
+    out = tmp_path / "next"
+
+    result = export(database, out, "parquet", changed_since="2030-01-01T12:00:00Z")
+
+    files = expected(database, changed_since=datetime(2030, 1, 1, 12, tzinfo=timezone.utc))
+    assert_files_hold(out, "parquet", files, result)
+    for table in (*MATCH_TABLES, "round_history"):
+        rows = files[table][1]
+        assert rows and {r["match_id"] for r in rows} == {match_id}, table
+    assert {(r["match_id"], r["map_number"]) for r in files["round_history"][1]} == {(match_id, map_number)}
+    # and the next run starts a minute early: writes committing while this one read
+    assert datetime.fromisoformat(result.as_of) - datetime.fromisoformat(result.next_changed_since) == timedelta(minutes=1)
 
 
 def test_only_complete_maps_unless_include_incomplete(demo_sqlite, tmp_path):

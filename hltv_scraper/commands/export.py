@@ -69,4 +69,4 @@ class Command(ScrapyCommand):
         width = max(map(len, result.files))
         for name, count in result.files.items():
             print(f"  {name:<{width}}  {count:>9} rows")
-        print(f"Next incremental export: --changed-since {result.as_of}")
+        print(f"Next incremental export: --changed-since {result.next_changed_since}")

@@ -92,7 +92,8 @@ class Selection:
     since_ms: int | None = None
     #: ... and before this
     until_ms: int | None = None
-    #: rows updated after this ISO-8601 UTC time (the form ``updated_at`` is stored in)
+    #: rows updated after this ISO-8601 UTC time (the form ``updated_at`` is stored in),
+    #: and, of a complete-only export, the rows of the maps completed after it
     changed_since: str | None = None
     params: dict[str, Any] = field(init=False, repr=False, compare=False)
 
@@ -176,8 +177,15 @@ def _statement(table: ExportTable, selection: Selection, *, keyset: bool) -> str
     if selection.until_ms is not None:
         conditions.append(f"{day} < :until_ms")
     if selection.changed_since is not None:
-        changed = " OR ".join(f"{alias}.updated_at > :changed_since" for alias in table.changed_by)
-        conditions.append(f"({changed})")
+        changed = [f"{alias}.updated_at > :changed_since" for alias in table.changed_by]
+        if selection.complete_only:
+            # a row written before its map was complete was left out then: it comes
+            # with the export after its map (or one of its match's maps) completes
+            changed.append(
+                f"{map_}.perf_economy_at > :changed_since" if table.unit == _MAP else
+                "EXISTS (SELECT 1 FROM maps c WHERE c.match_id = t.match_id AND c.perf_economy_at > :changed_since)"
+            )
+        conditions.append(f"({' OR '.join(changed)})")
     if keyset:
         conditions.append(
             f"({', '.join(f't.{c}' for c in table.key)}) > "

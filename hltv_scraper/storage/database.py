@@ -249,8 +249,8 @@ class Database:
         holds the lease of.
         """
         stage = _stage(stage)
-        now = utc_now()
         with self.transaction(page=stage.pages[0]) as db:
+            now = utc_now()  # once the write lock is ours: see ExportResult.next_changed_since
             key = None
             if stage.tracked:
                 key = _unit_row(db, stage, unit_id)
@@ -290,8 +290,8 @@ class Database:
         other than the one the count was kept under starts the count again at 1.
         """
         stage = _stage(stage)
-        now = utc_now()
         with self.transaction() as db:
+            now = utc_now()
             key = _unit_row(db, stage, unit_id) if stage.tracked else None
             if key is not None:
                 attempts, counted_under = stage.attempts, stage.attempts_version
@@ -348,9 +348,9 @@ class Database:
         same mapstatsid elsewhere, or another mapstatsid in its place) raises
         ValueError and nothing is added.
         """
-        now = utc_now()
         added = known = 0
         with self.transaction() as db:
+            now = utc_now()
             for match_id, map_number, mapstatsid in maps:
                 wanted = (match_id, map_number, mapstatsid)
                 stored = [
@@ -382,8 +382,8 @@ class Database:
     def add_matches(self, matches: list[tuple[int, str | None]]) -> tuple[int, int]:
         """Add ``(match_id, slug)`` matches, pending for the match stage, in one
         transaction. Returns ``(added, already_known)``; a known match is left as it is."""
-        now = utc_now()
         with self.transaction() as db:
+            now = utc_now()
             known = known_match_ids(db, [match_id for match_id, _ in matches])
             for match_id, slug in matches:
                 if match_id not in known:
