@@ -56,16 +56,6 @@ class KillMatrixEntry:
 
 
 @dataclass
-class KillMatrixRow:
-    """A kill matrix row as loaded, before the parser splits it into cells: the row
-    player's kills of each column player, and theirs of him, in column order. One
-    loader per row rather than per cell: 15 loads a page instead of 75."""
-
-    player1_kills: list[int] = field(default_factory=list)
-    player2_kills: list[int] = field(default_factory=list)
-
-
-@dataclass
 class PerformancePage:
     page = PERFORMANCE
 

@@ -10,12 +10,11 @@ import math
 import re
 from typing import Any
 
-from itemloaders.processors import Identity, MapCompose, TakeFirst
+from itemloaders.processors import MapCompose, TakeFirst
 from scrapy.loader import ItemLoader
 
 from hltv_scraper.items import (
     EconomyRound,
-    KillMatrixRow,
     LineupPlayer,
     MapTeam,
     MatchMap,
@@ -31,6 +30,7 @@ from hltv_scraper.parsers._page import ParseError, clean_text
 
 _NOT_AVAILABLE = {"-", "", "null", "none", "n/a"}
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+_INTEGER = re.compile(r"^[+-]?\d+$")
 
 
 def _text(value: Any) -> str | None:
@@ -58,7 +58,16 @@ def to_float(value: Any) -> float | None:
 
 
 def to_int(value: Any) -> int | None:
-    """A whole number as shown ("14", "+3", "4200"); ``None`` for "-"/"null"."""
+    """A whole number as shown ("14", "+3", "4200"); ``None`` for "-"/"null".
+
+    Digits alone are read as an integer: through a float, an id past 2**53 would come
+    out as a neighbour.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = _text(value)
+    if text is not None and _INTEGER.match(text):
+        return int(text)
     number = to_float(value)
     if number is None:
         return None
@@ -150,15 +159,6 @@ class TeamOverviewLoader(_Loader):
     default_item_class = TeamOverview
     default_input_processor = MapCompose(to_int)
     team_name_in = MapCompose(to_name)
-
-
-class KillMatrixRowLoader(_Loader):
-    """Whole lists: a score that reads as None ("-") is dropped, and the parser, which
-    knows how many columns there are, names the cell."""
-
-    default_item_class = KillMatrixRow
-    default_input_processor = MapCompose(to_int)
-    default_output_processor = Identity()
 
 
 class EconomyRoundLoader(_Loader):

@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.items import KillMatrixEntry, PerformancePage, PlayerPerformance, TeamOverview
-from hltv_scraper.loaders import KillMatrixRowLoader, PlayerPerformanceLoader, TeamOverviewLoader, load, to_int
+from hltv_scraper.loaders import PlayerPerformanceLoader, TeamOverviewLoader, load, to_int
 from hltv_scraper.parsers._page import (
     ParseError,
     chart_config,
@@ -238,17 +238,25 @@ def _kill_matrix(block: Selector, matrix_type: str) -> list[KillMatrixEntry]:
                 f"{piece}: player {row_id}'s row has {len(scores[0])}:{len(scores[1])} scores "
                 f"for {len(columns)} columns"
             )
-        loaded = load(KillMatrixRowLoader, f"performance: {piece}, player {row_id}'s row",
-                      player1_kills=scores[0], player2_kills=scores[1])
-        for kills, shown in zip((loaded.player1_kills, loaded.player2_kills), scores):
-            if len(kills) != len(columns):  # a "-" loads as nothing: name its cell
-                column_id = next(c for c, text in zip(columns, shown) if to_int(text) is None)
-                raise _error(f"{piece}: no score for {row_id} vs {column_id}")
-        entries.extend(
-            KillMatrixEntry(matrix_type, row_id, column_id, player1_kills, player2_kills)
-            for column_id, player1_kills, player2_kills in zip(columns, loaded.player1_kills, loaded.player2_kills)
-        )
+        for column_id, player1_kills, player2_kills in zip(columns, *scores):
+            entries.append(KillMatrixEntry(
+                matrix_type, row_id, column_id,
+                _kills(player1_kills, piece, "player1_kills", row_id, column_id),
+                _kills(player2_kills, piece, "player2_kills", row_id, column_id),
+            ))
     return entries
+
+
+def _kills(text: str, piece: str, field: str, row_id: int, column_id: int) -> int:
+    """A cell's count, by the loaders' own rule (``to_int``): 75 cells a page, too many
+    for a loader each."""
+    try:
+        kills = to_int(text)
+    except ValueError as exc:
+        raise _error(f"{piece}: bad {field} {text!r} for {row_id} vs {column_id} ({exc})") from None
+    if kills is None:
+        raise _error(f"{piece}: no score for {row_id} vs {column_id}")
+    return kills
 
 
 def _stats_player(href: str | None) -> int | None:
