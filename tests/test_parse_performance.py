@@ -172,3 +172,10 @@ def test_processors_reject_what_is_not_a_number():
             to_float(text)
     with pytest.raises(ValueError):
         to_int("0.5")
+
+
+def test_to_int_keeps_every_digit_of_a_large_id():
+    # 18 digits pass the id rules; through a float they would read 123456789012345680
+    assert to_int("123456789012345678") == 123456789012345678
+    assert to_int(9007199254740993) == 9007199254740993
+    assert to_int(" +3 ") == 3 and to_int("3.0") == 3 and to_int("-") is None
