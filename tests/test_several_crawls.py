@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import database_settings
+from tests.crawl import run_crawl
 from tests.pages import load_expected
-from tests.seed import rows
-from tests.server import Answer
+from hltv_scraper.storage import Database
+from tests.seed import rows, seed_scoreboard
+from tests.server import Answer, ClearanceGate
+from tests.test_perf_economy import ALL_MAPS
 from tests.test_faults import Crawl, SlowServer, small_page
 from tools import _bench_data as data
 
@@ -155,3 +158,49 @@ def test_a_killed_crawls_maps_are_finished_by_the_others_once_its_leases_expire(
     assert len({mapstatsid for _, mapstatsid in repeated}) <= 2 * 2  # its maps in flight (2) at most, per page pair
     print(f"killed crawl held {held} leases; survivors committed {survivors}, "
           f"the killed one {victim_committed}; pages fetched twice: {len(repeated)}")
+
+
+def test_a_crawl_with_a_failed_unit_ends_while_another_crawl_holds_a_lease(server, database, crawl_settings):
+    """The unit whose fetch failed is not claimed again on each sweep while the crawl
+    waits for the other crawl's unit: it ends after one lease period of waiting."""
+    failing, held = ALL_MAPS[0], ALL_MAPS[1]
+    for mapstatsid in (failing, held):
+        seed_scoreboard(database, mapstatsid)
+    server.script("performance", failing, *[Answer(status=500, body=b"down")] * 10)
+    db = Database.open(database)
+    try:
+        with db.transaction() as sql:  # a live crawl elsewhere, for another hour
+            sql.run(f"UPDATE maps SET lease_worker = 'elsewhere', lease_expires = {sql.now_epoch} + 3600 "
+                    "WHERE mapstatsid = :m", {"m": held})
+    finally:
+        db.close()
+
+    result = run_crawl("perf_economy", {**crawl_settings, "HLTV_LEASE_SECONDS": 2}, timeout=60)
+
+    assert result.close_reason == "finished"
+    assert result.stat("hltv/maps/fetch_failed") == 1
+    assert server.requests[("performance", failing)] == 1 + 1  # one try and the tests' one retry, once
+    assert server.requests[("performance", held)] == 0
+    assert rows(database, "SELECT mapstatsid, lease_worker FROM maps ORDER BY mapstatsid") == [
+        (failing, None), (held, "elsewhere")]
+
+
+def test_the_units_named_with_a_keep_their_lease_while_the_crawl_runs(server, database, crawl_settings):
+    mapstatsid = ALL_MAPS[0]
+    seed_scoreboard(database, mapstatsid)
+    leases = []
+
+    class Watch(ClearanceGate):
+        """Admits every request, and notes who holds the map's lease as its pages arrive."""
+
+        def admits(self, cookies: set[str], user_agent: str) -> bool:
+            leases.extend(rows(database, "SELECT lease_worker FROM maps WHERE mapstatsid = ?", mapstatsid))
+            return True
+
+    server.gate = Watch()
+
+    result = run_crawl("perf_economy", {**crawl_settings, "HLTV_WORKER_ID": "named-crawl"}, mapstatsid=str(mapstatsid))
+
+    assert result.stat("hltv/maps/committed") == 1
+    assert leases == [("named-crawl",), ("named-crawl",)]  # held while both pages were fetched
+    assert rows(database, "SELECT lease_worker FROM maps WHERE mapstatsid = ?", mapstatsid) == [(None,)]

@@ -139,6 +139,8 @@ class UnitSpider(Spider):
                     self.stage, worker=self.worker, lease_seconds=self.config.lease_seconds,
                     max_attempts=self.config.max_attempts, after=after, limit=want,
                     parser_version=self.parser_version, stale=self.reparse,
+                    # once per crawl: what failed here would fail alike now
+                    exclude=sorted(self.left_pending),
                 )
             except DBAPIError as exc:
                 self._ended = True
@@ -158,9 +160,6 @@ class UnitSpider(Spider):
             idle_since = None
             for unit in batch:
                 after = unit.id
-                if unit.id in self.left_pending:  # once per crawl: it would fail alike now
-                    self.db.release(self.stage, unit.id, worker=self.worker)
-                    continue
                 count += 1
                 yield unit
 
@@ -268,8 +267,10 @@ class UnitSpider(Spider):
         if not self.stage.tracked:
             return
         try:
-            # A fixed HLTV_WORKER_ID restarting after a crash takes its units back at once.
-            self.db.release_all(self.stage, worker=self.worker)
+            # A fixed HLTV_WORKER_ID restarting after a crash takes its units back at
+            # once; the units named with -a are this crawl's already.
+            named = [unit.id for unit in self._named_units or ()]
+            self.db.release_all(self.stage, worker=self.worker, keep=named)
         except DBAPIError as exc:
             self._ended = True
             database_refused(self.crawler, self.db.location, exc, "Nothing was claimed")

@@ -14,7 +14,7 @@ its lease. A crawl that dies leaves leases that simply expire.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,7 +39,7 @@ from hltv_scraper.storage._schema import (
     migrate,
     rollback,
 )
-from hltv_scraper.storage._sql import Row, Sql
+from hltv_scraper.storage._sql import Row, Sql, listed
 from hltv_scraper.storage._stages import STAGES, Stage
 
 if TYPE_CHECKING:
@@ -144,10 +144,12 @@ class Database:
         limit: int = 16,
         parser_version: str | None = None,
         stale: bool = False,
+        exclude: Sequence[int] = (),
     ) -> list[Unit]:
         """Lease up to ``limit`` pending (or ``stale``) units with keys above ``after``
-        that no live lease holds, lowest keys first."""
+        that no live lease holds and are not in ``exclude``, lowest keys first."""
         stage = _stage(stage)
+        excluded, params = listed("exclude", exclude) if exclude else ("", {})
         with self.transaction() as db:
             claimed = db.all(
                 f"""UPDATE {stage.table} SET lease_worker = :worker,
@@ -156,10 +158,11 @@ class Database:
                       SELECT u.{stage.key} FROM {stage.table} u
                       WHERE u.{stage.key} > :after AND {_wanted(stage, stale)}
                         AND (u.lease_expires IS NULL OR u.lease_expires < {db.now_epoch})
+                        {f'AND u.{stage.key} NOT IN {excluded}' if exclude else ''}
                       ORDER BY u.{stage.key} LIMIT :limit {db.skip_locked})
                     RETURNING {stage.key}""",
                 _versioned({"worker": worker, "lease_seconds": lease_seconds, "after": after,
-                            "max_attempts": max_attempts, "limit": limit}, parser_version),
+                            "max_attempts": max_attempts, "limit": limit, **params}, parser_version),
             )
             return self._units(db, stage, sorted(row[stage.key] for row in claimed))
 
@@ -189,14 +192,16 @@ class Database:
             with self.transaction() as db:
                 _clear_lease(db, stage, unit_id, worker)
 
-    def release_all(self, stage: Stage | str, *, worker: str) -> None:
-        """Give back every unit this worker still holds (its crawl is ending)."""
+    def release_all(self, stage: Stage | str, *, worker: str, keep: Sequence[int] = ()) -> None:
+        """Give back every unit this worker still holds (its crawl is ending, or a crash
+        left them held), but those in ``keep``."""
         stage = _stage(stage)
+        kept, params = listed("keep", keep) if keep else ("", {})
         with self.transaction() as db:
             db.run(
                 f"UPDATE {stage.table} SET lease_worker = NULL, lease_expires = NULL "
-                "WHERE lease_worker = :worker",
-                {"worker": worker},
+                f"WHERE lease_worker = :worker{f' AND {stage.key} NOT IN {kept}' if keep else ''}",
+                {"worker": worker, **params},
             )
 
     def refund_attempts(self, stage: Stage | str, ids: list[int]) -> None:
