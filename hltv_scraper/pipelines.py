@@ -133,6 +133,14 @@ class UnitTransactionPipeline:
             url = getattr(outcomes.get(exc.page), "url", None)
             self._record_failure(unit_id, [(exc.page, exc.reason, url)])
             return
+        except DBAPIError:
+            raise
+        except Exception as exc:  # a bug in a writer: rolled back, and on record as a failure
+            logger.exception("Storing %s %s failed", self.spider.stage.key or "unit", unit_id)
+            page = self.spider.stage.pages[0]
+            url = getattr(outcomes.get(page), "url", None)
+            self._record_failure(unit_id, [(page, f"storage error: {exc!r}"[:500], url)])
+            return
         self._count("committed")
         for table, count in result.rows.items():
             self.stats.inc_value(f"hltv/rows/{table}", count)
@@ -162,13 +170,16 @@ class UnitTransactionPipeline:
         self.stats.inc_value(f"hltv/{self.spider.units_name}/{outcome}", count)
 
     def _brake(self, stop: Stop) -> None:
-        if stop.refund:
-            self.db.refund_attempts(self.spider.stage, stop.refund)
         if not self._closing:
             self._closing = True
             logger.error("Stopping: %s", stop.message)
             self.stats.set_value("hltv/stopped_because", stop.message)
             close_crawl(self.crawler, stop.reason)
+        if stop.refund:  # after the stop: a database that refuses this must not undo it
+            try:
+                self.db.refund_attempts(self.spider.stage, stop.refund)
+            except DBAPIError:
+                logger.exception("Could not take back the attempts of %s", stop.refund)
 
     def _cannot_write(self, unit_id: int, exc: DBAPIError) -> None:
         """The transaction was rolled back: nothing of the unit is written. Say so once

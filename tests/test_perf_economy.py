@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from hltv_scraper.storage import _perf_economy
 from tests.crawl import run_crawl
 from tests.seed import expected, rows, seed_scoreboard
 from tests.server import Answer, FixtureServer, page_bytes
@@ -193,6 +194,27 @@ def test_a_parse_failure_counts_an_attempt_and_writes_nothing_else(server, datab
     third = run_crawl("perf_economy", settings)
     assert third.stat("hltv/maps/requested") == 0
     assert server.requests[(page, mapstatsid)] == requests
+
+
+def test_a_writer_that_crashes_writes_nothing_and_counts_an_attempt(server, database, crawl_settings, monkeypatch):
+    seed_scoreboard(database, 188093)
+    before = snapshot(database, 188093)
+
+    def crash(**_: object) -> None:  # the writer's last step, after every statement
+        raise TypeError("a bug in a writer")
+
+    monkeypatch.setattr(_perf_economy, "SaveResult", crash)
+
+    result = run_crawl("perf_economy", crawl_settings)
+
+    after = snapshot(database, 188093)
+    assert after["map"] == [(1, 0)]
+    assert after["players"] == before["players"]
+    assert after["economy"] == [] and after["kill_matrix"] == []
+    assert rows(database, "SELECT page, reason FROM failures") == [
+        ("performance", "storage error: TypeError('a bug in a writer')")]
+    assert rows(database, "SELECT lease_worker FROM maps") == [(None,)]
+    assert result.stat("hltv/maps/failed") == 1
 
 
 def test_players_that_differ_from_the_scoreboard_fail_validation(server, database, crawl_settings):
