@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from contextlib import suppress
+from contextlib import AsyncExitStack, suppress
 from typing import TYPE_CHECKING, Any
 
 from scrapy_impersonate import ImpersonateDownloadHandler
@@ -107,10 +107,13 @@ class HltvDownloadHandler(ImpersonateDownloadHandler):
     async def close(self) -> None:
         if self._idle_check is not None:
             self._idle_check.cancel()
-        if self.flaresolverr is not None:
-            await self.flaresolverr.close()
-        if self.browser is not None:
-            await self.browser.close()
-        if self.xvfb is not None:
-            self.xvfb.stop()
-        await super().close()
+        # in reverse order of closing; each closes even when one before it failed (a
+        # browser already dead), and Xvfb goes last
+        async with AsyncExitStack() as closing:
+            if self.xvfb is not None:
+                closing.callback(self.xvfb.stop)
+            closing.push_async_callback(super().close)
+            if self.browser is not None:
+                closing.push_async_callback(self.browser.close)
+            if self.flaresolverr is not None:
+                closing.push_async_callback(self.flaresolverr.close)

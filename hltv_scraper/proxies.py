@@ -67,12 +67,17 @@ class Proxy:
 
 
 def mask(url: str) -> str:
-    """``user:***@host:port`` for ``scheme://user:password@host:port``."""
-    parts = urlsplit(url if "//" in url else f"//{url}")
-    host = parts.netloc.rpartition("@")[2]
-    if parts.username is None:
+    """``user:***@host:port`` for ``scheme://user:password@host:port``.
+
+    Read from the text, not through ``urlsplit``: a password with a raw ``/``, ``?`` or
+    ``#`` in it would end urlsplit's host part early and show in the user part.
+    """
+    rest = url.partition("://")[2] if "://" in url else url.lstrip("/")
+    userinfo, at, host = rest.rpartition("@")
+    host = host.split("/", 1)[0]
+    if not at:
         return host
-    return f"{parts.username}:***@{host}"
+    return f"{userinfo.partition(':')[0]}:***@{host}"
 
 
 def read_proxies(path: Path) -> tuple[Proxy, ...]:

@@ -37,8 +37,8 @@ class Xvfb:
             )
         read_end, write_end = os.pipe()
         try:
-            # -noreset: Xvfb would otherwise reset when its last client leaves, and write
-            # its display number again to a pipe nobody reads any more, and die of it
+            # -noreset: Xvfb would otherwise reset when its last client leaves, and the
+            # browser of a handoff crawl comes and goes
             self.process = subprocess.Popen(
                 [path, "-displayfd", str(write_end), "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset"],
                 pass_fds=(write_end,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -47,6 +47,9 @@ class Xvfb:
             os.close(write_end)
             write_end = -1
             number = _read_line(read_end, time.monotonic() + _START_SECONDS)
+        except BaseException:  # Ctrl-C while it starts: no Xvfb left behind
+            self.stop()
+            raise
         finally:
             os.close(read_end)
             if write_end >= 0:

@@ -208,20 +208,23 @@ def test_an_unreadable_proxies_file_is_a_clear_error(tmp_path):
         ProxyConfig.from_settings(Settings({"HLTV_PROXIES": str(tmp_path / "missing.txt")}))
 
 
-def test_masking_and_browser_contexts():
+def test_a_bad_proxy_line_never_shows_its_password(tmp_path):
+    listing = tmp_path / "proxies.txt"
+    listing.write_text("http://bob:s3cr/et@proxy.example\n")  # a raw "/" in it, and no port
+    with pytest.raises(ValueError, match=r"line 1 \('bob:\*\*\*@proxy.example'\)") as error:
+        ProxyConfig.from_settings(Settings({"HLTV_PROXIES": str(listing)}))
+    assert "s3cr" not in str(error.value)
+
+
+def test_masking_and_browser_contexts(tmp_path):
     from hltv_scraper.browser import _contexts
 
     assert mask("http://user:p%40ss@10.0.0.1:3128") == "user:***@10.0.0.1:3128"
     assert mask("http://10.0.0.1:3128") == "10.0.0.1:3128"
-    settings = Settings()
-    contexts = None
-    import tempfile
-
-    with tempfile.NamedTemporaryFile("w", suffix=".txt") as listing:
-        listing.write("http://user:p%40ss@10.0.0.1:3128\nhttp://10.0.0.2:8080\n")
-        listing.flush()
-        settings.set("HLTV_PROXIES", listing.name)
-        contexts = _contexts(settings)
+    assert mask("http://bob:s3cr/et@proxy.example:8080") == "bob:***@proxy.example:8080"
+    listing = tmp_path / "proxies.txt"
+    listing.write_text("http://user:p%40ss@10.0.0.1:3128\nhttp://10.0.0.2:8080\n")
+    contexts = _contexts(Settings({"HLTV_PROXIES": str(listing)}))
     assert contexts == {
         "hltv user:***@10.0.0.1:3128": {"proxy": {"server": "http://10.0.0.1:3128", "username": "user", "password": "p@ss"}},
         "hltv 10.0.0.2:8080": {"proxy": {"server": "http://10.0.0.2:8080"}},
