@@ -146,7 +146,7 @@ def test_a_killed_crawls_maps_are_finished_by_the_others_once_its_leases_expire(
     finally:
         server.stop()
 
-    assert held > 0
+    assert held <= 2  # its maps in flight
     survivors = sum(crawl.stat("hltv/maps/committed") for crawl in crawls[1:])
     assert_every_map_whole_once(database, copies)
     # the survivors did every map the killed crawl had not committed
@@ -155,7 +155,7 @@ def test_a_killed_crawls_maps_are_finished_by_the_others_once_its_leases_expire(
     # a page is fetched again only for a map the killed crawl held in flight
     repeated = [key for key, n in server.requests.items() if n > 1]
     assert all(n <= 2 for n in server.requests.values())
-    assert len({mapstatsid for _, mapstatsid in repeated}) <= 2 * 2  # its maps in flight (2) at most, per page pair
+    assert len({mapstatsid for _, mapstatsid in repeated}) <= 2  # its maps in flight (2) at most
     print(f"killed crawl held {held} leases; survivors committed {survivors}, "
           f"the killed one {victim_committed}; pages fetched twice: {len(repeated)}")
 
