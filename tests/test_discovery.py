@@ -264,6 +264,30 @@ def test_a_broken_results_page_stops_the_crawl_as_a_layout_change(server, databa
     assert (stage, unit_id, page) == ("results", 100, "results") and "match" in reason
 
 
+def test_a_results_page_that_cannot_be_stored_stops_the_walk(server, database, crawl_settings, monkeypatch):
+    """Its matches are not in the database: a later run stopping at a page of known
+    matches above it would never come back for them."""
+    from hltv_scraper.storage import _results
+
+    serve_listing(server, pages=3)
+    second_page = {e["match_id"] for e in results_entries(100)}
+    known = _results.known_match_ids
+
+    def failing_on_the_second_page(db, ids):  # the writer's first step
+        if set(ids) & second_page:
+            raise TypeError("a bug in the writer")
+        return known(db, ids)
+
+    monkeypatch.setattr(_results, "known_match_ids", failing_on_the_second_page)
+
+    result = run_crawl("results", crawl_settings)
+
+    assert results_requests(server) == [0, 100]
+    assert result.stats["hltv/results_pages/stopped_because"] == "a page was not stored"
+    assert stored_match_ids(database) == {e["match_id"] for e in results_entries(0)}
+    assert rows(database, "SELECT stage, unit_id FROM failures") == [("results", 100)]
+
+
 def add_matches(database, *match_ids: int) -> None:
     from hltv_scraper.storage import Database
 

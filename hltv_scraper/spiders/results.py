@@ -62,6 +62,10 @@ class ResultsSpider(UnitSpider):
             yield Unit(id=offset)
             read += 1
             await self.settled()
+            if offset in self.left_pending:  # fetched or parsed but not stored
+                logger.error("Results page at offset %d was not stored: stopping", offset)
+                self.crawler.stats.set_value("hltv/results_pages/stopped_because", "a page was not stored")
+                return
             if self._next_offset is None:
                 return
             if self.pages is not None and read >= self.pages:
