@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult
+from hltv_scraper.storage._sql import listed
 
 if TYPE_CHECKING:
 
@@ -72,7 +73,6 @@ def known_match_ids(db: Sql, ids: list[int]) -> set[int]:
     """The ids among ``ids`` the database holds a match for."""
     if not ids:
         return set()
-    params = {f"id{n}": match_id for n, match_id in enumerate(ids)}
-    placeholders = ", ".join(f":{name}" for name in params)
-    rows = db.all(f"SELECT match_id FROM matches WHERE match_id IN ({placeholders})", params)
+    among, params = listed("id", ids)
+    rows = db.all(f"SELECT match_id FROM matches WHERE match_id IN {among}", params)
     return {row["match_id"] for row in rows}

@@ -45,13 +45,6 @@ from hltv_scraper.storage._stages import STAGES, Stage
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-#: The map stages, by name (the stage names are also the spider names).
-PERF_ECONOMY = "perf_economy"
-MAP_STATS = "map_stats"
-MATCHES = "matches"
-RESULTS = "results"
-
-
 @dataclass(frozen=True)
 class Unit:
     """What a spider needs to request a unit's pages: its key and the URL's slug."""
@@ -209,11 +202,11 @@ class Database:
         stage = _stage(stage)
         if not stage.tracked or not ids:
             return
-        params = {f"id{n}": unit_id for n, unit_id in enumerate(ids)}
+        among, params = listed("id", ids)
         with self.transaction() as db:
             db.run(
                 f"UPDATE {stage.table} SET {stage.attempts} = {stage.attempts} - 1 "
-                f"WHERE {stage.attempts} > 0 AND {stage.key} IN ({', '.join(':' + p for p in params)})",
+                f"WHERE {stage.attempts} > 0 AND {stage.key} IN {among}",
                 params,
             )
 
@@ -459,13 +452,6 @@ class Database:
         out), most frequent first."""
         return failure_groups(self.sql, recent=recent)
 
-    def recent_failures(self, limit: int = 10) -> list[Row]:
-        return self.sql.all(
-            "SELECT stage, unit_id, mapstatsid, page, reason FROM failures "
-            "ORDER BY failure_id DESC LIMIT :limit",
-            {"limit": limit},
-        )
-
     # -- plumbing -------------------------------------------------------------------
 
     @contextmanager
@@ -503,23 +489,19 @@ class Database:
     def _units(self, db: Sql, stage: Stage, ids: list[int]) -> list[Unit]:
         if not ids:
             return []
-        params = {f"id{n}": unit_id for n, unit_id in enumerate(ids)}
-        rows = db.all(
-            f"{stage.select} WHERE u.{stage.key} IN ({', '.join(':' + p for p in params)}) "
-            f"ORDER BY u.{stage.key}",
-            params,
-        )
+        among, params = listed("id", ids)
+        rows = db.all(f"{stage.select} WHERE u.{stage.key} IN {among} ORDER BY u.{stage.key}", params)
         return [_unit(row) for row in rows]
 
     @staticmethod
     def _set_lease(
         db: Sql, stage: Stage, ids: list[int], *, worker: str, lease_seconds: float, own: bool = False
     ) -> None:
-        params = {f"id{n}": unit_id for n, unit_id in enumerate(ids)}
+        among, params = listed("id", ids)
         db.run(
             f"UPDATE {stage.table} SET lease_worker = :worker, "
             f"lease_expires = {db.now_epoch} + :lease_seconds "
-            f"WHERE {stage.key} IN ({', '.join(':' + p for p in params)})"
+            f"WHERE {stage.key} IN {among}"
             + (" AND lease_worker = :worker" if own else ""),
             {"worker": worker, "lease_seconds": lease_seconds, **params},
         )
