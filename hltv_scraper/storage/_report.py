@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
+from hltv_scraper.parsers import current_parser_version
+from hltv_scraper.storage._stages import MAP_STATS, PERF_ECONOMY
 
+if TYPE_CHECKING:
     from hltv_scraper.storage._sql import Row, Sql
 
 DISCOVERED, SCOREBOARD, COMPLETE, FAILED = "discovered", "scoreboard", "complete", "failed"
 #: A map's stage, furthest first: stored whole; given up on (a stage failed
-#: HLTV_MAX_ATTEMPTS times); scoreboard stored; known with a mapstatsid, nothing stored.
+#: HLTV_MAX_ATTEMPTS times under this parser version); scoreboard stored; known with a mapstatsid, nothing stored.
 STAGES = (DISCOVERED, SCOREBOARD, COMPLETE, FAILED)
 _STAGE = f"""CASE
     WHEN mp.perf_economy_at IS NOT NULL THEN '{COMPLETE}'
-    WHEN mp.mapstats_attempts >= :max_attempts OR mp.perf_attempts >= :max_attempts THEN '{FAILED}'
+    WHEN NOT {MAP_STATS.attempts_left("mp")} OR NOT {PERF_ECONOMY.attempts_left("mp")} THEN '{FAILED}'
     WHEN mp.mapstats_at IS NOT NULL THEN '{SCOREBOARD}'
     ELSE '{DISCOVERED}' END"""
 _DAY_MS = 86_400_000
@@ -27,14 +29,15 @@ _DAY_MS = 86_400_000
 
 def maps_by_day_and_stage(db: Sql, *, max_attempts: int) -> list[Row]:
     """``day`` (days since the epoch, UTC, of the match's date; None when it has none),
-    ``stage``, ``maps``: maps with a stats page (unplayed and forfeited maps have none)."""
+    ``stage``, ``maps``: maps with a stats page (unplayed and forfeited maps have none).
+    A map failed under an older parser version is pending again, as the crawls see it."""
     return db.all(
         f"""SELECT COALESCE(m.date_unix_ms, m.completed_unix_ms) / {_DAY_MS} AS day,
                    {_STAGE} AS stage, count(*) AS maps
             FROM maps mp JOIN matches m ON m.match_id = mp.match_id
             WHERE mp.mapstatsid IS NOT NULL
             GROUP BY 1, 2 ORDER BY 1, 2""",
-        {"max_attempts": max_attempts},
+        {"max_attempts": max_attempts, "parser_version": current_parser_version()},
     )
 
 

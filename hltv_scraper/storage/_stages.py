@@ -46,6 +46,16 @@ class Stage:
         """Whether units are rows in the database (pending, claimed, counted)."""
         return self.table is not None
 
+    def attempts_left(self, alias: str = "u") -> str:
+        """SQL over the unit's row ``alias``: fewer than ``:max_attempts`` failures, or
+        failures counted under another parser version than ``:parser_version`` (a count
+        kept under no recorded version stands)."""
+        counted_under = f"{alias}.{self.attempts_version}"
+        return (
+            f"({alias}.{self.attempts} < :max_attempts OR ({counted_under} IS NOT NULL "
+            f"AND {counted_under} <> :parser_version))"
+        )
+
 
 _MAP_SELECT = (
     "SELECT u.mapstatsid AS unit_id, u.match_id, u.map_number, u.perf_economy_at, "

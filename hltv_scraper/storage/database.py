@@ -513,7 +513,7 @@ def _stage(stage: Stage | str) -> Stage:
 
 def _pending(stage: Stage) -> str:
     """The stage's pending condition, attempts included (``:max_attempts``, ``:parser_version``)."""
-    return f"({stage.pending}) AND {_attempts_left(stage)}"
+    return f"({stage.pending}) AND {stage.attempts_left()}"
 
 
 def _stale(stage: Stage) -> str:
@@ -521,22 +521,12 @@ def _stale(stage: Stage) -> str:
     with none recorded), attempts left under this one."""
     return (
         f"u.{stage.done} IS NOT NULL AND (u.{stage.version} IS NULL "
-        f"OR u.{stage.version} <> :parser_version) AND {_attempts_left(stage)}"
+        f"OR u.{stage.version} <> :parser_version) AND {stage.attempts_left()}"
     )
 
 
 def _wanted(stage: Stage, stale: bool) -> str:
     return _stale(stage) if stale else _pending(stage)
-
-
-def _attempts_left(stage: Stage) -> str:
-    """Fewer than ``:max_attempts`` failures, or failures counted under another parser
-    version than ``:parser_version`` (a count kept under no recorded version stands)."""
-    counted_under = f"u.{stage.attempts_version}"
-    return (
-        f"(u.{stage.attempts} < :max_attempts OR ({counted_under} IS NOT NULL "
-        f"AND {counted_under} <> :parser_version))"
-    )
 
 
 def _versioned(params: dict[str, Any], parser_version: str | None) -> dict[str, Any]:
