@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from hltv_scraper.items import MapStatsPage, MapTeam, RoundOutcome, ScoreboardRow
 from hltv_scraper.loaders import MapTeamLoader, RoundOutcomeLoader, ScoreboardRowLoader, load
-from hltv_scraper.parsers._page import ParseError, clean_text, content_selector, id_from_href
+from hltv_scraper.parsers._page import ParseError, clean_text, content_selector, id_from_href, node_text
 
 if TYPE_CHECKING:
-    from parsel import Selector, SelectorList
+    from parsel import Selector
     from scrapy.http import TextResponse
 
 # The scoreboard comes last in the content section: if it is inside, so is the rest.
@@ -74,7 +74,7 @@ def parse_mapstats(response: TextResponse) -> MapStatsPage:
     info = _info_container(box)
     rows: dict[str, Selector] = {}
     for row in info.css(".match-info-row"):
-        label, right = _text(row.css(".bold")), row.css(".right")
+        label, right = node_text(row.css(".bold")), row.css(".right")
         if label and right:
             rows.setdefault(label.lower(), right[0])
     teams = _teams(box, info, rows)
@@ -88,7 +88,7 @@ def parse_mapstats(response: TextResponse) -> MapStatsPage:
         url=response.url,
         map_name=_map_name(box),
         event_id=int(match.group(1) or match.group(2)) if match else None,
-        event_name=_text(event) if event is not None else None,
+        event_name=node_text(event) if event is not None else None,
         date_unix_ms=int(unix) if unix and _UNIX_MS.fullmatch(unix) else None,
         rating_version=rating_version,
         teams=teams,
@@ -96,9 +96,6 @@ def parse_mapstats(response: TextResponse) -> MapStatsPage:
         rounds=_round_history(root, teams),
     )
 
-
-def _text(node: Selector | SelectorList) -> str | None:
-    return clean_text("".join(node.css("::text").getall()))
 
 
 def _classes(node: Selector) -> set[str]:
@@ -134,9 +131,9 @@ def _pair(rows: dict[str, Selector], label: str) -> list[str | None]:
     right = _row(rows, label)
     if right is None:
         return [None, None]
-    parts = (_text(right) or "").split(":")
+    parts = (node_text(right) or "").split(":")
     if len(parts) != 2:
-        raise ParseError(f"map stats: {label!r} row is not 'left : right': {_text(right)!r}")
+        raise ParseError(f"map stats: {label!r} row is not 'left : right': {node_text(right)!r}")
     return parts
 
 
@@ -161,7 +158,7 @@ def _breakdown(info: Selector) -> list[list[tuple[int, str | None]]]:
         else:
             classes = _classes(node)
             side = "CT" if "ct-color" in classes else "T" if "t-color" in classes else None
-            tokens = re.findall(r"\d+", _text(node) or "")
+            tokens = re.findall(r"\d+", node_text(node) or "")
         for token in tokens:
             if token == "(":
                 current = []
@@ -175,7 +172,7 @@ def _breakdown(info: Selector) -> list[list[tuple[int, str | None]]]:
     halves = groups[:2]
     if (len(halves) != 2 or any(len(group) != 2 for group in groups)
             or any(side is None for half in halves for _, side in half)):
-        raise ParseError(f"map stats: no two halves with sides in the breakdown {_text(right)!r}")
+        raise ParseError(f"map stats: no two halves with sides in the breakdown {node_text(right)!r}")
     return groups
 
 
@@ -193,7 +190,7 @@ def _teams(box: Selector, info: Selector, rows: dict[str, Selector]) -> list[Map
         team = load(
             MapTeamLoader, f"map stats: {css[1:]}",
             team_id=id_from_href(link[0].attrib["href"], "stats/teams"),
-            team_name=_text(link[0]),
+            team_name=node_text(link[0]),
             score=box.css(f"{css} .bold::text").get(),
             starting_side=own[0][1],
             ct_rounds=sum(rounds for rounds, side in own if side == "CT"),
@@ -256,7 +253,7 @@ def _scoreboards(root: Selector, teams: list[MapTeam]) -> list[_Scoreboard]:
         raise ParseError(f"map stats: {len(tables)} team scoreboard(s) on the page, expected 2")
     boards = []
     for index, table in enumerate(tables):
-        name = _text(table.css("th.st-teamname"))
+        name = node_text(table.css("th.st-teamname"))
         team = next((t for t in teams if name and t.team_name.casefold() == name.casefold()),
                     None if name else teams[index])
         if team is None:
@@ -320,7 +317,7 @@ def _player(row: Selector, board: _Scoreboard, rating_version: str) -> Scoreboar
     link = row.css("td.st-player a[href*='/stats/players/']")
     if not link:
         raise ParseError(f"map stats: a {team.team_name!r} scoreboard row has no player link")
-    piece = f"scoreboard row {_text(link[0])!r}"
+    piece = f"scoreboard row {node_text(link[0])!r}"
     cells = row.xpath("td")
     if len(cells) != len(board.header):
         raise ParseError(f"map stats: {piece} has {len(cells)} cells under "
@@ -362,7 +359,7 @@ def _player(row: Selector, board: _Scoreboard, rating_version: str) -> Scoreboar
     player = load(
         ScoreboardRowLoader, f"map stats: {piece}",
         player_id=id_from_href(link[0].attrib["href"], "stats/players"),
-        player_name=_text(link[0]),
+        player_name=node_text(link[0]),
         team_id=team.team_id,
         assists=assists[0],
         flash_assists=assists[1],

@@ -25,10 +25,11 @@ from hltv_scraper.parsers._page import (
     clean_text,
     content_selector,
     id_from_href,
+    node_text,
 )
 
 if TYPE_CHECKING:
-    from parsel import Selector, SelectorList
+    from parsel import Selector
     from scrapy.http import TextResponse
 
 # The player cards come last in the section: if they are inside it, so is the rest.
@@ -64,7 +65,7 @@ def parse_performance(response: TextResponse) -> PerformancePage:
         raise _error(f"player cards mix rating versions {sorted(versions)}")
     return PerformancePage(
         url=response.url,
-        event_name=_text(root.css(".stats-match-menu .menu-header")),
+        event_name=node_text(root.css(".stats-match-menu .menu-header")),
         rating_version=versions.pop(),
         teams=_overview(root),
         players=players,
@@ -75,9 +76,6 @@ def parse_performance(response: TextResponse) -> PerformancePage:
 def _error(message: str) -> ParseError:
     return ParseError(f"performance: {message}")
 
-
-def _text(node: Selector | SelectorList) -> str | None:
-    return clean_text("".join(node.css("::text").getall()))
 
 
 def _name(text: str | None) -> str | None:
@@ -104,10 +102,10 @@ def _overview(root: Selector) -> list[TeamOverview]:
     numbers: dict[str, tuple[str | None, str | None]] = {}
     unknown = []
     for row in table.css("tr"):
-        label = (_text(row.css(".name-column")) or "").lower()
+        label = (node_text(row.css(".name-column")) or "").lower()
         if label in _OVERVIEW_ROWS:
             numbers.setdefault(
-                label, (_text(row.css("td.team1-column")), _text(row.css("td.team2-column")))
+                label, (node_text(row.css("td.team1-column")), node_text(row.css("td.team2-column")))
             )
         elif label:
             unknown.append(label)
@@ -134,7 +132,7 @@ def _players(root: Selector) -> list[PlayerPerformance]:
         raise _error(f"expected 2 team columns of player cards, found {len(columns)}")
     players = []
     for column in columns:
-        team_name = _name(_text(column.css(".players-team-header .label-and-text")))
+        team_name = _name(node_text(column.css(".players-team-header .label-and-text")))
         if not team_name:
             raise _error("a player column has no team name (.label-and-text)")
         cards = column.css(".highlighted-player")
@@ -173,7 +171,7 @@ def _player(card: Selector, team_name: str) -> PlayerPerformance:
         PlayerPerformanceLoader,
         f"performance: {piece}",
         player_id=player_id,
-        player_name=_text(card.css(".player-nick")),
+        player_name=node_text(card.css(".player-nick")),
         team_name=team_name,
         rating=bars[rating_labels[0]],
         rating_version=version,
