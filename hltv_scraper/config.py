@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from hltv_scraper.storage._schema import database_url
 
 if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
     from sqlalchemy.engine import URL
 
@@ -74,6 +75,15 @@ class HltvConfig:
     def database(self) -> URL:
         """The database to open: PostgreSQL with HLTV_DB_URL, else the SQLite file."""
         return database_url(url=self.db_url, path=self.db_path)
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> HltvConfig:
+        """The crawl's one config: read from its settings the first time, then kept on
+        the crawler, so every component of a crawl shares one object."""
+        config = getattr(crawler, "hltv_config", None)
+        if config is None:
+            config = crawler.hltv_config = cls.from_settings(crawler.settings)
+        return config
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> HltvConfig:

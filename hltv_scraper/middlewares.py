@@ -52,7 +52,7 @@ class RefusalMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.config = HltvConfig.from_settings(crawler.settings)
+        self.config = HltvConfig.of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

@@ -40,7 +40,7 @@ class UnitTransactionPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.config = HltvConfig.from_settings(crawler.settings)
+        self.config = HltvConfig.of(crawler)
         self.db: Database | None = None
         self._outcomes: dict[int, dict[str, Any]] = {}  # unit id -> page -> outcome
         self._stopping = False  # the database refused a write: write nothing more

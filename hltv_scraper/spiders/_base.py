@@ -77,7 +77,7 @@ class UnitSpider(Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.config = HltvConfig.from_settings(crawler.settings)
+        spider.config = HltvConfig.of(crawler)
         #: what this crawl stores and fails units under, read once
         spider.parser_version = current_parser_version()
         spider.worker = spider.config.new_worker_id()

@@ -14,6 +14,12 @@ class ValidationError(ValueError):
         self.reason = reason
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be used as asked (missing, not a database, server down, wrong
+    password): a mistake in the user's input. ``str()`` is one line naming the masked
+    location and what was wrong; commands print it and exit with status 2."""
+
+
 class AlreadyStored(Exception):
     """The unit was finished, or taken over, by another crawl while this one fetched it."""
 
