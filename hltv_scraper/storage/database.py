@@ -64,9 +64,10 @@ class Database:
         self.sql = Sql(connection)
 
     @classmethod
-    def open(cls, location: URL | Path | str) -> Database:
+    def open(cls, location: URL | Path | str, *, create: bool = True) -> Database:
         """Open (creating or migrating as needed) the database at ``location``: a
-        SQLite file's path, or a ``postgresql://`` URL."""
+        SQLite file's path, or a ``postgresql://`` URL. With ``create=False`` (commands
+        that only read) a database that does not exist yet is an error, not a new file."""
         if isinstance(location, URL):
             url = location
         elif str(location).startswith("postgresql"):
