@@ -25,9 +25,10 @@ from hltv_scraper.loaders import (
 from hltv_scraper.parsers._page import (
     ParseError,
     clean_text,
-    content_selector,
     id_from_href,
     node_text,
+    page_selector,
+    section_selector,
     whole_number,
 )
 
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 # The lineups come last of what is read: if they are in the content section, so is the
 # rest. A page without lineups is read from its team boxes on.
 _LAST_CSS = ".lineups .lineup"
+# A lineup anywhere in the raw page: a section without one was cut short.
+_LINEUP_CLASS = re.compile(rb"""<[^<>]*\sclass\s*=\s*["']?[^"'<>=]*\blineup(?![\w-])""", re.I)
 _TEAMS_CSS = ".teamsBox"
 _TEAMS = (".team1-gradient", ".team2-gradient")
 _ROUND_DIGITS = 4  # no team wins 10,000 rounds on a map
@@ -53,6 +56,17 @@ _HALF_TOKEN = re.compile(r"\d+|[();]")
 _SIDE_CLASSES = {"ct": "CT", "ct-color": "CT", "t": "T", "t-color": "T"}
 _FORFEITED_MAP = "default"
 _DELETED = "match deleted"
+# The GOTV demo archive, linked relative or absolute, from any attribute: ``href`` (2022
+# pages, the fixtures), ``data-demo-link`` (2025 pages). Other ``/download/`` links and
+# demo links of other sites are not it.
+_DEMO_ATTRIBUTES = "//@*[contains(., '/download/demo/')]"
+_DEMO_LINK = re.compile(
+    r"(?:(?:https?:)?//(?:www\.)?hltv\.org)?/download/demo/(\d+)/?(?:[?#]\S*)?", re.I
+)
+# The same link as an attribute value in the raw bytes: is it worth reading the page?
+_DEMO_IN_BYTES = re.compile(
+    rb"""=\s*["']?\s*(?:(?:https?:)?//(?:www\.)?hltv\.org)?/download/demo/\d""", re.I
+)
 
 
 class _Team(NamedTuple):
@@ -62,7 +76,7 @@ class _Team(NamedTuple):
 
 
 def parse_match(response: TextResponse) -> MatchPage:
-    root = _root(response)
+    root, is_section = _root(response)
     box = root.css(_TEAMS_CSS)[0]
     teams = [_team(box, css) for css in _TEAMS]
     if teams[0].id == teams[1].id:
@@ -78,6 +92,7 @@ def parse_match(response: TextResponse) -> MatchPage:
         team1_rank=ranks.get(teams[0].id), team2_rank=ranks.get(teams[1].id),
         is_forfeit=(when["status"] or "").casefold() == _DELETED
         or any(m.is_forfeit for m in maps),
+        demo_id=_demo_id(root, response, is_section=is_section),
         **when,
         **_format(root),
     )
@@ -86,17 +101,62 @@ def parse_match(response: TextResponse) -> MatchPage:
     return page
 
 
-def _root(response: TextResponse) -> Selector:
-    try:
-        root = content_selector(response, _LAST_CSS)
-    except ParseError:
-        root = None  # no lineups on the page: the team boxes are what must be there
-    if root is None or not root.css(_TEAMS_CSS):
-        try:
-            root = content_selector(response, _TEAMS_CSS)
-        except ParseError:
-            raise ParseError(f"match: no team boxes ({_TEAMS_CSS})") from None
-    return root
+def _root(response: TextResponse) -> tuple[Selector, bool]:
+    """The selector to read, parsed once, and whether it is the content section alone.
+
+    The section holds the whole match when its lineups are in it, or when the page has
+    no lineup at all (a match not played yet, some forfeits); otherwise it may have been
+    cut short and the whole page is read instead.
+    """
+    section = section_selector(response)
+    if section is not None and section.css(_TEAMS_CSS) and (
+        section.css(_LAST_CSS) or not _has_lineup(response.body)
+    ):
+        return section, True
+    page = page_selector(response)
+    if not page.css(_TEAMS_CSS):
+        raise ParseError(f"match: no team boxes ({_TEAMS_CSS})")
+    return page, False
+
+
+def _has_lineup(body: bytes) -> bool:
+    """Whether a tag of the raw page has the class ``lineup``.
+
+    Each occurrence of the word is checked in its own tag: one expression over the
+    page would try every class attribute of megabytes of chrome.
+    """
+    at = body.find(b"lineup")
+    while at != -1:
+        tag = body.rfind(b"<", 0, at)
+        if tag != -1 and _LINEUP_CLASS.match(body, tag, at + len(b"lineup") + 1):
+            return True
+        at = body.find(b"lineup", at + 1)
+    return False
+
+
+def _demo_id(root: Selector, response: TextResponse, *, is_section: bool) -> int | None:
+    """The id of the match's GOTV demo link (``/download/demo/{id}``); ``None`` for none.
+
+    Read wherever the page links it: the "Rewatch" box of today's pages, a link of older
+    ones. Outside the content section it is looked for only when the raw page has such
+    a link. One match has one archive: two different ids are an error, not a guess.
+    """
+    found = _demo_ids(root)
+    if (not found and is_section and b"/download/demo/" in response.body.lower()
+            and _DEMO_IN_BYTES.search(response.body)):
+        found = _demo_ids(page_selector(response))
+    if len(found) > 1:
+        raise ParseError(f"match: links to {len(found)} different demos {sorted(found)}")
+    return found.pop() if found else None
+
+
+def _demo_ids(root: Selector) -> set[int]:
+    ids = set()
+    for value in root.xpath(_DEMO_ATTRIBUTES).getall():
+        match = _DEMO_LINK.fullmatch(value.strip())
+        if match:
+            ids.add(whole_number(match.group(1), "match: demo link"))
+    return ids
 
 
 def _id(href: str | None, kind: str, what: str) -> int | None:
