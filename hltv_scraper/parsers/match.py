@@ -277,16 +277,19 @@ def _map(holder: Selector, number: int) -> MatchMap:
         map_number=number, map_name=name, mapstatsid=mapstatsid,
         played=played, is_forfeit=name.casefold() == _FORFEITED_MAP,
         team1_rounds=rounds[0], team2_rounds=rounds[1],
-        **_half_scores(holder, piece),
+        **_half_scores(holder, piece, name, rounds),
     )
 
 
-def _half_scores(holder: Selector, piece: str) -> dict[str, int | str | None]:
+def _half_scores(
+    holder: Selector, piece: str, name: str, rounds: list[int | None]
+) -> dict[str, int | str | None]:
     """Per-side and overtime rounds from ``(ct 7 : t 5; t 6 : ct 6) (7 : 5)``.
 
     Each group holds team 1's number, then team 2's; a side class on a number says
     which side that team played the half on. Groups without side classes are
-    overtime. An unplayed or forfeited map shows no groups: everything is ``None``.
+    overtime (on a page without any side classes: the groups after the first two).
+    An unplayed or forfeited map shows no groups: everything is ``None``.
     """
     groups = _half_groups(holder, piece)
     if not groups:
@@ -295,20 +298,45 @@ def _half_scores(holder: Selector, piece: str) -> dict[str, int | str | None]:
     unsided = [group for group in groups if not any(side for _, side in group)]
     if len(sided) + len(unsided) != len(groups):
         raise ParseError(f"{piece}: a half score group has a side on one number only")
+    halves, overtime = (sided, unsided) if sided else (groups[:2], groups[2:])
+    ot_rounds = _overtime(halves, overtime, rounds, f"{piece} ({name})")
+    values: dict[str, int | str | None] = {
+        "team1_ot_rounds": ot_rounds[0], "team2_ot_rounds": ot_rounds[1],
+    }
     if not sided:
-        # a page without side classes: the first two groups are still the halves
-        return {
-            "team1_ot_rounds": sum(group[0][0] for group in groups[2:]),
-            "team2_ot_rounds": sum(group[1][0] for group in groups[2:]),
-        }
-    values: dict[str, int | str | None] = {"team1_starting_side": sided[0][0][1]}
+        return values  # the halves' numbers without their sides say nothing storable
+    values["team1_starting_side"] = sided[0][0][1]
     for index, team in enumerate(("team1", "team2")):
         for side in ("CT", "T"):
             values[f"{team}_{side.lower()}_rounds"] = sum(
                 group[index][0] for group in sided if group[index][1] == side
             )
-        values[f"{team}_ot_rounds"] = sum(group[index][0] for group in unsided)
     return values
+
+
+_Groups = list[list[tuple[int, str | None]]]
+
+
+def _overtime(halves: _Groups, overtime: _Groups, rounds: list[int | None], piece: str) -> list[int]:
+    """Each team's overtime rounds; the halves and overtime must add up to the score.
+
+    As on the map stats page, a short overtime may have no group of its own: then the
+    rounds beyond the halves are overtime, which is only played after a tied
+    regulation. Nothing here knows a regulation length: the halves are what the page
+    shows. A score the page does not show ("-") checks nothing.
+    """
+    regulation = [sum(group[index][0] for group in halves) for index in (0, 1)]
+    extra = [sum(group[index][0] for group in overtime) for index in (0, 1)]
+    if None in rounds:
+        return extra
+    if not overtime and regulation != rounds and regulation[0] == regulation[1]:
+        extra = [score - played for score, played in zip(rounds, regulation)]
+    if min(extra) < 0 or [r + o for r, o in zip(regulation, extra)] != rounds:
+        raise ParseError(
+            f"{piece}: halves {regulation[0]}:{regulation[1]} and overtime "
+            f"{extra[0]}:{extra[1]} do not add up to the score {rounds[0]}:{rounds[1]}"
+        )
+    return extra
 
 
 def _half_groups(holder: Selector, piece: str) -> list[list[tuple[int, str | None]]]:
