@@ -317,7 +317,9 @@ def _half_scores(
 _Groups = list[list[tuple[int, str | None]]]
 
 
-def _overtime(halves: _Groups, overtime: _Groups, rounds: list[int | None], piece: str) -> list[int]:
+def _overtime(
+    halves: _Groups, overtime: _Groups, rounds: list[int | None], piece: str
+) -> list[int]:
     """Each team's overtime rounds; the halves and overtime must add up to the score.
 
     As on the map stats page, a short overtime may have no group of its own: then the
