@@ -4,7 +4,9 @@ It is where a match's maps are found: one ``.mapholder`` per map of the format, 
 the mapstatsid of each map that has stats. Only what a match cannot be stored without
 is required (the match id, both teams' ids and names, a name for every map holder);
 anything else the page does not show is ``None`` or empty, never 0. Team 1 is the left
-team everywhere on the page: its number comes first in every score.
+team everywhere on the page: its number comes first in every score. A map's half scores
+must add up to its score, and the match's GOTV demo id is read wherever the page links
+``/download/demo/{id}``.
 """
 
 from __future__ import annotations
@@ -142,7 +144,7 @@ def _demo_id(root: Selector, response: TextResponse, *, is_section: bool) -> int
     a link. One match has one archive: two different ids are an error, not a guess.
     """
     found = _demo_ids(root)
-    if (not found and is_section and b"/download/demo/" in response.body.lower()
+    if (not found and is_section and b"/download/demo/" in response.body
             and _DEMO_IN_BYTES.search(response.body)):
         found = _demo_ids(page_selector(response))
     if len(found) > 1:
