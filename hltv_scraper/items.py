@@ -282,6 +282,7 @@ class MatchPage:
     format_text: str | None = None  # the first veto box, lines joined by "\n"
     stage: str | None = None  # its "* ..." line, e.g. "Grand final"
     is_forfeit: bool | None = None  # the match or one of its maps was forfeited
+    demo_id: int | None = None  # its GOTV demo archive, /download/demo/{demo_id}; None: no link
     maps: list[MatchMap] = field(default_factory=list)
     vetoes: list[VetoStep] = field(default_factory=list)
     lineups: list[LineupPlayer] = field(default_factory=list)

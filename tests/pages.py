@@ -47,7 +47,8 @@ def page_bytes(name: str) -> bytes:
 
 def load_page(name: str) -> HtmlResponse:
     """The page as a response from the URL it would have come from."""
-    discovery = re.match(r"^(results|match)-(\d+)$", name)
+    # a discovery page or a variant of one (``variant-rewatch2025-match-2389951``)
+    discovery = re.search(r"(?:^|-)(results|match)-(\d+)$", name)
     if discovery:
         url = _DISCOVERY_URLS[discovery.group(1)].format(discovery.group(2))
         return HtmlResponse(url=url, body=page_bytes(name), encoding="utf-8")

@@ -172,3 +172,39 @@ def test_pages_that_are_not_whole_raise_parse_error(name):
 def test_bad_charts_are_named(change, message):
     with pytest.raises(ParseError, match=message):
         parse_economy(with_chart("economy-219128", change))
+
+
+def padded(source: dict, rounds: int, blank: Callable[[], dict]) -> None:
+    """The chart with slots up to ``rounds``, each blank for both teams."""
+    categories = source["categories"][0]["category"]
+    for number in range(len(categories) + 1, rounds + 1):
+        categories.append({"label": str(number)})
+        for dataset in source["dataset"]:
+            dataset["data"].append(blank())
+
+
+@pytest.mark.parametrize("blank", [dict, lambda: {"value": ""}, lambda: {"value": None}])
+def test_trailing_rounds_blank_for_both_teams_are_rounds_not_played(blank):
+    # 188093 ended after 17 rounds; a chart with slots for 30 rounds says the same.
+    page = parse_economy(with_chart("economy-188093", lambda source: padded(source, 30, blank)))
+    assert by_round_and_team(page) == by_round_and_team(parsed(188093))
+    assert max(entry.round_number for entry in page.rounds) == 17
+
+
+def test_a_blank_round_before_the_last_played_is_a_parse_error():
+    def gap(source: dict) -> None:
+        padded(source, 30, dict)
+        for dataset in source["dataset"]:
+            dataset["data"][4] = {}
+
+    with pytest.raises(ParseError, match="round 5: equipment value"):
+        parse_economy(with_chart("economy-188093", gap))
+
+
+def test_a_chart_without_any_value_is_a_parse_error():
+    def blank(source: dict) -> None:
+        for dataset in source["dataset"]:
+            dataset["data"] = [{} for _ in dataset["data"]]
+
+    with pytest.raises(ParseError, match="no round of the equipment chart has a value"):
+        parse_economy(with_chart("economy-188093", blank))

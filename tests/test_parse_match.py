@@ -11,7 +11,7 @@ import pytest
 from scrapy.http import HtmlResponse
 
 from hltv_scraper.items import MatchMap, MatchPage
-from hltv_scraper.parsers import ParseError
+from hltv_scraper.parsers import ParseError, _page
 from hltv_scraper.parsers.match import parse_match
 from tests.pages import MATCH_IDS, load_expected, load_page, with_text
 from tests.pages import mutated as mutated_page
@@ -19,7 +19,7 @@ from tests.pages import mutated as mutated_page
 PAGE_FIELDS = (
     "match_id", "team1_id", "team1_name", "team2_id", "team2_name", "team1_score",
     "team2_score", "best_of", "is_lan", "event_id", "event_name", "date_unix_ms", "status",
-    "stage", "is_forfeit",
+    "stage", "is_forfeit", "demo_id",
 )
 MAP_FIELDS = tuple(field.name for field in fields(MatchMap) if field.name != "is_forfeit")
 VETO_FIELDS = ("step", "team_id", "team_name", "action", "map_name")
@@ -414,3 +414,211 @@ def test_a_page_the_section_cannot_be_found_in_reads_the_same():
     utf16 = HtmlResponse(url=page.url, body=text.encode("utf-16"),
                          headers={"Content-Type": "text/html; charset=utf-16"})
     assert asdict(parse_match(utf16)) == asdict(parsed(2384993))
+
+
+# -- the GOTV demo ------------------------------------------------------------------
+
+DEMO = '<div class="match-demo"><a class="demo-link" href="/download/demo/88201">'
+DEMO_LINK = 'href="/download/demo/88201"'
+REWATCH_VARIANTS = ["variant-rewatch2025-match-2389951", "variant-rewatch2022-match-2366498"]
+
+
+def test_the_demo_id_of_each_fixture_page():
+    assert {match_id: parsed(match_id).demo_id for match_id in MATCH_IDS} == {
+        2366498: 89875, 2367432: 80698, 2371321: 80841, 2377467: 90827,
+        2380434: None,  # a full forfeit: no demo
+        2384993: 93602, 2389951: 88201,
+    }
+
+
+@pytest.mark.parametrize("name", REWATCH_VARIANTS)
+def test_a_demo_linked_as_real_pages_link_it(name):
+    response = load_page(name)
+    assert "match-demo" not in response.text and "demo-link" not in response.text.replace(
+        "data-demo-link", ""
+    )  # only the real form is left to read
+    truth = load_expected(name)
+    page = parse_match(response)
+    assert page.demo_id == truth["demo_id"] is not None
+    assert_all(page, truth)
+
+
+def test_the_variants_link_the_demo_in_the_real_forms():
+    assert 'class="stream-box" data-demo-link="/download/demo/88201"' in load_page(
+        REWATCH_VARIANTS[0]).text
+    assert '<a href="https://www.hltv.org/download/demo/89875"' in load_page(
+        REWATCH_VARIANTS[1]).text
+    assert load_expected(REWATCH_VARIANTS[0])["derived_from"] == "expected-match-2389951.json"
+
+
+def test_a_page_without_a_demo_link_has_no_demo_id():
+    page = parse_match(mutated(2389951, (DEMO, '<div class="match-demo"><a class="demo-link">')))
+    assert page.demo_id is None
+    assert_maps(page, load_expected("match-2389951"))
+
+
+@pytest.mark.parametrize("href", [
+    "/download/demo/",  # no id
+    "/download/replay/88201",
+    "/download/88201",
+    "https://example.com/download/demo/88201",  # not HLTV's
+    "https://www.hltv.org/redirect?to=/download/demo/88201",
+    "/download/demo/88201x",
+    "/download/demo/88201/../9",
+])
+def test_other_download_links_are_not_the_demo(href):
+    assert parse_match(mutated(2389951, (DEMO_LINK, f'href="{href}"'))).demo_id is None
+
+
+def test_other_download_links_beside_the_demo_change_nothing():
+    others = ('<a href="/download/hltv-app">app</a><a href="/download/demo/">x</a>'
+              '<div data-stream-embed="https://cdn.example.com/download/demo/5"></div>')
+    page = parse_match(mutated(2389951, (DEMO, others + DEMO)))
+    assert page.demo_id == 88201
+
+
+@pytest.mark.parametrize(("href", "demo_id"), [
+    ("https://www.hltv.org/download/demo/88201", 88201),
+    ("http://hltv.org/download/demo/88201/", 88201),
+    ("//www.hltv.org/download/demo/88201", 88201),
+    ("/download/demo/88201?dl=1", 88201),
+    (" /download/demo/7 ", 7),
+])
+def test_a_demo_link_relative_or_absolute(href, demo_id):
+    assert parse_match(mutated(2389951, (DEMO_LINK, f'href="{href}"'))).demo_id == demo_id
+
+
+def test_the_same_demo_linked_twice_is_one_demo():
+    twice = DEMO.replace('<a class="demo-link"', '<span data-demo-link="/download/demo/88201">'
+                         '</span><a class="demo-link"')
+    assert parse_match(mutated(2389951, (DEMO, twice))).demo_id == 88201
+
+
+def test_two_different_demos_are_a_parse_error():
+    other = '<div class="stream-box" data-demo-link="/download/demo/5"></div>' + DEMO
+    with pytest.raises(ParseError, match=r"2 different demos \[5, 88201\]"):
+        parse_match(mutated(2389951, (DEMO, other)))
+
+
+def test_an_absurd_demo_id_is_a_parse_error():
+    with pytest.raises(ParseError, match="demo link: not a number of at most 18 digits"):
+        parse_match(mutated(2389951, (DEMO_LINK, f'href="/download/demo/{"8" * 30}"')))
+
+
+def test_a_demo_link_outside_the_content_section_is_found():
+    page = load_page("match-2389951")
+    text = page.text.replace(DEMO_LINK, 'href="/somewhere"')
+    at = text.index("</body>")
+    text = text[:at] + '<footer><a href="/download/demo/88201">GOTV</a></footer>' + text[at:]
+    assert parse_match(with_text(page, text)).demo_id == 88201
+
+
+# -- half scores against the score ---------------------------------------------------
+
+FIRST_HALVES = ('<span class="t">7</span><span class="">:</span><span class="ct">5</span><span>; '
+                '</span><span class="ct">6</span><span class="">:</span><span class="t">6</span>')
+FIRST_SCORES = ('"results-team-score">13<', '"results-team-score">11<')
+
+
+def halves(team1: tuple[int, int], team2: tuple[int, int]) -> str:
+    return (f'<span class="t">{team1[0]}</span><span class="">:</span><span class="ct">{team2[0]}'
+            f'</span><span>; </span><span class="ct">{team1[1]}</span><span class="">:</span>'
+            f'<span class="t">{team2[1]}</span>')
+
+
+def test_half_scores_that_do_not_add_up_to_the_score_are_a_parse_error():
+    response = mutated(2389951, (FIRST_HALVES, halves((7, 6), (5, 5))))
+    with pytest.raises(ParseError, match=r"map 1 \(Mirage\): halves 13:10 and overtime 0:0 "
+                                         r"do not add up to the score 13:11"):
+        parse_match(response)
+
+
+def test_overtime_groups_that_do_not_add_up_are_a_parse_error():
+    with pytest.raises(ParseError, match=r"map 1 \(Mirage\): halves 12:12 and overtime 7:4"):
+        parse_match(mutated(2384993, ('<span>7</span><span class="">:</span><span>5</span>',
+                                      '<span>7</span><span class="">:</span><span>4</span>')))
+
+
+def test_a_score_without_side_classes_is_checked_too():
+    response = rewritten(2389951, r'<span class="(?:ct|t)">', "<span>")
+    parse_match(response)  # as the page is, it adds up
+    broken = with_text(response, response.text.replace(
+        "<span>7</span><span class=\"\">:</span><span>5</span>",
+        "<span>8</span><span class=\"\">:</span><span>5</span>", 1))
+    with pytest.raises(ParseError, match=r"map 1 \(Mirage\): halves 14:11"):
+        parse_match(broken)
+
+
+def test_overtime_without_a_group_of_its_own_follows_a_tied_regulation():
+    # 16-14 after 6:6 and 6:6, the overtime not shown on its own: it is 4:2.
+    text = load_page("match-2389951").text
+    for old, new in zip(FIRST_SCORES, ("16", "14")):  # map 1's scores, the first shown
+        text = text.replace(old, old.replace(old[-3:-1], new), 1)
+    scored = with_text(load_page("match-2389951"), text)
+    page = parse_match(with_text(scored, text.replace(FIRST_HALVES, halves((6, 6), (6, 6)))))
+    first = page.maps[0]
+    assert (first.team1_rounds, first.team2_rounds) == (16, 14)
+    assert (first.team1_ot_rounds, first.team2_ot_rounds) == (4, 2)
+    assert (first.team1_ct_rounds, first.team1_t_rounds) == (6, 6)
+    # after an untied regulation there is no overtime: the halves must hold the score
+    with pytest.raises(ParseError, match=r"map 1 \(Mirage\): halves 13:11 and overtime 0:0 "
+                                         r"do not add up to the score 16:14"):
+        parse_match(scored)
+
+
+@pytest.mark.parametrize("match_id", MATCH_IDS)
+def test_every_fixture_map_s_halves_add_up(match_id):
+    for played in parsed(match_id).maps:
+        if played.team1_ct_rounds is None:
+            assert played.is_forfeit or not played.played
+            continue
+        assert (played.team1_ct_rounds + played.team1_t_rounds + played.team1_ot_rounds
+                == played.team1_rounds)
+        assert (played.team2_ct_rounds + played.team2_t_rounds + played.team2_ot_rounds
+                == played.team2_rounds)
+
+
+# -- one parse per page ---------------------------------------------------------------
+
+
+class _CountingSelector(_page.Selector):
+    """The parsers' Selector, counting the documents it parses (not the sub-selectors)."""
+
+    parsed = 0
+
+    def __init__(self, text=None, *args, **kwargs):
+        if text is not None:
+            type(self).parsed += 1
+        super().__init__(text, *args, **kwargs)
+
+
+@pytest.fixture
+def parses(monkeypatch):
+    monkeypatch.setattr(_CountingSelector, "parsed", 0)
+    monkeypatch.setattr(_page, "Selector", _CountingSelector)
+    return lambda: _CountingSelector.parsed
+
+
+WITHOUT_LINEUPS = r'<div class="lineups"(?s:.*?)<div class="matchstats"'
+
+
+def test_a_page_without_lineups_is_parsed_once(parses):
+    response = rewritten(2389951, WITHOUT_LINEUPS, '<div class="matchstats"')
+    page = parse_match(response)
+    assert page.lineups == [] and page.demo_id == 88201
+    assert_maps(page, load_expected("match-2389951"))
+    assert parses() == 1
+
+
+@pytest.mark.parametrize("match_id", MATCH_IDS)
+def test_every_fixture_page_is_parsed_once(parses, match_id):
+    parse_match(load_page(f"match-{match_id}"))
+    assert parses() == 1
+
+
+def test_a_section_cut_short_before_the_lineups_reads_the_whole_page(parses):
+    # an <aside> inside the content ends the section early: the lineups are past it
+    response = mutated(2389951, ('<div class="lineups"', '<aside></aside><div class="lineups"'))
+    page = parse_match(response)
+    assert_lineups(page, load_expected("match-2389951"))
+    assert parses() == 2  # the section, then the page

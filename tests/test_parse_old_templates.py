@@ -2,7 +2,9 @@
 
 ``old-mapstats-{id}`` are map stats pages laid out as HLTV served them in 2022;
 ``variant-performance-{id}`` and ``variant-economy-{id}`` are today's pages with optional
-pieces removed and the rest reordered. ``tools/make_page_variants.py`` makes them and
+pieces removed and the rest reordered; ``variant-mr15-mapstats-188093`` is a 2022 page
+whose round history has a slot for every regulation round of an MR15 map, empty after
+the last round played. ``tools/make_page_variants.py`` makes them and
 their expected values (``expected-{variant}.json``) from today's fixture pages and truth
 files; the tests below check the parsers against those values, the values against the
 truth they come from, and the committed files against what the tool makes.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import re
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -30,12 +33,14 @@ from hltv_scraper.items import (
     ScoreboardRow,
     TeamOverview,
 )
+from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.mapstats import parse_mapstats
 from hltv_scraper.parsers.performance import parse_performance
-from tests.pages import PAGES_DIR, load_expected, load_page, mutated
+from tests.pages import PAGES_DIR, load_expected, load_page, mutated, with_text
 
 OLD_MAPSTATS = [219128, 162345, 206389, 173424]
+MR15_SLOTS = "variant-mr15-mapstats-188093"  # the 2022 page, a slot for each of 30 rounds
 PERFORMANCE_VARIANTS = [219128, 162345]
 ECONOMY_VARIANTS = [219128, 162345]
 # What a 2022 scoreboard does not show (no MKs, 1vsX, Swing, traded count, eco-adjusted
@@ -111,6 +116,62 @@ def test_old_mapstats_expected_values_are_the_truth_less_what_2022_did_not_show(
         for name, value in player.items():
             assert value == (None if name in NOT_ON_2022_SCOREBOARDS else true_player[name]), name
     assert want["rounds"] == [{k: r[k] for k in want["rounds"][0]} for r in truth["rounds"]]
+
+
+def test_an_mr15_map_ending_before_round_30_is_read_exactly():
+    page: MapStatsPage = parse_mapstats(load_page(MR15_SLOTS))
+    derived = expected(MR15_SLOTS)
+    assert derived["derived_from"] == "expected-188093.json"
+    want = derived["item"]
+    assert want["rounds"] == [{f.name: r[f.name] for f in fields(RoundOutcome)}
+                              for r in load_expected(188093)["rounds"]]
+    assert [r.round_number for r in page.rounds] == list(range(1, 18))  # 4-13: 17 rounds
+    for outcome, round_want in zip(page.rounds, want["rounds"], strict=True):
+        assert_fields(outcome, round_want, RoundOutcome, round_want["round_number"])
+    for team, team_want in zip(page.teams, want["teams"], strict=True):
+        assert_fields(team, team_want, MapTeam, team_want["team_name"])
+    for player, player_want in zip(page.players, want["players"], strict=True):
+        assert_fields(player, player_want, ScoreboardRow, player_want["player_name"])
+
+
+def test_the_mr15_variant_has_a_slot_for_every_regulation_round():
+    text = load_page(MR15_SLOTS).text
+    rows = text.split('class="round-history-team-row"')[1:]
+    assert len(rows) == 2
+    for row in rows:
+        row = row.split('class="round-history-con"')[0].split("</table>")[0]
+        slots = re.findall(r'round-history-outcome" src="[^"]*/(\w+)\.svg|round-history-bar', row)
+        assert len([slot for slot in slots if slot]) == 30
+        assert slots.index("", 1) == 16  # the half marker after 15 slots (the first is the row's)
+        assert slots[-13:] == ["emptyHistory"] * 13
+
+
+def test_a_gap_before_the_last_round_is_a_parse_error_naming_the_round():
+    # Round 5 of 188093 (Falcon Ridge won it): emptied, it is a slot before round 17.
+    response = load_page(MR15_SLOTS)
+    text = response.text
+    rows = text.split('class="round-history-team-row"')
+    assert len(rows) == 3
+    falcon_ridge = rows[2]
+    icons = re.findall(r'src="/img/static/scoreboard/\w+\.svg"', falcon_ridge)
+    assert icons[4] != 'src="/img/static/scoreboard/emptyHistory.svg"'
+    at = [m.start() for m in re.finditer(r'src="/img/static/scoreboard/', falcon_ridge)][4]
+    emptied = (falcon_ridge[:at] + 'src="/img/static/scoreboard/emptyHistory.svg"'
+               + falcon_ridge[at + len(icons[4]):])
+    broken = 'class="round-history-team-row"'.join([*rows[:2], emptied])
+    with pytest.raises(ParseError, match=r"round 5 has no outcome .*round 17 was played"):
+        parse_mapstats(with_text(response, broken))
+
+
+def test_a_round_after_the_last_slots_is_still_a_round():
+    # A win in slot 20 after two empty slots: slots 18 and 19 are a gap, not the end.
+    response = load_page(MR15_SLOTS)
+    rows = response.text.split('class="round-history-team-row"')
+    empties = [m.start() for m in re.finditer("emptyHistory.svg", rows[2])]
+    at = empties[-11]  # slot 20 of Falcon Ridge's row
+    rows[2] = rows[2][:at] + "t_win.svg" + rows[2][at + len("emptyHistory.svg"):]
+    with pytest.raises(ParseError, match="round 18 has no outcome"):
+        parse_mapstats(with_text(response, 'class="round-history-team-row"'.join(rows)))
 
 
 def test_old_mapstats_opening_kills_come_from_the_fk_diff_title():

@@ -50,6 +50,22 @@ remove optional pieces and reorder the rest):
 - 162345 (Rating 2.0): no overview table; every card without its Impact and ADR bars;
   each team's five cards in reverse order.
 
+``variant-mr15-mapstats`` (the round history of the MR15 years): 188093, a map that
+ended after 17 rounds, on the 2022 page above, whose round history gives each team row a
+slot for every regulation round of an MR15 map: 30, the half marker after 15, and after
+the map's last round both rows show ``emptyHistory`` (13 empty slots each here). Its
+halves stay what they were: the parser must not read halves or a round count from the
+slots. Its expected values are those of ``old-mapstats``: the 17 rounds played, no more.
+
+``variant-rewatch2025-match`` and ``variant-rewatch2022-match``: a match page whose GOTV
+demo is linked as real pages link it, instead of the fixtures' ``.match-demo
+a.demo-link`` (which goes): pages saved in 2025 as ``data-demo-link="/download/demo/{id}"``
+on a ``.stream-box`` of the "Rewatch" box (``.streams``), after the stream boxes
+(2389951); pages saved in 2022 as the absolute ``href`` of an ``a`` inside a
+``.stream-box`` (``https://www.hltv.org/download/demo/{id}``), before them (2366498).
+The page keeps its canonical link (the match id); its expected values are the match's
+truth, whose ``demo_id`` is the id the fixture page links.
+
 ``variant-economy`` (nothing lost: the chart alone decides every round here):
 
 - 219128: no equipment-category icon tables, no per-team buy-type counts.
@@ -113,16 +129,21 @@ _BRACKETED = re.compile(r"^(\S+?)\s*\(\s*(\S+?)\s*\)$")
 
 
 def content_section(page: str, mapstatsid: int) -> etree._Element:
-    """Today's page's ``.contentCol`` element."""
+    """Today's page's ``.contentCol`` element (still in its tree: the head is there)."""
     body = gzip.decompress((ARCHIVE / page / f"{mapstatsid}.html.gz").read_bytes())
     tree = lxml.html.document_fromstring(body, parser=lxml.html.HTMLParser(encoding="utf-8"))
     (section,) = tree.xpath("//div[contains(concat(' ', normalize-space(@class), ' '), ' contentCol ')]")
     return section
 
 
-def document(section: etree._Element) -> bytes:
+def document(section: etree._Element, *, canonical: bool = False) -> bytes:
+    """The section in a bare document; with ``canonical``, the page's canonical link too."""
     inner = lxml.html.tostring(section, encoding="unicode", with_tail=False)
-    return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"/></head><body>\n'
+    head = '<meta charset="utf-8"/>'
+    if canonical:
+        (link,) = section.getroottree().xpath("//head/link[@rel='canonical']")
+        head += lxml.html.tostring(link, encoding="unicode", with_tail=False)
+    return (f"<!DOCTYPE html>\n<html><head>{head}</head><body>\n"
             f"{inner}\n</body></html>\n").encode("utf-8")
 
 
@@ -247,6 +268,80 @@ def old_mapstats_expected(truth: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# -- variant-mr15-mapstats ---------------------------------------------------------------
+
+MR15_SLOTS = 30  # an MR15 map's regulation rounds: the slots of a 2022 round history row
+MR15_HALF = 15
+
+
+def mr15_round_history(section: etree._Element) -> None:
+    """Each team row: its leading marker, 15 slots, the half marker, 15 slots."""
+    (container,) = section.cssselect(".round-history-con")
+    rows = container.cssselect(".round-history-team-row")
+    for row in rows:
+        icons = row.cssselect("img.round-history-outcome")
+        bars = row.cssselect(".round-history-bar")
+        lost = next(icon for icon in icons if "emptyHistory" in icon.get("src"))
+        if len(icons) >= MR15_SLOTS or len(bars) != 2:
+            raise SystemExit("expected a short map's row: two markers, fewer than 30 rounds")
+        for element in [*icons, bars[1]]:
+            element.tail = None
+            row.remove(element)
+        empty = [copy.deepcopy(lost) for _ in range(MR15_SLOTS - len(icons))]
+        for icon in empty:
+            icon.set("title", "")
+        slots = [*icons, *empty]
+        row.extend([*slots[:MR15_HALF], bars[1], *slots[MR15_HALF:]])
+
+
+def mr15_mapstats(section: etree._Element) -> None:
+    old_mapstats(section)
+    mr15_round_history(section)
+
+
+# -- variant-rewatch-match ---------------------------------------------------------------
+
+
+def _stream_box(**attributes: str) -> etree._Element:
+    box = etree.Element("div")
+    box.set("class", "stream-box")
+    for name, value in attributes.items():
+        box.set(name.replace("_", "-"), value)
+    return box
+
+
+def rewatch_2025(section: etree._Element, demo_id: int) -> None:
+    one(section, ".match-demo").drop_tree()
+    streams = one(section, ".streams")
+    box = _stream_box(data_demo_link=f"/download/demo/{demo_id}")
+    label = etree.SubElement(box, "div")
+    label.set("class", "stream-box-embed")
+    label.text = "GOTV Demo"
+    streams.append(box)
+    headline = etree.Element("span")
+    headline.set("class", "headline")
+    headline.text = "Rewatch"
+    streams.addprevious(headline)
+
+
+def rewatch_2022(section: etree._Element, demo_id: int) -> None:
+    one(section, ".match-demo").drop_tree()
+    streams = one(section, ".streams")
+    box = _stream_box()
+    link = etree.SubElement(box, "a")
+    link.set("href", f"https://www.hltv.org/download/demo/{demo_id}")
+    link.set("class", "flexbox left-right-padding")
+    link.text = "GOTV Demo"
+    streams.insert(0, box)
+
+
+REWATCH_VARIANTS = {"rewatch2025": (2389951, rewatch_2025), "rewatch2022": (2366498, rewatch_2022)}
+
+
+def _match_truth(match_id: int) -> dict[str, Any]:
+    return json.loads((PAGES / f"expected-match-{match_id}.json").read_text("utf-8"))
+
+
 # -- variant-performance ------------------------------------------------------------------
 
 
@@ -366,22 +461,34 @@ def economy_expected(truth: dict[str, Any]) -> dict[str, Any]:
 # -- all of them ---------------------------------------------------------------------------
 
 OLD_MAPSTATS = (219128, 162345, 206389, 173424)
+MR15_MAP = 188093
 
 
 def variants() -> dict[str, tuple[bytes, dict[str, Any]]]:
     """Variant name -> (its page, its expected values)."""
     made = {}
 
-    def add(name, page, mapstatsid, edit, expected):
+    def add(name, page, mapstatsid, edit, expected, truth_file=None):
         section = content_section(page, mapstatsid)
         edit(section)
-        truth_file = f"expected-{mapstatsid}.json"
-        made[name] = (document(section), {"page": name, "derived_from": truth_file, **expected})
+        truth_file = truth_file or f"expected-{mapstatsid}.json"
+        made[name] = (document(section, canonical=page == "match"),
+                      {"page": name, "derived_from": truth_file, **expected})
 
     for mapstatsid in OLD_MAPSTATS:
         truth = _truth(mapstatsid)
         add(f"old-mapstats-{mapstatsid}", "mapstats", mapstatsid, old_mapstats,
             old_mapstats_expected(truth))
+    add(f"variant-mr15-mapstats-{MR15_MAP}", "mapstats", MR15_MAP, mr15_mapstats,
+        old_mapstats_expected(_truth(MR15_MAP)))
+    for variant, (match_id, edit) in REWATCH_VARIANTS.items():
+        truth = _match_truth(match_id)
+        if truth["demo_id"] is None:
+            raise SystemExit(f"match {match_id} has no demo to link")
+        add(f"variant-{variant}-match-{match_id}", "match", match_id,
+            lambda section, edit=edit, demo_id=truth["demo_id"]: edit(section, demo_id),
+            {key: value for key, value in truth.items() if key != "files"},
+            truth_file=f"expected-match-{match_id}.json")
     for mapstatsid, (edit, unknown) in PERFORMANCE_VARIANTS.items():
         add(f"variant-performance-{mapstatsid}", "performance", mapstatsid, edit,
             performance_expected(_truth(mapstatsid), unknown))

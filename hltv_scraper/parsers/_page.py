@@ -34,15 +34,24 @@ def content_selector(response: TextResponse, root_css: str) -> Selector:
     differently costs time, never data. Name the last piece of the page the parser
     needs: a section cut short then falls back to the whole page.
     """
-    section = _content_section(response)
-    if section is not None:
-        selector = Selector(text=section)
-        if selector.css(root_css):
-            return selector
-    page = Selector(text=response.text)
+    selector = section_selector(response)
+    if selector is not None and selector.css(root_css):
+        return selector
+    page = page_selector(response)
     if not page.css(root_css):
         raise ParseError(f"no {root_css} on the page")
     return page
+
+
+def section_selector(response: TextResponse) -> Selector | None:
+    """A selector over the content section alone; ``None`` if none is found."""
+    section = _content_section(response)
+    return None if section is None else Selector(text=section)
+
+
+def page_selector(response: TextResponse) -> Selector:
+    """A selector over the whole page: what reading a page costs when the section fails."""
+    return Selector(text=response.text)
 
 
 def _content_section(response: TextResponse) -> str | None:

@@ -4,7 +4,8 @@ Everything comes from the page's one line chart (``msline``): its categories are
 rounds, its two datasets the teams. A win anchor on a point says which team won and on
 which side; when a round carries no single readable anchor, the equipment-category
 icons below the chart decide instead. Rounds absent from the chart (MR12 overtime) are
-simply absent: HLTV does not publish them, so that is not an error.
+simply absent: HLTV does not publish them, so that is not an error. Nor are trailing
+rounds the chart shows without a value for either team: slots of rounds never played.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ def parse_economy(response: TextResponse) -> EconomyPage:
     names = [name for name, _ in datasets]
     icons: dict[str, list[_Icon]] | None = None  # read only if a round needs them
     entries = []
-    for index, round_number in enumerate(rounds):
+    played = _played(datasets)
+    if not played:
+        raise _error("no round of the equipment chart has a value")
+    for index, round_number in enumerate(rounds[:played]):
         points = [team_points[index] for _, team_points in datasets]
         values = [_equipment_value(point, name, round_number) for point, name in zip(points, names)]
         outcomes = _anchor_outcomes(points)
@@ -128,6 +132,22 @@ def _datasets(source: dict[str, Any], rounds: int) -> list[tuple[str, list[dict[
     if teams[0][0] == teams[1][0]:
         raise _error(f"both datasets are named {teams[0][0]!r}")
     return teams
+
+
+def _played(datasets: list[tuple[str, list[dict[str, Any]]]]) -> int:
+    """How many of the chart's rounds were played: trailing rounds blank for both teams
+    are slots of rounds never played (the chart holds the rounds, not a fixed number)."""
+    played = min(len(points) for _, points in datasets)
+    while played and all(_blank(points[played - 1]) for _, points in datasets):
+        played -= 1
+    return played
+
+
+def _blank(point: dict[str, Any]) -> bool:
+    value = point.get("value")
+    return (value is None or (isinstance(value, str) and not value.strip())) and not point.get(
+        "anchorImageUrl"
+    )
 
 
 def _equipment_value(point: dict[str, Any], name: str, round_number: int) -> int:

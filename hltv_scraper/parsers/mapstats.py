@@ -203,7 +203,7 @@ def _teams(box: Selector, info: Selector, rows: dict[str, Selector]) -> list[Map
             raise ParseError(f"map stats: {css[1:]} lacks an id, a name or a score")
         regulation = team.ct_rounds + team.t_rounds
         # Overtime gets its own group only for long overtime; otherwise the rounds
-        # beyond the halves are overtime (none on MR15 maps, where 30 rounds fit).
+        # beyond the halves are overtime (often none).
         team.ot_rounds = (
             sum(group[index][0] for group in overtime) if overtime else team.score - regulation
         )
@@ -390,8 +390,14 @@ def _difference(first: int | None, second: int | None) -> int | None:
 
 
 def _round_history(root: Selector, teams: list[MapTeam]) -> list[RoundOutcome]:
+    """One outcome per round played, numbered across containers.
+
+    Pages of the MR15 years give each team row a slot for every regulation round, and
+    the slots after the map's last round are empty for both teams: rounds not played,
+    dropped. An empty slot before the last round played is no round: an error.
+    """
     by_name = {team.team_name.casefold(): team for team in teams}
-    rounds: list[RoundOutcome] = []
+    slots: list[tuple[tuple[MapTeam, MapTeam], tuple[str, str]]] = []
     # Long overtime adds a second container: its rounds continue the numbering.
     for container in root.css(".round-history-con"):
         rows = []
@@ -404,17 +410,23 @@ def _round_history(root: Selector, teams: list[MapTeam]) -> list[RoundOutcome]:
             rows.append((by_name[name.casefold()], [_icon(src) for src in icons]))
         if len(rows) != 2 or rows[0][0] is rows[1][0] or len(rows[0][1]) != len(rows[1][1]):
             raise ParseError("map stats: a round history block is not two rows of one length")
-        for icons in zip(rows[0][1], rows[1][1]):
-            number = len(rounds) + 1
-            winners = [(team, icon) for (team, _), icon in zip(rows, icons) if icon != _LOST_ROUND]
-            if len(winners) != 1 or winners[0][1] not in _OUTCOMES:
-                raise ParseError(f"map stats: round {number} has outcome icons {list(icons)}")
-            team, icon = winners[0]
-            side, win_type = _OUTCOMES[icon]
-            rounds.append(load(
-                RoundOutcomeLoader, f"map stats: round {number}", round_number=number,
-                winner_side=side, win_type=win_type, winner_team_id=team.team_id,
-            ))
+        slots.extend(((rows[0][0], rows[1][0]), icons) for icons in zip(rows[0][1], rows[1][1]))
+    while slots and all(icon == _LOST_ROUND for icon in slots[-1][1]):
+        slots.pop()  # after the last round played
+    rounds: list[RoundOutcome] = []
+    for number, (row_teams, icons) in enumerate(slots, 1):
+        winners = [(team, icon) for team, icon in zip(row_teams, icons) if icon != _LOST_ROUND]
+        if not winners:
+            raise ParseError(f"map stats: round {number} has no outcome (both slots "
+                             f"{_LOST_ROUND}), yet round {len(slots)} was played")
+        if len(winners) != 1 or winners[0][1] not in _OUTCOMES:
+            raise ParseError(f"map stats: round {number} has outcome icons {list(icons)}")
+        team, icon = winners[0]
+        side, win_type = _OUTCOMES[icon]
+        rounds.append(load(
+            RoundOutcomeLoader, f"map stats: round {number}", round_number=number,
+            winner_side=side, win_type=win_type, winner_team_id=team.team_id,
+        ))
     for team in teams:
         won = sum(1 for outcome in rounds if outcome.winner_team_id == team.team_id)
         if won != team.score:

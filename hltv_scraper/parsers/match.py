@@ -4,7 +4,9 @@ It is where a match's maps are found: one ``.mapholder`` per map of the format, 
 the mapstatsid of each map that has stats. Only what a match cannot be stored without
 is required (the match id, both teams' ids and names, a name for every map holder);
 anything else the page does not show is ``None`` or empty, never 0. Team 1 is the left
-team everywhere on the page: its number comes first in every score.
+team everywhere on the page: its number comes first in every score. A map's half scores
+must add up to its score, and the match's GOTV demo id is read wherever the page links
+``/download/demo/{id}``.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from hltv_scraper.loaders import (
 from hltv_scraper.parsers._page import (
     ParseError,
     clean_text,
-    content_selector,
     id_from_href,
     node_text,
+    page_selector,
+    section_selector,
     whole_number,
 )
 
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
 # The lineups come last of what is read: if they are in the content section, so is the
 # rest. A page without lineups is read from its team boxes on.
 _LAST_CSS = ".lineups .lineup"
+# A lineup anywhere in the raw page: a section without one was cut short.
+_LINEUP_CLASS = re.compile(rb"""<[^<>]*\sclass\s*=\s*["']?[^"'<>=]*\blineup(?![\w-])""", re.I)
 _TEAMS_CSS = ".teamsBox"
 _TEAMS = (".team1-gradient", ".team2-gradient")
 _ROUND_DIGITS = 4  # no team wins 10,000 rounds on a map
@@ -53,6 +58,17 @@ _HALF_TOKEN = re.compile(r"\d+|[();]")
 _SIDE_CLASSES = {"ct": "CT", "ct-color": "CT", "t": "T", "t-color": "T"}
 _FORFEITED_MAP = "default"
 _DELETED = "match deleted"
+# The GOTV demo archive, linked relative or absolute, from any attribute: ``href`` (2022
+# pages, the fixtures), ``data-demo-link`` (2025 pages). Other ``/download/`` links and
+# demo links of other sites are not it.
+_DEMO_ATTRIBUTES = "//@*[contains(., '/download/demo/')]"
+_DEMO_LINK = re.compile(
+    r"(?:(?:https?:)?//(?:www\.)?hltv\.org)?/download/demo/(\d+)/?(?:[?#]\S*)?", re.I
+)
+# The same link as an attribute value in the raw bytes: is it worth reading the page?
+_DEMO_IN_BYTES = re.compile(
+    rb"""=\s*["']?\s*(?:(?:https?:)?//(?:www\.)?hltv\.org)?/download/demo/\d""", re.I
+)
 
 
 class _Team(NamedTuple):
@@ -62,7 +78,7 @@ class _Team(NamedTuple):
 
 
 def parse_match(response: TextResponse) -> MatchPage:
-    root = _root(response)
+    root, is_section = _root(response)
     box = root.css(_TEAMS_CSS)[0]
     teams = [_team(box, css) for css in _TEAMS]
     if teams[0].id == teams[1].id:
@@ -78,6 +94,7 @@ def parse_match(response: TextResponse) -> MatchPage:
         team1_rank=ranks.get(teams[0].id), team2_rank=ranks.get(teams[1].id),
         is_forfeit=(when["status"] or "").casefold() == _DELETED
         or any(m.is_forfeit for m in maps),
+        demo_id=_demo_id(root, response, is_section=is_section),
         **when,
         **_format(root),
     )
@@ -86,17 +103,62 @@ def parse_match(response: TextResponse) -> MatchPage:
     return page
 
 
-def _root(response: TextResponse) -> Selector:
-    try:
-        root = content_selector(response, _LAST_CSS)
-    except ParseError:
-        root = None  # no lineups on the page: the team boxes are what must be there
-    if root is None or not root.css(_TEAMS_CSS):
-        try:
-            root = content_selector(response, _TEAMS_CSS)
-        except ParseError:
-            raise ParseError(f"match: no team boxes ({_TEAMS_CSS})") from None
-    return root
+def _root(response: TextResponse) -> tuple[Selector, bool]:
+    """The selector to read, parsed once, and whether it is the content section alone.
+
+    The section holds the whole match when its lineups are in it, or when the page has
+    no lineup at all (a match not played yet, some forfeits); otherwise it may have been
+    cut short and the whole page is read instead.
+    """
+    section = section_selector(response)
+    if section is not None and section.css(_TEAMS_CSS) and (
+        section.css(_LAST_CSS) or not _has_lineup(response.body)
+    ):
+        return section, True
+    page = page_selector(response)
+    if not page.css(_TEAMS_CSS):
+        raise ParseError(f"match: no team boxes ({_TEAMS_CSS})")
+    return page, False
+
+
+def _has_lineup(body: bytes) -> bool:
+    """Whether a tag of the raw page has the class ``lineup``.
+
+    Each occurrence of the word is checked in its own tag: one expression over the
+    page would try every class attribute of megabytes of chrome.
+    """
+    at = body.find(b"lineup")
+    while at != -1:
+        tag = body.rfind(b"<", 0, at)
+        if tag != -1 and _LINEUP_CLASS.match(body, tag, at + len(b"lineup") + 1):
+            return True
+        at = body.find(b"lineup", at + 1)
+    return False
+
+
+def _demo_id(root: Selector, response: TextResponse, *, is_section: bool) -> int | None:
+    """The id of the match's GOTV demo link (``/download/demo/{id}``); ``None`` for none.
+
+    Read wherever the page links it: the "Rewatch" box of today's pages, a link of older
+    ones. Outside the content section it is looked for only when the raw page has such
+    a link. One match has one archive: two different ids are an error, not a guess.
+    """
+    found = _demo_ids(root)
+    if (not found and is_section and b"/download/demo/" in response.body
+            and _DEMO_IN_BYTES.search(response.body)):
+        found = _demo_ids(page_selector(response))
+    if len(found) > 1:
+        raise ParseError(f"match: links to {len(found)} different demos {sorted(found)}")
+    return found.pop() if found else None
+
+
+def _demo_ids(root: Selector) -> set[int]:
+    ids = set()
+    for value in root.xpath(_DEMO_ATTRIBUTES).getall():
+        match = _DEMO_LINK.fullmatch(value.strip())
+        if match:
+            ids.add(whole_number(match.group(1), "match: demo link"))
+    return ids
 
 
 def _id(href: str | None, kind: str, what: str) -> int | None:
@@ -217,16 +279,19 @@ def _map(holder: Selector, number: int) -> MatchMap:
         map_number=number, map_name=name, mapstatsid=mapstatsid,
         played=played, is_forfeit=name.casefold() == _FORFEITED_MAP,
         team1_rounds=rounds[0], team2_rounds=rounds[1],
-        **_half_scores(holder, piece),
+        **_half_scores(holder, piece, name, rounds),
     )
 
 
-def _half_scores(holder: Selector, piece: str) -> dict[str, int | str | None]:
+def _half_scores(
+    holder: Selector, piece: str, name: str, rounds: list[int | None]
+) -> dict[str, int | str | None]:
     """Per-side and overtime rounds from ``(ct 7 : t 5; t 6 : ct 6) (7 : 5)``.
 
     Each group holds team 1's number, then team 2's; a side class on a number says
     which side that team played the half on. Groups without side classes are
-    overtime. An unplayed or forfeited map shows no groups: everything is ``None``.
+    overtime (on a page without any side classes: the groups after the first two).
+    An unplayed or forfeited map shows no groups: everything is ``None``.
     """
     groups = _half_groups(holder, piece)
     if not groups:
@@ -235,20 +300,47 @@ def _half_scores(holder: Selector, piece: str) -> dict[str, int | str | None]:
     unsided = [group for group in groups if not any(side for _, side in group)]
     if len(sided) + len(unsided) != len(groups):
         raise ParseError(f"{piece}: a half score group has a side on one number only")
+    halves, overtime = (sided, unsided) if sided else (groups[:2], groups[2:])
+    ot_rounds = _overtime(halves, overtime, rounds, f"{piece} ({name})")
+    values: dict[str, int | str | None] = {
+        "team1_ot_rounds": ot_rounds[0], "team2_ot_rounds": ot_rounds[1],
+    }
     if not sided:
-        # a page without side classes: the first two groups are still the halves
-        return {
-            "team1_ot_rounds": sum(group[0][0] for group in groups[2:]),
-            "team2_ot_rounds": sum(group[1][0] for group in groups[2:]),
-        }
-    values: dict[str, int | str | None] = {"team1_starting_side": sided[0][0][1]}
+        return values  # the halves' numbers without their sides say nothing storable
+    values["team1_starting_side"] = sided[0][0][1]
     for index, team in enumerate(("team1", "team2")):
         for side in ("CT", "T"):
             values[f"{team}_{side.lower()}_rounds"] = sum(
                 group[index][0] for group in sided if group[index][1] == side
             )
-        values[f"{team}_ot_rounds"] = sum(group[index][0] for group in unsided)
     return values
+
+
+_Groups = list[list[tuple[int, str | None]]]
+
+
+def _overtime(
+    halves: _Groups, overtime: _Groups, rounds: list[int | None], piece: str
+) -> list[int]:
+    """Each team's overtime rounds; the halves and overtime must add up to the score.
+
+    As on the map stats page, a short overtime may have no group of its own: then the
+    rounds beyond the halves are overtime, which is only played after a tied
+    regulation. Nothing here knows a regulation length: the halves are what the page
+    shows. A score the page does not show ("-") checks nothing.
+    """
+    regulation = [sum(group[index][0] for group in halves) for index in (0, 1)]
+    extra = [sum(group[index][0] for group in overtime) for index in (0, 1)]
+    if None in rounds:
+        return extra
+    if not overtime and regulation != rounds and regulation[0] == regulation[1]:
+        extra = [score - played for score, played in zip(rounds, regulation)]
+    if min(extra) < 0 or [r + o for r, o in zip(regulation, extra)] != rounds:
+        raise ParseError(
+            f"{piece}: halves {regulation[0]}:{regulation[1]} and overtime "
+            f"{extra[0]}:{extra[1]} do not add up to the score {rounds[0]}:{rounds[1]}"
+        )
+    return extra
 
 
 def _half_groups(holder: Selector, piece: str) -> list[list[tuple[int, str | None]]]:
