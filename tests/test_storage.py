@@ -108,7 +108,7 @@ def test_pending_maps_are_streamed_in_mapstatsid_order_and_respect_attempts(data
         # their scoreboard is stored: nothing left for the map stats stage
         assert list(db.iter_pending("map_stats", max_attempts=3)) == []
         first = next(db.iter_pending("perf_economy", max_attempts=3))
-        assert (first.id, first.slug) == (162345, "outpost-vs-kingsfall")
+        assert (first.id, first.slug, first.team_names) == (162345, None, ("Outpost", "Kingsfall"))
     finally:
         db.close()
 

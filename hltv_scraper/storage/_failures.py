@@ -20,7 +20,7 @@ from hltv_scraper.storage._sql import listed
 
 if TYPE_CHECKING:
     from hltv_scraper.storage._sql import Sql
-    from hltv_scraper.storage._stages import Stage
+    from hltv_scraper.storage.stages import Stage
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")

@@ -252,3 +252,8 @@ def _statements(script: str) -> list[str]:
         raise RuntimeError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
     return statements
 
+
+
+def shipped_schema_version(name: str = SQLITE) -> int:
+    """The schema version this code migrates a database of dialect ``name`` to."""
+    return len(migrations(name))

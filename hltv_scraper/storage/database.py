@@ -24,8 +24,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
-from hltv_scraper.parsers import current_parser_version
-from hltv_scraper.site import slugify
 from hltv_scraper.storage._errors import AlreadyStored, SaveResult, ValidationError
 from hltv_scraper.storage._failures import FailureGroup, failure_groups, requeue
 from hltv_scraper.storage._results import known_match_ids
@@ -38,19 +36,23 @@ from hltv_scraper.storage._schema import (
     in_transaction,
     migrate,
     rollback,
+    schema_version,
 )
 from hltv_scraper.storage._sql import Row, Sql, listed
-from hltv_scraper.storage._stages import STAGES, Stage
+from hltv_scraper.storage.stages import STAGES, Stage
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 @dataclass(frozen=True)
 class Unit:
-    """What a spider needs to request a unit's pages: its key and the URL's slug."""
+    """What a spider needs to request a unit's pages: its key, the URL's slug as stored
+    (None when none was: the spider makes one of the team names, which storage leaves
+    to it), and the match's team names."""
 
     id: int
-    slug: str = "x"
+    slug: str | None = None
+    team_names: tuple[str | None, str | None] = (None, None)
 
 
 def utc_now() -> str:
@@ -58,10 +60,12 @@ def utc_now() -> str:
 
 
 class Database:
-    def __init__(self, connection: Connection, url: URL) -> None:
+    def __init__(self, connection: Connection, url: URL, *, applied: Sequence[str] = ()) -> None:
         self.connection = connection
         self.url = url
         self.sql = Sql(connection)
+        #: the migrations opening the database applied (``0004_demo_ids.sql``...)
+        self.applied = list(applied)
 
     @classmethod
     def open(cls, location: URL | Path | str, *, create: bool = True) -> Database:
@@ -76,14 +80,25 @@ class Database:
             url = database_url(url=None, path=location)
         connection = connect(url)
         try:
-            migrate(connection)
+            applied = migrate(connection)
         except BaseException:
             connection.close()
             raise
-        return cls(connection, url)
+        return cls(connection, url, applied=applied)
 
     def close(self) -> None:
         self.connection.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version the database is at (after opening: the latest shipped)."""
+        return schema_version(self.connection)
 
     @property
     def location(self) -> str:
@@ -99,14 +114,16 @@ class Database:
     # Pending units are those a stage has still to store; with ``stale``, those it
     # stored with another parser version than ``parser_version`` (to re-parse). Either
     # way a unit has attempts left: fewer than ``max_attempts`` counted under this
-    # parser version (attempts counted under another one do not count).
+    # parser version (attempts counted under another one do not count). The parser
+    # version is the caller's (storage imports no parser); without one, every counted
+    # attempt counts, and asking for stale units is an error.
 
     def count_pending(
         self, stage: Stage | str, *, max_attempts: int, parser_version: str | None = None, stale: bool = False
     ) -> int:
         stage = _stage(stage)
         return self.sql.value(
-            f"SELECT count(*) FROM {stage.table} u WHERE {_wanted(stage, stale)}",
+            f"SELECT count(*) FROM {stage.table} u WHERE {_wanted_checked(stage, stale, parser_version)}",
             _versioned({"max_attempts": max_attempts}, parser_version),
         )
 
@@ -150,7 +167,7 @@ class Database:
                       lease_expires = {db.now_epoch} + :lease_seconds
                     WHERE {stage.key} IN (
                       SELECT u.{stage.key} FROM {stage.table} u
-                      WHERE u.{stage.key} > :after AND {_wanted(stage, stale)}
+                      WHERE u.{stage.key} > :after AND {_wanted_checked(stage, stale, parser_version)}
                         AND (u.lease_expires IS NULL OR u.lease_expires < {db.now_epoch})
                         {f'AND u.{stage.key} NOT IN {excluded}' if exclude else ''}
                       ORDER BY u.{stage.key} LIMIT :limit {db.skip_locked})
@@ -221,7 +238,7 @@ class Database:
         stage = _stage(stage)
         seconds = self.sql.value(
             f"""SELECT min(u.lease_expires) - {self.sql.now_epoch} FROM {stage.table} u
-                WHERE {_wanted(stage, stale)} AND u.lease_worker <> :worker""",
+                WHERE {_wanted_checked(stage, stale, parser_version)} AND u.lease_worker <> :worker""",
             _versioned({"worker": worker, "max_attempts": max_attempts}, parser_version),
         )
         return None if seconds is None else max(float(seconds), 0.0)
@@ -531,13 +548,20 @@ def _wanted(stage: Stage, stale: bool) -> str:
 
 
 def _versioned(params: dict[str, Any], parser_version: str | None) -> dict[str, Any]:
-    """``params`` with ``:parser_version``: the code's own unless one is given."""
-    return {**params, "parser_version": parser_version or current_parser_version()}
+    """``params`` with ``:parser_version``. Storage knows no parser version of its own:
+    the caller passes it. Without one, attempts count whatever version they were
+    counted under (SQL's ``<> NULL`` is never true)."""
+    return {**params, "parser_version": parser_version}
+
+
+def _wanted_checked(stage: Stage, stale: bool, parser_version: str | None) -> str:
+    if stale and parser_version is None:
+        raise TypeError("stale units are those stored by another parser version: pass parser_version")
+    return _wanted(stage, stale)
 
 
 def _unit(row: Row) -> Unit:
-    slug = row["slug"] or slugify(row["team1_name"], row["team2_name"])
-    return Unit(id=row["unit_id"], slug=slug)
+    return Unit(id=row["unit_id"], slug=row["slug"] or None, team_names=(row["team1_name"], row["team2_name"]))
 
 
 def _unit_row(db: Sql, stage: Stage, unit_id: int) -> Row | None:
