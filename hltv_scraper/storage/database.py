@@ -14,7 +14,7 @@ its lease. A crawl that dies leaves leases that simply expire.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -38,7 +38,7 @@ from hltv_scraper.storage._schema import (
     rollback,
     schema_version,
 )
-from hltv_scraper.storage._sql import Row, Sql, listed
+from hltv_scraper.storage._sql import Row, Sql, Stamp, listed
 from hltv_scraper.storage.stages import STAGES, Stage
 
 if TYPE_CHECKING:
@@ -252,19 +252,28 @@ class Database:
         self,
         stage: Stage | str,
         unit_id: int,
-        pages: dict[str, Any],
+        bundle: Any,
         *,
         parser_version: str,
         worker: str | None = None,
         overwrite: bool = True,
+        check: Callable[[Any, Mapping[str, Any]], Any] | None = None,
     ) -> SaveResult:
         """Validate and write one unit's parsed pages in one transaction.
+
+        ``bundle`` is an instance of ``stage.bundle`` (a mapping of page name -> page is
+        taken too, for callers not yet moved to bundles). ``check(bundle, rows)`` is
+        the stage's validation (``hltv_scraper.validation.check_for(stage)``): the
+        writer calls it inside the transaction with the rows it read there, and a
+        ValidationError it raises writes nothing. Without one the caller vouches for
+        the pages (the perf_economy writer cannot do without it).
 
         Without ``overwrite``, a unit the stage already stored (another crawl got there
         first) is left as it is and AlreadyStored raised; so is one another live crawl
         holds the lease of.
         """
         stage = _stage(stage)
+        bundle = _bundle(stage, bundle)
         with self.transaction(page=stage.pages[0]) as db:
             now = utc_now()  # once the write lock is ours: see ExportResult.next_changed_since
             key = None
@@ -277,15 +286,15 @@ class Database:
                     _clear_lease(db, stage, unit_id, worker)
                     result = None
                 else:
-                    result = stage.write(db, key, pages, now=now, parser_version=parser_version)
-                    # the version it was stored with, and (for a crawl) its lease given back
+                    # the version it was stored with, and (for a crawl) its lease given
+                    # back, in the writer's own UPDATE of the unit's row
                     lease = ", lease_worker = NULL, lease_expires = NULL" if worker is not None else ""
-                    db.run(
-                        f"UPDATE {stage.table} SET {stage.version} = :version{lease} WHERE {stage.key} = :id",
-                        {"version": parser_version, "id": unit_id},
-                    )
+                    stamp = Stamp(f", {stage.version} = :stamp_version{lease}", {"stamp_version": parser_version})
+                    result = stage.write(db, key, bundle, now=now, parser_version=parser_version,
+                                         check=check, stamp=stamp)
             else:
-                result = stage.write(db, key, pages, now=now, parser_version=parser_version)
+                result = stage.write(db, key, bundle, now=now, parser_version=parser_version,
+                                     check=check, stamp=Stamp())
         if result is None:
             raise AlreadyStored(unit_id)
         return result
@@ -298,17 +307,23 @@ class Database:
         failures: list[tuple[str, str, str | None]],
         parser_version: str,
         worker: str | None = None,
-    ) -> None:
+    ) -> bool:
         """One more failed attempt for the unit, with a record per failed page
         (``(page, reason, url)``), in one transaction; its lease is cleared.
 
         Attempts are counted per parser version: the first failure under a version
         other than the one the count was kept under starts the count again at 1.
+
+        A unit another live crawl holds the lease of (it took the unit over while this
+        crawl fetched it) is left to that crawl, as :meth:`save` leaves it: nothing is
+        counted or recorded, and False is returned.
         """
         stage = _stage(stage)
         with self.transaction() as db:
             now = utc_now()
             key = _unit_row(db, stage, unit_id) if stage.tracked else None
+            if key is not None and worker is not None and _leased_by_another(db, key, worker):
+                return False
             if key is not None:
                 attempts, counted_under = stage.attempts, stage.attempts_version
                 db.run(
@@ -336,6 +351,7 @@ class Database:
                     for page, reason, url in failures
                 ],
             )
+        return True
 
     def requeue(
         self,
@@ -527,6 +543,14 @@ class Database:
 
 def _stage(stage: Stage | str) -> Stage:
     return stage if isinstance(stage, Stage) else STAGES[stage]
+
+
+def _bundle(stage: Stage, pages: Any) -> Any:
+    if isinstance(pages, stage.bundle):
+        return pages
+    if isinstance(pages, Mapping):
+        return stage.bundle(**{page: pages[page] for page in stage.pages})
+    raise TypeError(f"the {stage.name} stage takes a {stage.bundle.__name__}, not {type(pages).__name__}")
 
 
 def _pending(stage: Stage) -> str:
