@@ -481,9 +481,11 @@ class Database:
             if stage.tracked
         }
 
-    def failure_groups(self, *, recent: int = 10_000) -> list[FailureGroup]:
-        """The latest ``recent`` failures by stage, page and reason (ids and names folded
-        out), most frequent first."""
+    def failure_groups(self, *, recent: int | None = 10_000) -> list[FailureGroup]:
+        """The latest ``recent`` failures (every one with None) by stage, page and
+        reason, ids and names folded out, most frequent first: each group with its
+        failures, distinct units, parser versions, latest time, and one example reason
+        with its real names. ``scrapy summary`` and the report both group by this."""
         return failure_groups(self.sql, recent=recent)
 
     # -- plumbing -------------------------------------------------------------------
