@@ -60,7 +60,7 @@ def database_url(*, url: str | None, path: Path | str) -> URL:
         return URL.create("sqlite", database=str(path))
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise ValueError("HLTV_DB_URL is not a database URL (postgresql://user:password@host:port/db)") from None
     if parsed.get_backend_name() != POSTGRESQL:
         raise ValueError(
@@ -77,11 +77,13 @@ def describe(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def connect(url: URL) -> Connection:
+def connect(url: URL, *, create: bool = True) -> Connection:
     """One connection in autocommit mode: write transactions are opened explicitly
-    (:func:`begin`), so a read never holds a lock or a snapshot."""
+    (:func:`begin`), so a read never holds a lock or a snapshot. With ``create``, a
+    SQLite file's missing folders are made."""
     if url.get_backend_name() == SQLITE:
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if create:
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:

@@ -14,6 +14,7 @@ its lease. A crawl that dies leaves leases that simply expire.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,12 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DataError, IntegrityError, StatementError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
-from hltv_scraper.storage._errors import AlreadyStored, SaveResult, ValidationError
+from hltv_scraper.storage._errors import AlreadyStored, DatabaseUnavailable, SaveResult, ValidationError
 from hltv_scraper.storage._failures import FailureGroup, failure_groups, requeue
 from hltv_scraper.storage._results import known_match_ids
 from hltv_scraper.storage._schema import (
+    POSTGRESQL,
+    SQLITE,
     begin,
     commit,
     connect,
@@ -69,18 +72,33 @@ class Database:
 
     @classmethod
     def open(cls, location: URL | Path | str, *, create: bool = True) -> Database:
-        """Open (creating or migrating as needed) the database at ``location``: a
-        SQLite file's path, or a ``postgresql://`` URL. With ``create=False`` (commands
-        that only read) a database that does not exist yet is an error, not a new file."""
-        if isinstance(location, URL):
-            url = location
-        elif str(location).startswith("postgresql"):
-            url = database_url(url=str(location), path="")
-        else:
-            url = database_url(url=None, path=location)
-        connection = connect(url)
+        """Open (migrating as needed) the database at ``location``: a SQLite file's path,
+        or a ``postgresql://`` URL.
+
+        With ``create`` (crawls, ``initdb``, ``add*``) a SQLite file that does not exist
+        yet is made, and an empty PostgreSQL database gets the project's tables. Without
+        it (commands that only read) a database that does not exist (no SQLite file; a
+        PostgreSQL database without our tables) raises DatabaseUnavailable and nothing
+        is created; an older schema of ours is still migrated. A location that cannot be
+        used at all (a folder, a file that is not a SQLite database, a server that is
+        down, a wrong password, a malformed URL) raises DatabaseUnavailable whatever
+        ``create``: one line naming the location, never its password.
+        """
+        url = _location_url(location)
+        shown = describe(url)
+        if url.get_backend_name() == SQLITE:
+            _check_sqlite_file(Path(url.database), shown, create=create)
         try:
+            connection = connect(url, create=create)
+        except (DBAPIError, OSError, RuntimeError) as exc:
+            raise DatabaseUnavailable(f"{shown}: {_reason(exc, url)}") from None
+        try:
+            if not create and schema_version(connection) == 0:
+                raise DatabaseUnavailable(f"{shown}: {_NO_DATABASE}")
             applied = migrate(connection)
+        except DBAPIError as exc:
+            connection.close()
+            raise DatabaseUnavailable(f"{shown}: {_reason(exc, url)}") from None
         except BaseException:
             connection.close()
             raise
@@ -541,6 +559,61 @@ class Database:
             + (" AND lease_worker = :worker" if own else ""),
             {"worker": worker, "lease_seconds": lease_seconds, **params},
         )
+
+
+_NO_DATABASE = (
+    "no hltv-scraper database there yet (make one with `scrapy initdb`, `make demo` or a crawl)"
+)
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_PASSWORD = re.compile(r"(//[^:/@]*:).*@")
+
+
+def _location_url(location: URL | Path | str) -> URL:
+    """The URL of ``location``; a malformed one raises DatabaseUnavailable."""
+    if isinstance(location, URL):
+        return location
+    text = str(location)
+    if "://" not in text and not text.startswith("postgres"):
+        return database_url(url=None, path=location)
+    try:
+        return database_url(url=text, path="")
+    except ValueError as exc:
+        masked = _PASSWORD.sub(r"\1***@", text)
+        raise DatabaseUnavailable(f"{masked}: {exc}") from None
+
+
+def _check_sqlite_file(path: Path, shown: str, *, create: bool) -> None:
+    if path.is_dir():
+        raise DatabaseUnavailable(
+            f"{shown}: is a folder; HLTV_DB_PATH names the SQLite database file in it (e.g. {path / 'hltv.sqlite3'})"
+        )
+    if not path.exists():
+        if not create:
+            raise DatabaseUnavailable(f"{shown}: {_NO_DATABASE}")
+        return
+    try:
+        with path.open("rb") as file:
+            header = file.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise DatabaseUnavailable(f"{shown}: cannot be read ({exc.strerror or exc})") from None
+    if header and header != _SQLITE_HEADER:
+        raise DatabaseUnavailable(f"{shown}: is not a SQLite database file")
+
+
+def _reason(exc: BaseException, url: URL) -> str:
+    """What went wrong, in one line of the driver's own words, without the password."""
+    cause = getattr(exc, "orig", None) or exc
+    if isinstance(cause, OSError) and cause.strerror:
+        text = f"cannot be made: {cause.strerror}" + (f" ({cause.filename})" if cause.filename else "")
+    else:
+        text = str(cause)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reason = ". ".join(line.rstrip(".") for line in lines[:2]) if lines else type(cause).__name__
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    if url.get_backend_name() == POSTGRESQL:
+        reason = reason.removeprefix("connection failed: ")
+    return reason
 
 
 def _stage(stage: Stage | str) -> Stage:
