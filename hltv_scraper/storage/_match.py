@@ -58,11 +58,13 @@ def write_match(
     derived_format = "def" if full_forfeit else f"bo{page.best_of}" if page.best_of else None
     db.run(
         f"""UPDATE matches SET {", ".join(f"{c} = :{c}" for c in _MATCH_COLUMNS)},
-              date = :date, format = COALESCE(format, :format), slug = COALESCE(slug, :slug),
+              date = :date, demo_id = :demo_id, format = COALESCE(format, :format), slug = COALESCE(slug, :slug),
               match_page_at = :now, updated_at = :now, source_url = :url,
               parser_version = :version{stamp.assignments}
             WHERE match_id = :match_id""",
         {**values, "date": iso_date(page.date_unix_ms), "format": derived_format,
+         # the GOTV demo the page links (None: it links none)
+         "demo_id": getattr(page, "demo_id", None),
          "slug": _slug(page.url), "match_id": match_id, **provenance, **stamp.params},
     )
 
