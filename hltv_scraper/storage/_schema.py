@@ -77,13 +77,13 @@ def describe(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def connect(url: URL, *, create: bool = True) -> Connection:
+def connect(url: URL) -> Connection:
     """One connection in autocommit mode: write transactions are opened explicitly
-    (:func:`begin`), so a read never holds a lock or a snapshot. With ``create``, a
-    SQLite file's missing folders are made."""
+    (:func:`begin`), so a read never holds a lock or a snapshot. A SQLite file's
+    missing folders are made (``Database.open`` has checked the file is there when it
+    must not create one)."""
     if url.get_backend_name() == SQLITE:
-        if create:
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:

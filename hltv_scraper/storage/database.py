@@ -89,7 +89,7 @@ class Database:
         if url.get_backend_name() == SQLITE:
             _check_sqlite_file(Path(url.database), shown, create=create)
         try:
-            connection = connect(url, create=create)
+            connection = connect(url)
         except (DBAPIError, OSError, RuntimeError) as exc:
             raise DatabaseUnavailable(f"{shown}: {_reason(exc, url)}") from None
         try:
