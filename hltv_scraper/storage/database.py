@@ -564,7 +564,6 @@ class Database:
 _NO_DATABASE = (
     "no hltv-scraper database there yet (make one with `scrapy initdb`, `make demo` or a crawl)"
 )
-_SQLITE_HEADER = b"SQLite format 3\x00"
 _PASSWORD = re.compile(r"(//[^:/@]*:).*@")
 
 
@@ -587,17 +586,11 @@ def _check_sqlite_file(path: Path, shown: str, *, create: bool) -> None:
         raise DatabaseUnavailable(
             f"{shown}: is a folder; HLTV_DB_PATH names the SQLite database file in it (e.g. {path / 'hltv.sqlite3'})"
         )
-    if not path.exists():
-        if not create:
-            raise DatabaseUnavailable(f"{shown}: {_NO_DATABASE}")
-        return
-    try:
-        with path.open("rb") as file:
-            header = file.read(len(_SQLITE_HEADER))
-    except OSError as exc:
-        raise DatabaseUnavailable(f"{shown}: cannot be read ({exc.strerror or exc})") from None
-    if header and header != _SQLITE_HEADER:
-        raise DatabaseUnavailable(f"{shown}: is not a SQLite database file")
+    if not create and not path.exists():
+        raise DatabaseUnavailable(f"{shown}: {_NO_DATABASE}")
+    # Whether it is a SQLite file is SQLite's to say (see _reason): opening and closing
+    # the file here would drop the locks this process's other connections hold on it
+    # (POSIX locks are per process and file, not per descriptor).
 
 
 def _reason(exc: BaseException, url: URL) -> str:
@@ -607,6 +600,8 @@ def _reason(exc: BaseException, url: URL) -> str:
         text = f"cannot be made: {cause.strerror}" + (f" ({cause.filename})" if cause.filename else "")
     else:
         text = str(cause)
+    if url.get_backend_name() == SQLITE and "file is not a database" in text:
+        return "is not a SQLite database file"
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     reason = ". ".join(line.rstrip(".") for line in lines[:2]) if lines else type(cause).__name__
     if url.password:
