@@ -70,7 +70,7 @@ class Progress(LogStats):
         if db is None or config is None:
             return "chain: ?"
         try:
-            left = db.pending_counts(max_attempts=config.max_attempts)
+            left = db.pending_counts(max_attempts=config.max_attempts, parser_version=getattr(spider, "parser_version", None))
         except Exception:  # a progress line must never break a crawl
             logger.debug("Could not count pending units", exc_info=True)
             return "chain: ?"

@@ -286,3 +286,30 @@ class MatchPage:
     maps: list[MatchMap] = field(default_factory=list)
     vetoes: list[VetoStep] = field(default_factory=list)
     lineups: list[LineupPlayer] = field(default_factory=list)
+
+
+# -- page bundles: the pages of one unit, as a stage's writer takes them ------------
+#
+# One field per page name of the stage (``Stage.pages``), so a writer reads
+# ``pages.performance``, never ``pages["performance"]``.
+
+
+@dataclass(frozen=True)
+class ResultsPages:
+    results: ResultsPage
+
+
+@dataclass(frozen=True)
+class MatchPages:
+    match: MatchPage
+
+
+@dataclass(frozen=True)
+class MapStatsPages:
+    mapstats: MapStatsPage
+
+
+@dataclass(frozen=True)
+class PerfEconomyPages:
+    performance: PerformancePage
+    economy: EconomyPage

@@ -27,6 +27,7 @@ from hltv_scraper.brakes import NOT_REFUSALS, Brakes, Stop, close_crawl, databas
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.items import PageFailure
 from hltv_scraper.storage import AlreadyStored, Database, ValidationError
+from hltv_scraper.validation import check_for
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -115,11 +116,13 @@ class UnitTransactionPipeline:
 
     def _save(self, unit_id: int, outcomes: dict[str, Any]) -> None:
         try:
+            stage = self.spider.stage
             result = self.db.save(
-                self.spider.stage,
+                stage,
                 unit_id,
-                outcomes,
+                stage.bundle(**{page: outcomes[page] for page in stage.pages}),
                 parser_version=self.spider.parser_version,
+                check=check_for(stage),
                 worker=self.spider.worker,
                 # units named on the command line, or stale ones, are redone on purpose
                 overwrite=self.spider.named_ids is not None or self.spider.reparse,
@@ -157,10 +160,14 @@ class UnitTransactionPipeline:
             )
 
     def _record_failure(self, unit_id: int, failures: list[tuple[str, str, str | None]]) -> None:
-        self.db.record_failure(
+        if not self.db.record_failure(
             self.spider.stage, unit_id, failures=failures, parser_version=self.spider.parser_version,
             worker=self.spider.worker,
-        )
+        ):
+            self._count("already_stored")
+            logger.info("%s %s is held by another crawl meanwhile; its failure here is not counted",
+                        self.spider.stage.key, unit_id)
+            return
         self._count("failed")
         self.spider.left_pending.add(unit_id)
         for page, reason, _ in failures:

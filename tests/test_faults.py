@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hltv_scraper.storage import Database
 from hltv_scraper.storage._schema import in_transaction
+from hltv_scraper.validation import check_for
 from tests.crawl import run_crawl
 from tests.pages import ARCHIVE_DIR, MAPSTATSIDS, load_expected, page_bytes
 from tests.seed import rows, seed_scoreboard
@@ -486,7 +487,7 @@ def test_the_database_refuses_a_number_too_large_for_it_as_a_validation_failure(
     db = Database.open(database)
     try:
         with pytest.raises(ValidationError):
-            db.save("perf_economy", 206389, pages, parser_version="test")
+            db.save("perf_economy", 206389, pages, parser_version="test", check=check_for("perf_economy"))
     finally:
         db.close()
     assert_untouched(before, snapshot(database, 206389))

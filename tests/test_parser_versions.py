@@ -85,3 +85,71 @@ def test_a_failure_under_another_version_starts_the_count_again(database):
         assert db.count_pending("map_stats", max_attempts=2, parser_version="3.0") == 1
     finally:
         db.close()
+
+
+# -- 1.2.0: demo ids ------------------------------------------------------------------------
+
+
+def test_migration_0004_adds_a_demo_id_that_is_null_for_stored_matches(database):
+    connection = database_at_version_2(database)
+    try:
+        for version, name, script in migrations(connection.dialect.name)[2:3]:
+            begin(connection)
+            for statement in _statements(script):
+                connection.exec_driver_sql(statement)
+            _set_version(connection, version, name)
+            commit(connection)
+        Sql(connection).run("INSERT INTO matches (match_id, match_page_at, scraped_at, updated_at) "
+                            "VALUES (7, 'then', 'then', 'then')")
+        assert migrate(connection)[0] == "0004_demo_ids.sql"
+    finally:
+        connection.close()
+    assert rows(database, "SELECT match_id, demo_id FROM matches") == [(7, None)]
+    rows(database, "UPDATE matches SET demo_id = 9876543210 WHERE match_id = 7")  # an INTEGER wide enough
+    assert rows(database, "SELECT demo_id FROM matches") == [(9876543210,)]
+
+
+MATCH = 2366498
+
+
+def save_match(database, *, demo_id=..., parser_version="t") -> None:
+    from hltv_scraper.items import MatchPages
+    from hltv_scraper.parsers.match import parse_match
+    from hltv_scraper.validation import check_match
+    from tests.pages import load_page
+
+    page = parse_match(load_page(f"match-{MATCH}"))
+    if demo_id is not ...:
+        page.demo_id = demo_id  # the parsers' field; set here whether or not it exists yet
+    elif hasattr(page, "demo_id"):
+        page.demo_id = None
+    with Database.open(database) as db:
+        db.add_matches([(MATCH, None)])
+        db.save("matches", MATCH, MatchPages(page), parser_version=parser_version, check=check_match)
+
+
+def test_the_match_writer_stores_the_demo_id(database):
+    save_match(database, demo_id=80123)
+    assert rows(database, "SELECT demo_id FROM matches WHERE match_id = ?", MATCH) == [(80123,)]
+    save_match(database)  # a re-parse of a page that links no demo
+    assert rows(database, "SELECT demo_id FROM matches WHERE match_id = ?", MATCH) == [(None,)]
+
+
+def test_the_demo_id_version_makes_matches_stale_and_gives_failed_maps_their_attempts_back(database):
+    from hltv_scraper.parsers import current_parser_version
+
+    assert current_parser_version() == "1.2.0"
+    save_match(database, parser_version="1.1.0")
+    with Database.open(database) as db:
+        mapstatsids = sorted(r["mapstatsid"] for r in db.sql.all("SELECT mapstatsid FROM maps WHERE mapstatsid IS NOT NULL"))
+        assert mapstatsids
+        for _ in range(3):  # an MR15 map the old parser refused, out of attempts
+            db.record_failure("map_stats", mapstatsids[0], parser_version="1.1.0",
+                              failures=[("mapstats", "round 22 has outcome icons ['emptyHistory', 'emptyHistory']", None)])
+        assert db.count_pending("map_stats", max_attempts=3, parser_version="1.1.0") == len(mapstatsids) - 1
+        assert db.count_pending("map_stats", max_attempts=3, parser_version=current_parser_version()) == len(mapstatsids)
+        assert [u.id for u in db.claim("map_stats", worker="w", lease_seconds=60, max_attempts=3,
+                                       parser_version=current_parser_version())] == mapstatsids
+        # the stored match is stale: -a reparse=stale refills its demo id
+        assert db.count_pending("matches", max_attempts=3, parser_version=current_parser_version(), stale=True) == 1
+        assert db.count_pending("matches", max_attempts=3, parser_version="1.1.0", stale=True) == 0

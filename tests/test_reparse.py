@@ -9,6 +9,7 @@ import pytest
 
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.storage import Database
+from hltv_scraper.validation import check_for
 from tests.crawl import run_crawl
 from tests.seed import rows
 from tests.test_map_stats import add_maps
@@ -123,7 +124,8 @@ def test_a_rewritten_scoreboard_with_other_players_takes_the_maps_performance_wi
     try:
         db.save("map_stats", STALE, {"mapstats": parse_mapstats(load_page(f"mapstats-{STALE}"))}, parser_version=OLD)
         db.save("perf_economy", STALE, {"performance": parse_performance(load_page(f"performance-{STALE}")),
-                                       "economy": parse_economy(load_page(f"economy-{STALE}"))}, parser_version=OLD)
+                                       "economy": parse_economy(load_page(f"economy-{STALE}"))}, parser_version=OLD,
+                check=check_for("perf_economy"))
         # what the old parser got wrong: a player id, and a round too many
         rows(database, "UPDATE player_stats SET player_id = 4242 WHERE player_id = 14094")
         rows(database, "INSERT INTO round_history (match_id, map_number, round_number, scraped_at, updated_at) "

@@ -15,7 +15,7 @@ from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.performance import parse_performance
 from hltv_scraper.storage import AlreadyStored, Database
 from hltv_scraper.storage._schema import connect, database_url, migrate, migrations, schema_version
-from hltv_scraper.storage._teams import TeamResolutionError, resolve_team_ids, team_ids_by_column
+from hltv_scraper.validation import TeamResolutionError, check_perf_economy, resolve_team_ids, team_ids_by_column
 from tests.pages import load_page
 from tests.seed import is_postgres, rows, seed_scoreboard
 
@@ -108,7 +108,7 @@ def test_pending_maps_are_streamed_in_mapstatsid_order_and_respect_attempts(data
         # their scoreboard is stored: nothing left for the map stats stage
         assert list(db.iter_pending("map_stats", max_attempts=3)) == []
         first = next(db.iter_pending("perf_economy", max_attempts=3))
-        assert (first.id, first.slug) == (162345, "outpost-vs-kingsfall")
+        assert (first.id, first.slug, first.team_names) == (162345, None, ("Outpost", "Kingsfall"))
     finally:
         db.close()
 
@@ -251,7 +251,7 @@ def test_storing_failing_and_releasing_clear_the_lease(database):
         db.release("map_stats", 102, worker="w")
         pages = {"performance": parse_performance(load_page("performance-188093")),
                  "economy": parse_economy(load_page("economy-188093"))}
-        db.save("perf_economy", 188093, pages, parser_version="t", worker="w")
+        db.save("perf_economy", 188093, pages, parser_version="t", worker="w", check=check_perf_economy)
         assert db.leases() == []
     finally:
         db.close()
@@ -267,7 +267,7 @@ def test_a_unit_another_live_crawl_holds_is_not_written(database):
         pages = {"performance": parse_performance(load_page("performance-188093")),
                  "economy": parse_economy(load_page("economy-188093"))}
         with pytest.raises(AlreadyStored):
-            db.save("perf_economy", 188093, pages, parser_version="t", worker="late")
+            db.save("perf_economy", 188093, pages, parser_version="t", worker="late", check=check_perf_economy)
         assert [(r["worker"], r["units"]) for r in db.leases()] == [("holder", 1)]
     finally:
         db.close()

@@ -8,7 +8,7 @@ import pytest
 from hltv_scraper.commands.summary import print_summary
 from hltv_scraper.parsers import _page
 from hltv_scraper.storage import Database
-from hltv_scraper.storage._failures import normalise_reason
+from hltv_scraper.storage import normalise_reason
 from tests.seed import rows
 
 pytestmark = pytest.mark.both_backends
@@ -89,7 +89,7 @@ def test_units_are_counted_by_the_parser_version_that_stored_them(database, caps
     ]
     db = Database.open(database)
     try:
-        assert db.count_pending("map_stats", max_attempts=3, stale=True) == 5
+        assert db.count_pending("map_stats", max_attempts=3, parser_version="2.0.0", stale=True) == 5
     finally:
         db.close()
 
@@ -100,3 +100,24 @@ def test_reasons_lose_their_ids_and_names_but_not_their_words():
         "performance vs mapstats: player # has KPR # over # rounds (# kills), # kills on the scoreboard")
     assert normalise_reason("economy: team \"Smoke & Mirrors\" is team [4175, 4350] by different sources") == (
         "economy: team '…' is team [#…] by different sources")
+
+
+def test_failure_groups_count_distinct_units_and_keep_a_real_example(database):
+    """The one grouping rule the summary and the report use: failures of a reason once
+    ids and names are folded out, the units they hit, and the latest real reason."""
+    db = Database.open(database)
+    try:
+        db.add_maps([(mapstatsid, 1, mapstatsid) for mapstatsid in MAPS[:3]])
+        for attempt in range(2):
+            for n, mapstatsid in enumerate(MAPS[:3]):
+                db.record_failure("map_stats", mapstatsid, parser_version="2.0.0", failures=[
+                    ("mapstats", f"team 'Team {n}' won {attempt + n} rounds in the history", None)])
+        groups = db.failure_groups(recent=None)
+        latest = db.failure_groups(recent=2)
+    finally:
+        db.close()
+    assert [(g.stage, g.page, g.reason, g.failures, g.units) for g in groups] == [
+        ("map_stats", "mapstats", "team '…' won # rounds in the history", 6, 3)]
+    # a reason as it was recorded, names and numbers in it
+    assert groups[0].example in {reason for (reason,) in rows(database, "SELECT reason FROM failures")}
+    assert [(g.failures, g.units) for g in latest] == [(2, 2)]

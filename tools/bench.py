@@ -54,6 +54,7 @@ from hltv_scraper.parsers.economy import parse_economy  # noqa: E402
 from hltv_scraper.parsers.mapstats import parse_mapstats  # noqa: E402
 from hltv_scraper.parsers.performance import parse_performance  # noqa: E402
 from hltv_scraper.storage import Database  # noqa: E402
+from hltv_scraper.validation import check_perf_economy  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402
 from tools import _bench_data as data  # noqa: E402
 from tools import _bench_several as several  # noqa: E402
@@ -438,7 +439,7 @@ def bench_commits(location: Path | str, count: int) -> dict[str, Any]:
         started = time.perf_counter()
         for copy in copies:
             db.save("perf_economy", copy.mapstatsid, parsed[copy.source],
-                    parser_version=PARSER_VERSION, overwrite=False)
+                    parser_version=PARSER_VERSION, overwrite=False, check=check_perf_economy)
         seconds = time.perf_counter() - started
         settings = (f"journal_mode={db.sql.value('PRAGMA journal_mode')}, "
                     f"synchronous={db.sql.value('PRAGMA synchronous')}") if sqlite else (

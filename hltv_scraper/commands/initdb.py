@@ -7,7 +7,7 @@ from typing import Any
 from scrapy.commands import ScrapyCommand
 
 from hltv_scraper.config import HltvConfig
-from hltv_scraper.storage._schema import connect, describe, migrate, schema_version
+from hltv_scraper.storage import Database
 
 
 class Command(ScrapyCommand):
@@ -18,12 +18,6 @@ class Command(ScrapyCommand):
         return "Create or migrate the database (SQLite at HLTV_DB_PATH, or HLTV_DB_URL)"
 
     def run(self, args: list[str], opts: Any) -> None:
-        url = HltvConfig.from_settings(self.settings).database
-        connection = connect(url)
-        try:
-            applied = migrate(connection)
-            version = schema_version(connection)
-        finally:
-            connection.close()
-        done = f"applied {', '.join(applied)}" if applied else "already up to date"
-        print(f"{describe(url)}: schema version {version} ({done})")
+        with Database.open(HltvConfig.from_settings(self.settings).database) as db:
+            done = f"applied {', '.join(db.applied)}" if db.applied else "already up to date"
+            print(f"{db.location}: schema version {db.schema_version} ({done})")

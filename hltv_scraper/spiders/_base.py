@@ -32,7 +32,7 @@ from hltv_scraper.config import HltvConfig
 from hltv_scraper.items import PageFailure
 from hltv_scraper.middlewares import PageRefused
 from hltv_scraper.parsers import ParseError, current_parser_version
-from hltv_scraper.site import page_url
+from hltv_scraper.site import page_url, slugify
 from hltv_scraper.storage import Database, Stage, Unit
 
 if TYPE_CHECKING:
@@ -197,7 +197,7 @@ class UnitSpider(Spider):
     def page_request(self, unit: Unit, page: str) -> Request:
         meta = {"hltv_page": page, "hltv_unit": unit.id}
         return Request(
-            page_url(self.config.base_url, page, unit.id, unit.slug),
+            page_url(self.config.base_url, page, unit.id, unit.slug or slugify(*unit.team_names)),
             callback=self.parse_page,
             errback=self.page_not_fetched,
             cb_kwargs={"unit": unit, "page": page},

@@ -9,7 +9,7 @@ from __future__ import annotations
 from hltv_scraper.items import MAPSTATS
 from hltv_scraper.parsers.mapstats import parse_mapstats
 from hltv_scraper.spiders._base import UnitSpider
-from hltv_scraper.storage._stages import MAP_STATS
+from hltv_scraper.storage.stages import MAP_STATS
 
 
 class MapStatsSpider(UnitSpider):

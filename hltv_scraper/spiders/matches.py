@@ -10,7 +10,7 @@ from __future__ import annotations
 from hltv_scraper.items import MATCH
 from hltv_scraper.parsers.match import parse_match
 from hltv_scraper.spiders._base import UnitSpider
-from hltv_scraper.storage._stages import MATCHES
+from hltv_scraper.storage.stages import MATCHES
 
 
 class MatchesSpider(UnitSpider):

@@ -11,7 +11,7 @@ from hltv_scraper.items import ECONOMY, PERFORMANCE
 from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.performance import parse_performance
 from hltv_scraper.spiders._base import UnitSpider
-from hltv_scraper.storage._stages import PERF_ECONOMY
+from hltv_scraper.storage.stages import PERF_ECONOMY
 
 
 class PerfEconomySpider(UnitSpider):

@@ -20,7 +20,7 @@ from hltv_scraper.items import RESULTS, ResultsPage
 from hltv_scraper.parsers.results import parse_results
 from hltv_scraper.spiders._base import UnitSpider, positive_int, whole_number
 from hltv_scraper.storage import Unit
-from hltv_scraper.storage._stages import RESULTS_STAGE
+from hltv_scraper.storage.stages import RESULTS_STAGE
 
 logger = logging.getLogger(__name__)
 

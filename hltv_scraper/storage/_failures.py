@@ -20,7 +20,7 @@ from hltv_scraper.storage._sql import listed
 
 if TYPE_CHECKING:
     from hltv_scraper.storage._sql import Sql
-    from hltv_scraper.storage._stages import Stage
+    from hltv_scraper.storage.stages import Stage
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -34,10 +34,15 @@ class FailureGroup:
 
     stage: str
     page: str
+    #: the reason with ids and names folded out (:func:`normalise_reason`)
     reason: str
     failures: int = 0
+    #: distinct units (maps, matches, results pages) that failed this way
+    units: int = 0
     parser_versions: set[str] = field(default_factory=set)
     latest: str = ""
+    #: the latest failure's own reason, with its real ids and names
+    example: str = ""
 
 
 def normalise_reason(reason: str) -> str:
@@ -46,25 +51,35 @@ def normalise_reason(reason: str) -> str:
     return _NUMBERS.sub("#…", folded)
 
 
-def failure_groups(db: Sql, *, recent: int) -> list[FailureGroup]:
-    """The latest ``recent`` failures grouped by stage, page and normalised reason, most
-    frequent first."""
+def failure_groups(db: Sql, *, recent: int | None) -> list[FailureGroup]:
+    """The latest ``recent`` failures (all with None) grouped by stage, page and
+    normalised reason, most frequent first: the one rule ``scrapy summary`` and the
+    report both show failures by."""
+    source = (
+        "(SELECT stage, page, reason, unit_id, parser_version, failed_at FROM failures "
+        "ORDER BY failure_id DESC LIMIT :recent)" if recent is not None else "failures"
+    )
     rows = db.all(
-        """SELECT stage, page, reason, parser_version, count(*) AS failures, max(failed_at) AS latest
-           FROM (SELECT stage, page, reason, parser_version, failed_at FROM failures
-                 ORDER BY failure_id DESC LIMIT :recent) f
-           GROUP BY stage, page, reason, parser_version""",
-        {"recent": recent},
+        f"""SELECT stage, page, reason, unit_id, parser_version, count(*) AS failures,
+                  max(failed_at) AS latest
+           FROM {source} f
+           GROUP BY stage, page, reason, unit_id, parser_version""",
+        {"recent": recent} if recent is not None else {},
     )
     groups: dict[tuple[str, str, str], FailureGroup] = {}
+    units: dict[tuple[str, str, str], set[int]] = {}
     for row in rows:
         reason = normalise_reason(row["reason"])
-        group = groups.setdefault(
-            (row["stage"], row["page"], reason), FailureGroup(row["stage"], row["page"], reason)
-        )
+        name = (row["stage"], row["page"], reason)
+        group = groups.setdefault(name, FailureGroup(row["stage"], row["page"], reason))
         group.failures += row["failures"]
+        units.setdefault(name, set()).add(row["unit_id"])
         group.parser_versions.add(row["parser_version"] or "?")
-        group.latest = max(group.latest, row["latest"])
+        if row["latest"] > group.latest or not group.example:
+            group.latest = max(group.latest, row["latest"])
+            group.example = row["reason"]
+    for name, group in groups.items():
+        group.units = len(units[name])
     return sorted(groups.values(), key=lambda g: (-g.failures, g.stage, g.page, g.reason))
 
 

@@ -1,6 +1,8 @@
 """Writing one map stats page: match details, map score, scoreboard, round history.
 
-Runs inside the caller's transaction. The match record's team order wins over the
+Runs inside the caller's transaction, after the check the caller passes
+(``hltv_scraper.validation.check_map_stats``) has passed the page with the match row
+read here. The match record's team order wins over the
 page's (the match page is the better source of it); what the match page or an earlier
 page already stored is never overwritten, only filled where empty.
 
@@ -13,15 +15,17 @@ old one), so the map is pending for that stage again.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from hltv_scraper.storage._errors import SaveResult, ValidationError
+from hltv_scraper.storage._errors import SaveResult
 from hltv_scraper.storage._perf_economy import forget_perf_economy
 from hltv_scraper.storage._sql import listed
 
 if TYPE_CHECKING:
-    from hltv_scraper.items import MapStatsPage, MapTeam
-    from hltv_scraper.storage._sql import Row, Sql
+    from collections.abc import Callable
+
+    from hltv_scraper.items import MapStatsPage, MapStatsPages, MapTeam
+    from hltv_scraper.storage._sql import Row, Sql, Stamp
 
 _SCOREBOARD = (
     "player_name team_id kills deaths assists flash_assists hs_kills kd_diff adr kast "
@@ -33,11 +37,17 @@ _TEAM_COLUMNS = ("rounds", "ct_rounds", "t_rounds", "ot_rounds")
 
 
 def write_map_stats(
-    db: Sql, key: Row, pages: dict, *, now: str, parser_version: str
+    db: Sql, key: Row, pages: MapStatsPages, *, now: str, parser_version: str,
+    check: Callable[..., Any] | None, stamp: Stamp,
 ) -> SaveResult:
-    page: MapStatsPage = pages["mapstats"]
+    page = pages.mapstats
     map_id = {"match_id": key["match_id"], "map_number": key["map_number"]}
-    left, right = _validate(page)
+    match = db.one(
+        "SELECT team1_id, team2_id, match_page_at FROM matches WHERE match_id = :match_id", map_id
+    )
+    if check is not None:
+        check(pages, {"unit": key, "match": match})
+    left, right = page.teams
     provenance = {"now": now, "url": page.url, "version": parser_version}
 
     db.run(
@@ -57,16 +67,9 @@ def write_map_stats(
             "match_id": key["match_id"], **provenance,
         },
     )
-    match = db.one(
-        "SELECT team1_id, team2_id, match_page_at FROM matches WHERE match_id = :match_id", map_id
-    )
-    if {match["team1_id"], match["team2_id"]} != {left.team_id, right.team_id}:
-        raise ValidationError(
-            "mapstats",
-            f"the page's teams {left.team_id}, {right.team_id} are not the match's "
-            f"teams {match['team1_id']}, {match['team2_id']}",
-        )
-    team1, team2 = (left, right) if match["team1_id"] == left.team_id else (right, left)
+    # the match's team 1 after the fill above: the stored one, else the page's left team
+    team1_id = match["team1_id"] if match["team1_id"] is not None else left.team_id
+    team1, team2 = (left, right) if team1_id == left.team_id else (right, left)
     values = {
         "map_name": page.map_name, "team1_starting_side": team1.starting_side,
         **_team_values("team1", team1), **_team_values("team2", team2),
@@ -80,9 +83,9 @@ def write_map_stats(
     db.run(
         f"""UPDATE maps SET {assignments}, played = 1, is_forfeit = 0,
              rating_version = :rating_version, mapstats_at = :now, updated_at = :now,
-             source_url = :url, parser_version = :version
+             source_url = :url, parser_version = :version{stamp.assignments}
            WHERE match_id = :match_id AND map_number = :map_number""",
-        {**values, "rating_version": page.rating_version, **map_id, **provenance},
+        {**values, "rating_version": page.rating_version, **map_id, **provenance, **stamp.params},
     )
     _forget_what_the_page_no_longer_shows(db, map_id, page)
     columns = ", ".join(_SCOREBOARD)
@@ -143,55 +146,6 @@ def _team_values(prefix: str, team: MapTeam) -> dict[str, int | None]:
         f"{prefix}_t_rounds": team.t_rounds,
         f"{prefix}_ot_rounds": team.ot_rounds,
     }
-
-
-def _validate(page: MapStatsPage) -> tuple[MapTeam, MapTeam]:
-    """The two teams, after checking the page is whole and consistent."""
-    if len(page.teams) != 2 or not all(t.team_id for t in page.teams):
-        raise ValidationError("mapstats", "the page does not name two teams with ids")
-    left, right = page.teams
-    if left.team_id == right.team_id:
-        raise ValidationError("mapstats", "both teams have the same id")
-    team_ids = {left.team_id, right.team_id}
-    per_team = {team_id: 0 for team_id in team_ids}
-    for player in page.players:
-        if player.team_id not in per_team:
-            raise ValidationError("mapstats", f"player {player.player_id} is on neither team")
-        per_team[player.team_id] += 1
-    if sorted(per_team.values()) != [5, 5] or len({p.player_id for p in page.players}) != 10:
-        raise ValidationError("mapstats", f"the scoreboard is not 5 + 5 distinct players: {per_team}")
-    if len(page.rounds) != (left.score or 0) + (right.score or 0):
-        raise ValidationError(
-            "mapstats",
-            f"{len(page.rounds)} rounds in the history for a {left.score}-{right.score} score",
-        )
-    _check_scoreboard_against_rounds(page)
-    for team in (left, right):
-        won = sum(1 for r in page.rounds if r.winner_team_id == team.team_id)
-        if won != team.score:
-            raise ValidationError(
-                "mapstats", f"team {team.team_name!r} won {won} rounds in the history, {team.score} by the score"
-            )
-    return left, right
-
-
-def _check_scoreboard_against_rounds(page: MapStatsPage) -> None:
-    """What no real scoreboard can show for a map of this many rounds."""
-    rounds = len(page.rounds)
-    for p in page.players:
-        for name, value, most in (
-            ("deaths", p.deaths, rounds),
-            ("kills", p.kills, 5 * rounds),
-            ("multi-kill rounds", p.multi_kills, rounds),
-            ("KAST", p.kast, 100),
-        ):
-            if value is not None and not 0 <= value <= most:
-                raise ValidationError(
-                    "mapstats", f"player {p.player_id} has {name} {value} in a {rounds}-round map"
-                )
-    opening_kills = sum(p.opening_kills or 0 for p in page.players)
-    if opening_kills > rounds:
-        raise ValidationError("mapstats", f"{opening_kills} opening kills in {rounds} rounds")
 
 
 def iso_date(unix_ms: int | None) -> str | None:

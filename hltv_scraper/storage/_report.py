@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hltv_scraper.parsers import current_parser_version
-from hltv_scraper.storage._stages import MAP_STATS, PERF_ECONOMY
+from hltv_scraper.storage.stages import MAP_STATS, PERF_ECONOMY
 
 if TYPE_CHECKING:
     from hltv_scraper.storage._sql import Row, Sql

@@ -8,15 +8,16 @@ stored, says it better).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.storage._errors import SaveResult
 from hltv_scraper.storage._sql import listed
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
 
-    from hltv_scraper.items import ResultsPage
-    from hltv_scraper.storage._sql import Row, Sql
+    from hltv_scraper.items import ResultsPages
+    from hltv_scraper.storage._sql import Row, Sql, Stamp
 
 _FILLED = ("slug", "team1_name", "team2_name", "team1_score", "team2_score", "event_name",
            "best_of", "is_forfeit")
@@ -24,9 +25,12 @@ _LISTING_ONLY = ("stars", "format", "completed_unix_ms", "listed_at")
 
 
 def write_results(
-    db: Sql, key: Row, pages: dict, *, now: str, parser_version: str
+    db: Sql, key: Row | None, pages: ResultsPages, *, now: str, parser_version: str,
+    check: Callable[..., Any] | None, stamp: Stamp,
 ) -> SaveResult:
-    page: ResultsPage = pages["results"]
+    page = pages.results
+    if check is not None:
+        check(pages, {"unit": key})
     ids = [entry.match_id for entry in page.entries]
     known = known_match_ids(db, ids)
     columns = ("match_id", *_FILLED, *_LISTING_ONLY)

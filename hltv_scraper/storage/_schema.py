@@ -60,7 +60,7 @@ def database_url(*, url: str | None, path: Path | str) -> URL:
         return URL.create("sqlite", database=str(path))
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise ValueError("HLTV_DB_URL is not a database URL (postgresql://user:password@host:port/db)") from None
     if parsed.get_backend_name() != POSTGRESQL:
         raise ValueError(
@@ -79,7 +79,9 @@ def describe(url: URL) -> str:
 
 def connect(url: URL) -> Connection:
     """One connection in autocommit mode: write transactions are opened explicitly
-    (:func:`begin`), so a read never holds a lock or a snapshot."""
+    (:func:`begin`), so a read never holds a lock or a snapshot. A SQLite file's
+    missing folders are made (``Database.open`` has checked the file is there when it
+    must not create one)."""
     if url.get_backend_name() == SQLITE:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
@@ -252,3 +254,8 @@ def _statements(script: str) -> list[str]:
         raise RuntimeError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
     return statements
 
+
+
+def shipped_schema_version(name: str = SQLITE) -> int:
+    """The schema version this code migrates a database of dialect ``name`` to."""
+    return len(migrations(name))

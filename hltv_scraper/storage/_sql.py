@@ -15,6 +15,7 @@ SQLAlchemy's result object where that is wanted (streaming reads, tests).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -101,3 +102,13 @@ def _compiled(statement: str, dialect: Dialect) -> tuple[str, Callable[[Mapping[
     if len(names) == 1:
         return compiled.string, lambda row: (row[names[0]],)
     return compiled.string, itemgetter(*names)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a save adds to the one UPDATE of the unit's row its writer runs: the parser
+    version the stage stored it with and, for a crawl, its lease given back (so the
+    row is updated once per save, not once by the writer and again after it)."""
+
+    assignments: str = ""
+    params: dict[str, Any] = field(default_factory=dict)

@@ -14,7 +14,8 @@ its lease. A crawl that dies leaves leases that simply expire.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,14 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DataError, IntegrityError, StatementError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
-from hltv_scraper.parsers import current_parser_version
-from hltv_scraper.site import slugify
-from hltv_scraper.storage._errors import AlreadyStored, SaveResult, ValidationError
+from hltv_scraper.storage._errors import AlreadyStored, DatabaseUnavailable, SaveResult, ValidationError
 from hltv_scraper.storage._failures import FailureGroup, failure_groups, requeue
 from hltv_scraper.storage._results import known_match_ids
 from hltv_scraper.storage._schema import (
+    POSTGRESQL,
+    SQLITE,
     begin,
     commit,
     connect,
@@ -38,19 +39,23 @@ from hltv_scraper.storage._schema import (
     in_transaction,
     migrate,
     rollback,
+    schema_version,
 )
-from hltv_scraper.storage._sql import Row, Sql, listed
-from hltv_scraper.storage._stages import STAGES, Stage
+from hltv_scraper.storage._sql import Row, Sql, Stamp, listed
+from hltv_scraper.storage.stages import STAGES, Stage
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 @dataclass(frozen=True)
 class Unit:
-    """What a spider needs to request a unit's pages: its key and the URL's slug."""
+    """What a spider needs to request a unit's pages: its key, the URL's slug as stored
+    (None when none was: the spider makes one of the team names, which storage leaves
+    to it), and the match's team names."""
 
     id: int
-    slug: str = "x"
+    slug: str | None = None
+    team_names: tuple[str | None, str | None] = (None, None)
 
 
 def utc_now() -> str:
@@ -58,32 +63,60 @@ def utc_now() -> str:
 
 
 class Database:
-    def __init__(self, connection: Connection, url: URL) -> None:
+    def __init__(self, connection: Connection, url: URL, *, applied: Sequence[str] = ()) -> None:
         self.connection = connection
         self.url = url
         self.sql = Sql(connection)
+        #: the migrations opening the database applied (``0004_demo_ids.sql``...)
+        self.applied = list(applied)
 
     @classmethod
     def open(cls, location: URL | Path | str, *, create: bool = True) -> Database:
-        """Open (creating or migrating as needed) the database at ``location``: a
-        SQLite file's path, or a ``postgresql://`` URL. With ``create=False`` (commands
-        that only read) a database that does not exist yet is an error, not a new file."""
-        if isinstance(location, URL):
-            url = location
-        elif str(location).startswith("postgresql"):
-            url = database_url(url=str(location), path="")
-        else:
-            url = database_url(url=None, path=location)
-        connection = connect(url)
+        """Open (migrating as needed) the database at ``location``: a SQLite file's path,
+        or a ``postgresql://`` URL.
+
+        With ``create`` (crawls, ``initdb``, ``add*``) a SQLite file that does not exist
+        yet is made, and an empty PostgreSQL database gets the project's tables. Without
+        it (commands that only read) a database that does not exist (no SQLite file; a
+        PostgreSQL database without our tables) raises DatabaseUnavailable and nothing
+        is created; an older schema of ours is still migrated. A location that cannot be
+        used at all (a folder, a file that is not a SQLite database, a server that is
+        down, a wrong password, a malformed URL) raises DatabaseUnavailable whatever
+        ``create``: one line naming the location, never its password.
+        """
+        url = _location_url(location)
+        shown = describe(url)
+        if url.get_backend_name() == SQLITE:
+            _check_sqlite_file(Path(url.database), shown, create=create)
         try:
-            migrate(connection)
+            connection = connect(url)
+        except (DBAPIError, OSError, RuntimeError) as exc:
+            raise DatabaseUnavailable(f"{shown}: {_reason(exc, url)}") from None
+        try:
+            if not create and schema_version(connection) == 0:
+                raise DatabaseUnavailable(f"{shown}: {_NO_DATABASE}")
+            applied = migrate(connection)
+        except DBAPIError as exc:
+            connection.close()
+            raise DatabaseUnavailable(f"{shown}: {_reason(exc, url)}") from None
         except BaseException:
             connection.close()
             raise
-        return cls(connection, url)
+        return cls(connection, url, applied=applied)
 
     def close(self) -> None:
         self.connection.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version the database is at (after opening: the latest shipped)."""
+        return schema_version(self.connection)
 
     @property
     def location(self) -> str:
@@ -99,14 +132,16 @@ class Database:
     # Pending units are those a stage has still to store; with ``stale``, those it
     # stored with another parser version than ``parser_version`` (to re-parse). Either
     # way a unit has attempts left: fewer than ``max_attempts`` counted under this
-    # parser version (attempts counted under another one do not count).
+    # parser version (attempts counted under another one do not count). The parser
+    # version is the caller's (storage imports no parser); without one, every counted
+    # attempt counts, and asking for stale units is an error.
 
     def count_pending(
         self, stage: Stage | str, *, max_attempts: int, parser_version: str | None = None, stale: bool = False
     ) -> int:
         stage = _stage(stage)
         return self.sql.value(
-            f"SELECT count(*) FROM {stage.table} u WHERE {_wanted(stage, stale)}",
+            f"SELECT count(*) FROM {stage.table} u WHERE {_wanted_checked(stage, stale, parser_version)}",
             _versioned({"max_attempts": max_attempts}, parser_version),
         )
 
@@ -150,7 +185,7 @@ class Database:
                       lease_expires = {db.now_epoch} + :lease_seconds
                     WHERE {stage.key} IN (
                       SELECT u.{stage.key} FROM {stage.table} u
-                      WHERE u.{stage.key} > :after AND {_wanted(stage, stale)}
+                      WHERE u.{stage.key} > :after AND {_wanted_checked(stage, stale, parser_version)}
                         AND (u.lease_expires IS NULL OR u.lease_expires < {db.now_epoch})
                         {f'AND u.{stage.key} NOT IN {excluded}' if exclude else ''}
                       ORDER BY u.{stage.key} LIMIT :limit {db.skip_locked})
@@ -221,7 +256,7 @@ class Database:
         stage = _stage(stage)
         seconds = self.sql.value(
             f"""SELECT min(u.lease_expires) - {self.sql.now_epoch} FROM {stage.table} u
-                WHERE {_wanted(stage, stale)} AND u.lease_worker <> :worker""",
+                WHERE {_wanted_checked(stage, stale, parser_version)} AND u.lease_worker <> :worker""",
             _versioned({"worker": worker, "max_attempts": max_attempts}, parser_version),
         )
         return None if seconds is None else max(float(seconds), 0.0)
@@ -235,19 +270,28 @@ class Database:
         self,
         stage: Stage | str,
         unit_id: int,
-        pages: dict[str, Any],
+        bundle: Any,
         *,
         parser_version: str,
         worker: str | None = None,
         overwrite: bool = True,
+        check: Callable[[Any, Mapping[str, Any]], Any] | None = None,
     ) -> SaveResult:
         """Validate and write one unit's parsed pages in one transaction.
+
+        ``bundle`` is an instance of ``stage.bundle`` (a mapping of page name -> page is
+        taken too, for callers not yet moved to bundles). ``check(bundle, rows)`` is
+        the stage's validation (``hltv_scraper.validation.check_for(stage)``): the
+        writer calls it inside the transaction with the rows it read there, and a
+        ValidationError it raises writes nothing. Without one the caller vouches for
+        the pages (the perf_economy writer cannot do without it).
 
         Without ``overwrite``, a unit the stage already stored (another crawl got there
         first) is left as it is and AlreadyStored raised; so is one another live crawl
         holds the lease of.
         """
         stage = _stage(stage)
+        bundle = _bundle(stage, bundle)
         with self.transaction(page=stage.pages[0]) as db:
             now = utc_now()  # once the write lock is ours: see ExportResult.next_changed_since
             key = None
@@ -260,15 +304,15 @@ class Database:
                     _clear_lease(db, stage, unit_id, worker)
                     result = None
                 else:
-                    result = stage.write(db, key, pages, now=now, parser_version=parser_version)
-                    # the version it was stored with, and (for a crawl) its lease given back
+                    # the version it was stored with, and (for a crawl) its lease given
+                    # back, in the writer's own UPDATE of the unit's row
                     lease = ", lease_worker = NULL, lease_expires = NULL" if worker is not None else ""
-                    db.run(
-                        f"UPDATE {stage.table} SET {stage.version} = :version{lease} WHERE {stage.key} = :id",
-                        {"version": parser_version, "id": unit_id},
-                    )
+                    stamp = Stamp(f", {stage.version} = :stamp_version{lease}", {"stamp_version": parser_version})
+                    result = stage.write(db, key, bundle, now=now, parser_version=parser_version,
+                                         check=check, stamp=stamp)
             else:
-                result = stage.write(db, key, pages, now=now, parser_version=parser_version)
+                result = stage.write(db, key, bundle, now=now, parser_version=parser_version,
+                                     check=check, stamp=Stamp())
         if result is None:
             raise AlreadyStored(unit_id)
         return result
@@ -281,17 +325,23 @@ class Database:
         failures: list[tuple[str, str, str | None]],
         parser_version: str,
         worker: str | None = None,
-    ) -> None:
+    ) -> bool:
         """One more failed attempt for the unit, with a record per failed page
         (``(page, reason, url)``), in one transaction; its lease is cleared.
 
         Attempts are counted per parser version: the first failure under a version
         other than the one the count was kept under starts the count again at 1.
+
+        A unit another live crawl holds the lease of (it took the unit over while this
+        crawl fetched it) is left to that crawl, as :meth:`save` leaves it: nothing is
+        counted or recorded, and False is returned.
         """
         stage = _stage(stage)
         with self.transaction() as db:
             now = utc_now()
             key = _unit_row(db, stage, unit_id) if stage.tracked else None
+            if key is not None and worker is not None and _leased_by_another(db, key, worker):
+                return False
             if key is not None:
                 attempts, counted_under = stage.attempts, stage.attempts_version
                 db.run(
@@ -319,6 +369,7 @@ class Database:
                     for page, reason, url in failures
                 ],
             )
+        return True
 
     def requeue(
         self,
@@ -448,9 +499,11 @@ class Database:
             if stage.tracked
         }
 
-    def failure_groups(self, *, recent: int = 10_000) -> list[FailureGroup]:
-        """The latest ``recent`` failures by stage, page and reason (ids and names folded
-        out), most frequent first."""
+    def failure_groups(self, *, recent: int | None = 10_000) -> list[FailureGroup]:
+        """The latest ``recent`` failures (every one with None) by stage, page and
+        reason, ids and names folded out, most frequent first: each group with its
+        failures, distinct units, parser versions, latest time, and one example reason
+        with its real names. ``scrapy summary`` and the report both group by this."""
         return failure_groups(self.sql, recent=recent)
 
     # -- plumbing -------------------------------------------------------------------
@@ -508,8 +561,66 @@ class Database:
         )
 
 
+_NO_DATABASE = (
+    "no hltv-scraper database there yet (make one with `scrapy initdb`, `make demo` or a crawl)"
+)
+_PASSWORD = re.compile(r"(//[^:/@]*:).*@")
+
+
+def _location_url(location: URL | Path | str) -> URL:
+    """The URL of ``location``; a malformed one raises DatabaseUnavailable."""
+    if isinstance(location, URL):
+        return location
+    text = str(location)
+    if "://" not in text and not text.startswith("postgres"):
+        return database_url(url=None, path=location)
+    try:
+        return database_url(url=text, path="")
+    except ValueError as exc:
+        masked = _PASSWORD.sub(r"\1***@", text)
+        raise DatabaseUnavailable(f"{masked}: {exc}") from None
+
+
+def _check_sqlite_file(path: Path, shown: str, *, create: bool) -> None:
+    if path.is_dir():
+        raise DatabaseUnavailable(
+            f"{shown}: is a folder; HLTV_DB_PATH names the SQLite database file in it (e.g. {path / 'hltv.sqlite3'})"
+        )
+    if not create and not path.exists():
+        raise DatabaseUnavailable(f"{shown}: {_NO_DATABASE}")
+    # Whether it is a SQLite file is SQLite's to say (see _reason): opening and closing
+    # the file here would drop the locks this process's other connections hold on it
+    # (POSIX locks are per process and file, not per descriptor).
+
+
+def _reason(exc: BaseException, url: URL) -> str:
+    """What went wrong, in one line of the driver's own words, without the password."""
+    cause = getattr(exc, "orig", None) or exc
+    if isinstance(cause, OSError) and cause.strerror:
+        text = f"cannot be made: {cause.strerror}" + (f" ({cause.filename})" if cause.filename else "")
+    else:
+        text = str(cause)
+    if url.get_backend_name() == SQLITE and "file is not a database" in text:
+        return "is not a SQLite database file"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reason = ". ".join(line.rstrip(".") for line in lines[:2]) if lines else type(cause).__name__
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    if url.get_backend_name() == POSTGRESQL:
+        reason = reason.removeprefix("connection failed: ")
+    return reason
+
+
 def _stage(stage: Stage | str) -> Stage:
     return stage if isinstance(stage, Stage) else STAGES[stage]
+
+
+def _bundle(stage: Stage, pages: Any) -> Any:
+    if isinstance(pages, stage.bundle):
+        return pages
+    if isinstance(pages, Mapping):
+        return stage.bundle(**{page: pages[page] for page in stage.pages})
+    raise TypeError(f"the {stage.name} stage takes a {stage.bundle.__name__}, not {type(pages).__name__}")
 
 
 def _pending(stage: Stage) -> str:
@@ -531,13 +642,20 @@ def _wanted(stage: Stage, stale: bool) -> str:
 
 
 def _versioned(params: dict[str, Any], parser_version: str | None) -> dict[str, Any]:
-    """``params`` with ``:parser_version``: the code's own unless one is given."""
-    return {**params, "parser_version": parser_version or current_parser_version()}
+    """``params`` with ``:parser_version``. Storage knows no parser version of its own:
+    the caller passes it. Without one, attempts count whatever version they were
+    counted under (SQL's ``<> NULL`` is never true)."""
+    return {**params, "parser_version": parser_version}
+
+
+def _wanted_checked(stage: Stage, stale: bool, parser_version: str | None) -> str:
+    if stale and parser_version is None:
+        raise TypeError("stale units are those stored by another parser version: pass parser_version")
+    return _wanted(stage, stale)
 
 
 def _unit(row: Row) -> Unit:
-    slug = row["slug"] or slugify(row["team1_name"], row["team2_name"])
-    return Unit(id=row["unit_id"], slug=slug)
+    return Unit(id=row["unit_id"], slug=row["slug"] or None, team_names=(row["team1_name"], row["team2_name"]))
 
 
 def _unit_row(db: Sql, stage: Stage, unit_id: int) -> Row | None:

@@ -1,5 +1,8 @@
 """The four stages as the database sees them: which units are pending, and how one is written.
 
+Public: spiders declare their stage with one of these; ``Stage.bundle`` is the page
+bundle (``hltv_scraper.items``) its writer takes, one field per page name.
+
 A unit of work is named by a key (a results page's offset, a match id, a mapstatsid),
 lives in one table row (none for results pages: they are walked, not pending), needs a
 fixed set of pages, and is stored by one writer inside one transaction. Everything else
@@ -12,7 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hltv_scraper.items import ECONOMY, MAPSTATS, MATCH, PERFORMANCE, RESULTS
+from hltv_scraper.items import (
+    ECONOMY,
+    MAPSTATS,
+    MATCH,
+    PERFORMANCE,
+    RESULTS,
+    MapStatsPages,
+    MatchPages,
+    PerfEconomyPages,
+    ResultsPages,
+)
 from hltv_scraper.storage._map_stats import write_map_stats
 from hltv_scraper.storage._match import write_match
 from hltv_scraper.storage._perf_economy import write_perf_economy
@@ -24,7 +37,10 @@ class Stage:
     name: str
     #: the pages one unit needs, by page name
     pages: tuple[str, ...]
-    #: writes a unit's parsed pages: ``write(sql, unit_row, pages, now=, parser_version=)``
+    #: the page bundle the writer takes (a dataclass with one field per page name)
+    bundle: type
+    #: writes a unit's page bundle: ``write(sql, unit_row, bundle, now=, parser_version=,
+    #: check=, stamp=)``, calling ``check(bundle, rows)`` with the rows it read
     write: Callable[..., Any]
     #: the unit's table and key column; None for results pages, which no row tracks
     table: str | None = None
@@ -68,11 +84,12 @@ _HAS_SCOREBOARD = (
     "WHERE p.match_id = u.match_id AND p.map_number = u.map_number)"
 )
 
-RESULTS_STAGE = Stage(name="results", pages=(RESULTS,), write=write_results)
+RESULTS_STAGE = Stage(name="results", pages=(RESULTS,), bundle=ResultsPages, write=write_results)
 
 MATCHES = Stage(
     name="matches",
     pages=(MATCH,),
+    bundle=MatchPages,
     write=write_match,
     table="matches",
     key="match_id",
@@ -91,6 +108,7 @@ MATCHES = Stage(
 MAP_STATS = Stage(
     name="map_stats",
     pages=(MAPSTATS,),
+    bundle=MapStatsPages,
     write=write_map_stats,
     table="maps",
     key="mapstatsid",
@@ -106,6 +124,7 @@ MAP_STATS = Stage(
 PERF_ECONOMY = Stage(
     name="perf_economy",
     pages=(PERFORMANCE, ECONOMY),
+    bundle=PerfEconomyPages,
     write=write_perf_economy,
     table="maps",
     key="mapstatsid",
