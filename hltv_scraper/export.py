@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hltv_scraper.storage.database import utc_now
-from hltv_scraper.storage._export import (
+from hltv_scraper.storage.export import (
     BOOLEAN,
     INTEGER,
     REAL,

@@ -19,7 +19,7 @@ from string import Template
 from typing import TYPE_CHECKING
 
 from hltv_scraper import charts
-from hltv_scraper.storage import _report as queries
+from hltv_scraper.storage import report as queries
 
 if TYPE_CHECKING:
     from hltv_scraper.storage import Database

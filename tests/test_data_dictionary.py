@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import inspect
 
 from hltv_scraper.storage import Database
-from hltv_scraper.storage._export import PLAYER_MAPS, export_tables
+from hltv_scraper.storage.export import PLAYER_MAPS, export_tables
 
 DATA_MD = Path(__file__).resolve().parent.parent / "docs" / "data.md"
 HEADER = ["column", "type", "meaning", "unit", "page", "NULL when", "rating"]
