@@ -25,11 +25,11 @@ import hltv_scraper.export as export_module
 from hltv_scraper.export import ExportError, export_dataset, selection
 from hltv_scraper.storage import Database
 from tests.conftest import database_settings
-from tests.dataset import KEYS, MAP_TABLES, MATCH_TABLES, copy_sqlite, demo_maps, table_rows
+from tests.dataset import KEYS, MAP_TABLES, MATCH_TABLES, VIEWS, copy_sqlite, demo_maps, table_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ("parquet", "csv", "jsonl")
-TABLES = [*KEYS, "player_maps"]
+TABLES = [*KEYS, *VIEWS]
 PROVENANCE = ("scraped_at", "updated_at", "source_url", "parser_version")
 SMALL_BATCHES = 97  # pages through every table of the demo more than once, off any round number
 
@@ -111,16 +111,76 @@ def expected(
             return (row["match_id"], row["map_number"]) in completed_since
         return row["match_id"] in {m for m, _ in completed_since}
 
+    maps = {(m["match_id"], m["map_number"]): m for m in everything["maps"][1]}
     files = {}
     for table, (names, rows) in everything.items():
+        if table in MAP_TABLES and table != "maps":  # the map's stats id after its number
+            at = names.index("map_number") + 1
+            names = [*names[:at], "mapstatsid", *names[at:]]
+            rows = [{n: r["mapstatsid"] if n == "mapstatsid" else r[n] for n in names}
+                    for r in ({**r, "mapstatsid": maps[r["match_id"], r["map_number"]]["mapstatsid"]}
+                              for r in rows)]
         files[table] = (names, [r for r in rows if taken(table, r) and changed(table, r)])
-    maps = {(m["match_id"], m["map_number"]): m for m in everything["maps"][1]}
     players = [p for p in everything["player_stats"][1] if taken("player_stats", p)]
     rows = [player_map(p, maps[p["match_id"], p["map_number"]], matches[p["match_id"]]) for p in players]
     if changed_since:
         rows = [r for r in rows if r["updated_at"] > changed_since]
     files["player_maps"] = (list(rows[0]) if rows else [], rows)
+
+    def changed_view(map_key: tuple[int, int], *parts: dict[str, Any] | None) -> bool:
+        """A view's row is changed when one of the rows it is made of is, or (complete
+        only) its map completed since."""
+        if not changed_since:
+            return True
+        if any(part is not None and part["updated_at"] > changed_since for part in parts):
+            return True
+        return complete_only and map_key in completed_since
+
+    economy = {(e["match_id"], e["map_number"], e["round_number"], e["team_id"]): e
+               for e in everything["economy"][1]}
+    rounds = []
+    for r in everything["round_history"][1]:
+        match, key = matches[r["match_id"]], (r["match_id"], r["map_number"])
+        sides = [economy.get((*key, r["round_number"], match[f"team{n}_id"])) for n in (1, 2)]
+        if not taken("round_history", r) or sides == [None, None] or not changed_view(key, r, match, *sides):
+            continue
+        rounds.append(economy_round(r, maps[key], match, *sides))
+    files["economy_rounds"] = (list(rounds[0]) if rounds else [], rounds)
+
+    stats = {(p["match_id"], p["map_number"], p["player_id"]): p for p in everything["player_stats"][1]}
+    pairs = []
+    for k in everything["kill_matrix"][1]:
+        key = (k["match_id"], k["map_number"])
+        one, other = stats.get((*key, k["player1_id"])), stats.get((*key, k["player2_id"]))
+        if taken("kill_matrix", k) and changed_view(key, k, one, other):
+            pairs += kill_pairs(k, maps[key], one, other)
+    files["kill_pairs"] = (list(pairs[0]) if pairs else [], pairs)
     return files
+
+
+def economy_round(r: dict, game: dict, match: dict, team1: dict | None, team2: dict | None) -> dict[str, Any]:
+    """One row of economy_rounds, from the round, its map and match, and each team's economy."""
+    row = {"match_id": r["match_id"], "map_number": r["map_number"], "mapstatsid": game["mapstatsid"],
+           "round_number": r["round_number"]}
+    for n, economy in ((1, team1), (2, team2)):
+        row |= {f"team{n}_id": match[f"team{n}_id"], f"team{n}_name": match[f"team{n}_name"],
+                **{f"team{n}_{c}": economy and economy[c] for c in ("equipment_value", "buy_type", "side")}}
+    return row | {c: r[c] for c in ("winner_team_id", "winner_side", "win_type")}
+
+
+def kill_pairs(k: dict, game: dict, one: dict | None, other: dict | None) -> list[dict[str, Any]]:
+    """The two rows of kill_pairs of one kill_matrix row: the row player as killer, then as victim."""
+    head = {"match_id": k["match_id"], "map_number": k["map_number"], "mapstatsid": game["mapstatsid"],
+            "matrix_type": k["matrix_type"]}
+
+    def pair(killer: int, killer_row: dict | None, victim: int, victim_row: dict | None, kills: int) -> dict:
+        return {**head, "killer_id": killer, "killer_name": killer_row and killer_row["player_name"],
+                "killer_team_id": killer_row and killer_row["team_id"], "victim_id": victim,
+                "victim_name": victim_row and victim_row["player_name"],
+                "victim_team_id": victim_row and victim_row["team_id"], "kills": kills}
+
+    return [pair(k["player1_id"], one, k["player2_id"], other, k["player1_kills"]),
+            pair(k["player2_id"], other, k["player1_id"], one, k["player2_kills"])]
 
 
 def player_map(player: dict, game: dict, match: dict) -> dict[str, Any]:
@@ -139,6 +199,7 @@ def player_map(player: dict, game: dict, match: dict) -> dict[str, Any]:
         "opponent_id": match[f"{them}_id"], "opponent_name": match[f"{them}_name"],
         "opponent_rank": match[f"{them}_rank"], "won": game[f"{us}_rounds"] > game[f"{them}_rounds"],
         "team_rounds": game[f"{us}_rounds"], "opponent_rounds": game[f"{them}_rounds"],
+        "rounds": game["team1_rounds"] + game["team2_rounds"],
         **{f"{who}_{half}_rounds": game[f"{team}_{half}_rounds"]
            for who, team in (("team", us), ("opponent", them)) for half in ("ct", "t", "ot")},
         "team_starting_side": side if us == "team1" else {"CT": "T", "T": "CT"}[side],
@@ -271,8 +332,10 @@ def test_changed_since_takes_only_rows_updated_after_it(demo_sqlite, tmp_path):
         assert_files_hold(out, "parquet", files, result)
         counts = {table: len(rows) for table, (_, rows) in files.items()}
         if changed:
+            # kill_pairs: the pairs of that player (their name comes from the row): five
+            # opponents, three matrices, both directions
             assert counts == {**dict.fromkeys(TABLES, 0), "maps": 1, "player_stats": 1, "vetoes": 1,
-                              "player_maps": 10 + 1}
+                              "player_maps": 10 + 1, "kill_pairs": 5 * 3 * 2}
         else:
             assert set(counts.values()) == {0}
 
@@ -348,7 +411,7 @@ def test_an_empty_database_gives_empty_files_with_headers(tmp_path, file_format)
         path = tmp_path / "out" / f"{table}.{file_format}"
         if file_format == "parquet":
             read = pq.read_table(path)
-            assert read.num_rows == 0 and "updated_at" in read.column_names
+            assert read.num_rows == 0 and read.column_names[0] == "match_id"
         elif file_format == "csv":
             lines = path.read_text("utf-8").splitlines()
             assert len(lines) == 1 and lines[0].startswith("match_id,")
