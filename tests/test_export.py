@@ -372,6 +372,31 @@ def test_scrapy_export_duckdb_replaces_the_file_of_the_last_run(demo_sqlite, tmp
         assert db.sql("SELECT count(*) FROM kill_pairs").fetchall() == [(1500,)]
 
 
+@pytest.mark.parametrize("file_format", ["parquet", "duckdb"])
+def test_matches_carry_their_demo_id(demo_sqlite, tmp_path, file_format):
+    """``matches.demo_id`` (migration 0004) is exported as it is stored: set on one
+    match, NULL on the others."""
+    database = copy_sqlite(demo_sqlite, tmp_path / "db" / "hltv.sqlite3")
+    match_id = demo_maps()[0][0]
+    db = Database.open(database)
+    try:
+        with db.transaction() as sql:
+            if "demo_id" not in sql.result("SELECT * FROM matches LIMIT 0").keys():
+                sql.run("ALTER TABLE matches ADD COLUMN demo_id INTEGER")  # before migration 0004
+            sql.run("UPDATE matches SET demo_id = NULL")
+            sql.run("UPDATE matches SET demo_id = 95012 WHERE match_id = :m", {"m": match_id})
+    finally:
+        db.close()
+    out = tmp_path / "out"
+
+    result = export(database, out, file_format)
+
+    assert_files_hold(out, file_format, expected(database), result)
+    _, matches = read_back(out / file_name("matches", file_format).replace(":", "/"), file_format)
+    assert {m["match_id"]: m["demo_id"] for m in matches} == {
+        m: 95012 if m == match_id else None for m in {m for m, _, _ in demo_maps()}}
+
+
 # -- which rows ---------------------------------------------------------------------------
 
 
