@@ -48,7 +48,7 @@ FORMATS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl", "duckdb": "duck
 #: the one file of ``--format duckdb``
 DUCKDB_FILE = "hltv.duckdb"
 #: DuckDB's own memory while it loads batches (it writes to the file beyond that)
-DUCKDB_MEMORY = "256MB"
+DUCKDB_MEMORY = "64MB"
 BATCH_ROWS = 10_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _INCREMENTAL_OVERLAP = timedelta(minutes=1)
