@@ -76,9 +76,11 @@ def economy(
     winners: Sequence[int | None],
     notes: Sequence[str],
 ) -> str:
-    """Each team's equipment value per round (``teams``: name, a value per round), a
-    filled dot where the team won the round and a strip of winners on top
-    (``winners``: the index in ``teams`` of each round's winner; ``notes``: its tooltip)."""
+    """Each team's equipment value per round (``teams``: name, a value per round, None
+    where the round has no economy), a filled dot where the team won the round and a
+    strip of winners on top for every round (``winners``: the index in ``teams`` of each
+    round's winner; ``notes``: its tooltip). Rounds without economy are shaded and the
+    lines break there rather than bridge them."""
     width, height, left, right, top, bottom = 900, 390, 64, 16, 76, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for _, series in teams for v in series if v is not None]
@@ -102,6 +104,18 @@ def economy(
                 f'<text x="{left + plot_w - 4}" y="{y(value) - 4:.1f}" font-size="10" fill="#868e96" '
                 f'text-anchor="end">{label}</text>'
             )
+    absent = [i for i in range(len(rounds)) if all(series[i] is None for _, series in teams)]
+    for i in absent:
+        parts.append(
+            f'<rect class="no-economy" x="{x(i) - step / 2:.1f}" y="{top}" width="{step:.1f}" '
+            f'height="{plot_h}" fill="#f1f3f5"><title>round {rounds[i]}: no economy published</title></rect>'
+        )
+    if absent:
+        first, last = absent[0], absent[-1]
+        parts.append(
+            f'<text class="no-economy-label" x="{(x(first) + x(last)) / 2:.1f}" y="{top + plot_h / 2:.1f}" '
+            f'font-size="11" fill="#868e96" text-anchor="middle">no economy</text>'
+        )
     strip_y = top - 30
     parts.append(f'<text x="{left - 8}" y="{strip_y + 10}" font-size="10" text-anchor="end">winner</text>')
     for i, (number, winner) in enumerate(zip(rounds, winners)):
@@ -117,8 +131,10 @@ def economy(
     parts.append(f'<text x="{left + plot_w / 2}" y="{height - 6}" font-size="12" text-anchor="middle">round</text>')
     for n, (name, series) in enumerate(teams):
         colour = TEAM_COLOURS[n]
-        points = [(x(i), y(v)) for i, v in enumerate(series) if v is not None]
-        path = " ".join(f"{'M' if k == 0 else 'L'}{px:.1f},{py:.1f}" for k, (px, py) in enumerate(points))
+        path = " ".join(
+            f"{'L' if i and series[i - 1] is not None else 'M'}{x(i):.1f},{y(v):.1f}"
+            for i, v in enumerate(series) if v is not None
+        )
         parts.append(f'<path class="team-line" d="{path}" fill="none" stroke="{colour}" stroke-width="2.5"/>')
         for i, v in enumerate(series):
             if v is None:

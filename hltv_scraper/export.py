@@ -1,9 +1,12 @@
 """Writing the dataset to files people load in pandas, polars, DuckDB, R or a spreadsheet.
 
-One file per table plus ``player_maps`` (one row per player per map, ready to analyse),
-as Parquet (typed: integers with NULLs, float64, booleans, UTC timestamps), CSV (a
-header; an empty cell is NULL) or JSON lines. The storage layer streams the rows in
-batches, so memory stays flat however large the database.
+One file per table plus the analysis views (``player_maps``, ``economy_rounds``,
+``kill_pairs``: see docs/data.md), as Parquet (typed: integers with NULLs, float64,
+booleans, UTC timestamps), CSV (a header; an empty cell is NULL) or JSON lines; or one
+DuckDB database, ``hltv.duckdb``, holding each of them as a table of the Parquet files'
+types (it is loaded from the same Arrow batches, through the ``duckdb`` package). The
+storage layer streams the rows in batches, so memory stays flat however large the
+database.
 
 Files are written into a hidden folder inside ``--out`` and moved into place only when
 every one is complete: an export that fails leaves nothing half written (and removes the
@@ -25,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hltv_scraper.storage.database import utc_now
-from hltv_scraper.storage._export import (
+from hltv_scraper.storage.export import (
     BOOLEAN,
     INTEGER,
     REAL,
@@ -40,7 +43,12 @@ from hltv_scraper.storage._export import (
 if TYPE_CHECKING:
     from hltv_scraper.storage import Database
 
-FORMATS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}
+#: ``--format`` -> the files' extension
+FORMATS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl", "duckdb": "duckdb"}
+#: the one file of ``--format duckdb``
+DUCKDB_FILE = "hltv.duckdb"
+#: DuckDB's own memory while it loads batches (it writes to the file beyond that)
+DUCKDB_MEMORY = "64MB"
 BATCH_ROWS = 10_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _INCREMENTAL_OVERLAP = timedelta(minutes=1)
@@ -56,7 +64,7 @@ class ExportResult:
     file_format: str
     #: when the export read the database
     as_of: str
-    #: file name -> rows written, in the order written
+    #: file name (DuckDB: ``hltv.duckdb:table``) -> rows written, in the order written
     files: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -125,25 +133,28 @@ def _day_ms(day: date) -> int:
 def export_dataset(
     db: Database, out: Path, *, file_format: str, rows: Selection, batch_rows: int = BATCH_ROWS
 ) -> ExportResult:
-    """Write every table and ``player_maps`` into the folder ``out`` (created if needed)."""
+    """Write every table and view into the folder ``out`` (created if needed)."""
     if file_format not in FORMATS:
         raise ExportError(f"--format must be one of {', '.join(FORMATS)}, not {file_format!r}")
     staging = _Staging(out)
     result = ExportResult(out=out, file_format=file_format, as_of=utc_now())
     try:
-        with snapshot(db.sql):
-            for table in export_tables(db.sql):
-                name = f"{table.name}.{FORMATS[file_format]}"
-                writer = _WRITERS[file_format](staging.folder / name, table.columns)
-                count = 0
-                try:
-                    convert = _converters(table.columns, writer.values)
-                    for batch in read_batches(db.sql, table, rows, batch_rows=batch_rows):
-                        writer.write(_typed(batch, convert))
-                        count += len(batch)
-                finally:
-                    writer.close()
-                result.files[name] = count
+        sink = _SINKS[file_format](staging.folder, FORMATS[file_format])
+        try:
+            with snapshot(db.sql):
+                for table in export_tables(db.sql):
+                    name, writer = sink.table(table.name, table.columns)
+                    count = 0
+                    try:
+                        convert = _converters(table.columns, writer.values)
+                        for batch in read_batches(db.sql, table, rows, batch_rows=batch_rows):
+                            writer.write(_typed(batch, convert))
+                            count += len(batch)
+                    finally:
+                        writer.close()
+                    result.files[name] = count
+        finally:
+            sink.close()
         staging.move_into_place()
     except BaseException:
         staging.abandon()
@@ -246,29 +257,95 @@ class _Writer(Protocol):
     def close(self) -> None: ...
 
 
+class _Sink(Protocol):
+    """Where one export's tables go: a file each, or one database."""
+
+    def table(self, name: str, columns: Sequence[Column]) -> tuple[str, _Writer]:
+        """The name to report and the writer of the table ``name``."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class _FilePerTable:
+    def __init__(self, folder: Path, extension: str) -> None:
+        self.folder, self.extension = folder, extension
+
+    def table(self, name: str, columns: Sequence[Column]) -> tuple[str, _Writer]:
+        file = f"{name}.{self.extension}"
+        return file, _WRITERS[self.extension](self.folder / file, columns)
+
+    def close(self) -> None:
+        pass
+
+
+def _arrow_schema(columns: Sequence[Column]) -> Any:
+    """The Arrow types of the Parquet files and the DuckDB tables (timestamps: ms, UTC)."""
+    import pyarrow as pa
+
+    types = {
+        INTEGER: pa.int64(), REAL: pa.float64(), BOOLEAN: pa.bool_(),
+        TIMESTAMP: pa.timestamp("ms", tz="UTC"),
+    }
+    return pa.schema([(c.name, types.get(c.kind, pa.string())) for c in columns])
+
+
+def _arrow_batch(schema: Any, rows: list[list[Any]]) -> Any:
+    import pyarrow as pa
+
+    columns = list(zip(*rows))
+    arrays = [pa.array(values, type=f.type) for values, f in zip(columns, schema)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
 class _ParquetWriter:
     values = {BOOLEAN: _boolean, TIMESTAMP: _timestamp}
 
     def __init__(self, path: Path, columns: Sequence[Column]) -> None:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        types = {
-            INTEGER: pa.int64(), REAL: pa.float64(), BOOLEAN: pa.bool_(),
-            TIMESTAMP: pa.timestamp("ms", tz="UTC"),
-        }
-        self._pa = pa
-        self.schema = pa.schema([(c.name, types.get(c.kind, pa.string())) for c in columns])
+        self.schema = _arrow_schema(columns)
         self.writer = pq.ParquetWriter(path, self.schema)
 
     def write(self, rows: list[list[Any]]) -> None:
-        pa = self._pa
-        columns = list(zip(*rows))
-        arrays = [pa.array(values, type=f.type) for values, f in zip(columns, self.schema)]
-        self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+        self.writer.write_table(_arrow_batch(self.schema, rows))
 
     def close(self) -> None:
         self.writer.close()
+
+
+class _DuckDb:
+    """One ``hltv.duckdb`` holding every table and view as a table, created from an
+    empty Arrow table of the Parquet types and filled batch by batch, through DuckDB's
+    relational API (no SQL text is built here)."""
+
+    def __init__(self, folder: Path, extension: str) -> None:
+        import duckdb
+
+        self.connection = duckdb.connect(
+            str(folder / DUCKDB_FILE), config={"memory_limit": DUCKDB_MEMORY, "threads": 1}
+        )
+
+    def table(self, name: str, columns: Sequence[Column]) -> tuple[str, _Writer]:
+        return f"{DUCKDB_FILE}:{name}", _DuckDbTable(self.connection, name, columns)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class _DuckDbTable:
+    values = {BOOLEAN: _boolean, TIMESTAMP: _timestamp}
+
+    def __init__(self, connection: Any, name: str, columns: Sequence[Column]) -> None:
+        self.connection, self.name = connection, name
+        self.schema = _arrow_schema(columns)
+        connection.from_arrow(self.schema.empty_table()).create(name)
+
+    def write(self, rows: list[list[Any]]) -> None:
+        self.connection.from_arrow(_arrow_batch(self.schema, rows)).insert_into(self.name)
+
+    def close(self) -> None:
+        pass
 
 
 class _CsvWriter:
@@ -305,4 +382,7 @@ class _JsonLinesWriter:
 
 _WRITERS: dict[str, Callable[[Path, Sequence[Column]], _Writer]] = {
     "parquet": _ParquetWriter, "csv": _CsvWriter, "jsonl": _JsonLinesWriter,
+}
+_SINKS: dict[str, Callable[[Path, str], _Sink]] = {
+    "parquet": _FilePerTable, "csv": _FilePerTable, "jsonl": _FilePerTable, "duckdb": _DuckDb,
 }

@@ -1,8 +1,9 @@
 """``scrapy report``: one self-contained HTML page on how complete the dataset is.
 
-Maps by month and by stage, the failures grouped by stage, page and reason, the share of
-maps per rating version, and one map up close: both teams' equipment value per round and
-its kill matrix. Styles and charts (inline SVG, :mod:`hltv_scraper.charts`) are inside
+Maps by month and by stage, the failures grouped by stage, page and reason (the folded
+rule of ``scrapy summary``, one real reason shown per group), the share of maps per rating
+version, and one map up close: its scoreboard, every round's winner (overtime included),
+both teams' equipment value where HLTV publishes it, and its kill matrix. Styles and charts (inline SVG, :mod:`hltv_scraper.charts`) are inside
 the file: it opens in any browser with no network.
 """
 
@@ -19,7 +20,8 @@ from string import Template
 from typing import TYPE_CHECKING
 
 from hltv_scraper import charts
-from hltv_scraper.storage import _report as queries
+from hltv_scraper.parsers import current_parser_version
+from hltv_scraper.storage import report as queries
 
 if TYPE_CHECKING:
     from hltv_scraper.storage import Database
@@ -38,6 +40,9 @@ STAGE_MEANINGS = {
     queries.FAILED: "given up on: a stage failed HLTV_MAX_ATTEMPTS times",
 }
 NO_DATE = "no date yet"
+#: The failures grouped: the latest this many (a database's whole history could name a
+#: million distinct reasons; the groups of the latest are what a person acts on)
+RECENT_FAILURES = 100_000
 
 _PAGE = Template("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -82,7 +87,7 @@ def render_report(db: Database, *, max_attempts: int, mapstatsid: int | None = N
     shown = _pick_map(sql, mapstatsid)
     body = "\n".join((
         _stages_section(sql, max_attempts),
-        _failures_section(sql),
+        _failures_section(db),
         _rating_section(sql),
         _map_section(sql, shown),
     ))
@@ -130,7 +135,7 @@ def _pick_map(sql: Sql, mapstatsid: int | None) -> ReportMap | None:
 
 def _stages_section(sql: Sql, max_attempts: int) -> str:
     by_month: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(queries.STAGES, 0))
-    for row in queries.maps_by_day_and_stage(sql, max_attempts=max_attempts):
+    for row in queries.maps_by_day_and_stage(sql, max_attempts=max_attempts, parser_version=current_parser_version()):
         by_month[_month(row["day"])][row["stage"]] += row["maps"]
     months = sorted(m for m in by_month if m != NO_DATE) + ([NO_DATE] if NO_DATE in by_month else [])
     totals = {stage: sum(by_month[m][stage] for m in months) for stage in queries.STAGES}
@@ -161,24 +166,29 @@ def _stages_section(sql: Sql, max_attempts: int) -> str:
     return "\n".join(html)
 
 
-def _failures_section(sql: Sql) -> str:
-    groups = queries.failure_groups(sql)
-    total = queries.count_failures(sql)
+def _failures_section(db: Database) -> str:
+    groups = db.failure_groups(recent=RECENT_FAILURES)
+    total = queries.count_failures(db.sql)
     html = ['<section id="failures"><h2>Failures by stage, page and reason</h2>']
     if not groups:
         html.append('<p class="empty">No failures recorded.</p></section>')
         return "\n".join(html)
+    window = f" Grouped: the latest {RECENT_FAILURES:,}." if total > RECENT_FAILURES else ""
     html.append(f"<p>{total:,} failures recorded (parse and validation failures; a fetch failure "
-                "leaves no record). The largest groups first.</p>")
-    rows = "".join(
-        f"<tr><td>{escape(g['stage'])}</td><td>{escape(g['page'])}</td><td>{escape(g['reason'])}</td>"
-        f'<td class="n">{g["failures"]:,}</td><td class="n">{g["units"]:,}</td>'
-        f"<td>{escape(_minute(g['latest']))}</td></tr>"
-        for g in groups
-    )
+                "leaves no record). Reasons are grouped as <code>scrapy summary</code> groups them, "
+                "ids and quoted names folded out (<code>#</code>, <code>'…'</code>); each group shows "
+                f"its latest reason as it was. The largest groups first.{window}</p>")
+    rows = []
+    for g in groups:
+        rows.append(
+            f"<tr><td>{escape(g.stage)}</td><td>{escape(g.page)}</td><td>{escape(g.reason)}</td>"
+            f'<td class="example">{escape(g.example)}</td>'
+            f'<td class="n">{g.failures:,}</td><td class="n">{g.units:,}</td>'
+            f"<td>{escape(_minute(g.latest))}</td></tr>"
+        )
     html.append(
-        '<table id="table-failures"><tr><th>stage</th><th>page</th><th>reason</th>'
-        f'<th class="n">failures</th><th class="n">units</th><th>latest</th></tr>{rows}</table></section>'
+        '<table id="table-failures"><tr><th>stage</th><th>page</th><th>reason</th><th>for example</th>'
+        f'<th class="n">failures</th><th class="n">units</th><th>latest</th></tr>{"".join(rows)}</table></section>'
     )
     return "\n".join(html)
 
@@ -217,39 +227,80 @@ def _map_section(sql: Sql, shown: ReportMap | None) -> str:
     how = "chosen with --map" if shown.chosen else "the complete map played last; choose another with --map MAPSTATSID"
     html.append(f'<p class="meta">{escape(m["event_name"] or "")}, {escape(m["date"] or "date not known")} UTC; '
                 f"rating {escape(m['rating_version'] or '?')}; {how}.</p>")
+    players = queries.map_players(sql, m["match_id"], m["map_number"])
+    html.append(_scoreboard(players, m, team_names))
     html.append(_economy(sql, m, team_names))
-    html.append(_kill_matrix(sql, m, team_names))
+    html.append(_kill_matrix(sql, m, players, team_names))
     html.append("</section>")
     return "\n".join(html)
 
 
+def _scoreboard(players, m, team_names: dict[int, str]) -> str:
+    """Each team's players: K-D, ADR, KAST and rating, as the map stats page shows them."""
+    html = ['<h3 id="scoreboard">Scoreboard</h3>']
+    if not players:
+        return html[0] + '<p class="empty">No scoreboard stored for this map.</p>'
+    rows = []
+    for team_id in (m["team1_id"], m["team2_id"]):
+        rows.append(f'<tr class="team"><th colspan="5">{escape(team_names[team_id])}</th></tr>')
+        for p in (p for p in players if p["team_id"] == team_id):
+            rows.append(
+                f'<tr class="player"><td>{escape(p["player_name"] or str(p["player_id"]))}</td>'
+                f'<td class="n">{_number(p["kills"])}-{_number(p["deaths"])}</td>'
+                f'<td class="n">{_number(p["adr"], "{:.1f}")}</td>'
+                f'<td class="n">{_number(p["kast"], "{:.1f}%")}</td>'
+                f'<td class="n">{_number(p["rating"], "{:.2f}")}</td></tr>'
+            )
+    head = '<tr><th>player</th><th class="n">K-D</th><th class="n">ADR</th><th class="n">KAST</th>' \
+           f'<th class="n">rating {escape(m["rating_version"] or "")}</th></tr>'
+    return html[0] + f'<table id="table-scoreboard">{head}{"".join(rows)}</table>'
+
+
 def _economy(sql: Sql, m, team_names: dict[int, str]) -> str:
-    rows = queries.map_economy(sql, m["match_id"], m["map_number"])
-    html = ['<h3 id="economy">Economy: equipment value per round</h3>']
-    if not rows:
-        return html[0] + '<p class="empty">No economy rows stored for this map.</p>'
+    """Every round of the round history, its winner on the strip; each team's equipment
+    value where the economy page has the round, absent (shaded) where HLTV shows none."""
+    rounds = queries.map_rounds(sql, m["match_id"], m["map_number"])
+    economy = queries.map_economy(sql, m["match_id"], m["map_number"])
+    html = ['<h3 id="economy">Rounds and economy: equipment value per round</h3>']
+    if not rounds:
+        return html[0] + '<p class="empty">No round history stored for this map.</p>'
     team_ids = [m["team1_id"], m["team2_id"]]
-    rounds = sorted({row["round_number"] for row in rows})
-    value = {(row["round_number"], row["team_id"]): row["equipment_value"] for row in rows}
-    winner_of = {row["round_number"]: row for row in rows}
+    numbers = [r["round_number"] for r in rounds]
+    value = {(row["round_number"], row["team_id"]): row["equipment_value"] for row in economy}
     winners, notes = [], []
-    for number in rounds:
-        won = winner_of[number]
+    for won in rounds:
         index = team_ids.index(won["winner_team_id"]) if won["winner_team_id"] in team_ids else None
         winners.append(index)
         who = team_names.get(won["winner_team_id"], "?")
         how = ", ".join(str(v).replace("_", " ") for v in (won["winner_side"], won["win_type"]) if v)
-        notes.append(f"Round {number}: {who} won ({how})")
-    teams = [(team_names[t], [value.get((n, t)) for n in rounds]) for t in team_ids]
-    html.append(charts.economy("chart-economy", rounds, teams, winners, notes))
+        notes.append(f"Round {won['round_number']}: {who} won ({how})")
+    teams = [(team_names[t], [value.get((n, t)) for n in numbers]) for t in team_ids]
+    html.append(charts.economy("chart-economy", numbers, teams, winners, notes))
+    absent = [n for n in numbers if all(value.get((n, t)) is None for t in team_ids)]
     html.append('<p class="meta">Round-start equipment value of each team (dollars); a filled dot and the '
-                "strip on top mark the round's winner. Dashed lines: HLTV's buy types. Overtime economy "
-                "of MR12 maps is not published by HLTV.</p>")
+                "strip on top mark the round's winner, for every round played. Dashed lines: HLTV's buy types."
+                + (f" Shaded: {_rounds(absent)} without economy, which HLTV does not publish "
+                   "(the overtime of MR12 maps)." if absent else "") + "</p>")
     return "\n".join(html)
 
 
-def _kill_matrix(sql: Sql, m, team_names: dict[int, str]) -> str:
-    players = queries.map_players(sql, m["match_id"], m["map_number"])
+def _rounds(numbers: list[int]) -> str:
+    """``rounds 25-36`` (runs of consecutive rounds joined)."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    text = ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+    return f"round{'s' if len(numbers) > 1 else ''} {text}"
+
+
+def _number(value, form: str = "{}") -> str:
+    return "-" if value is None else escape(form.format(value))
+
+
+def _kill_matrix(sql: Sql, m, players, team_names: dict[int, str]) -> str:
     cells = queries.map_kill_matrix(sql, m["match_id"], m["map_number"])
     html = ['<h3 id="kill-matrix">Kill matrix (all kills)</h3>']
     if not cells:

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -25,11 +26,12 @@ import hltv_scraper.export as export_module
 from hltv_scraper.export import ExportError, export_dataset, selection
 from hltv_scraper.storage import Database
 from tests.conftest import database_settings
-from tests.dataset import KEYS, MAP_TABLES, MATCH_TABLES, copy_sqlite, demo_maps, table_rows
+from tests.dataset import KEYS, MAP_TABLES, MATCH_TABLES, VIEWS, copy_sqlite, demo_maps, table_rows
+from tests.pages import load_expected
 
 ROOT = Path(__file__).resolve().parent.parent
-FORMATS = ("parquet", "csv", "jsonl")
-TABLES = [*KEYS, "player_maps"]
+FORMATS = ("parquet", "csv", "jsonl", "duckdb")
+TABLES = [*KEYS, *VIEWS]
 PROVENANCE = ("scraped_at", "updated_at", "source_url", "parser_version")
 SMALL_BATCHES = 97  # pages through every table of the demo more than once, off any round number
 
@@ -44,7 +46,12 @@ def export(database: Path | str, out: Path, file_format: str = "parquet", batch_
 
 
 def read_back(path: Path, file_format: str) -> tuple[list[str] | None, list[dict[str, Any]]]:
-    """The file's columns (None: JSON lines have none of their own) and rows."""
+    """The file's columns (None: JSON lines have none of their own) and rows; for DuckDB,
+    ``path`` is ``DIR/hltv.duckdb/TABLE``: that table of the file."""
+    if file_format == "duckdb":
+        with duckdb.connect(str(path.parent), read_only=True) as connection:
+            table = connection.table(path.name).to_arrow_table()
+        return table.column_names, table.to_pylist()
     if file_format == "parquet":
         table = pq.read_table(path)
         return table.column_names, table.to_pylist()
@@ -59,7 +66,7 @@ def read_back(path: Path, file_format: str) -> tuple[list[str] | None, list[dict
 
 def rendered(value: Any, file_format: str) -> Any:
     """A database value (as its meaning) as the file holds it."""
-    if file_format == "parquet":
+    if file_format in ("parquet", "duckdb"):
         return value
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -111,16 +118,76 @@ def expected(
             return (row["match_id"], row["map_number"]) in completed_since
         return row["match_id"] in {m for m, _ in completed_since}
 
+    maps = {(m["match_id"], m["map_number"]): m for m in everything["maps"][1]}
     files = {}
     for table, (names, rows) in everything.items():
+        if table in MAP_TABLES and table != "maps":  # the map's stats id after its number
+            at = names.index("map_number") + 1
+            names = [*names[:at], "mapstatsid", *names[at:]]
+            rows = [{n: r["mapstatsid"] if n == "mapstatsid" else r[n] for n in names}
+                    for r in ({**r, "mapstatsid": maps[r["match_id"], r["map_number"]]["mapstatsid"]}
+                              for r in rows)]
         files[table] = (names, [r for r in rows if taken(table, r) and changed(table, r)])
-    maps = {(m["match_id"], m["map_number"]): m for m in everything["maps"][1]}
     players = [p for p in everything["player_stats"][1] if taken("player_stats", p)]
     rows = [player_map(p, maps[p["match_id"], p["map_number"]], matches[p["match_id"]]) for p in players]
     if changed_since:
         rows = [r for r in rows if r["updated_at"] > changed_since]
     files["player_maps"] = (list(rows[0]) if rows else [], rows)
+
+    def changed_view(map_key: tuple[int, int], *parts: dict[str, Any] | None) -> bool:
+        """A view's row is changed when one of the rows it is made of is, or (complete
+        only) its map completed since."""
+        if not changed_since:
+            return True
+        if any(part is not None and part["updated_at"] > changed_since for part in parts):
+            return True
+        return complete_only and map_key in completed_since
+
+    economy = {(e["match_id"], e["map_number"], e["round_number"], e["team_id"]): e
+               for e in everything["economy"][1]}
+    rounds = []
+    for r in everything["round_history"][1]:
+        match, key = matches[r["match_id"]], (r["match_id"], r["map_number"])
+        sides = [economy.get((*key, r["round_number"], match[f"team{n}_id"])) for n in (1, 2)]
+        if not taken("round_history", r) or sides == [None, None] or not changed_view(key, r, match, *sides):
+            continue
+        rounds.append(economy_round(r, maps[key], match, *sides))
+    files["economy_rounds"] = (list(rounds[0]) if rounds else [], rounds)
+
+    stats = {(p["match_id"], p["map_number"], p["player_id"]): p for p in everything["player_stats"][1]}
+    pairs = []
+    for k in everything["kill_matrix"][1]:
+        key = (k["match_id"], k["map_number"])
+        one, other = stats.get((*key, k["player1_id"])), stats.get((*key, k["player2_id"]))
+        if taken("kill_matrix", k) and changed_view(key, k, one, other):
+            pairs += kill_pairs(k, maps[key], one, other)
+    files["kill_pairs"] = (list(pairs[0]) if pairs else [], pairs)
     return files
+
+
+def economy_round(r: dict, game: dict, match: dict, team1: dict | None, team2: dict | None) -> dict[str, Any]:
+    """One row of economy_rounds, from the round, its map and match, and each team's economy."""
+    row = {"match_id": r["match_id"], "map_number": r["map_number"], "mapstatsid": game["mapstatsid"],
+           "round_number": r["round_number"]}
+    for n, economy in ((1, team1), (2, team2)):
+        row |= {f"team{n}_id": match[f"team{n}_id"], f"team{n}_name": match[f"team{n}_name"],
+                **{f"team{n}_{c}": economy and economy[c] for c in ("equipment_value", "buy_type", "side")}}
+    return row | {c: r[c] for c in ("winner_team_id", "winner_side", "win_type")}
+
+
+def kill_pairs(k: dict, game: dict, one: dict | None, other: dict | None) -> list[dict[str, Any]]:
+    """The two rows of kill_pairs of one kill_matrix row: the row player as killer, then as victim."""
+    head = {"match_id": k["match_id"], "map_number": k["map_number"], "mapstatsid": game["mapstatsid"],
+            "matrix_type": k["matrix_type"]}
+
+    def pair(killer: int, killer_row: dict | None, victim: int, victim_row: dict | None, kills: int) -> dict:
+        return {**head, "killer_id": killer, "killer_name": killer_row and killer_row["player_name"],
+                "killer_team_id": killer_row and killer_row["team_id"], "victim_id": victim,
+                "victim_name": victim_row and victim_row["player_name"],
+                "victim_team_id": victim_row and victim_row["team_id"], "kills": kills}
+
+    return [pair(k["player1_id"], one, k["player2_id"], other, k["player1_kills"]),
+            pair(k["player2_id"], other, k["player1_id"], one, k["player2_kills"])]
 
 
 def player_map(player: dict, game: dict, match: dict) -> dict[str, Any]:
@@ -139,6 +206,7 @@ def player_map(player: dict, game: dict, match: dict) -> dict[str, Any]:
         "opponent_id": match[f"{them}_id"], "opponent_name": match[f"{them}_name"],
         "opponent_rank": match[f"{them}_rank"], "won": game[f"{us}_rounds"] > game[f"{them}_rounds"],
         "team_rounds": game[f"{us}_rounds"], "opponent_rounds": game[f"{them}_rounds"],
+        "rounds": game["team1_rounds"] + game["team2_rounds"],
         **{f"{who}_{half}_rounds": game[f"{team}_{half}_rounds"]
            for who, team in (("team", us), ("opponent", them)) for half in ("ct", "t", "ot")},
         "team_starting_side": side if us == "team1" else {"CT": "T", "T": "CT"}[side],
@@ -147,13 +215,20 @@ def player_map(player: dict, game: dict, match: dict) -> dict[str, Any]:
     }
 
 
+def file_name(table: str, file_format: str) -> str:
+    """The name the export reports the table under (DuckDB: ``hltv.duckdb:table``)."""
+    return f"hltv.duckdb:{table}" if file_format == "duckdb" else f"{table}.{file_format}"
+
+
 def assert_files_hold(out: Path, file_format: str, files: dict, result) -> None:
-    assert list(result.files) == [f"{table}.{file_format}" for table in TABLES]
+    assert list(result.files) == [file_name(table, file_format) for table in TABLES]
+    if file_format == "duckdb":
+        assert sorted(p.name for p in out.iterdir()) == ["hltv.duckdb"]
     for table, (names, rows) in files.items():
-        got_names, got_rows = read_back(out / f"{table}.{file_format}", file_format)
+        got_names, got_rows = read_back(out / file_name(table, file_format).replace(":", "/"), file_format)
         if got_names is not None and rows:
             assert got_names == names, table
-        assert result.files[f"{table}.{file_format}"] == len(rows), table
+        assert result.files[file_name(table, file_format)] == len(rows), table
         want = [{k: rendered(v, file_format) for k, v in row.items()} for row in rows]
         for n, (got, wanted) in enumerate(zip(got_rows, want)):
             assert got == wanted, f"{table} row {n}"
@@ -175,7 +250,8 @@ def test_every_value_and_null_comes_back(demo_database, tmp_path, file_format):
     complete_maps = len(files["maps"][1])
     assert complete_maps == len(demo_maps()) == 10
     assert len(files["player_maps"][1]) == 10 * complete_maps
-    assert sorted(p.name for p in out.iterdir()) == sorted(result.files)  # no leftovers
+    if file_format != "duckdb":
+        assert sorted(p.name for p in out.iterdir()) == sorted(result.files)  # no leftovers
     # the demo has what this test is about: NULLs, flags, both rating versions, vetoes
     stats = files["player_stats"][1]
     assert any(p["impact"] is None for p in stats) and any(p["impact"] is not None for p in stats)
@@ -204,6 +280,121 @@ def test_parquet_columns_have_proper_types(demo_sqlite, tmp_path):
     assert {"lease_worker", "lease_expires", "perf_attempts"}.isdisjoint(schema("maps").names)
     player_maps = schema("player_maps")
     assert player_maps.field("won").type == pa.bool_() and player_maps.field("date").type == utc_ms
+
+
+# -- DuckDB against the fixture truths ------------------------------------------------------
+
+
+@pytest.mark.both_backends
+def test_the_duckdb_file_holds_every_table_and_view_as_the_fixture_truths_say(demo_database, tmp_path):
+    out = tmp_path / "export"
+
+    result = export(demo_database, out, "duckdb")
+
+    assert sorted(p.name for p in out.iterdir()) == ["hltv.duckdb"]  # written aside, renamed in
+    with duckdb.connect(str(out / "hltv.duckdb"), read_only=True) as db:
+        assert sorted(name for (name,) in db.sql("SHOW TABLES").fetchall()) == sorted(TABLES)
+        for table in TABLES:
+            (count,), = db.sql(f"SELECT count(*) FROM {table}").fetchall()
+            assert count == result.files[f"hltv.duckdb:{table}"], table
+        match_teams = dict(((m, (t1, t2)) for m, t1, t2 in
+                            db.sql("SELECT match_id, team1_id, team2_id FROM matches").fetchall()))
+        for match_id, map_number, mapstatsid in demo_maps():
+            truth = load_expected(mapstatsid)
+            map_key = {"i": mapstatsid}
+            # the map's stats id on every per-map table and view, on every row of the map
+            for table in (*MAP_TABLES, *VIEWS):
+                (ids,), = db.execute(f"SELECT list(DISTINCT mapstatsid) FROM {table} "
+                                     "WHERE match_id = ? AND map_number = ?", [match_id, map_number]).fetchall()
+                assert ids == [mapstatsid], table
+            players = {p["player_id"]: p for p in truth["players"]}
+            assert db.execute("SELECT DISTINCT rounds FROM player_maps WHERE mapstatsid = $i",
+                              map_key).fetchall() == [(truth["total_rounds"],)]
+            # kill_pairs: both directions of every cell of every matrix, names and teams
+            want = set()
+            for cell in truth["kill_matrix"]:
+                one, other = players[cell["player1_id"]], players[cell["player2_id"]]
+                for killer, victim, kills in ((one, other, cell["player1_kills"]),
+                                              (other, one, cell["player2_kills"])):
+                    want.add((cell["matrix_type"], killer["player_id"], killer["player_name"], killer["team_id"],
+                              victim["player_id"], victim["player_name"], victim["team_id"], kills))
+            got = db.execute("SELECT matrix_type, killer_id, killer_name, killer_team_id, victim_id, victim_name, "
+                             "victim_team_id, kills FROM kill_pairs WHERE mapstatsid = $i", map_key).fetchall()
+            assert len(got) == 2 * len(truth["kill_matrix"]) == len(set(got))
+            assert set(got) == want
+            # economy_rounds: both teams of every round the economy page shows, in the
+            # match's team order, the winner from the round history
+            economy = {(e["round_number"], e["team_id"]): e for e in truth["economy"]}
+            winners = {r["round_number"]: r for r in truth["rounds"]}
+            team1, team2 = match_teams[match_id]
+            rows = db.execute("SELECT * FROM economy_rounds WHERE mapstatsid = $i ORDER BY round_number",
+                              map_key).fetch_df().to_dict("records")
+            assert [r["round_number"] for r in rows] == sorted({n for n, _ in economy})
+            assert len(rows) == truth["economy_round_count"]
+            for row in rows:
+                number = row["round_number"]
+                for n, team in ((1, team1), (2, team2)):
+                    e = economy[number, team]
+                    assert (row[f"team{n}_id"], row[f"team{n}_name"], row[f"team{n}_equipment_value"],
+                            row[f"team{n}_buy_type"], row[f"team{n}_side"]) == (
+                        team, e["team_name"], e["equipment_value"], e["buy_type"], e["side"]), (mapstatsid, number)
+                won = winners[number]
+                assert (row["winner_team_id"], row["winner_side"], row["win_type"]) == (
+                    won["winner_team_id"], won["winner_side"], won["win_type"])
+                assert economy[number, won["winner_team_id"]]["won"]
+
+
+def test_duckdb_tables_have_the_parquet_files_types(demo_sqlite, tmp_path):
+    export(demo_sqlite, tmp_path / "parquet")
+    export(demo_sqlite, tmp_path / "duckdb", "duckdb")
+
+    with duckdb.connect(str(tmp_path / "duckdb" / "hltv.duckdb"), read_only=True) as db:
+        for table in TABLES:
+            parquet = str(tmp_path / "parquet" / f"{table}.parquet")
+            from_parquet = db.execute("DESCRIBE SELECT * FROM read_parquet(?)", [parquet]).fetchall()
+            assert db.sql(f"DESCRIBE {table}").fetchall() == from_parquet, table
+        types = dict(db.sql("SELECT column_name, column_type FROM (DESCRIBE matches)").fetchall())
+    assert types["date"] == "TIMESTAMP WITH TIME ZONE" and types["is_lan"] == "BOOLEAN"
+    assert types["match_id"] == "BIGINT"
+
+
+def test_scrapy_export_duckdb_replaces_the_file_of_the_last_run(demo_sqlite, tmp_path):
+    out = tmp_path / "export"
+    out.mkdir()
+    (out / "hltv.duckdb").write_bytes(b"yesterday's")
+
+    done = scrapy("export", "--format", "duckdb", "--out", str(out), database=demo_sqlite)
+
+    assert done.returncode == 0, done.stderr
+    assert "hltv.duckdb:kill_pairs" in done.stdout and "1500 rows" in done.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["hltv.duckdb"]
+    with duckdb.connect(str(out / "hltv.duckdb"), read_only=True) as db:
+        assert db.sql("SELECT count(*) FROM kill_pairs").fetchall() == [(1500,)]
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "duckdb"])
+def test_matches_carry_their_demo_id(demo_sqlite, tmp_path, file_format):
+    """``matches.demo_id`` (migration 0004) is exported as it is stored: set on one
+    match, NULL on the others."""
+    database = copy_sqlite(demo_sqlite, tmp_path / "db" / "hltv.sqlite3")
+    match_id = demo_maps()[0][0]
+    db = Database.open(database)
+    try:
+        with db.transaction() as sql:
+            if "demo_id" not in sql.result("SELECT * FROM matches LIMIT 0").keys():
+                sql.run("ALTER TABLE matches ADD COLUMN demo_id INTEGER")  # before migration 0004
+            sql.run("UPDATE matches SET demo_id = NULL")
+            sql.run("UPDATE matches SET demo_id = 95012 WHERE match_id = :m", {"m": match_id})
+    finally:
+        db.close()
+    out = tmp_path / "out"
+
+    result = export(database, out, file_format)
+
+    assert_files_hold(out, file_format, expected(database), result)
+    _, matches = read_back(out / file_name("matches", file_format).replace(":", "/"), file_format)
+    assert {m["match_id"]: m["demo_id"] for m in matches} == {
+        m: 95012 if m == match_id else None for m in {m for m, _, _ in demo_maps()}}
 
 
 # -- which rows ---------------------------------------------------------------------------
@@ -238,7 +429,8 @@ def test_since_and_until_select_whole_utc_days_of_the_match_date(demo_sqlite, tm
     assert len(expected(demo_sqlite, until=days[0])["matches"][1]) == 1
 
 
-def test_changed_since_takes_only_rows_updated_after_it(demo_sqlite, tmp_path):
+@pytest.mark.parametrize("file_format", ["parquet", "duckdb"])
+def test_changed_since_takes_only_rows_updated_after_it(demo_sqlite, tmp_path, file_format):
     database = copy_sqlite(demo_sqlite, tmp_path / "db" / "hltv.sqlite3")
     (match_a, map_a, _), (match_b, map_b, _) = demo_maps()[0], demo_maps()[1]
     later = "2030-01-02T00:00:00+00:00"
@@ -263,16 +455,18 @@ def test_changed_since_takes_only_rows_updated_after_it(demo_sqlite, tmp_path):
         ("2030-01-02", False),
     ]:
         out = tmp_path / given.replace(":", "-")
-        result = export(database, out, "parquet", changed_since=given)
+        result = export(database, out, file_format, changed_since=given)
         threshold = datetime.fromisoformat(given.replace("Z", "+00:00"))
         if threshold.tzinfo is None:
             threshold = threshold.replace(tzinfo=timezone.utc)
         files = expected(database, changed_since=threshold)
-        assert_files_hold(out, "parquet", files, result)
+        assert_files_hold(out, file_format, files, result)
         counts = {table: len(rows) for table, (_, rows) in files.items()}
         if changed:
+            # kill_pairs: the pairs of that player (their name comes from the row): five
+            # opponents, three matrices, both directions
             assert counts == {**dict.fromkeys(TABLES, 0), "maps": 1, "player_stats": 1, "vetoes": 1,
-                              "player_maps": 10 + 1}
+                              "player_maps": 10 + 1, "kill_pairs": 5 * 3 * 2}
         else:
             assert set(counts.values()) == {0}
 
@@ -343,12 +537,15 @@ def test_an_empty_database_gives_empty_files_with_headers(tmp_path, file_format)
 
     result = export(database, tmp_path / "out", file_format)
 
-    assert result.files == {f"{table}.{file_format}": 0 for table in TABLES}
+    assert result.files == {file_name(table, file_format): 0 for table in TABLES}
     for table in TABLES:
         path = tmp_path / "out" / f"{table}.{file_format}"
-        if file_format == "parquet":
+        if file_format == "duckdb":
+            names, rows = read_back(tmp_path / "out" / "hltv.duckdb" / table, "duckdb")
+            assert rows == [] and names[0] == "match_id"
+        elif file_format == "parquet":
             read = pq.read_table(path)
-            assert read.num_rows == 0 and "updated_at" in read.column_names
+            assert read.num_rows == 0 and read.column_names[0] == "match_id"
         elif file_format == "csv":
             lines = path.read_text("utf-8").splitlines()
             assert len(lines) == 1 and lines[0].startswith("match_id,")
@@ -404,6 +601,9 @@ def test_an_export_failing_halfway_leaves_nothing_half_written(demo_sqlite, tmp_
     with pytest.raises(OSError, match="disk full"):
         export(demo_sqlite, fresh)
     assert not (tmp_path / "new").exists()  # the folders it made are gone too
+    with pytest.raises(OSError, match="disk full"):
+        export(demo_sqlite, fresh, "duckdb")  # the database file half loaded, closed and removed
+    assert not (tmp_path / "new").exists()
 
     shared = tmp_path / "shared"
 

@@ -18,10 +18,13 @@ from hltv_scraper.report import ReportError, render_report, write_report
 from hltv_scraper.storage import Database
 from tests.conftest import database_settings
 from tests.dataset import copy_sqlite, demo_maps, table_rows
+from tests.pages import load_expected
 from tests.png import read_png
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("maps-by-stage", "failures", "rating-versions", "map")
+#: The fixture map that went to overtime: 19-17, 36 rounds, economy for the first 24 only
+OVERTIME_MAP = 206389
 TEAM_COLOURS = ((0x1C, 0x7E, 0xD6), (0xE8, 0x59, 0x0C))
 HOSTILE = '<img src=x onerror="document.title=1">'
 
@@ -138,19 +141,91 @@ def test_a_chosen_map_shows_its_economy_and_kill_matrix(demo_sqlite):
     assert shown == cells
 
 
+def failure_rows(page: Selector) -> list[dict[str, str]]:
+    head = [th.xpath("string()").get() for th in page.css("#table-failures tr")[0].css("th")]
+    return [dict(zip(head, (td.xpath("string()").get() for td in row.css("td")), strict=True))
+            for row in page.css("#table-failures tr")[1:]]
+
+
 def test_failures_are_grouped_by_stage_page_and_reason(demo_sqlite, tmp_path):
     database, stages = with_failures(demo_sqlite, tmp_path)
 
     page = report(database)
 
     assert cards(page) == stages
-    groups = [[td.xpath("string()").get() for td in row.css("td")] for row in page.css("#table-failures tr")[1:]]
-    assert [g[:2] + g[3:5] for g in groups] == [
+    groups = failure_rows(page)
+    assert [[g["stage"], g["page"], g["failures"], g["units"]] for g in groups] == [
         ["map_stats", "mapstats", "4", "2"],  # four failures of two maps
         ["perf_economy", "economy", "1", "1"],
     ]
-    assert groups[1][2] == f"chart JSON of the wrong shape {HOSTILE}"  # shown as text
+    assert groups[0]["reason"] == "the scoreboard is not # + # distinct players"  # folded as summary folds
+    assert groups[0]["for example"] == "the scoreboard is not 5 + 5 distinct players"
+    assert groups[1]["for example"] == f"chart JSON of the wrong shape {HOSTILE}"  # shown as text
     assert not page.css("#table-failures img")
+
+
+def test_reasons_that_differ_only_in_names_and_ids_are_one_group_with_a_real_example(demo_sqlite, tmp_path):
+    """The rule of ``scrapy summary``: a layout change that names a thousand teams is one
+    line, not a thousand; the line still shows one reason as it was."""
+    database, _ = with_failures(demo_sqlite, tmp_path)
+    db = Database.open(database)
+    try:
+        for mapstatsid, team, players in ((800002, "Paper Tigers", 4), (800003, "Grey Tide", 6),
+                                          (800003, "Grey Tide", 6)):
+            db.record_failure("map_stats", mapstatsid, parser_version="t", failures=[
+                ("mapstats", f"team '{team}' has {players} players on the scoreboard", None)])
+        summary = db.failure_groups()
+    finally:
+        db.close()
+
+    groups = failure_rows(report(database))
+
+    named = [g for g in groups if g["reason"] == "team '…' has # players on the scoreboard"]
+    assert len(named) == 1
+    assert (named[0]["failures"], named[0]["units"]) == ("3", "2")
+    assert named[0]["for example"] == "team 'Grey Tide' has 6 players on the scoreboard"  # the latest
+    # the very groups `scrapy summary` shows, in its order
+    assert [(g["stage"], g["page"], g["reason"], g["failures"]) for g in groups] == [
+        (s.stage, s.page, s.reason, str(s.failures)) for s in summary]
+
+
+def test_the_featured_map_shows_its_scoreboard(demo_sqlite):
+    match_id, map_number, mapstatsid = demo_maps()[0]
+    truth = load_expected(mapstatsid)
+
+    page = report(demo_sqlite, mapstatsid=mapstatsid)
+
+    rows = page.css("#table-scoreboard tr.player")
+    assert len(rows) == len(truth["players"]) == 10
+    shown = {tuple(td.xpath("string()").get() for td in row.css("td")) for row in rows}
+    assert shown == {
+        (p["player_name"], f"{p['kills']}-{p['deaths']}", f"{p['adr']:.1f}", f"{p['kast']:.1f}%",
+         f"{p['rating']:.2f}")
+        for p in truth["players"]
+    }
+    teams = page.css("#table-scoreboard tr.team th::text").getall()
+    assert teams == [truth["match"]["team1_name"], truth["match"]["team2_name"]]
+
+
+def test_an_overtime_map_shows_every_round_s_winner_and_economy_as_absent_where_hltv_has_none(demo_sqlite):
+    truth = load_expected(OVERTIME_MAP)
+    assert (truth["match"]["team1_rounds"], truth["match"]["team2_rounds"]) == (19, 17)
+
+    page = report(demo_sqlite, mapstatsid=OVERTIME_MAP)
+
+    winners = page.css("#chart-economy rect.round-winner")
+    assert len(winners) == 36 == len(truth["rounds"])
+    team_ids = [truth["match"]["team1_id"], truth["match"]["team2_id"]]
+    colours = ["#1c7ed6", "#e8590c"]
+    assert [w.attrib["fill"] for w in winners] == [colours[team_ids.index(r["winner_team_id"])]
+                                                   for r in truth["rounds"]]
+    assert page.css("#chart-economy rect.round-winner title::text").getall()[35].startswith("Round 36: ")
+    economy_rounds = {e["round_number"] for e in truth["economy"]}
+    assert economy_rounds == set(range(1, 25))
+    absent = page.css("#chart-economy rect.no-economy title::text").getall()
+    assert absent == [f"round {n}: no economy published" for n in range(25, 37)]
+    assert len(page.css("#chart-economy circle")) == len(truth["economy"])  # no made-up values
+    assert "rounds 25-36 without economy" in page.css("#map").get()
 
 
 def test_an_empty_database_gets_a_report_that_says_so(tmp_path):

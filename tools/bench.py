@@ -17,6 +17,9 @@
 5. several Maps per second with 1, 2 and 4 crawls sharing one database (PostgreSQL and
            SQLite) against a local server that answers after 200 ms.
 6. processes  An offline re-parse by 1 and by 2 processes sharing one SQLite file.
+7. export  `scrapy export` to Parquet and to DuckDB of databases of --export-maps maps
+           (make demo's ten maps copied over; built first if missing): time and peak
+           RSS, which must stay flat in the size of the database (tools/bench_export.py).
 
 Prints a table and writes the same figures to the JSON file. Not part of `make test`.
 """
@@ -58,6 +61,7 @@ from hltv_scraper.validation import check_perf_economy  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402
 from tools import _bench_data as data  # noqa: E402
 from tools import _bench_several as several  # noqa: E402
+from tools import bench_export as export_bench  # noqa: E402
 from tools._bench_several import table as _table  # noqa: E402
 
 PARSERS = {"performance": parse_performance, "economy": parse_economy, "mapstats": parse_mapstats}
@@ -83,7 +87,7 @@ except (OSError, AttributeError):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="parse,replay,memory,sqlite,several,processes",
+    parser.add_argument("--only", default="parse,replay,memory,sqlite,several,processes,export",
                         help="comma-separated sections to run (default: all)")
     parser.add_argument("--json", default=str(ROOT / "bench-results.json"), help="where the figures go")
     parser.add_argument("--repeat", type=int, default=7, help="parse timings per page (median taken)")
@@ -92,9 +96,11 @@ def main() -> int:
                         help="pending maps of the small and the large memory run")
     parser.add_argument("--sqlite-maps", type=int, default=2000)
     parser.add_argument("--process-maps", type=int, default=1000)
+    parser.add_argument("--export-maps", default="2000,100000", help="database sizes of the export runs")
+    parser.add_argument("--export-formats", default="parquet,duckdb")
     args = parser.parse_args()
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
-    unknown = sections - {"parse", "replay", "memory", "sqlite", "several", "processes"}
+    unknown = sections - {"parse", "replay", "memory", "sqlite", "several", "processes", "export"}
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}")
 
@@ -127,9 +133,24 @@ def main() -> int:
         if "processes" in sections:
             results["processes"] = several.bench_processes(work / "processes", args.process_maps)
             several.print_processes(results["processes"])
+        if "export" in sections:
+            print("\nExport: time and peak RSS by database size", flush=True)
+            results["export"] = export_bench.bench_export(
+                demo_database(), work / "export", [int(n) for n in args.export_maps.split(",")],
+                args.export_formats.split(","),
+            )
     Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nfigures written to {args.json}")
     return 0
+
+
+def demo_database() -> Path:
+    """make demo's database, the export runs' source: made by `make demo` if missing."""
+    database = ROOT / "data" / "demo" / "hltv.sqlite3"
+    if not database.exists():
+        subprocess.run([sys.executable, str(ROOT / "tools" / "demo.py")], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+    return database
 
 
 def environment() -> dict[str, Any]:

@@ -1,6 +1,6 @@
-"""``scrapy export``: the dataset as files, one per table plus ``player_maps``.
+"""``scrapy export``: the dataset as files, one per table and analysis view (DuckDB: one file).
 
-    scrapy export --out DIR [--format parquet|csv|jsonl] [--since YYYY-MM-DD]
+    scrapy export --out DIR [--format parquet|csv|jsonl|duckdb] [--since YYYY-MM-DD]
                   [--until YYYY-MM-DD] [--changed-since TIME] [--include-incomplete]
 
 Only complete maps (performance and economy stored) and their matches unless
@@ -28,17 +28,17 @@ class Command(ScrapyCommand):
 
     def syntax(self) -> str:
         return (
-            "--out DIR [--format parquet|csv|jsonl] [--since YYYY-MM-DD] [--until YYYY-MM-DD] "
+            "--out DIR [--format parquet|csv|jsonl|duckdb] [--since YYYY-MM-DD] [--until YYYY-MM-DD] "
             "[--changed-since TIME] [--include-incomplete]"
         )
 
     def short_desc(self) -> str:
-        return "Write the dataset to files: one per table, and player_maps"
+        return "Write the dataset to files: one per table and view (or one DuckDB database)"
 
     def add_options(self, parser: ArgumentParser) -> None:
         super().add_options(parser)
         parser.add_argument("--out", metavar="DIR", help="the folder to write into (created if needed)")
-        parser.add_argument("--format", dest="file_format", default="parquet", help="parquet (default), csv or jsonl")
+        parser.add_argument("--format", dest="file_format", default="parquet", help="parquet (default), csv, jsonl or duckdb (one DIR/hltv.duckdb)")
         parser.add_argument("--since", metavar="YYYY-MM-DD", help="matches played on or after this day (UTC)")
         parser.add_argument("--until", metavar="YYYY-MM-DD", help="matches played on or before this day (UTC)")
         parser.add_argument("--changed-since", dest="changed_since", metavar="TIME",

@@ -3,13 +3,14 @@
 Every query groups or picks in the database and returns a handful of rows, whatever the
 size of the dataset. Dates are grouped by UTC day (integer division of the match's
 milliseconds, the same on SQLite and PostgreSQL); the report folds days into months.
+Failures are grouped by the one rule ``scrapy summary`` uses, ``Database.failure_groups``
+(ids and quoted names folded out; each group with its distinct units and one real reason).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.storage.stages import MAP_STATS, PERF_ECONOMY
 
 if TYPE_CHECKING:
@@ -27,29 +28,18 @@ _STAGE = f"""CASE
 _DAY_MS = 86_400_000
 
 
-def maps_by_day_and_stage(db: Sql, *, max_attempts: int) -> list[Row]:
+def maps_by_day_and_stage(db: Sql, *, max_attempts: int, parser_version: str) -> list[Row]:
     """``day`` (days since the epoch, UTC, of the match's date; None when it has none),
     ``stage``, ``maps``: maps with a stats page (unplayed and forfeited maps have none).
-    A map failed under an older parser version is pending again, as the crawls see it."""
+    A map failed under an older parser version than ``parser_version`` (the parsers'
+    own) is pending again, as the crawls see it."""
     return db.all(
         f"""SELECT COALESCE(m.date_unix_ms, m.completed_unix_ms) / {_DAY_MS} AS day,
                    {_STAGE} AS stage, count(*) AS maps
             FROM maps mp JOIN matches m ON m.match_id = mp.match_id
             WHERE mp.mapstatsid IS NOT NULL
             GROUP BY 1, 2 ORDER BY 1, 2""",
-        {"max_attempts": max_attempts, "parser_version": current_parser_version()},
-    )
-
-
-def failure_groups(db: Sql, *, limit: int = 100) -> list[Row]:
-    """Failures by ``stage, page, reason``: how many, of how many units, the latest;
-    the largest groups first."""
-    return db.all(
-        """SELECT stage, page, reason, count(*) AS failures, count(DISTINCT unit_id) AS units,
-                  max(failed_at) AS latest
-           FROM failures GROUP BY stage, page, reason
-           ORDER BY count(*) DESC, stage, page, reason LIMIT :limit""",
-        {"limit": limit},
+        {"max_attempts": max_attempts, "parser_version": parser_version},
     )
 
 
@@ -86,22 +76,29 @@ def map_details(db: Sql, mapstatsid: int) -> Row | None:
     )
 
 
-def map_economy(db: Sql, match_id: int, map_number: int) -> list[Row]:
-    """Each team's equipment value per round, with the round's winner."""
+def map_rounds(db: Sql, match_id: int, map_number: int) -> list[Row]:
+    """Every round of the map's round history (overtime included), with its winner."""
     return db.all(
-        """SELECT e.round_number, e.team_id, e.equipment_value, e.buy_type, e.side, e.won,
-                  r.winner_team_id, r.winner_side, r.win_type
-           FROM economy e JOIN round_history r ON r.match_id = e.match_id
-             AND r.map_number = e.map_number AND r.round_number = e.round_number
-           WHERE e.match_id = :match_id AND e.map_number = :map_number
-           ORDER BY e.round_number, e.team_id""",
+        """SELECT round_number, winner_team_id, winner_side, win_type FROM round_history
+           WHERE match_id = :match_id AND map_number = :map_number ORDER BY round_number""",
+        {"match_id": match_id, "map_number": map_number},
+    )
+
+
+def map_economy(db: Sql, match_id: int, map_number: int) -> list[Row]:
+    """Each team's equipment value per round the economy page shows (MR12 overtime: none)."""
+    return db.all(
+        """SELECT round_number, team_id, equipment_value, buy_type, side, won FROM economy
+           WHERE match_id = :match_id AND map_number = :map_number
+           ORDER BY round_number, team_id""",
         {"match_id": match_id, "map_number": map_number},
     )
 
 
 def map_players(db: Sql, match_id: int, map_number: int) -> list[Row]:
+    """The map's scoreboard: each player's kills, deaths, ADR, KAST and rating."""
     return db.all(
-        """SELECT player_id, player_name, team_id, kills, deaths, rating FROM player_stats
+        """SELECT player_id, player_name, team_id, kills, deaths, adr, kast, rating FROM player_stats
            WHERE match_id = :match_id AND map_number = :map_number
            ORDER BY team_id, rating DESC, player_id""",
         {"match_id": match_id, "map_number": map_number},

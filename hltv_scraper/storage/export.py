@@ -1,4 +1,9 @@
-"""Reading the dataset out for ``scrapy export``: each table, and ``player_maps``, in batches.
+"""Reading the dataset out for ``scrapy export``: each table and the analysis views, in batches.
+
+The views are ``player_maps`` (one row per player and map), ``economy_rounds`` (one row
+per round of the economy page, both teams side by side in the match's team order, with
+the round's winner) and ``kill_pairs`` (one row per ordered pair of opponents and kill
+matrix: both directions). Every per-map table carries the map's ``mapstatsid``.
 
 Batches follow the primary key (``WHERE key > last ORDER BY key LIMIT n``) rather than
 one long cursor: psycopg's ordinary cursor holds a whole result in memory, and keyset
@@ -12,7 +17,7 @@ schema itself, so a column a later migration adds is exported without a change h
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,7 +31,9 @@ if TYPE_CHECKING:
     from hltv_scraper.storage._sql import Sql
 
 INTEGER, REAL, TEXT, BOOLEAN, TIMESTAMP = "integer", "real", "text", "boolean", "timestamp"
-PLAYER_MAPS = "player_maps"
+PLAYER_MAPS, ECONOMY_ROUNDS, KILL_PAIRS = "player_maps", "economy_rounds", "kill_pairs"
+#: What the export writes besides the database's tables, in order.
+VIEWS = (PLAYER_MAPS, ECONOMY_ROUNDS, KILL_PAIRS)
 #: 0/1 columns, true or false in meaning (``is_*`` columns are too)
 _BOOLEAN = frozenset({"played", "won"})
 #: Columns of the crawls' own bookkeeping, not data: left out of exports.
@@ -72,10 +79,23 @@ class ExportTable:
     source: str = ""
     #: aliases whose ``updated_at`` makes a row changed
     changed_by: tuple[str, ...] = ("t",)
+    #: whether rows read need the map (``mp``) and the match (``m``) joined
+    with_map: bool = False
+    with_match: bool = False
+    #: further joins, after those of the map and match
+    joins: str = ""
+    #: a condition every row read meets
+    condition: str = ""
+    #: what is selected, when it is not ``columns``; ``expand`` turns each row of it into
+    #: rows of ``columns``
+    selected: tuple[Column, ...] = ()
+    expand: Callable[[tuple], tuple[tuple, ...]] | None = None
 
     def __post_init__(self) -> None:
         if not self.source:
             object.__setattr__(self, "source", self.name)
+        if not self.selected:
+            object.__setattr__(self, "selected", self.columns)
 
     @property
     def column_names(self) -> list[str]:
@@ -103,7 +123,7 @@ class Selection:
 
 
 def export_tables(db: Sql) -> list[ExportTable]:
-    """Every table there is to export, then ``player_maps``, with their columns."""
+    """Every table there is to export, then the views (:data:`VIEWS`), with their columns."""
     inspector = inspect(db.connection)
     present = set(inspector.get_table_names())
     tables = []
@@ -115,9 +135,13 @@ def export_tables(db: Sql) -> list[ExportTable]:
             for column in inspector.get_columns(name)
             if not _operational(column["name"])
         )
-        tables.append(ExportTable(name, columns, key, unit))
+        if unit == _MAP and name != "maps":
+            # the map's stats id beside its match id and number, as the commands name maps
+            at = next(n for n, column in enumerate(columns) if column.name == "map_number") + 1
+            columns = (*columns[:at], Column("mapstatsid", INTEGER, "mp.mapstatsid"), *columns[at:])
+        tables.append(ExportTable(name, columns, key, unit, with_map=unit == _MAP and name != "maps"))
     player_stats = next(table for table in tables if table.name == "player_stats")
-    tables.append(_player_maps(player_stats))
+    tables += [_player_maps(player_stats), _economy_rounds(), _kill_pairs()]
     return tables
 
 
@@ -137,8 +161,9 @@ def read_batches(
 ) -> Iterator[list[tuple]]:
     """The table's selected rows, in key order, ``batch_rows`` at a time (as tuples of
     ``table.columns``, values as stored)."""
-    names = table.column_names
+    names = [column.name for column in table.selected]
     key_at = [names.index(column) for column in table.key]
+    expand = table.expand
     after: list[Any] | None = None
     while True:
         params = {**selection.params, "batch": batch_rows}
@@ -146,7 +171,7 @@ def read_batches(
             params.update({f"after{n}": value for n, value in enumerate(after)})
         batch = [tuple(row) for row in db.run(_statement(table, selection, keyset=after is not None), params)]
         if batch:
-            yield batch
+            yield batch if expand is None else [row for read in batch for row in expand(read)]
         if len(batch) < batch_rows:
             return
         after = [batch[-1][index] for index in key_at]
@@ -156,16 +181,16 @@ def _statement(table: ExportTable, selection: Selection, *, keyset: bool) -> str
     match = "t" if table.source == "matches" else "m"
     map_ = "t" if table.source == "maps" else "mp"
     dated = selection.since_ms is not None or selection.until_ms is not None
-    needs_map = map_ != "t" and (
-        table.name == PLAYER_MAPS or (table.unit == _MAP and selection.complete_only)
-    )
-    needs_match = match != "t" and (table.name == PLAYER_MAPS or dated)
+    needs_map = map_ != "t" and (table.with_map or (table.unit == _MAP and selection.complete_only))
+    needs_match = match != "t" and (table.with_match or dated)
     source = f"{table.source} t"
     if needs_map:
         source += " JOIN maps mp ON mp.match_id = t.match_id AND mp.map_number = t.map_number"
     if needs_match:
         source += " JOIN matches m ON m.match_id = t.match_id"
-    conditions = []
+    if table.joins:
+        source += f" {table.joins}"
+    conditions = [table.condition] if table.condition else []
     if selection.complete_only:
         conditions.append(
             f"{map_}.perf_economy_at IS NOT NULL" if table.unit == _MAP else
@@ -193,7 +218,7 @@ def _statement(table: ExportTable, selection: Selection, *, keyset: bool) -> str
         )
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return (
-        f"SELECT {', '.join(column.expression for column in table.columns)} FROM {source}{where} "
+        f"SELECT {', '.join(column.expression for column in table.selected)} FROM {source}{where} "
         f"ORDER BY {', '.join(f't.{c}' for c in table.key)} LIMIT :batch"
     )
 
@@ -254,6 +279,7 @@ def _player_maps(player_stats: ExportTable) -> ExportTable:
                                f"WHEN {rounds} < {opponent_rounds} THEN 0 END"),
         Column("team_rounds", INTEGER, rounds),
         Column("opponent_rounds", INTEGER, opponent_rounds),
+        Column("rounds", INTEGER, "mp.team1_rounds + mp.team2_rounds"),
         *(
             Column(f"{whose}_{half}_rounds", INTEGER, pick(f"mp.team1_{half}_rounds", f"mp.team2_{half}_rounds"))
             for whose, pick in (("team", team), ("opponent", opponent))
@@ -270,4 +296,103 @@ def _player_maps(player_stats: ExportTable) -> ExportTable:
         unit=_MAP,
         source="player_stats",
         changed_by=("t", "mp", "m"),
+        with_map=True,
+        with_match=True,
     )
+
+
+def _economy_rounds() -> ExportTable:
+    """One row per round the economy page shows: team 1's and team 2's economy (the
+    match's team order) side by side, and the round's winner from the round history.
+    A round the economy page leaves out (MR12 overtime) has no row."""
+    teams = tuple(
+        column
+        for n in (1, 2)
+        for column in (
+            Column(f"team{n}_id", INTEGER, f"m.team{n}_id"),
+            Column(f"team{n}_name", TEXT, f"m.team{n}_name"),
+            Column(f"team{n}_equipment_value", INTEGER, f"e{n}.equipment_value"),
+            Column(f"team{n}_buy_type", TEXT, f"e{n}.buy_type"),
+            Column(f"team{n}_side", TEXT, f"e{n}.side"),
+        )
+    )
+    economy_of = " ".join(
+        f"LEFT JOIN economy e{n} ON e{n}.match_id = t.match_id AND e{n}.map_number = t.map_number "
+        f"AND e{n}.round_number = t.round_number AND e{n}.team_id = m.team{n}_id"
+        for n in (1, 2)
+    )
+    return ExportTable(
+        ECONOMY_ROUNDS,
+        (
+            Column("match_id", INTEGER, "t.match_id"),
+            Column("map_number", INTEGER, "t.map_number"),
+            Column("mapstatsid", INTEGER, "mp.mapstatsid"),
+            Column("round_number", INTEGER, "t.round_number"),
+            *teams,
+            Column("winner_team_id", INTEGER, "t.winner_team_id"),
+            Column("winner_side", TEXT, "t.winner_side"),
+            Column("win_type", TEXT, "t.win_type"),
+        ),
+        key=("match_id", "map_number", "round_number"),
+        unit=_MAP,
+        source="round_history",
+        changed_by=("t", "e1", "e2", "m"),
+        with_map=True,
+        with_match=True,
+        joins=economy_of,
+        condition="(e1.team_id IS NOT NULL OR e2.team_id IS NOT NULL)",
+    )
+
+
+def _kill_pairs() -> ExportTable:
+    """One row per kill matrix, ordered pair of opponents, in both directions: who
+    killed whom how often. A row of ``kill_matrix`` holds both directions of a pair; it
+    is read once and written as two rows (the row player as killer, then as victim)."""
+    selected = (
+        Column("match_id", INTEGER, "t.match_id"),
+        Column("map_number", INTEGER, "t.map_number"),
+        Column("mapstatsid", INTEGER, "mp.mapstatsid"),
+        Column("matrix_type", TEXT, "t.matrix_type"),
+        Column("player1_id", INTEGER, "t.player1_id"),
+        Column("player1_name", TEXT, "p1.player_name"),
+        Column("player1_team_id", INTEGER, "p1.team_id"),
+        Column("player2_id", INTEGER, "t.player2_id"),
+        Column("player2_name", TEXT, "p2.player_name"),
+        Column("player2_team_id", INTEGER, "p2.team_id"),
+        Column("player1_kills", INTEGER, "t.player1_kills"),
+        Column("player2_kills", INTEGER, "t.player2_kills"),
+    )
+    players = " ".join(
+        f"LEFT JOIN player_stats p{n} ON p{n}.match_id = t.match_id AND p{n}.map_number = t.map_number "
+        f"AND p{n}.player_id = t.player{n}_id"
+        for n in (1, 2)
+    )
+    return ExportTable(
+        KILL_PAIRS,
+        (
+            Column("match_id", INTEGER),
+            Column("map_number", INTEGER),
+            Column("mapstatsid", INTEGER),
+            Column("matrix_type", TEXT),
+            Column("killer_id", INTEGER),
+            Column("killer_name", TEXT),
+            Column("killer_team_id", INTEGER),
+            Column("victim_id", INTEGER),
+            Column("victim_name", TEXT),
+            Column("victim_team_id", INTEGER),
+            Column("kills", INTEGER),
+        ),
+        key=("match_id", "map_number", "matrix_type", "player1_id", "player2_id"),
+        unit=_MAP,
+        source="kill_matrix",
+        changed_by=("t", "p1", "p2"),
+        with_map=True,
+        joins=players,
+        selected=selected,
+        expand=_both_directions,
+    )
+
+
+def _both_directions(row: tuple) -> tuple[tuple, ...]:
+    map_, one, other, (one_kills, other_kills) = row[:4], row[4:7], row[7:10], row[10:]
+    return (*map_, *one, *other, one_kills), (*map_, *other, *one, other_kills)
