@@ -36,9 +36,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
 from scrapy.exceptions import NotConfigured
 
-from hltv_scraper.config import HltvConfig
+from hltv_scraper.config import FLARESOLVERR, HltvConfig
 from hltv_scraper.cookiefile import make_cookie, read_cookie_file
-from hltv_scraper.fetching import FLARESOLVERR, FetchConfig
 from hltv_scraper.middlewares import PageRefused
 from hltv_scraper.site import is_challenge, refusal_reason
 
@@ -48,6 +47,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
     from typing_extensions import Self
+
+    from hltv_scraper.config import FetchConfig
 
 logger = logging.getLogger(__name__)
 
@@ -79,13 +80,13 @@ class ClearanceMiddleware(CookiesMiddleware):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        config = FetchConfig.from_settings(crawler.settings)
+        hltv = HltvConfig.of(crawler)
+        config = hltv.fetch
         if not config.hands_off:
             raise NotConfigured
         cookies = []
         if config.cookies_file:
-            host = HltvConfig.from_settings(crawler.settings).base_url.split("://")[-1].split("/")[0].split(":")[0]
-            cookies = read_cookie_file(config.cookies_file, host=host)
+            cookies = read_cookie_file(config.cookies_file, host=hltv.site_host)
             logger.info("Sending %d cookies from %s (%s) with the User-Agent %r", len(cookies),
                         config.cookies_file, ", ".join(sorted({c.name for c in cookies})), config.user_agent)
         return cls(crawler, config, cookies)

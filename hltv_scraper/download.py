@@ -22,10 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy_impersonate import ImpersonateDownloadHandler
 
-from hltv_scraper.browser import HANDOFF, BrowserConfig
-from hltv_scraper.fetching import FLARESOLVERR, FetchConfig
+from hltv_scraper.config import FLARESOLVERR, HANDOFF, HltvConfig
 from hltv_scraper.flaresolverr import FlareSolverr
-from hltv_scraper.proxies import ProxyConfig
 from hltv_scraper.xvfb import Xvfb
 
 if TYPE_CHECKING:
@@ -41,9 +39,10 @@ class HltvDownloadHandler(ImpersonateDownloadHandler):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.stats = crawler.stats
-        self.fetch = FetchConfig.from_settings(crawler.settings)
-        self.browser_config = BrowserConfig.from_settings(crawler.settings)
-        self.proxies = {p.label: p for p in ProxyConfig.from_settings(crawler.settings).proxies}
+        config = HltvConfig.of(crawler)
+        self.fetch = config.fetch
+        self.browser_config = config.browser
+        self.proxies = config.proxies.by_label()
         self.xvfb: Xvfb | None = None
         self.browser: Any = None  # scrapy-playwright's handler
         self._browser_busy = 0

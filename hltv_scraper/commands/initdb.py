@@ -7,7 +7,7 @@ from typing import Any
 from scrapy.commands import ScrapyCommand
 
 from hltv_scraper.config import HltvConfig
-from hltv_scraper.storage._schema import connect, describe, migrate, schema_version
+from hltv_scraper.storage._schema import connect, database_url, describe, migrate, schema_version
 
 
 class Command(ScrapyCommand):
@@ -18,7 +18,8 @@ class Command(ScrapyCommand):
         return "Create or migrate the database (SQLite at HLTV_DB_PATH, or HLTV_DB_URL)"
 
     def run(self, args: list[str], opts: Any) -> None:
-        url = HltvConfig.from_settings(self.settings).database
+        config = HltvConfig.from_settings(self.settings)
+        url = database_url(url=config.db_url, path=config.db_path)
         connection = connect(url)
         try:
             applied = migrate(connection)
