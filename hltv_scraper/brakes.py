@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CLOSE_REASON_REFUSED = "hltv_fetch_failures"
+#: Nothing answered at the site's address (or any proxy's): not the site refusing us.
+CLOSE_REASON_UNREACHABLE = "hltv_site_unreachable"
 CLOSE_REASON_LAYOUT = "hltv_layout_changed"
 #: The database refuses writes (disk full, read-only, gone): every unit would fail alike.
 CLOSE_REASON_DATABASE = "hltv_database_error"

@@ -30,7 +30,7 @@ DOWNLOAD_WARNSIZE = 0
 
 # HLTV_IMPERSONATE, HLTV_BROWSER, HLTV_COOKIES_FILE, HLTV_FLARESOLVERR_URL: the Scrapy
 # settings each fetch mode needs (download handler, middlewares), derived per crawl.
-ADDONS = {"hltv_scraper.fetching.FetchModes": 0}
+ADDONS = {"hltv_scraper.fetch.scrapy_settings.FetchModes": 0}
 
 DOWNLOADER_MIDDLEWARES = {
     # Below HttpCompression (590): the archive stores and serves decoded bodies.
@@ -38,9 +38,9 @@ DOWNLOADER_MIDDLEWARES = {
     # After the archive (a page it serves needs no proxy), before refusals are judged:
     # sees pages and HTTP errors per proxy; refusals reach it as a signal. Off unless
     # HLTV_PROXIES names a file.
-    "hltv_scraper.proxies.ProxyMiddleware": 582,
+    "hltv_scraper.fetch.proxies.ProxyMiddleware": 582,
     # Between the two: refusals never reach the archive or the spider as pages.
-    "hltv_scraper.middlewares.RefusalMiddleware": 585,
+    "hltv_scraper.fetch.refusals.RefusalMiddleware": 585,
     # Replaced by the archive middleware above.
     "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
 }

@@ -16,9 +16,9 @@ import pytest
 from scrapy.exceptions import UsageError
 from scrapy.settings import Settings
 
-from hltv_scraper.browser import CONTEXT
+from hltv_scraper.fetch.browser import CONTEXT
 from hltv_scraper.config import BrowserConfig, FetchConfig, HltvConfig
-from hltv_scraper.fetching import apply_fetch_settings
+from hltv_scraper.fetch.scrapy_settings import apply_fetch_settings
 from tests.crawl import run_crawl
 from tests.seed import seed_scoreboard
 from tests.server import Answer
@@ -185,7 +185,7 @@ def test_browser_mode_derives_scrapy_playwright_settings_and_the_command_line_wi
 
     assert config == BrowserConfig(mode="always", executable=sys.executable, max_pages=3, challenge_timeout=12.5)
     handlers = settings.getdict("DOWNLOAD_HANDLERS")
-    assert handlers == {"https": "hltv_scraper.download.HltvDownloadHandler"}
+    assert handlers == {"https": "hltv_scraper.fetch.download_handler.HltvDownloadHandler"}
     assert settings["PLAYWRIGHT_BROWSER_TYPE"] == "chromium"
     launch = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
     assert launch["headless"] is True and launch["executable_path"] == sys.executable
@@ -193,7 +193,7 @@ def test_browser_mode_derives_scrapy_playwright_settings_and_the_command_line_wi
     assert settings.getdict("PLAYWRIGHT_CONTEXTS") == {CONTEXT: {}}
     assert settings.getint("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT") == 3
     assert settings["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"] == 5000  # -s beats derived
-    assert settings.getdict("DOWNLOADER_MIDDLEWARES")["hltv_scraper.browser.BrowserMiddleware"] == 950
+    assert settings.getdict("DOWNLOADER_MIDDLEWARES")["hltv_scraper.fetch.browser.BrowserMiddleware"] == 950
 
 
 def test_browser_mode_without_chromium_is_a_clear_error(tmp_path):

@@ -114,7 +114,7 @@ def test_a_benched_proxy_comes_back_after_its_bench(server, proxies, database, p
     settings = {**proxy_settings, "HLTV_PROXY_MAX_REFUSALS": 1, "HLTV_PROXY_BENCH_SECONDS": 0.3,
                 "HLTV_REFUSAL_RETRIES": 3, "DOWNLOAD_DELAY": 0.1, "DOWNLOAD_DELAY_JITTER": 0,
                 "CONCURRENT_REQUESTS_PER_DOMAIN": 1}
-    caplog.set_level(logging.INFO, logger="hltv_scraper.proxies")
+    caplog.set_level(logging.INFO, logger="hltv_scraper.fetch.proxies")
 
     result = run_crawl("perf_economy", settings)
 
@@ -218,7 +218,7 @@ def test_a_bad_proxy_line_never_shows_its_password(tmp_path):
 
 
 def test_masking_and_browser_contexts(tmp_path):
-    from hltv_scraper.browser import _contexts
+    from hltv_scraper.fetch.scrapy_settings import _contexts
 
     assert mask("http://user:p%40ss@10.0.0.1:3128") == "user:***@10.0.0.1:3128"
     assert mask("http://10.0.0.1:3128") == "10.0.0.1:3128"

@@ -8,9 +8,10 @@ cookie jar and, in browser mode, its own browser context. Every map page request
 sent through the proxy that can send it soonest; a retried request may move to another.
 
 A proxy refused ``HLTV_PROXY_MAX_REFUSALS`` times in a row (a Cloudflare refusal, a 403
-or 429, or a connection error) is benched for ``HLTV_PROXY_BENCH_SECONDS`` and comes
-back afterwards. When every proxy is benched at once the crawl closes with
-``hltv_fetch_failures``. The stats key ``hltv/proxies/active`` (the number of proxies)
+or 429, a connection error, or no answer at its address at all) is benched for
+``HLTV_PROXY_BENCH_SECONDS`` and comes back afterwards. When every proxy is benched at
+once the crawl closes with ``hltv_fetch_failures``, or ``hltv_site_unreachable`` when
+none of them could be reached. The stats key ``hltv/proxies/active`` (the number of proxies)
 tells the rest of the crawl that proxies are in use.
 
 Credentials never leave this module unmasked: logs, slot names, stats keys, errors and
@@ -27,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from hltv_scraper.brakes import CLOSE_REASON_REFUSED, close_crawl
+from hltv_scraper.brakes import CLOSE_REASON_REFUSED, CLOSE_REASON_UNREACHABLE, close_crawl
 from hltv_scraper.config import HltvConfig
-from hltv_scraper.middlewares import PageRefused, request_refused
+from hltv_scraper.fetch.errors import UNREACHABLE, PageRefused, SiteUnreachable, request_refused
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -47,6 +48,7 @@ class _ProxyState:
     in_a_row: int = 0  # refusals since the last page
     benched_until: float = 0.0  # monotonic clock
     sent: int = 0  # requests assigned: the last tie-breaker
+    last_reason: str = ""  # why it was last refused
 
 
 class ProxyMiddleware:
@@ -101,7 +103,7 @@ class ProxyMiddleware:
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         state = self._state(request)
-        if state is not None and not isinstance(exception, PageRefused):
+        if state is not None and not isinstance(exception, (PageRefused, SiteUnreachable)):
             self._count_refusal(state, type(exception).__name__)
 
     # -- bookkeeping ----------------------------------------------------------------
@@ -120,6 +122,7 @@ class ProxyMiddleware:
         label = state.proxy.label
         self.stats.inc_value(f"hltv/proxy/{label}/refused")
         state.in_a_row += 1
+        state.last_reason = reason
         now = time.monotonic()
         if state.in_a_row < self.config.max_refusals or state.benched_until > now:
             return
@@ -173,12 +176,24 @@ class ProxyMiddleware:
         if self.closing or self.crawler.engine is None:
             return
         self.closing = True
-        logger.error(
-            "Stopping: every proxy (%d) is benched after %d refusals in a row. The site is "
-            "refusing all our addresses; pending maps stay pending for a later run.",
-            len(self.states), self.config.max_refusals,
-        )
-        close_crawl(self.crawler, CLOSE_REASON_REFUSED)
+        reasons = [state.last_reason for state in self.states.values()]
+        if all(reason.startswith(UNREACHABLE) for reason in reasons):
+            message = (
+                f"every proxy ({len(self.states)}) is benched: none could be reached "
+                f"({'; '.join(reasons)}). Check the proxies file and the network; pending "
+                "units stay pending for a later run."
+            )
+            reason = CLOSE_REASON_UNREACHABLE
+        else:
+            message = (
+                f"every proxy ({len(self.states)}) is benched after {self.config.max_refusals} "
+                "refusals in a row. The site is refusing all our addresses; pending units "
+                "stay pending for a later run."
+            )
+            reason = CLOSE_REASON_REFUSED
+        logger.error("Stopping: %s", message)
+        self.stats.set_value("hltv/stopped_because", message)
+        close_crawl(self.crawler, reason)
 
     def _closed(self, spider: Any, reason: str) -> None:
         self._update_benched(time.monotonic())
