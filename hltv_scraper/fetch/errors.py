@@ -16,6 +16,7 @@ from scrapy.exceptions import IgnoreRequest
 from twisted.internet import error
 
 if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
     from scrapy.http import Request
     from twisted.python.failure import Failure
 
@@ -44,6 +45,30 @@ class SiteUnreachable(IgnoreRequest):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class NotSent(IgnoreRequest):
+    """A request still waiting in a download slot when the crawl stopped: never sent."""
+
+    reason = "not_sent: the crawl was stopping"
+
+
+#: Stats key set when a crawl sends nothing more (see :func:`drop_unsent`).
+SENDS_STOPPED = "hltv/sends_stopped"
+
+
+def drop_unsent(crawler: Crawler) -> int:
+    """Send nothing more: fail the requests waiting in the downloader's slots (they
+    would otherwise be sent, a delay apart, while the crawl closes) and, through
+    :data:`SENDS_STOPPED`, those still on their way to them; how many were waiting."""
+    crawler.stats.set_value(SENDS_STOPPED, True)
+    dropped = 0
+    for slot in crawler.engine.downloader.slots.values():
+        while slot.queue:
+            _, waiting = slot.queue.popleft()
+            waiting.errback(NotSent(NotSent.reason))
+            dropped += 1
+    return dropped
 
 
 def unreachable_reason(exc: BaseException, address: str | None) -> str | None:
@@ -91,7 +116,7 @@ def failure_reason(failure: Failure) -> str:
     from scrapy.spidermiddlewares.httperror import HttpError
 
     exc = failure.value
-    if isinstance(exc, (PageRefused, SiteUnreachable)):
+    if isinstance(exc, (PageRefused, SiteUnreachable, NotSent)):
         return exc.reason
     if isinstance(exc, HttpError):
         return f"http_{exc.response.status}"

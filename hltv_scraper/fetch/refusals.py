@@ -31,7 +31,15 @@ from typing import TYPE_CHECKING
 from scrapy.downloadermiddlewares.retry import get_retry_request
 
 from hltv_scraper.config import HltvConfig
-from hltv_scraper.fetch.errors import PageRefused, SiteUnreachable, address, request_refused, unreachable_reason
+from hltv_scraper.fetch.errors import (
+    SENDS_STOPPED,
+    NotSent,
+    PageRefused,
+    SiteUnreachable,
+    address,
+    request_refused,
+    unreachable_reason,
+)
 from hltv_scraper.site import refusal_reason
 
 if TYPE_CHECKING:
@@ -51,6 +59,10 @@ class RefusalMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if self.stats.get_value(SENDS_STOPPED):
+            raise NotSent(NotSent.reason)  # the crawl reached nothing and is closing
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         if response.status == 429 or response.status >= 500:
