@@ -52,9 +52,10 @@ def test_a_site_nothing_answers_at_stops_the_crawl_as_unreachable(nowhere, datab
     assert result.error is None
     assert result.close_reason == CLOSE_REASON_UNREACHABLE
     max_unreachable = HltvConfig().max_unreachable
-    # two pages a map, each sent once (not retried); then nothing more is sent
+    # two pages a map, each sent once (not retried); then, but for what was already on
+    # its way, nothing more is sent
     sent = result.stat("hltv/unreachable")
-    assert 2 * max_unreachable <= sent <= 2 * max_unreachable + 1, sent
+    assert 2 * max_unreachable <= sent <= 2 * max_unreachable + 2, sent  # +2: a busy machine
     # the pages still waiting for their turn were not sent: their maps stay pending too
     assert result.stat("hltv/maps/fetch_failed") >= max_unreachable
     assert result.stat("retry/count") == 0
