@@ -50,7 +50,7 @@ class ArchiveStorage:
     """An ``HTTPCACHE_STORAGE`` laid out by page and unit id."""
 
     def __init__(self, settings: BaseSettings) -> None:
-        self.root = HltvConfig.from_settings(settings).archive_dir.resolve()
+        self.root = _config(settings).archive_dir.resolve()
 
     def open_spider(self, spider: Spider) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -104,7 +104,7 @@ class ArchivePolicy:
     """
 
     def __init__(self, settings: BaseSettings) -> None:
-        self.replay = HltvConfig.from_settings(settings).replay
+        self.replay = _config(settings).replay
 
     def should_cache_request(self, request: Request) -> bool:
         return True
@@ -133,9 +133,10 @@ class ArchiveMiddleware(HttpCacheMiddleware):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        config = HltvConfig.from_settings(crawler.settings)
+        config = HltvConfig.of(crawler)
         settings = crawler.settings.copy()
         settings.frozen = False  # a private copy for the cache middleware alone
+        settings.set(_CONFIG, config)  # for the storage and policy it builds
         settings.set("HTTPCACHE_ENABLED", config.archive or config.replay)
         settings.set("HTTPCACHE_STORAGE", f"{__name__}.ArchiveStorage")
         settings.set("HTTPCACHE_POLICY", f"{__name__}.ArchivePolicy")
@@ -145,6 +146,16 @@ class ArchiveMiddleware(HttpCacheMiddleware):
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         middleware.crawler = crawler
         return middleware
+
+
+#: The private settings key that hands the crawl's config to the storage and policy
+#: (Scrapy's cache middleware builds them from settings alone).
+_CONFIG = "_hltv_config"
+
+
+def _config(settings: BaseSettings) -> HltvConfig:
+    config = settings.get(_CONFIG)
+    return config if config is not None else HltvConfig.from_settings(settings)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -1,9 +1,16 @@
-"""When a crawl stops by itself: the site refusing us, or its pages no longer parsing.
+"""When a crawl stops by itself: the site refusing us, not there at all, or its pages no
+longer parsing.
 
-Both are streaks over units of work in the order they resolve:
+All are streaks over units of work in the order they resolve:
 
 - ``HLTV_MAX_FETCH_FAILURES`` units in a row with a page the site would not give us stop
   the crawl as ``hltv_fetch_failures``: hammering a site that refuses us gets us banned.
+- ``HLTV_MAX_UNREACHABLE`` units in a row whose failed pages reached nothing (reasons
+  ``unreachable: ...``: connection refused, no such host, connect timeout) stop it as
+  ``hltv_site_unreachable``, with the address and the error: no Cloudflare advice, as
+  the site never answered. Unreachable pages are not retried (``fetch/refusals.py``),
+  so at the default pacing (one request per 3-5 s) a crawl that reaches nothing
+  stops within half a minute of its first request.
 - ``HLTV_MAX_PARSE_FAILURES`` units in a row failing to parse on the same page kind stop
   it as ``hltv_layout_changed``: one broken page is that page, a streak is the site's new
   layout. Those units lose no attempt (the caller refunds them): nothing is wrong with
@@ -18,19 +25,25 @@ from typing import TYPE_CHECKING
 
 from scrapy.utils.defer import deferred_from_coro
 
+from hltv_scraper.fetch.errors import UNREACHABLE, NotSent, drop_unsent
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from sqlalchemy.exc import DBAPIError
 
+    from hltv_scraper.config import HltvConfig
+
 logger = logging.getLogger(__name__)
 
 CLOSE_REASON_REFUSED = "hltv_fetch_failures"
+#: Nothing answered at the site's address (or any proxy's): not the site refusing us.
+CLOSE_REASON_UNREACHABLE = "hltv_site_unreachable"
 CLOSE_REASON_LAYOUT = "hltv_layout_changed"
 #: The database refuses writes (disk full, read-only, gone): every unit would fail alike.
 CLOSE_REASON_DATABASE = "hltv_database_error"
 #: Fetch failures that are not the site pushing back: a gap in the archive we replay, a
 #: request our own settings dropped, a page the site says does not exist.
-NOT_REFUSALS = frozenset({"not_in_archive", "dropped_before_download", "http_404", "http_410"})
+NOT_REFUSALS = frozenset({"not_in_archive", "dropped_before_download", "http_404", "http_410", NotSent.reason})
 
 
 @dataclass
@@ -41,13 +54,36 @@ class Stop:
     refund: list[int] = field(default_factory=list)
 
 
+def fetch_verdict(reasons: list[str]) -> tuple[bool, str | None]:
+    """For a unit's fetch failure reasons: whether the site refused us, and, when every
+    one of them reached nothing, the last such reason (else None)."""
+    unreachable = [reason for reason in reasons if reason.startswith(UNREACHABLE)]
+    refused = any(reason not in NOT_REFUSALS and not reason.startswith(UNREACHABLE) for reason in reasons)
+    return refused, (unreachable[-1] if unreachable and len(unreachable) == len(reasons) else None)
+
+
 class Brakes:
-    def __init__(self, *, max_fetch_failures: int | None, max_parse_failures: int) -> None:
+    def __init__(
+        self, *, max_fetch_failures: int | None, max_parse_failures: int, max_unreachable: int | None = None
+    ) -> None:
         self.max_fetch_failures = max_fetch_failures  # None: another rule decides (proxies)
         self.max_parse_failures = max_parse_failures
+        self.max_unreachable = max_unreachable  # None: another rule decides (proxies)
         self._not_fetched_in_a_row = 0
+        self._unreachable_in_a_row = 0
         self._parse_failed_in_a_row: dict[str, list[int]] = {}  # page -> units
         self._braked: set[str] = set()  # pages a layout stop was called for
+
+    @classmethod
+    def for_crawl(cls, config: HltvConfig, *, first_failure_stops: bool = False) -> Brakes:
+        """The brakes of a crawl: with proxies, a refusing or unreachable address is
+        benched instead, and the crawl stops when all are (``fetch/proxies.py``)."""
+        proxies = bool(config.proxies.proxies)
+        return cls(
+            max_fetch_failures=1 if first_failure_stops else None if proxies else config.max_fetch_failures,
+            max_parse_failures=1 if first_failure_stops else config.max_parse_failures,
+            max_unreachable=1 if first_failure_stops else None if proxies else config.max_unreachable,
+        )
 
     def resolved(
         self,
@@ -56,9 +92,23 @@ class Brakes:
         pages: tuple[str, ...],
         refused: bool,
         parse_failures: dict[str, str],
+        unreachable: str | None = None,
     ) -> Stop | None:
         """Account for one resolved unit: ``refused`` when the site would not give a
-        page, ``parse_failures`` page -> reason. A :class:`Stop` when a streak is long enough."""
+        page, ``unreachable`` the reason when its failed pages reached nothing,
+        ``parse_failures`` page -> reason. A :class:`Stop` when a streak is long enough."""
+        if unreachable:
+            self._unreachable_in_a_row += 1
+            limit = self.max_unreachable
+            if limit is not None and self._unreachable_in_a_row >= limit:
+                return Stop(
+                    CLOSE_REASON_UNREACHABLE,
+                    f"{self._unreachable_in_a_row} units in a row could not reach the site, the "
+                    f"last with {unreachable}. Nothing answered there: check HLTV_BASE_URL and "
+                    "the network. Pending units stay pending for a later run.",
+                )
+            return None
+        self._unreachable_in_a_row = 0
         if refused:
             self._not_fetched_in_a_row += 1
             limit = self.max_fetch_failures
@@ -92,8 +142,12 @@ class Brakes:
 
 
 def close_crawl(crawler: Crawler, reason: str) -> None:
-    """Close the crawl from outside a callback (a pipeline, a signal handler)."""
+    """Close the crawl from outside a callback (a pipeline, a signal handler). A crawl
+    that reached nothing sends nothing more: the requests still waiting for their turn
+    would each cost a download delay of the close, to learn the same."""
     deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
+    if reason == CLOSE_REASON_UNREACHABLE:
+        drop_unsent(crawler)
 
 
 def database_refused(crawler: Crawler, location: str, exc: DBAPIError, what: str) -> None:

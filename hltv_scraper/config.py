@@ -1,25 +1,209 @@
-"""The project's own settings, read once into one typed object.
+"""The project's own settings, read once per crawl into one frozen, typed object.
 
 Every ``HLTV_*`` setting, its default and the reason for it lives here; the rest of the
-code reads :class:`HltvConfig`, never the settings object. Override any of them with
-``scrapy crawl ... -s NAME=value``.
+code reads :class:`HltvConfig` (``HltvConfig.of(crawler)``, the crawl's one object),
+never the settings. Override any of them with ``scrapy crawl ... -s NAME=value``.
+
+Reading validates: a value that is not what the setting takes, a file it names that is
+not there, or an ``HLTV_*`` name that is none of ours is a
+:class:`scrapy.exceptions.UsageError` with one line naming the setting. The add-on
+(``hltv_scraper.fetch.scrapy_settings.FetchModes``) builds the config when the crawl's
+settings are complete, so such a mistake stops the crawl before its first request.
+
+This module imports nothing of the project (``import hltv_scraper.config`` stays
+cheap): the database location is the URL text or the SQLite path, opened by storage.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import secrets
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
-from hltv_scraper.storage._schema import database_url
+from scrapy.exceptions import UsageError
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
-    from sqlalchemy.engine import URL
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+_OFF = (*_FALSE, "none", "")
+
+#: HLTV_BROWSER values: every page in the browser, or pages over plain HTTP and only a
+#: challenged one in the browser (its cookies then handed to the plain path).
+ALWAYS, HANDOFF = "always", "handoff"
+#: Who solves a challenge on the plain path.
+BROWSER, FLARESOLVERR = "browser", "flaresolverr"
+_PROXY_SCHEMES = ("http", "https")
+
+
+# -- proxies ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proxy:
+    #: the URL as written in the file, credentials included: never shown
+    url: str = field(repr=False)
+    #: ``[user:***@]host:port``: the slot key, cookie jar, stats key and log name
+    label: str
+
+    @property
+    def server(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.hostname}:{parts.port}"
+
+    @property
+    def address(self) -> str:
+        """``host:port``, as an unreachable proxy is named."""
+        parts = urlsplit(self.url)
+        return f"{parts.hostname}:{parts.port}"
+
+    def playwright(self) -> dict[str, str]:
+        """The ``proxy`` option of a Playwright browser context."""
+        parts = urlsplit(self.url)
+        option = {"server": self.server}
+        if parts.username is not None:
+            option["username"] = unquote(parts.username)
+            option["password"] = unquote(parts.password or "")
+        return option
+
+
+def mask(url: str) -> str:
+    """``user:***@host:port`` for ``scheme://user:password@host:port``.
+
+    Read from the text, not through ``urlsplit``: a password with a raw ``/``, ``?`` or
+    ``#`` in it would end urlsplit's host part early and show in the user part.
+    """
+    rest = url.partition("://")[2] if "://" in url else url.lstrip("/")
+    userinfo, at, host = rest.rpartition("@")
+    host = host.split("/", 1)[0]
+    if not at:
+        return host
+    return f"{userinfo.partition(':')[0]}:***@{host}"
+
+
+def read_proxies(path: Path) -> tuple[Proxy, ...]:
+    """The proxies listed in ``path``; UsageError naming the file (and the line when
+    one is not a proxy URL), or saying there are none."""
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"HLTV_PROXIES: cannot read {path}: {exc.__class__.__name__}: {why}") from None
+    proxies: list[Proxy] = []
+    labels: set[str] = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        problem = _proxy_problem(line)
+        if problem:
+            raise UsageError(
+                f"HLTV_PROXIES: {path} line {number} ({mask(line)!r}) is not a proxy URL: "
+                f"{problem}; expected http://[user:password@]host:port"
+            )
+        label = mask(line)
+        while label in labels:  # the same address twice, e.g. with other passwords
+            label += "+"
+        labels.add(label)
+        proxies.append(Proxy(url=line, label=label))
+    if not proxies:
+        raise UsageError(f"HLTV_PROXIES: {path} lists no proxy (one URL a line)")
+    return tuple(proxies)
+
+
+def _proxy_problem(line: str) -> str | None:
+    try:
+        parts = urlsplit(line)
+        port = parts.port
+    except ValueError:
+        return "its port is not a number"
+    if parts.scheme not in _PROXY_SCHEMES:
+        return f"the scheme must be one of {', '.join(_PROXY_SCHEMES)}"
+    if not parts.hostname:
+        return "no host"
+    if port is None:
+        return "no port"
+    if parts.path not in ("", "/") or parts.query or parts.fragment or " " in line:
+        return "unexpected text after host:port"
+    if parts.username is not None and parts.password is None:
+        return "a user without a password"
+    return None
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    #: HLTV_PROXIES: the proxies file, read once when the config is built; no file,
+    #: no proxies.
+    proxies: tuple[Proxy, ...] = ()
+    #: HLTV_PROXY_MAX_REFUSALS: refusals in a row that bench a proxy. Three tells a
+    #: blocked address from a passing challenge, and costs three requests to learn.
+    max_refusals: int = 3
+    #: HLTV_PROXY_BENCH_SECONDS: how long a benched proxy rests. Cloudflare's blocks of
+    #: an address last minutes, not seconds: fifteen minutes, then try it again.
+    bench_seconds: float = 900.0
+
+    def by_label(self) -> dict[str, Proxy]:
+        return {proxy.label: proxy for proxy in self.proxies}
+
+
+# -- the browser ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BrowserConfig:
+    #: HLTV_BROWSER: ``0`` plain HTTP, ``1`` every map page in Chromium, ``handoff``
+    #: plain HTTP with Chromium solving the challenges (see ``fetch/clearance.py``).
+    mode: str | None = None
+    #: HLTV_BROWSER_EXECUTABLE: the Chromium binary.
+    executable: str = "/usr/bin/chromium"
+    #: HLTV_BROWSER_MAX_PAGES: pages open at once in the browser.
+    max_pages: int = 2
+    #: HLTV_CHALLENGE_TIMEOUT: seconds a challenge may take to clear in the page.
+    challenge_timeout: float = 30.0
+    #: HLTV_BROWSER_HEADLESS: ``0`` runs Chromium with a window (under Xvfb when there is
+    #: no display). Some challenges let a windowed browser through and not a headless one.
+    headless: bool = True
+    #: HLTV_BROWSER_IDLE_SECONDS: in handoff mode, the browser closes after this long
+    #: without a challenge to solve (a clearance lasts long; Chromium holds ~300 MB).
+    idle_seconds: float = 300.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode is not None
+
+
+# -- fetching ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    #: HLTV_IMPERSONATE: the curl_cffi browser the plain path looks like, or None.
+    impersonate: str | None = None
+    #: HLTV_COOKIES_FILE: browser cookies to send from the first request.
+    cookies_file: Path | None = None
+    #: HLTV_USER_AGENT: the User-Agent of the plain path (the cookies' browser's).
+    user_agent: str | None = None
+    #: HLTV_FLARESOLVERR_URL: a FlareSolverr service's v1 endpoint.
+    flaresolverr_url: str | None = None
+    #: HLTV_FLARESOLVERR_TIMEOUT: seconds FlareSolverr may spend on one challenge.
+    flaresolverr_timeout: float = 60.0
+    #: who solves challenges the plain path meets: BROWSER, FLARESOLVERR or None
+    solver: str | None = None
+
+    @property
+    def hands_off(self) -> bool:
+        """Whether the plain path sends cookies and a User-Agent that are not its own."""
+        return bool(self.solver or self.cookies_file or self.user_agent)
+
+
+# -- the crawl ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -38,6 +222,11 @@ class HltvConfig:
     #: (refusals, errors after retries) that stop the crawl. Hammering a site that
     #: refuses us gets us banned.
     max_fetch_failures: int = 10
+    #: HLTV_MAX_UNREACHABLE: units in a row whose pages could not reach the site at all
+    #: (connection refused, no such host, connect timeout) that stop the crawl as
+    #: ``hltv_site_unreachable``. Nothing is gained by asking a site that is not there:
+    #: three tells a dead address from one lost connection.
+    max_unreachable: int = 3
     #: HLTV_MAX_PARSE_FAILURES: units in a row failing to parse on the same page kind
     #: that stop the crawl as ``hltv_layout_changed``; those failures cost no attempt.
     #: One broken page is the page; five in a row is the site's new layout.
@@ -66,15 +255,28 @@ class HltvConfig:
     #: HLTV_REPLAY: serve the crawl from the archive alone; a page not in it is a fetch
     #: failure, the network is never touched.
     replay: bool = False
+    #: How pages are fetched (HLTV_IMPERSONATE, HLTV_COOKIES_FILE, HLTV_USER_AGENT,
+    #: HLTV_FLARESOLVERR_*); all off in a replay.
+    fetch: FetchConfig = FetchConfig()
+    #: The browser (HLTV_BROWSER, HLTV_BROWSER_*, HLTV_CHALLENGE_TIMEOUT); off in a replay.
+    browser: BrowserConfig = BrowserConfig()
+    #: The proxies (HLTV_PROXIES, HLTV_PROXY_*); none in a replay.
+    proxies: ProxyConfig = ProxyConfig()
 
     def new_worker_id(self) -> str:
         """This crawl's worker id: HLTV_WORKER_ID, else host-pid-random."""
         return self.worker_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
 
     @property
-    def database(self) -> URL:
-        """The database to open: PostgreSQL with HLTV_DB_URL, else the SQLite file."""
-        return database_url(url=self.db_url, path=self.db_path)
+    def database(self) -> str | Path:
+        """The database to open (``Database.open`` takes either): the HLTV_DB_URL text
+        (PostgreSQL), else the SQLite file's path."""
+        return self.db_url or self.db_path
+
+    @property
+    def site_host(self) -> str:
+        """The site's host name (cookies are for it)."""
+        return urlsplit(self.base_url).hostname or ""
 
     @classmethod
     def of(cls, crawler: Crawler) -> HltvConfig:
@@ -87,42 +289,248 @@ class HltvConfig:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> HltvConfig:
+        """Read and check every ``HLTV_*`` setting; UsageError for a bad or unknown one."""
+        read = _Reader(settings)
+        read.no_unknown_names()
         default = cls()
-        max_attempts = number_setting(settings, "HLTV_MAX_ATTEMPTS", default.max_attempts, minimum=1)
-        maps_in_flight = number_setting(settings, "HLTV_MAPS_IN_FLIGHT", default.maps_in_flight, minimum=1)
-        max_fetch_failures = number_setting(
-            settings, "HLTV_MAX_FETCH_FAILURES", default.max_fetch_failures, minimum=1
+        replay = read.flag("HLTV_REPLAY", default.replay)
+        archive_dir = read.path("HLTV_ARCHIVE_DIR", default.archive_dir)
+        config = cls(
+            db_path=read.path("HLTV_DB_PATH", default.db_path),
+            db_url=_db_url(read.text("HLTV_DB_URL")),
+            base_url=_base_url(read.text("HLTV_BASE_URL") or default.base_url),
+            max_attempts=read.whole("HLTV_MAX_ATTEMPTS", default.max_attempts, minimum=1),
+            max_fetch_failures=read.whole("HLTV_MAX_FETCH_FAILURES", default.max_fetch_failures, minimum=1),
+            max_unreachable=read.whole("HLTV_MAX_UNREACHABLE", default.max_unreachable, minimum=1),
+            max_parse_failures=read.whole("HLTV_MAX_PARSE_FAILURES", default.max_parse_failures, minimum=1),
+            lease_seconds=read.seconds("HLTV_LEASE_SECONDS", default.lease_seconds, minimum=0.1),
+            worker_id=read.text("HLTV_WORKER_ID"),
+            refusal_retries=read.whole("HLTV_REFUSAL_RETRIES", default.refusal_retries, minimum=0),
+            backoff_start_delay=read.seconds("HLTV_BACKOFF_START_DELAY", default.backoff_start_delay, minimum=0),
+            backoff_max_delay=read.seconds("HLTV_BACKOFF_MAX_DELAY", default.backoff_max_delay, minimum=0),
+            maps_in_flight=read.whole("HLTV_MAPS_IN_FLIGHT", default.maps_in_flight, minimum=1),
+            archive_dir=archive_dir,
+            archive=read.flag("HLTV_ARCHIVE", default.archive),
+            replay=replay,
+            # a replay never touches the network: no browser, proxy or solver, but the
+            # values are still checked
+            browser=_browser(read, network=not replay),
+            fetch=_fetch(read, network=not replay),
+            proxies=_proxies(read, network=not replay),
         )
-        max_parse_failures = number_setting(
-            settings, "HLTV_MAX_PARSE_FAILURES", default.max_parse_failures, minimum=1
-        )
-        lease_seconds = number_setting(settings, "HLTV_LEASE_SECONDS", default.lease_seconds, minimum=0.1)
-        db_url = settings.get("HLTV_DB_URL") or None
-        if db_url:
-            database_url(url=db_url, path="")  # a bad URL fails here, before any request
-        return cls(
-            db_path=Path(settings.get("HLTV_DB_PATH") or default.db_path),
-            db_url=db_url,
-            max_parse_failures=max_parse_failures,
-            lease_seconds=lease_seconds,
-            worker_id=settings.get("HLTV_WORKER_ID") or None,
-            base_url=str(settings.get("HLTV_BASE_URL") or default.base_url).rstrip("/"),
-            max_attempts=max_attempts,
-            max_fetch_failures=max_fetch_failures,
-            maps_in_flight=maps_in_flight,
-            refusal_retries=max(0, settings.getint("HLTV_REFUSAL_RETRIES", default.refusal_retries)),
-            backoff_start_delay=settings.getfloat("HLTV_BACKOFF_START_DELAY", default.backoff_start_delay),
-            backoff_max_delay=settings.getfloat("HLTV_BACKOFF_MAX_DELAY", default.backoff_max_delay),
-            archive_dir=Path(settings.get("HLTV_ARCHIVE_DIR") or default.archive_dir),
-            archive=settings.getbool("HLTV_ARCHIVE", default.archive),
-            replay=settings.getbool("HLTV_REPLAY", default.replay),
-        )
+        if replay:
+            _check_archive(archive_dir)
+        return config
 
 
+#: Every ``HLTV_*`` setting the config reads; any other ``HLTV_*`` name is a mistake.
+KNOWN_SETTINGS = frozenset({
+    "HLTV_DB_PATH", "HLTV_DB_URL", "HLTV_BASE_URL", "HLTV_MAX_ATTEMPTS",
+    "HLTV_MAX_FETCH_FAILURES", "HLTV_MAX_UNREACHABLE", "HLTV_MAX_PARSE_FAILURES",
+    "HLTV_LEASE_SECONDS", "HLTV_WORKER_ID", "HLTV_REFUSAL_RETRIES",
+    "HLTV_BACKOFF_START_DELAY", "HLTV_BACKOFF_MAX_DELAY", "HLTV_MAPS_IN_FLIGHT",
+    "HLTV_ARCHIVE_DIR", "HLTV_ARCHIVE", "HLTV_REPLAY",
+    "HLTV_IMPERSONATE", "HLTV_COOKIES_FILE", "HLTV_USER_AGENT", "HLTV_FLARESOLVERR_URL",
+    "HLTV_FLARESOLVERR_TIMEOUT",
+    "HLTV_BROWSER", "HLTV_BROWSER_EXECUTABLE", "HLTV_BROWSER_MAX_PAGES",
+    "HLTV_CHALLENGE_TIMEOUT", "HLTV_BROWSER_HEADLESS", "HLTV_BROWSER_IDLE_SECONDS",
+    "HLTV_PROXIES", "HLTV_PROXY_MAX_REFUSALS", "HLTV_PROXY_BENCH_SECONDS",
+})
 
-def number_setting(settings: BaseSettings, name: str, default: float, *, minimum: float) -> Any:
-    """A number setting (of the default's type) that must be at least ``minimum``."""
-    value = (settings.getint if isinstance(default, int) else settings.getfloat)(name, default)
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return value
+
+# -- reading and checking -----------------------------------------------------------
+
+
+class _Reader:
+    """Typed reads of settings; each error names the setting and what it takes."""
+
+    def __init__(self, settings: BaseSettings) -> None:
+        self.settings = settings
+
+    def raw(self, name: str) -> Any:
+        assert name in KNOWN_SETTINGS, name  # a setting read here is listed there
+        return self.settings.get(name)
+
+    def text(self, name: str) -> str | None:
+        value = self.raw(name)
+        text = "" if value is None else str(value).strip()
+        return text or None
+
+    def path(self, name: str, default: Path) -> Path:
+        return Path(self.text(name) or default)
+
+    def whole(self, name: str, default: int, *, minimum: int) -> int:
+        value = self.raw(name)
+        if value is None or value == "":
+            return default
+        try:
+            number = int(value) if not isinstance(value, float) or value.is_integer() else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or isinstance(value, bool) or number < minimum:
+            raise UsageError(f"{name} takes a whole number of at least {minimum}, got {value!r}")
+        return number
+
+    def seconds(self, name: str, default: float, *, minimum: float, above: bool = False) -> float:
+        value = self.raw(name)
+        if value is None or value == "":
+            return default
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = None
+        bad = number is None or number != number or number in (float("inf"), float("-inf"))
+        if bad or isinstance(value, bool) or number < minimum or (above and number <= minimum):
+            least = f"more than {minimum:g}" if above else f"at least {minimum:g}"
+            raise UsageError(f"{name} takes a number of seconds, {least}, got {value!r}")
+        return number
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise UsageError(f"{name} takes 1 or 0 (also true/false, yes/no, on/off), got {value!r}")
+
+    def no_unknown_names(self) -> None:
+        for name in sorted(str(n) for n in self.settings):
+            if name.startswith("HLTV_") and name not in KNOWN_SETTINGS:
+                close = difflib.get_close_matches(name, sorted(KNOWN_SETTINGS), n=1, cutoff=0.7)
+                hint = f"; did you mean {close[0]}?" if close else f" (see {__name__.replace('.', '/')}.py)"
+                raise UsageError(f"{name} is not a setting of this project{hint}")
+
+
+def _db_url(url: str | None) -> str | None:
+    if url is None:
+        return None
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme.partition("+")[0] != "postgresql":
+        got = f"a {scheme}:// URL" if scheme else "something that is not a URL"
+        raise UsageError(
+            f"HLTV_DB_URL takes a postgresql://user:password@host:port/db URL, got {got} "
+            "(leave it unset for the SQLite file at HLTV_DB_PATH)"
+        )
+    return url
+
+
+def _base_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (a port that is not a number raises here)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"HLTV_BASE_URL takes an http:// or https:// URL with a host, got {url!r}")
+    return url.rstrip("/")
+
+
+def _check_archive(folder: Path) -> None:
+    if not folder.is_dir():
+        raise UsageError(
+            f"HLTV_REPLAY=1: the archive folder {folder} does not exist "
+            "(HLTV_ARCHIVE_DIR names where a crawl recorded its pages)"
+        )
+    if not any(folder.glob("*/*.json")):
+        raise UsageError(f"HLTV_REPLAY=1: the archive folder {folder} holds no page to replay")
+
+
+def _browser(read: _Reader, *, network: bool) -> BrowserConfig:
+    default = BrowserConfig()
+    value = read.raw("HLTV_BROWSER")
+    text = str(value if value is not None else "0").strip().lower()
+    if text == HANDOFF:
+        mode: str | None = HANDOFF
+    elif text in (*_TRUE, ALWAYS):
+        mode = ALWAYS
+    elif text in _OFF:
+        mode = None
+    else:
+        raise UsageError(f"HLTV_BROWSER takes 0, 1 or handoff, got {value!r}")
+    config = BrowserConfig(
+        mode=mode if network else None,
+        executable=read.text("HLTV_BROWSER_EXECUTABLE") or default.executable,
+        max_pages=read.whole("HLTV_BROWSER_MAX_PAGES", default.max_pages, minimum=1),
+        challenge_timeout=read.seconds("HLTV_CHALLENGE_TIMEOUT", default.challenge_timeout, minimum=0),
+        headless=read.flag("HLTV_BROWSER_HEADLESS", default.headless),
+        idle_seconds=read.seconds("HLTV_BROWSER_IDLE_SECONDS", default.idle_seconds, minimum=0),
+    )
+    if config.enabled and not (os.path.isfile(config.executable) and os.access(config.executable, os.X_OK)):
+        raise UsageError(
+            f"HLTV_BROWSER is on but there is no Chromium at {config.executable}: install "
+            "Debian's chromium (`make browser`) or point HLTV_BROWSER_EXECUTABLE at one"
+        )
+    return config
+
+
+def _fetch(read: _Reader, *, network: bool) -> FetchConfig:
+    default = FetchConfig()
+    browser_on = str(read.raw("HLTV_BROWSER") or "0").strip().lower() not in _OFF
+    handoff = str(read.raw("HLTV_BROWSER") or "").strip().lower() == HANDOFF
+    flaresolverr_url = read.text("HLTV_FLARESOLVERR_URL")
+    if flaresolverr_url:
+        parts = urlsplit(flaresolverr_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"HLTV_FLARESOLVERR_URL takes http://host:port/v1, got {flaresolverr_url!r}")
+        if browser_on:
+            raise UsageError("HLTV_FLARESOLVERR_URL and HLTV_BROWSER both solve challenges: choose one")
+    timeout = read.seconds("HLTV_FLARESOLVERR_TIMEOUT", default.flaresolverr_timeout, minimum=0, above=True)
+    cookies_file = read.text("HLTV_COOKIES_FILE")
+    user_agent = read.text("HLTV_USER_AGENT")
+    impersonate = read.text("HLTV_IMPERSONATE")
+    if not network:
+        return default
+    if cookies_file and not Path(cookies_file).is_file():
+        raise UsageError(f"HLTV_COOKIES_FILE: there is no file {cookies_file} (a cookies.txt or JSON export)")
+    if cookies_file and not user_agent:
+        raise UsageError(
+            "HLTV_COOKIES_FILE needs HLTV_USER_AGENT: the exact User-Agent of the browser "
+            "the cookies come from (its navigator.userAgent); Cloudflare ties them together"
+        )
+    solver = FLARESOLVERR if flaresolverr_url else BROWSER if handoff else None
+    return FetchConfig(
+        impersonate=_impersonate(impersonate, handed_off=bool(solver or cookies_file)),
+        cookies_file=Path(cookies_file) if cookies_file else None,
+        user_agent=user_agent,
+        flaresolverr_url=flaresolverr_url,
+        flaresolverr_timeout=timeout,
+        solver=solver,
+    )
+
+
+def _impersonate(value: str | None, *, handed_off: bool) -> str | None:
+    if value is None:  # not set: a browser's clearance travels best in that browser's TLS
+        return "chrome" if handed_off else None
+    text = value.lower()
+    if text in _OFF:
+        return None
+    from curl_cffi import BrowserType  # only when impersonating
+    from curl_cffi.requests import impersonate
+
+    # a version (chrome152) or curl_cffi's alias for its latest one (chrome, safari_ios)
+    aliases = {name[len("DEFAULT_"):].lower() for name in dir(impersonate) if name.startswith("DEFAULT_")}
+    known = {browser.value for browser in BrowserType} | aliases
+    if text not in known:
+        chrome = sorted(name for name in known if name.startswith("chrome"))
+        raise UsageError(
+            f"HLTV_IMPERSONATE takes 0 or a browser curl_cffi can impersonate, got {value!r}; "
+            f"try chrome ({', '.join(chrome[-3:])}, ...)"
+        )
+    return text
+
+
+def _proxies(read: _Reader, *, network: bool) -> ProxyConfig:
+    default = ProxyConfig()
+    max_refusals = read.whole("HLTV_PROXY_MAX_REFUSALS", default.max_refusals, minimum=1)
+    bench_seconds = read.seconds("HLTV_PROXY_BENCH_SECONDS", default.bench_seconds, minimum=0)
+    path = read.text("HLTV_PROXIES")
+    return ProxyConfig(
+        proxies=read_proxies(Path(path)) if path and network else (),
+        max_refusals=max_refusals,
+        bench_seconds=bench_seconds,
+    )

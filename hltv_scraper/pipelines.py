@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DBAPIError
 
-from hltv_scraper.brakes import NOT_REFUSALS, Brakes, Stop, close_crawl, database_refused
+from hltv_scraper.brakes import Brakes, Stop, close_crawl, database_refused, fetch_verdict
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.items import PageFailure
 from hltv_scraper.storage import AlreadyStored, Database, ValidationError
@@ -58,12 +58,7 @@ class UnitTransactionPipeline:
     def open_spider(self) -> None:
         self.db = Database.open(self.config.database)
         first_failure_stops = getattr(self.spider, "first_failure_stops", False)
-        # With proxies, a refusing address is benched instead: the crawl stops when all are.
-        proxies = bool(self.crawler.settings.get("HLTV_PROXIES"))
-        self.brakes = Brakes(
-            max_fetch_failures=1 if first_failure_stops else None if proxies else self.config.max_fetch_failures,
-            max_parse_failures=1 if first_failure_stops else self.config.max_parse_failures,
-        )
+        self.brakes = Brakes.for_crawl(self.config, first_failure_stops=first_failure_stops)
 
     def close_spider(self) -> None:
         if self._outcomes:
@@ -95,7 +90,7 @@ class UnitTransactionPipeline:
             return  # the database refused a write: the crawl is closing
         failures = [o for o in outcomes.values() if isinstance(o, PageFailure)]
         parse_failures = {f.page: f.reason for f in failures if f.kind == PageFailure.PARSE}
-        refused = any(f.kind == PageFailure.FETCH and f.reason not in NOT_REFUSALS for f in failures)
+        refused, unreachable = fetch_verdict([f.reason for f in failures if f.kind == PageFailure.FETCH])
         try:
             if parse_failures:
                 self._record_failure(unit_id, [(f.page, f.reason, f.url) for f in failures if f.kind == PageFailure.PARSE])
@@ -109,7 +104,8 @@ class UnitTransactionPipeline:
             self._cannot_write(unit_id, exc)
             return
         stop = self.brakes.resolved(
-            unit_id, pages=tuple(self.spider.parsers), refused=refused, parse_failures=parse_failures
+            unit_id, pages=tuple(self.spider.parsers), refused=refused, parse_failures=parse_failures,
+            unreachable=unreachable,
         )
         if stop is not None:
             self._brake(stop)

@@ -19,10 +19,12 @@ _REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 _started = threading.Lock()
 _thread: threading.Thread | None = None
 
-#: Settings every test crawl uses: no politeness delays against our own server.
+#: Settings every test crawl uses: no politeness delays against our own server, and the
+#: concurrency the tests were written for (the project's default is one at a time).
 FAST = {
     "DOWNLOAD_DELAY": 0,
     "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 4,
     "RETRY_TIMES": 1,
     "LOG_LEVEL": "INFO",
     "LOGSTATS_INTERVAL": 0,

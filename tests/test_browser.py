@@ -13,10 +13,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from scrapy.exceptions import UsageError
 from scrapy.settings import Settings
 
-from hltv_scraper.browser import CONTEXT, BrowserConfig, apply_browser_settings
-from hltv_scraper.fetching import FetchConfig, apply_fetch_settings
+from hltv_scraper.fetch.browser import CONTEXT
+from hltv_scraper.config import BrowserConfig, FetchConfig, HltvConfig
+from hltv_scraper.fetch.scrapy_settings import apply_fetch_settings
 from tests.crawl import run_crawl
 from tests.seed import seed_scoreboard
 from tests.server import Answer
@@ -152,14 +154,18 @@ def test_a_challenge_that_does_not_clear_is_a_refusal_retried_with_backoff(
     pytest.param({"HLTV_BROWSER": "0"}, id="off"),
     pytest.param({"HLTV_BROWSER": "1", "HLTV_REPLAY": "1"}, id="replay"),
 ])
-def test_browser_mode_off_changes_no_setting(values):
+def test_browser_mode_off_changes_no_setting(values, tmp_path):
+    if "HLTV_REPLAY" in values:  # a replay needs an archive with a page in it
+        (tmp_path / "match").mkdir()
+        (tmp_path / "match" / "1.json").write_text("{}")
+        values = {**values, "HLTV_ARCHIVE_DIR": str(tmp_path)}
     settings = Settings(values)
     before = dict(settings.copy_to_dict())
 
     config = apply_fetch_settings(settings)
 
-    assert config == FetchConfig()
-    assert BrowserConfig.from_settings(settings) == BrowserConfig()
+    assert config.fetch == FetchConfig()
+    assert config.browser == BrowserConfig()
     assert settings.copy_to_dict() == before
 
 
@@ -175,12 +181,11 @@ def test_browser_mode_derives_scrapy_playwright_settings_and_the_command_line_wi
     settings.set("HLTV_BROWSER", "1", priority="cmdline")
 
     apply_fetch_settings(settings)
-    apply_fetch_settings(settings)  # repeating it changes nothing
+    config = apply_fetch_settings(settings).browser  # repeating it changes nothing
 
-    config = BrowserConfig.from_settings(settings)
     assert config == BrowserConfig(mode="always", executable=sys.executable, max_pages=3, challenge_timeout=12.5)
     handlers = settings.getdict("DOWNLOAD_HANDLERS")
-    assert handlers == {"https": "hltv_scraper.download.HltvDownloadHandler"}
+    assert handlers == {"https": "hltv_scraper.fetch.download_handler.HltvDownloadHandler"}
     assert settings["PLAYWRIGHT_BROWSER_TYPE"] == "chromium"
     launch = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
     assert launch["headless"] is True and launch["executable_path"] == sys.executable
@@ -188,13 +193,13 @@ def test_browser_mode_derives_scrapy_playwright_settings_and_the_command_line_wi
     assert settings.getdict("PLAYWRIGHT_CONTEXTS") == {CONTEXT: {}}
     assert settings.getint("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT") == 3
     assert settings["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"] == 5000  # -s beats derived
-    assert settings.getdict("DOWNLOADER_MIDDLEWARES")["hltv_scraper.browser.BrowserMiddleware"] == 950
+    assert settings.getdict("DOWNLOADER_MIDDLEWARES")["hltv_scraper.fetch.browser.BrowserMiddleware"] == 950
 
 
 def test_browser_mode_without_chromium_is_a_clear_error(tmp_path):
     settings = Settings({"HLTV_BROWSER": "1", "HLTV_BROWSER_EXECUTABLE": str(tmp_path / "chromium")})
-    with pytest.raises(ValueError, match="no Chromium at"):
-        apply_browser_settings(settings)
+    with pytest.raises(UsageError, match="no Chromium at"):
+        HltvConfig.from_settings(settings)
 
 
 def test_the_plain_path_does_not_import_playwright():

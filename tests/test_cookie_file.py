@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from hltv_scraper.cookiefile import CookieFileError, read_cookie_file
+from hltv_scraper.fetch.cookies import CookieFileError, read_cookie_file
 from tests.crawl import run_crawl
 from tests.seed import seed_scoreboard
 from tests.server import FixtureServer

@@ -126,3 +126,17 @@ def test_each_proxy_gets_its_own_flaresolverr_session_and_clearance(database, fl
     assert [c["proxy"].get("username") for c in created if c["proxy"]["url"].endswith(proxies[1].address)] == ["me"]
     assert cmds(flaresolverr).count("sessions.destroy") == 2
     assert all(g.passed > 0 for g in gates)
+
+
+def test_pages_wait_for_the_clearance_instead_of_meeting_the_same_challenge(server, gate, database, flaresolverr, settings):
+    # six pages may be in flight at once: only the first meets the challenge, the others
+    # wait for how it went, then for the solve (the old code: six challenges, one solve)
+    settings = {**settings, "CONCURRENT_REQUESTS": 8, "CONCURRENT_REQUESTS_PER_DOMAIN": 8, "HLTV_MAPS_IN_FLIGHT": 4}
+
+    result = run_crawl("perf_economy", settings)
+
+    assert result.stat("hltv/maps/committed") == len(MAPS)
+    assert result.stat("hltv/clearance/solved/flaresolverr") == 1
+    assert result.stat("hltv/clearance/challenged") == 1
+    assert gate.challenges == 2  # ours, and the stand-in's browser's
+    assert result.stat("hltv/pages/fetched/plain") == 2 * len(MAPS) - 1

@@ -88,7 +88,7 @@ def browser_user_agent(server: FixtureServer) -> str:
 @pytest.mark.slow
 def test_headful_under_xvfb_then_the_display_is_gone(server, gate, database, handoff_settings, caplog, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
-    caplog.set_level(logging.INFO, logger="hltv_scraper.xvfb")
+    caplog.set_level(logging.INFO, logger="hltv_scraper.fetch.xvfb")
     seed_scoreboard(database, MAPS[0])
 
     result = run_crawl("perf_economy", {**handoff_settings, "HLTV_BROWSER_HEADLESS": "0"})

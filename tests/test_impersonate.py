@@ -88,5 +88,5 @@ def test_curl_cffi_verifies_certificates(https_server, tmp_path, caplog):
 def test_an_unknown_browser_is_a_clear_error(tmp_path, https_server):
     result = run_crawl("perf_economy", settings_for(https_server, tmp_path, "x", HLTV_IMPERSONATE="netscape4"))
 
-    assert "HLTV_IMPERSONATE: curl_cffi cannot impersonate 'netscape4'" in str(result.error)
+    assert "HLTV_IMPERSONATE takes 0 or a browser curl_cffi can impersonate, got 'netscape4'" in str(result.error)
     assert sum(https_server.requests.values()) == 0

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from scrapy.exceptions import UsageError
 from scrapy.settings import Settings
 
-from hltv_scraper.proxies import ProxyConfig, mask, read_proxies
+from hltv_scraper.config import HltvConfig, mask, read_proxies
 from tests.crawl import run_crawl
 from tests.seed import seed_scoreboard
 from tests.server import Answer, FixtureServer
@@ -113,7 +114,7 @@ def test_a_benched_proxy_comes_back_after_its_bench(server, proxies, database, p
     settings = {**proxy_settings, "HLTV_PROXY_MAX_REFUSALS": 1, "HLTV_PROXY_BENCH_SECONDS": 0.3,
                 "HLTV_REFUSAL_RETRIES": 3, "DOWNLOAD_DELAY": 0.1, "DOWNLOAD_DELAY_JITTER": 0,
                 "CONCURRENT_REQUESTS_PER_DOMAIN": 1}
-    caplog.set_level(logging.INFO, logger="hltv_scraper.proxies")
+    caplog.set_level(logging.INFO, logger="hltv_scraper.fetch.proxies")
 
     result = run_crawl("perf_economy", settings)
 
@@ -194,9 +195,9 @@ def test_a_malformed_proxies_file_is_a_clear_error_before_any_request(
 
     result = run_crawl("perf_economy", {**crawl_settings, "HLTV_PROXIES": str(listing)})
 
-    assert isinstance(result.error, ValueError)
+    assert isinstance(result.error, UsageError)
     assert str(listing) in str(result.error)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UsageError, match=message):
         read_proxies(listing)
     assert "hunter2" not in str(result.error)
     assert result.stat("downloader/request_count") == 0
@@ -204,27 +205,27 @@ def test_a_malformed_proxies_file_is_a_clear_error_before_any_request(
 
 
 def test_an_unreadable_proxies_file_is_a_clear_error(tmp_path):
-    with pytest.raises(ValueError, match="HLTV_PROXIES: cannot read .*missing.txt"):
-        ProxyConfig.from_settings(Settings({"HLTV_PROXIES": str(tmp_path / "missing.txt")}))
+    with pytest.raises(UsageError, match="HLTV_PROXIES: cannot read .*missing.txt"):
+        HltvConfig.from_settings(Settings({"HLTV_PROXIES": str(tmp_path / "missing.txt")}))
 
 
 def test_a_bad_proxy_line_never_shows_its_password(tmp_path):
     listing = tmp_path / "proxies.txt"
     listing.write_text("http://bob:s3cr/et@proxy.example\n")  # a raw "/" in it, and no port
-    with pytest.raises(ValueError, match=r"line 1 \('bob:\*\*\*@proxy.example'\)") as error:
-        ProxyConfig.from_settings(Settings({"HLTV_PROXIES": str(listing)}))
+    with pytest.raises(UsageError, match=r"line 1 \('bob:\*\*\*@proxy.example'\)") as error:
+        HltvConfig.from_settings(Settings({"HLTV_PROXIES": str(listing)}))
     assert "s3cr" not in str(error.value)
 
 
 def test_masking_and_browser_contexts(tmp_path):
-    from hltv_scraper.browser import _contexts
+    from hltv_scraper.fetch.scrapy_settings import _contexts
 
     assert mask("http://user:p%40ss@10.0.0.1:3128") == "user:***@10.0.0.1:3128"
     assert mask("http://10.0.0.1:3128") == "10.0.0.1:3128"
     assert mask("http://bob:s3cr/et@proxy.example:8080") == "bob:***@proxy.example:8080"
     listing = tmp_path / "proxies.txt"
     listing.write_text("http://user:p%40ss@10.0.0.1:3128\nhttp://10.0.0.2:8080\n")
-    contexts = _contexts(Settings({"HLTV_PROXIES": str(listing)}))
+    contexts = _contexts(HltvConfig.from_settings(Settings({"HLTV_PROXIES": str(listing)})).proxies)
     assert contexts == {
         "hltv user:***@10.0.0.1:3128": {"proxy": {"server": "http://10.0.0.1:3128", "username": "user", "password": "p@ss"}},
         "hltv 10.0.0.2:8080": {"proxy": {"server": "http://10.0.0.2:8080"}},

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from parsel import Selector
 
-from hltv_scraper.browser import BrowserConfig
+from hltv_scraper.config import BrowserConfig
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.report import ReportError, render_report, write_report
 from hltv_scraper.storage import Database

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hltv_scraper.xvfb import Xvfb
+from hltv_scraper.fetch.xvfb import Xvfb
 
 STANDIN = textwrap.dedent("""\
     #!{python}
@@ -53,7 +53,7 @@ def test_the_display_number_is_read_up_to_its_newline(tmp_path):
 
 
 def test_a_display_server_that_never_says_its_number_is_an_error(tmp_path, monkeypatch):
-    monkeypatch.setattr("hltv_scraper.xvfb._START_SECONDS", 0.5)
+    monkeypatch.setattr("hltv_scraper.fetch.xvfb._START_SECONDS", 0.5)
     silent = tmp_path / "Xvfb"
     silent.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(60)\n")
     silent.chmod(0o755)

@@ -64,7 +64,7 @@ def bench_several(work: Path, postgres: PostgresServer) -> dict[str, Any]:
                 database = {"HLTV_DB_URL": location} if backend == "postgresql" else {"HLTV_DB_PATH": location}
                 seconds, commits = _crawls(count, {
                     **database, "HLTV_BASE_URL": server.base_url, "HLTV_ARCHIVE": 0,
-                    "HLTV_MAPS_IN_FLIGHT": 2, "CONCURRENT_REQUESTS": 2, "DOWNLOAD_DELAY": 0,
+                    "HLTV_MAPS_IN_FLIGHT": 2, "CONCURRENT_REQUESTS": 2, "CONCURRENT_REQUESTS_PER_DOMAIN": 2, "DOWNLOAD_DELAY": 0,
                     "AUTOTHROTTLE_ENABLED": 0, "LOG_LEVEL": "INFO", "LOGSTATS_INTERVAL": 0,
                 })
                 runs.append({"backend": backend, "crawls": count, "seconds": round(seconds, 2),

@@ -22,15 +22,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy import Request, Spider, signals
-from scrapy.exceptions import IgnoreRequest
-from scrapy.spidermiddlewares.httperror import HttpError
 from sqlalchemy.exc import DBAPIError
 from twisted.internet import task
 
 from hltv_scraper.brakes import database_refused
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.items import PageFailure
-from hltv_scraper.middlewares import PageRefused
+from hltv_scraper.fetch.errors import failure_reason
 from hltv_scraper.parsers import ParseError, current_parser_version
 from hltv_scraper.site import page_url, slugify
 from hltv_scraper.storage import Database, Stage, Unit
@@ -229,7 +227,7 @@ class UnitSpider(Spider):
     def page_not_fetched(self, failure: Failure) -> Any:
         request = failure.request
         unit, page = request.cb_kwargs["unit"], request.cb_kwargs["page"]
-        reason = _fetch_failure_reason(failure)
+        reason = failure_reason(failure)
         logger.warning("Could not fetch the %s page of %s %s: %s", page, self.stage.key or "unit", unit.id, reason)
         yield self._failure(unit, page, PageFailure.FETCH, reason, request.url)
         self._resolved(unit)
@@ -317,17 +315,6 @@ class UnitSpider(Spider):
             count("fetch_failed"),
             count("dropped_incomplete"),
         )
-
-
-def _fetch_failure_reason(failure: Failure) -> str:
-    exc = failure.value
-    if isinstance(exc, PageRefused):
-        return exc.reason
-    if isinstance(exc, HttpError):
-        return f"http_{exc.response.status}"
-    if isinstance(exc, IgnoreRequest) and "not in cache" in str(exc):
-        return "not_in_archive"
-    return type(exc).__name__
 
 
 def whole_number(name: str, value: str, *, minimum: int) -> int:

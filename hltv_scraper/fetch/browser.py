@@ -9,7 +9,7 @@ context per proxy, each with its own ``proxy`` option and its own cookies.
 
 ``-s HLTV_BROWSER=handoff`` keeps pages on plain HTTP and opens Chromium only for a
 page that comes back as a challenge; its cookies and User-Agent then go to the plain
-path (``clearance.py``), and the browser closes when idle (``download.py``).
+path (``fetch/clearance.py``), and the browser closes when idle (``fetch/download_handler.py``).
 
 The spider knows nothing of this: :class:`BrowserMiddleware` gives every map page
 request (``request.meta["hltv_page"]``), or every challenge solve, the meta that sends
@@ -42,10 +42,12 @@ Settings (all ``-s NAME=value``):
     does not wait.
 
 scrapy-playwright settings are derived from these when ``HLTV_BROWSER`` is on, at
-spider priority, so a ``-s PLAYWRIGHT_...`` on the command line still wins (the download
-handler, which holds scrapy-playwright's, is registered by ``fetching.py``):
+spider priority, so a ``-s PLAYWRIGHT_...`` on the command line still wins (by
+``fetch/scrapy_settings.py``, which also registers the download handler that holds
+scrapy-playwright's):
 ``PLAYWRIGHT_BROWSER_TYPE`` (chromium),
-``PLAYWRIGHT_LAUNCH_OPTIONS`` (headless or not, the executable, :data:`CHROMIUM_ARGS`),
+``PLAYWRIGHT_LAUNCH_OPTIONS`` (headless or not, the executable, :data:`CHROMIUM_ARGS`;
+with a window and no display, the ``env`` with the ``DISPLAY`` of an Xvfb),
 ``PLAYWRIGHT_CONTEXTS`` (one context, :data:`CONTEXT`, or one per proxy; none in
 handoff mode, so no browser starts until a challenge needs one),
 ``PLAYWRIGHT_MAX_PAGES_PER_CONTEXT``, ``PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER``,
@@ -66,21 +68,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from hltv_scraper._derive import add_to_dict, derive
-from hltv_scraper.config import HltvConfig, number_setting
-from hltv_scraper.proxies import Proxy, ProxyConfig
+from hltv_scraper.config import ALWAYS, HltvConfig
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
-    from scrapy.settings import BaseSettings
     from typing_extensions import Self
+
+    from hltv_scraper.config import BrowserConfig, Proxy
 
 logger = logging.getLogger(__name__)
 
@@ -122,109 +120,14 @@ _POLL_SECONDS = 0.25
 
 #: Request meta key: the main-frame documents the page received, (status, headers) each.
 _DOCUMENTS = "hltv_browser_documents"
-
-
-#: HLTV_BROWSER values: every page in the browser, or pages over plain HTTP and only a
-#: challenged one in the browser (its cookies then handed to the plain path).
-ALWAYS, HANDOFF = "always", "handoff"
-
-
-@dataclass(frozen=True)
-class BrowserConfig:
-    #: HLTV_BROWSER: ``0`` plain HTTP, ``1`` every map page in Chromium, ``handoff``
-    #: plain HTTP with Chromium solving the challenges (see ``clearance.py``).
-    mode: str | None = None
-    #: HLTV_BROWSER_EXECUTABLE: the Chromium binary.
-    executable: str = "/usr/bin/chromium"
-    #: HLTV_BROWSER_MAX_PAGES: pages open at once in the browser.
-    max_pages: int = 2
-    #: HLTV_CHALLENGE_TIMEOUT: seconds a challenge may take to clear in the page.
-    challenge_timeout: float = 30.0
-    #: HLTV_BROWSER_HEADLESS: ``0`` runs Chromium with a window (under Xvfb when there is
-    #: no display). Some challenges let a windowed browser through and not a headless one.
-    headless: bool = True
-    #: HLTV_BROWSER_IDLE_SECONDS: in handoff mode, the browser closes after this long
-    #: without a challenge to solve (a clearance lasts long; Chromium holds ~300 MB).
-    idle_seconds: float = 300.0
-
-    @property
-    def enabled(self) -> bool:
-        return self.mode is not None
-
-    @classmethod
-    def from_settings(cls, settings: BaseSettings) -> BrowserConfig:
-        default = cls()
-        max_pages = number_setting(settings, "HLTV_BROWSER_MAX_PAGES", default.max_pages, minimum=1)
-        timeout = number_setting(settings, "HLTV_CHALLENGE_TIMEOUT", default.challenge_timeout, minimum=0)
-        idle = number_setting(settings, "HLTV_BROWSER_IDLE_SECONDS", default.idle_seconds, minimum=0)
-        mode = _mode(settings.get("HLTV_BROWSER"))
-        return cls(
-            # a replay never touches the network: no browser to start
-            mode=None if HltvConfig.from_settings(settings).replay else mode,
-            executable=str(settings.get("HLTV_BROWSER_EXECUTABLE") or default.executable),
-            max_pages=max_pages,
-            challenge_timeout=timeout,
-            headless=settings.getbool("HLTV_BROWSER_HEADLESS", default.headless),
-            idle_seconds=idle,
-        )
-
-
-def _mode(value: Any) -> str | None:
-    text = str(value if value is not None else "0").strip().lower()
-    if text == HANDOFF:
-        return HANDOFF
-    if text in ("1", "true", "yes", "on", ALWAYS):
-        return ALWAYS
-    if text in ("0", "false", "no", "off", "", "none"):
-        return None
-    raise ValueError(f"HLTV_BROWSER takes 0, 1 or handoff, got {value!r}")
-
-
-def apply_browser_settings(settings: BaseSettings) -> BrowserConfig:
-    """Turn ``HLTV_BROWSER`` into scrapy-playwright's settings; nothing when it is off.
-
-    Needs the ``-s`` settings in (the fetch-settings add-on calls it); safe to repeat.
-    """
-    config = BrowserConfig.from_settings(settings)
-    if not config.enabled:
-        return config
-    if not (os.path.isfile(config.executable) and os.access(config.executable, os.X_OK)):
-        raise ValueError(
-            f"HLTV_BROWSER is on but there is no Chromium at {config.executable}: install "
-            "Debian's chromium (`make browser`) or point HLTV_BROWSER_EXECUTABLE at one"
-        )
-    navigation_timeout_ms = settings.getfloat("DOWNLOAD_TIMEOUT", 180) * 1000
-    derive(settings, {
-        "PLAYWRIGHT_BROWSER_TYPE": "chromium",
-        "PLAYWRIGHT_LAUNCH_OPTIONS": {
-            "headless": config.headless,
-            "executable_path": config.executable,
-            "args": list(CHROMIUM_ARGS),
-        },
-        # handoff: no context at start, so no browser until a challenge needs one
-        "PLAYWRIGHT_CONTEXTS": _contexts(settings) if config.mode == ALWAYS else {},
-        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": config.max_pages,
-        "PLAYWRIGHT_ABORT_REQUEST": f"{__name__}.abort_request",
-        "PLAYWRIGHT_PROCESS_REQUEST_HEADERS": None,
-        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": navigation_timeout_ms,
-        # a browser closed when idle is launched again for the next challenge
-        "PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER": True,
-    })
-    # Nearest the download handler: every other middleware sees the corrected response.
-    add_to_dict(settings, "DOWNLOADER_MIDDLEWARES", {f"{__name__}.BrowserMiddleware": 950})
-    return config
+#: Request meta key: the Playwright browser the page was opened in (``page.context.browser``),
+#: which the download handler closes when it is idle.
+BROWSER_IN_META = "hltv_browser"
 
 
 def context_name(proxy_label: str | None) -> str:
     """The browser context of a proxy, :data:`CONTEXT` without proxies."""
     return CONTEXT if proxy_label is None else f"{CONTEXT} {proxy_label}"
-
-
-def _contexts(settings: BaseSettings) -> dict[str, dict[str, Any]]:
-    proxies = ProxyConfig.from_settings(settings).proxies
-    if not proxies:
-        return {CONTEXT: {}}
-    return {context_name(proxy.label): {"proxy": proxy.playwright()} for proxy in proxies}
 
 
 def browser_meta(config: BrowserConfig, proxy: Proxy | None = None, *, solve: bool = False) -> dict[str, Any]:
@@ -254,9 +157,11 @@ def abort_request(request: Any) -> bool:
 
 async def track_documents(page: Any, request: Request) -> None:
     """``playwright_page_init_callback``: note every document the page's main frame
-    receives, so the response can describe the last one (see the module docstring)."""
+    receives, so the response can describe the last one (see the module docstring), and
+    the browser the page is in, for the download handler to close when idle."""
     documents: list[tuple[int, dict[str, str]]] = []
     request.meta[_DOCUMENTS] = documents
+    request.meta[BROWSER_IN_META] = page.context.browser
 
     def on_response(response: Any) -> None:
         try:
@@ -315,8 +220,9 @@ class BrowserMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.stats = crawler.stats
-        self.config = BrowserConfig.from_settings(crawler.settings)
-        self.proxies = {proxy.label: proxy for proxy in ProxyConfig.from_settings(crawler.settings).proxies}
+        hltv = HltvConfig.of(crawler)
+        self.config = hltv.browser
+        self.proxies = hltv.proxies.by_label()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

@@ -14,8 +14,12 @@ every plain map page request with the cookies and User-Agent of the jar's cleara
   back the interstitial with the clearance cookies, as it can: then the plain path
   retries too).
 
-Only one solve per jar runs at a time: pages challenged meanwhile wait for it, and a
-page sent with an older clearance than the jar has now is simply retried. A page gets
+Only one solve per jar runs at a time, and pages do not run into a challenge the jar
+already knows about: while a jar's solve runs, its other pages wait for the clearance
+before they are sent; and a jar not yet known to get through (its first page, or the
+first after a challenge) sends one page, the others waiting for how it went. A page
+challenged meanwhile all the same waits for the solve, and a page sent with an older
+clearance than the jar has now is simply retried. A page gets
 one solve: challenged again (the site rejects the handed-off clearance) or a solve
 that did not clear, it is a refusal like any other (retried with backoff, then a
 fetch failure). A solver that fails (FlareSolverr down or answering an error) is a
@@ -30,16 +34,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
 from scrapy.exceptions import NotConfigured
 
-from hltv_scraper.config import HltvConfig
-from hltv_scraper.cookiefile import make_cookie, read_cookie_file
-from hltv_scraper.fetching import FLARESOLVERR, FetchConfig
-from hltv_scraper.middlewares import PageRefused
+from hltv_scraper.config import FLARESOLVERR, HltvConfig
+from hltv_scraper.fetch.cookies import make_cookie, read_cookie_file
+from hltv_scraper.fetch.errors import SolverFailed
 from hltv_scraper.site import is_challenge, refusal_reason
 
 if TYPE_CHECKING:
@@ -49,14 +53,12 @@ if TYPE_CHECKING:
     from scrapy.http import Request, Response
     from typing_extensions import Self
 
+    from hltv_scraper.config import FetchConfig
+
 logger = logging.getLogger(__name__)
 
 #: Request headers that travel with a browser's User-Agent when it has them.
 _CLIENT_HINTS = (b"sec-ch-ua", b"sec-ch-ua-mobile", b"sec-ch-ua-platform")
-
-
-class SolverFailed(PageRefused):
-    """The challenge solver could not be used (a fetch failure with its reason)."""
 
 
 @dataclass
@@ -75,17 +77,20 @@ class ClearanceMiddleware(CookiesMiddleware):
         self.file_cookies = file_cookies
         self.clearances: dict[Any, Clearance] = {}  # cookie jar key (proxy) -> clearance
         self.solving: dict[Any, asyncio.Future[bool]] = {}
+        #: jars whose last page got through; a jar not in it sends one page at a time
+        self.proven: set[Any] = set()
+        self.probes: dict[Any, asyncio.Future[None]] = {}  # jar -> its page under way
         self.generations = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        config = FetchConfig.from_settings(crawler.settings)
+        hltv = HltvConfig.of(crawler)
+        config = hltv.fetch
         if not config.hands_off:
             raise NotConfigured
         cookies = []
         if config.cookies_file:
-            host = HltvConfig.from_settings(crawler.settings).base_url.split("://")[-1].split("/")[0].split(":")[0]
-            cookies = read_cookie_file(config.cookies_file, host=host)
+            cookies = read_cookie_file(config.cookies_file, host=hltv.site_host)
             logger.info("Sending %d cookies from %s (%s) with the User-Agent %r", len(cookies),
                         config.cookies_file, ", ".join(sorted({c.name for c in cookies})), config.user_agent)
         return cls(crawler, config, cookies)
@@ -98,8 +103,10 @@ class ClearanceMiddleware(CookiesMiddleware):
                 self.jars[key].set_cookie(cookie)
         return clearance
 
-    def process_request(self, request: Request) -> None:
+    async def process_request(self, request: Request) -> None:
         if "hltv_page" in request.meta:
+            if self.config.solver is not None:
+                await self._wait_for_clearance(request)
             clearance = self._clearance(request.meta.get("cookiejar"))
             if clearance.user_agent:
                 request.headers[b"User-Agent"] = clearance.user_agent
@@ -108,13 +115,53 @@ class ClearanceMiddleware(CookiesMiddleware):
             request.meta["hltv_clearance"] = clearance.generation
         return super().process_request(request)
 
+    async def _wait_for_clearance(self, request: Request) -> None:
+        """Hold a page while its jar is being cleared, or while another page finds out
+        whether the jar gets through; the page that finds out is the jar's probe."""
+        key = request.meta.get("cookiejar")
+        while True:
+            solving = self.solving.get(key)
+            if solving is not None:
+                self.stats.inc_value("hltv/clearance/waited")
+                with suppress(Exception):  # the page that asked reports a failed solve
+                    await asyncio.shield(solving)
+                continue
+            if key in self.proven:
+                return
+            probe = self.probes.get(key)
+            if probe is None:
+                self.probes[key] = asyncio.get_running_loop().create_future()
+                request.meta["hltv_probe"] = True
+                return
+            await asyncio.shield(probe)
+
+    def _probe_done(self, request: Request) -> None:
+        if request.meta.pop("hltv_probe", False):
+            probe = self.probes.pop(request.meta.get("cookiejar"), None)
+            if probe is not None and not probe.done():
+                probe.set_result(None)
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        self._probe_done(request)  # the jar is no wiser: the next page tries
+
     async def process_response(self, request: Request, response: Response) -> Request | Response:
         response = super().process_response(request, response)  # Set-Cookie into the jar
         page = request.meta.get("hltv_page")
-        if page is None or self.config.solver is None or not is_challenge(response):
+        if page is None or self.config.solver is None:
             return response
-        self.stats.inc_value("hltv/clearance/challenged")
         key = request.meta.get("cookiejar")
+        if not is_challenge(response):
+            self.proven.add(key)
+            self._probe_done(request)
+            return response
+        self.proven.discard(key)
+        try:
+            return await self._challenged(key, request, response, page)
+        finally:
+            self._probe_done(request)
+
+    async def _challenged(self, key: Any, request: Request, response: Response, page: str) -> Request | Response:
+        self.stats.inc_value("hltv/clearance/challenged")
         clearance = self._clearance(key)
         if clearance.generation > request.meta.get("hltv_clearance", 0):
             return _retry(request)  # cleared since it was sent: send it again
@@ -128,6 +175,7 @@ class ClearanceMiddleware(CookiesMiddleware):
             return response  # it had its solve and the site still says no: a refusal
         solving = self.solving[key] = asyncio.ensure_future(self._solve(key, request, page))
         solving.add_done_callback(lambda _: self.solving.pop(key, None))
+        self._probe_done(request)  # the pages waiting for it now wait for the solve
         outcome = await asyncio.shield(solving)
         if outcome is False:
             request.meta["hltv_solved"] = True  # no second solve for this page
@@ -174,6 +222,7 @@ class ClearanceMiddleware(CookiesMiddleware):
         self.generations += 1
         hints = {name: solve.headers[name] for name in _CLIENT_HINTS if solve.headers.get(name)}
         self.clearances[key] = Clearance(solution.get("user_agent") or self.config.user_agent, hints, self.generations)
+        self.proven.add(key)  # the pages waiting for it go, with it
         logger.info("Cleared: the plain path goes on with cookies %s and the User-Agent %r",
                     ", ".join(sorted(names)), solution.get("user_agent"))
 
@@ -181,5 +230,6 @@ class ClearanceMiddleware(CookiesMiddleware):
 def _retry(request: Request) -> Request:
     """The page again, on the same proxy (its clearance is that proxy's)."""
     retry = request.replace(dont_filter=True)
+    retry.meta.pop("hltv_probe", None)
     retry.meta.update(hltv_keep_proxy=True, hltv_solved=True)
     return retry

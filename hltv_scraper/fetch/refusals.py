@@ -1,4 +1,4 @@
-"""Downloader middleware for a site that pushes back.
+"""Downloader middleware for a site that pushes back, or is not there at all.
 
 A Cloudflare challenge, an "Access denied" page or a body that is not the page asked
 for must never reach a parser (it would burn a parse attempt) nor the archive. Such a
@@ -15,6 +15,12 @@ Every page that passes is counted by the way it came (``hltv/pages/fetched/plain
 A 429 or 5xx doubles the delay the same way before Scrapy's RetryMiddleware retries
 it, and a ``Retry-After`` on it raises the delay to at least what the site asked for.
 AutoThrottle brings the delay back down as pages come through again.
+
+A request that reaches nothing (connection refused, no such host, connect timeout) is
+not a refusal: it fails at once with :class:`SiteUnreachable` and the reason
+``unreachable: <error> (<host:port>)`` (Scrapy's RetryMiddleware, below, would
+otherwise try a dead address again and again). With proxies it is announced like a
+refusal, so the proxy is benched, and retried on another proxy.
 """
 
 from __future__ import annotations
@@ -23,9 +29,17 @@ import logging
 from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import IgnoreRequest
 
 from hltv_scraper.config import HltvConfig
+from hltv_scraper.fetch.errors import (
+    SENDS_STOPPED,
+    NotSent,
+    PageRefused,
+    SiteUnreachable,
+    address,
+    request_refused,
+    unreachable_reason,
+)
 from hltv_scraper.site import refusal_reason
 
 if TYPE_CHECKING:
@@ -36,18 +50,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Signal sent with ``request`` and ``reason`` for every response refused as not the page.
-request_refused = object()
-
-
-class PageRefused(IgnoreRequest):
-    """The site answered with something other than the page (a fetch failure)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 class RefusalMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -57,6 +59,10 @@ class RefusalMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if self.stats.get_value(SENDS_STOPPED):
+            raise NotSent(NotSent.reason)  # the crawl reached nothing and is closing
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         if response.status == 429 or response.status >= 500:
@@ -86,6 +92,23 @@ class RefusalMiddleware:
         if retry is not None:
             return retry
         raise PageRefused(reason)
+
+    def process_exception(self, request: Request, exception: Exception) -> Request | None:
+        reason = unreachable_reason(exception, address(request))
+        if reason is None:
+            return None  # RetryMiddleware's to judge
+        self.stats.inc_value("hltv/unreachable")
+        self.crawler.signals.send_catch_log(request_refused, request=request, reason=reason)
+        if self.config.proxies.proxies and "hltv_page" in request.meta:
+            # another proxy may get through: retried like a refusal, on the soonest one
+            retry = get_retry_request(
+                request, spider=self.crawler.spider, reason="unreachable",
+                max_retry_times=self.config.refusal_retries, give_up_log_level=logging.WARNING,
+            )
+            if retry is not None:
+                retry.meta.pop("hltv_keep_proxy", None)
+                return retry
+        raise SiteUnreachable(reason)
 
     def _slow_down(self, request: Request, *, to_at_least: float, why: str) -> None:
         slot = self._slot(request)

@@ -17,14 +17,16 @@ from http.cookiejar import Cookie
 from pathlib import Path
 from typing import Any
 
+from scrapy.exceptions import UsageError
+
 _TRUE_FALSE = {"TRUE": True, "FALSE": False}
 _HTTP_ONLY = "#HttpOnly_"
 #: Keys browsers and tools use for a cookie's expiry (seconds since the epoch).
 _EXPIRY_KEYS = ("expires", "expirationDate", "expiry")
 
 
-class CookieFileError(ValueError):
-    pass
+class CookieFileError(UsageError, ValueError):
+    """A cookie file that cannot be used: a mistake of the user's, told in one line."""
 
 
 def make_cookie(entry: dict[str, Any]) -> Cookie:

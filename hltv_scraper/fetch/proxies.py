@@ -8,9 +8,10 @@ cookie jar and, in browser mode, its own browser context. Every map page request
 sent through the proxy that can send it soonest; a retried request may move to another.
 
 A proxy refused ``HLTV_PROXY_MAX_REFUSALS`` times in a row (a Cloudflare refusal, a 403
-or 429, or a connection error) is benched for ``HLTV_PROXY_BENCH_SECONDS`` and comes
-back afterwards. When every proxy is benched at once the crawl closes with
-``hltv_fetch_failures``. The stats key ``hltv/proxies/active`` (the number of proxies)
+or 429, a connection error, or no answer at its address at all) is benched for
+``HLTV_PROXY_BENCH_SECONDS`` and comes back afterwards. When every proxy is benched at
+once the crawl closes with ``hltv_fetch_failures``, or ``hltv_site_unreachable`` when
+none of them could be reached. The stats key ``hltv/proxies/active`` (the number of proxies)
 tells the rest of the crawl that proxies are in use.
 
 Credentials never leave this module unmasked: logs, slot names, stats keys, errors and
@@ -21,137 +22,24 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from hltv_scraper.brakes import CLOSE_REASON_REFUSED, close_crawl
-from hltv_scraper.config import HltvConfig, number_setting
-from hltv_scraper.middlewares import PageRefused, request_refused
+from hltv_scraper.brakes import CLOSE_REASON_REFUSED, CLOSE_REASON_UNREACHABLE, close_crawl
+from hltv_scraper.config import HltvConfig
+from hltv_scraper.fetch.errors import UNREACHABLE, PageRefused, SiteUnreachable, request_refused
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
-    from scrapy.settings import BaseSettings
     from typing_extensions import Self
 
+    from hltv_scraper.config import Proxy, ProxyConfig
+
 logger = logging.getLogger(__name__)
-
-_SCHEMES = ("http", "https")
-
-
-@dataclass(frozen=True)
-class Proxy:
-    #: the URL as written in the file, credentials included: never shown
-    url: str = field(repr=False)
-    #: ``[user:***@]host:port``: the slot key, cookie jar, stats key and log name
-    label: str
-
-    @property
-    def server(self) -> str:
-        parts = urlsplit(self.url)
-        return f"{parts.scheme}://{parts.hostname}:{parts.port}"
-
-    def playwright(self) -> dict[str, str]:
-        """The ``proxy`` option of a Playwright browser context."""
-        parts = urlsplit(self.url)
-        option = {"server": self.server}
-        if parts.username is not None:
-            option["username"] = unquote(parts.username)
-            option["password"] = unquote(parts.password or "")
-        return option
-
-
-def mask(url: str) -> str:
-    """``user:***@host:port`` for ``scheme://user:password@host:port``.
-
-    Read from the text, not through ``urlsplit``: a password with a raw ``/``, ``?`` or
-    ``#`` in it would end urlsplit's host part early and show in the user part.
-    """
-    rest = url.partition("://")[2] if "://" in url else url.lstrip("/")
-    userinfo, at, host = rest.rpartition("@")
-    host = host.split("/", 1)[0]
-    if not at:
-        return host
-    return f"{userinfo.partition(':')[0]}:***@{host}"
-
-
-def read_proxies(path: Path) -> tuple[Proxy, ...]:
-    """The proxies listed in ``path``; ValueError naming the line when one is not a proxy
-    URL, or when there are none."""
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"HLTV_PROXIES: cannot read {path}: {exc.__class__.__name__}: {exc.strerror or exc}") from None
-    proxies: list[Proxy] = []
-    labels: set[str] = set()
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        problem = _problem(line)
-        if problem:
-            raise ValueError(
-                f"HLTV_PROXIES: {path} line {number} ({mask(line)!r}) is not a proxy URL: "
-                f"{problem}; expected http://[user:password@]host:port"
-            )
-        label = mask(line)
-        while label in labels:  # the same address twice, e.g. with other passwords
-            label += "+"
-        labels.add(label)
-        proxies.append(Proxy(url=line, label=label))
-    if not proxies:
-        raise ValueError(f"HLTV_PROXIES: {path} lists no proxy (one URL a line)")
-    return tuple(proxies)
-
-
-def _problem(line: str) -> str | None:
-    try:
-        parts = urlsplit(line)
-        port = parts.port
-    except ValueError:
-        return "its port is not a number"
-    if parts.scheme not in _SCHEMES:
-        return f"the scheme must be one of {', '.join(_SCHEMES)}"
-    if not parts.hostname:
-        return "no host"
-    if port is None:
-        return "no port"
-    if parts.path not in ("", "/") or parts.query or parts.fragment or " " in line:
-        return "unexpected text after host:port"
-    if parts.username is not None and parts.password is None:
-        return "a user without a password"
-    return None
-
-
-@dataclass(frozen=True)
-class ProxyConfig:
-    #: HLTV_PROXIES: the proxies file, read at start; no file, no proxies.
-    proxies: tuple[Proxy, ...] = ()
-    #: HLTV_PROXY_MAX_REFUSALS: refusals in a row that bench a proxy. Three tells a
-    #: blocked address from a passing challenge, and costs three requests to learn.
-    max_refusals: int = 3
-    #: HLTV_PROXY_BENCH_SECONDS: how long a benched proxy rests. Cloudflare's blocks of
-    #: an address last minutes, not seconds: fifteen minutes, then try it again.
-    bench_seconds: float = 900.0
-
-    @classmethod
-    def from_settings(cls, settings: BaseSettings) -> ProxyConfig:
-        default = cls()
-        max_refusals = number_setting(settings, "HLTV_PROXY_MAX_REFUSALS", default.max_refusals, minimum=1)
-        bench_seconds = number_setting(settings, "HLTV_PROXY_BENCH_SECONDS", default.bench_seconds, minimum=0)
-        path = settings.get("HLTV_PROXIES")
-        # a replay never touches the network: no proxy to read
-        use = bool(path) and not HltvConfig.from_settings(settings).replay
-        return cls(
-            proxies=read_proxies(Path(path)) if use else (),
-            max_refusals=max_refusals,
-            bench_seconds=bench_seconds,
-        )
 
 
 @dataclass(eq=False)
@@ -160,6 +48,7 @@ class _ProxyState:
     in_a_row: int = 0  # refusals since the last page
     benched_until: float = 0.0  # monotonic clock
     sent: int = 0  # requests assigned: the last tie-breaker
+    last_reason: str = ""  # why it was last refused
 
 
 class ProxyMiddleware:
@@ -178,7 +67,7 @@ class ProxyMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        config = ProxyConfig.from_settings(crawler.settings)
+        config = HltvConfig.of(crawler).proxies
         if not config.proxies:
             raise NotConfigured
         logger.info("Crawling through %d proxies: %s", len(config.proxies),
@@ -214,7 +103,7 @@ class ProxyMiddleware:
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         state = self._state(request)
-        if state is not None and not isinstance(exception, PageRefused):
+        if state is not None and not isinstance(exception, (PageRefused, SiteUnreachable)):
             self._count_refusal(state, type(exception).__name__)
 
     # -- bookkeeping ----------------------------------------------------------------
@@ -233,6 +122,7 @@ class ProxyMiddleware:
         label = state.proxy.label
         self.stats.inc_value(f"hltv/proxy/{label}/refused")
         state.in_a_row += 1
+        state.last_reason = reason
         now = time.monotonic()
         if state.in_a_row < self.config.max_refusals or state.benched_until > now:
             return
@@ -286,12 +176,24 @@ class ProxyMiddleware:
         if self.closing or self.crawler.engine is None:
             return
         self.closing = True
-        logger.error(
-            "Stopping: every proxy (%d) is benched after %d refusals in a row. The site is "
-            "refusing all our addresses; pending maps stay pending for a later run.",
-            len(self.states), self.config.max_refusals,
-        )
-        close_crawl(self.crawler, CLOSE_REASON_REFUSED)
+        reasons = [state.last_reason for state in self.states.values()]
+        if all(reason.startswith(UNREACHABLE) for reason in reasons):
+            message = (
+                f"every proxy ({len(self.states)}) is benched: none could be reached "
+                f"({'; '.join(reasons)}). Check the proxies file and the network; pending "
+                "units stay pending for a later run."
+            )
+            reason = CLOSE_REASON_UNREACHABLE
+        else:
+            message = (
+                f"every proxy ({len(self.states)}) is benched after {self.config.max_refusals} "
+                "refusals in a row. The site is refusing all our addresses; pending units "
+                "stay pending for a later run."
+            )
+            reason = CLOSE_REASON_REFUSED
+        logger.error("Stopping: %s", message)
+        self.stats.set_value("hltv/stopped_because", message)
+        close_crawl(self.crawler, reason)
 
     def _closed(self, spider: Any, reason: str) -> None:
         self._update_benched(time.monotonic())

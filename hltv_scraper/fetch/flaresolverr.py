@@ -5,7 +5,7 @@ endpoint. One session per proxy (``sessions.create``, with the proxy, so each ad
 keeps its own clearance; ``sessions.destroy`` when the crawl ends), and a challenged
 page is asked for with ``request.get``: its ``solution`` (status, HTML, cookies,
 User-Agent) becomes the page's response, and its cookies and User-Agent go to the
-plain path (see ``clearance.py``).
+plain path (see ``fetch/clearance.py``).
 
 A service that cannot be reached, or answers an error, raises :class:`SolverFailed`
 with a reason a person can act on; it never crashes the crawl.
@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.http import HtmlResponse, Request
 
-from hltv_scraper.clearance import SolverFailed
+from hltv_scraper.fetch.errors import SolverFailed
 
 if TYPE_CHECKING:
     from scrapy.http import Response
 
-    from hltv_scraper.proxies import Proxy
+    from hltv_scraper.config import Proxy
 
 logger = logging.getLogger(__name__)
 

@@ -1,32 +1,30 @@
 """The download handler of every fetch mode but plain HTTP: one per crawl, for the site's
-scheme, sending each request the way its meta asks.
+scheme, a router sending each request the way its meta asks.
 
 - ``meta["playwright"]``: Chromium, through scrapy-playwright's handler (held here).
-- ``meta["hltv_solve"] == "flaresolverr"``: a FlareSolverr service (``flaresolverr.py``).
+- ``meta["hltv_solve"] == "flaresolverr"``: a FlareSolverr service (``fetch/flaresolverr.py``).
 - anything else: plain HTTP, impersonating a browser through scrapy-impersonate
   (curl_cffi) when ``HLTV_IMPERSONATE`` says so, else Scrapy's HTTP/1.1 client.
 
-It also owns the browser's surroundings: with ``HLTV_BROWSER_HEADLESS=0`` and no
-display, an Xvfb started before the browser and stopped after it; in handoff mode, the
-browser closed after ``HLTV_BROWSER_IDLE_SECONDS`` without a solve (scrapy-playwright
-launches it again for the next, ``PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER``).
+In handoff mode it also closes the browser after ``HLTV_BROWSER_IDLE_SECONDS`` without
+a solve, through the browser object Playwright handed the last page
+(``page.context.browser``); scrapy-playwright launches it again for the next solve
+(``PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER``). The display of a windowed browser is
+the add-on's (``fetch/scrapy_settings.py``): it must exist before this handler does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from contextlib import AsyncExitStack, suppress
 from typing import TYPE_CHECKING, Any
 
 from scrapy_impersonate import ImpersonateDownloadHandler
 
-from hltv_scraper.browser import HANDOFF, BrowserConfig
-from hltv_scraper.fetching import FLARESOLVERR, FetchConfig
-from hltv_scraper.flaresolverr import FlareSolverr
-from hltv_scraper.proxies import ProxyConfig
-from hltv_scraper.xvfb import Xvfb
+from hltv_scraper.config import FLARESOLVERR, HANDOFF, HltvConfig
+from hltv_scraper.fetch.browser import BROWSER_IN_META
+from hltv_scraper.fetch.flaresolverr import FlareSolverr
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -41,11 +39,12 @@ class HltvDownloadHandler(ImpersonateDownloadHandler):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.stats = crawler.stats
-        self.fetch = FetchConfig.from_settings(crawler.settings)
-        self.browser_config = BrowserConfig.from_settings(crawler.settings)
-        self.proxies = {p.label: p for p in ProxyConfig.from_settings(crawler.settings).proxies}
-        self.xvfb: Xvfb | None = None
+        config = HltvConfig.of(crawler)
+        self.fetch = config.fetch
+        self.browser_config = config.browser
+        self.proxies = config.proxies.by_label()
         self.browser: Any = None  # scrapy-playwright's handler
+        self._launched: Any = None  # the Playwright browser the last page was in
         self._browser_busy = 0
         self._idle_check: asyncio.TimerHandle | None = None
         if self.browser_config.enabled:
@@ -59,11 +58,6 @@ class HltvDownloadHandler(ImpersonateDownloadHandler):
         from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
         self.browser = ScrapyPlaywrightDownloadHandler(crawler)
-        if not self.browser_config.headless and not os.environ.get("DISPLAY"):
-            self.xvfb = Xvfb()
-            display = self.xvfb.start()
-            # the browser is launched by the Playwright driver: give it the display
-            self.browser.config.launch_options["env"] = {**os.environ, "DISPLAY": display}
 
     async def download_request(self, request: Request) -> Response:
         if request.meta.get("playwright"):
@@ -86,6 +80,7 @@ class HltvDownloadHandler(ImpersonateDownloadHandler):
         try:
             return await self.browser.download_request(request)
         finally:
+            self._launched = request.meta.pop(BROWSER_IN_META, None) or self._launched
             self._browser_busy -= 1
             if self.browser_config.mode == HANDOFF and not self._browser_busy:
                 loop = asyncio.get_running_loop()
@@ -95,9 +90,10 @@ class HltvDownloadHandler(ImpersonateDownloadHandler):
 
     async def _close_idle_browser(self) -> None:
         self._idle_check = None
-        browser = getattr(self.browser, "browser", None)
-        if self._browser_busy or browser is None:
+        browser = self._launched
+        if self._browser_busy or browser is None or not browser.is_connected():
             return
+        self._launched = None
         logger.info("No challenge for %g s: closing the browser until the next one",
                     self.browser_config.idle_seconds)
         self.stats.inc_value("hltv/browser/closed_idle")
@@ -108,10 +104,8 @@ class HltvDownloadHandler(ImpersonateDownloadHandler):
         if self._idle_check is not None:
             self._idle_check.cancel()
         # in reverse order of closing; each closes even when one before it failed (a
-        # browser already dead), and Xvfb goes last
+        # browser already dead)
         async with AsyncExitStack() as closing:
-            if self.xvfb is not None:
-                closing.callback(self.xvfb.stop)
             closing.push_async_callback(super().close)
             if self.browser is not None:
                 closing.push_async_callback(self.browser.close)
