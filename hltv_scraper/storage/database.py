@@ -414,12 +414,21 @@ class Database:
         }
 
     def pending_counts(self, *, max_attempts: int, parser_version: str | None = None) -> dict[str, int]:
-        """Units each tracked stage still has to do."""
-        return {
-            name: self.count_pending(stage, max_attempts=max_attempts, parser_version=parser_version)
-            for name, stage in STAGES.items()
-            if stage.tracked
-        }
+        """Units each tracked stage still has to do, counted in one statement that
+        reads each table once (the progress line asks for them during a crawl)."""
+        tracked = [(name, stage) for name, stage in STAGES.items() if stage.tracked]
+        per_table = [
+            "(SELECT " + ", ".join(
+                f"count(CASE WHEN {_wanted(stage, False)} THEN 1 END) AS {name}"
+                for name, stage in tracked if stage.table == table
+            ) + f" FROM {table} u) AS {table}_pending"
+            for table in dict.fromkeys(stage.table for _, stage in tracked)
+        ]
+        row = self.sql.one(
+            f"SELECT * FROM {' CROSS JOIN '.join(per_table)}",
+            _versioned({"max_attempts": max_attempts}, parser_version),
+        )
+        return {name: int(row[name]) for name, _ in tracked}
 
     def leases(self) -> list[Row]:
         """Live leases by worker: ``worker, stage table, units, expires_in`` (seconds)."""
