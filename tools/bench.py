@@ -17,6 +17,8 @@
 5. several Maps per second with 1, 2 and 4 crawls sharing one database (PostgreSQL and
            SQLite) against a local server that answers after 200 ms.
 6. processes  An offline re-parse by 1 and by 2 processes sharing one SQLite file.
+7. progress  What the progress line's pending counts cost per 60 s interval on
+           --progress-maps complete maps, SQLite and PostgreSQL (tools/_bench_progress.py).
 
 Prints a table and writes the same figures to the JSON file. Not part of `make test`.
 """
@@ -56,6 +58,7 @@ from hltv_scraper.parsers.performance import parse_performance  # noqa: E402
 from hltv_scraper.storage import Database  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402
 from tools import _bench_data as data  # noqa: E402
+from tools import _bench_progress as progress  # noqa: E402
 from tools import _bench_several as several  # noqa: E402
 from tools._bench_several import table as _table  # noqa: E402
 
@@ -82,7 +85,7 @@ except (OSError, AttributeError):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="parse,replay,memory,sqlite,several,processes",
+    parser.add_argument("--only", default="parse,replay,memory,sqlite,several,processes,progress",
                         help="comma-separated sections to run (default: all)")
     parser.add_argument("--json", default=str(ROOT / "bench-results.json"), help="where the figures go")
     parser.add_argument("--repeat", type=int, default=7, help="parse timings per page (median taken)")
@@ -91,9 +94,10 @@ def main() -> int:
                         help="pending maps of the small and the large memory run")
     parser.add_argument("--sqlite-maps", type=int, default=2000)
     parser.add_argument("--process-maps", type=int, default=1000)
+    parser.add_argument("--progress-maps", type=int, default=200_000)
     args = parser.parse_args()
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
-    unknown = sections - {"parse", "replay", "memory", "sqlite", "several", "processes"}
+    unknown = sections - {"parse", "replay", "memory", "sqlite", "several", "processes", "progress"}
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}")
 
@@ -111,7 +115,7 @@ def main() -> int:
             counts = [int(n) for n in args.memory_maps.split(",")]
             results["memory"] = bench_memory(work / "memory", counts)
             print_memory(results["memory"])
-        postgres = PostgresServer().start() if sections & {"sqlite", "several"} else None
+        postgres = PostgresServer().start() if sections & {"sqlite", "several", "progress"} else None
         try:
             if "sqlite" in sections:
                 results["sqlite"] = bench_commits(work / "sqlite.sqlite3", args.sqlite_maps)
@@ -120,6 +124,12 @@ def main() -> int:
             if "several" in sections:
                 results["several"] = several.bench_several(work / "several", postgres)
                 several.print_several(results["several"])
+            if "progress" in sections:
+                results["progress"] = [
+                    progress.bench_progress(work / "progress.sqlite3", args.progress_maps),
+                    progress.bench_progress(postgres.new_database(), args.progress_maps),
+                ]
+                progress.print_progress(results["progress"])
         finally:
             if postgres is not None:
                 postgres.stop()

@@ -414,20 +414,15 @@ class Database:
         }
 
     def pending_counts(self, *, max_attempts: int, parser_version: str | None = None) -> dict[str, int]:
-        """Units each tracked stage still has to do, counted in one statement that
-        reads each table once (the progress line asks for them during a crawl)."""
+        """Units each tracked stage still has to do, counted in one statement (the
+        progress line asks during a crawl). Each count keeps its own WHERE: PostgreSQL
+        turns its EXISTS into a join there, not into a probe per row."""
         tracked = [(name, stage) for name, stage in STAGES.items() if stage.tracked]
-        per_table = [
-            "(SELECT " + ", ".join(
-                f"count(CASE WHEN {_wanted(stage, False)} THEN 1 END) AS {name}"
-                for name, stage in tracked if stage.table == table
-            ) + f" FROM {table} u) AS {table}_pending"
-            for table in dict.fromkeys(stage.table for _, stage in tracked)
-        ]
-        row = self.sql.one(
-            f"SELECT * FROM {' CROSS JOIN '.join(per_table)}",
-            _versioned({"max_attempts": max_attempts}, parser_version),
+        counts = ", ".join(
+            f"(SELECT count(*) FROM {stage.table} u WHERE {_wanted(stage, False)}) AS {name}"
+            for name, stage in tracked
         )
+        row = self.sql.one(f"SELECT {counts}", _versioned({"max_attempts": max_attempts}, parser_version))
         return {name: int(row[name]) for name, _ in tracked}
 
     def leases(self) -> list[Row]:
