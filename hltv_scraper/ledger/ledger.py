@@ -28,7 +28,7 @@ from twisted.internet import task
 from hltv_scraper.brakes import database_refused
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.parsers import current_parser_version
-from hltv_scraper.storage import Database, Stage, Unit
+from hltv_scraper.storage import Database
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
     from hltv_scraper.ledger.sources import LeasedUnits, ResultsListing, Waiting
+    from hltv_scraper.storage import Stage, Unit
 
 logger = logging.getLogger(__name__)
 
