@@ -55,3 +55,24 @@ def test_bad_spider_arguments_are_refused(database, crawl_settings, argument):
 
     assert result.returncode != 0
     assert argument.split("=")[0] in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("spider", "argument", "says"),
+    [
+        ("perf_economy", "limit=abc", "-a limit= takes a whole number, got 'abc'"),
+        ("results", "since=2026-13-45", "-a since= takes a day as YYYY-MM-DD, got '2026-13-45'"),
+        ("map_stats", "reparse=yes", "-a reparse= takes only 'stale'"),
+        ("perf_economy", "lmit=5", "-a lmit= is not an argument of perf_economy"),
+        ("results", "limit=5", "-a limit= is not an argument of results"),
+    ],
+)
+def test_a_bad_argument_says_so_and_creates_no_database(tmp_path, spider, argument, says):
+    database = tmp_path / "new" / "hltv.sqlite3"
+
+    result = crawl(spider, "-a", argument, settings={"HLTV_DB_PATH": database,
+                                                     "HLTV_BASE_URL": "http://127.0.0.1:9"})
+
+    assert result.returncode != 0
+    assert says in result.stderr, result.stderr[-2000:]
+    assert not database.exists() and not database.parent.exists()

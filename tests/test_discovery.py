@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from scrapy.exceptions import UsageError
 
 from tests.conftest import database_settings
 from tests.crawl import run_crawl
@@ -230,7 +231,7 @@ def test_offset_starts_further_down_the_listing(server, database, crawl_settings
 def test_bad_results_arguments_are_refused_before_any_request(server, database, crawl_settings, argument):
     result = run_crawl("results", crawl_settings, **argument)
 
-    assert isinstance(result.error, ValueError)
+    assert isinstance(result.error, UsageError)
     assert next(iter(argument)) in str(result.error)
     assert sum(server.requests.values()) == 0
 

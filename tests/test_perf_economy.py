@@ -40,11 +40,13 @@ def without_database(settings: dict) -> dict:
 
 
 def pending(database: Path) -> set[int]:
+    from hltv_scraper.parsers import current_parser_version
     from hltv_scraper.storage import Database
 
     db = Database.open(database)
     try:
-        return {key.id for key in db.iter_pending("perf_economy", max_attempts=3)}
+        pending = db.iter_pending("perf_economy", max_attempts=3, parser_version=current_parser_version())
+        return {key.id for key in pending}
     finally:
         db.close()
 

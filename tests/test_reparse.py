@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from scrapy.exceptions import UsageError
 
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.storage import Database
@@ -100,13 +101,13 @@ def test_stale_maps_are_reparsed_from_the_archive_and_the_current_ones_left_alon
     [
         ("perf_economy", {"reparse": "all"}, "-a reparse= takes only 'stale'"),
         ("map_stats", {"reparse": "stale", "mapstatsid": "219128"}, "not both"),
-        ("results", {"reparse": "stale"}, "no units to re-parse"),
+        ("results", {"reparse": "stale"}, "-a reparse= is not an argument of results"),
     ],
 )
 def test_reparse_arguments_other_than_stale_alone_are_refused(server, database, crawl_settings, spider, arguments, error):
     result = run_crawl(spider, crawl_settings, **arguments)
 
-    assert isinstance(result.error, ValueError) and error in str(result.error)
+    assert isinstance(result.error, UsageError) and error in str(result.error)
     assert sum(server.requests.values()) == 0
 
 

@@ -20,6 +20,8 @@
 7. export  `scrapy export` to Parquet and to DuckDB of databases of --export-maps maps
            (make demo's ten maps copied over; built first if missing): time and peak
            RSS, which must stay flat in the size of the database (tools/bench_export.py).
+8. progress  What the progress line's pending counts cost per 60 s interval on
+           --progress-maps complete maps, SQLite and PostgreSQL (tools/_bench_progress.py).
 
 Prints a table and writes the same figures to the JSON file. Not part of `make test`.
 """
@@ -60,6 +62,7 @@ from hltv_scraper.storage import Database  # noqa: E402
 from hltv_scraper.validation import check_perf_economy  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402
 from tools import _bench_data as data  # noqa: E402
+from tools import _bench_progress as progress  # noqa: E402
 from tools import _bench_several as several  # noqa: E402
 from tools import bench_export as export_bench  # noqa: E402
 from tools._bench_several import table as _table  # noqa: E402
@@ -87,7 +90,7 @@ except (OSError, AttributeError):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="parse,replay,memory,sqlite,several,processes,export",
+    parser.add_argument("--only", default="parse,replay,memory,sqlite,several,processes,export,progress",
                         help="comma-separated sections to run (default: all)")
     parser.add_argument("--json", default=str(ROOT / "bench-results.json"), help="where the figures go")
     parser.add_argument("--repeat", type=int, default=7, help="parse timings per page (median taken)")
@@ -98,9 +101,10 @@ def main() -> int:
     parser.add_argument("--process-maps", type=int, default=1000)
     parser.add_argument("--export-maps", default="2000,100000", help="database sizes of the export runs")
     parser.add_argument("--export-formats", default="parquet,duckdb")
+    parser.add_argument("--progress-maps", type=int, default=200_000)
     args = parser.parse_args()
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
-    unknown = sections - {"parse", "replay", "memory", "sqlite", "several", "processes", "export"}
+    unknown = sections - {"parse", "replay", "memory", "sqlite", "several", "processes", "export", "progress"}
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}")
 
@@ -118,7 +122,7 @@ def main() -> int:
             counts = [int(n) for n in args.memory_maps.split(",")]
             results["memory"] = bench_memory(work / "memory", counts)
             print_memory(results["memory"])
-        postgres = PostgresServer().start() if sections & {"sqlite", "several"} else None
+        postgres = PostgresServer().start() if sections & {"sqlite", "several", "progress"} else None
         try:
             if "sqlite" in sections:
                 results["sqlite"] = bench_commits(work / "sqlite.sqlite3", args.sqlite_maps)
@@ -127,6 +131,12 @@ def main() -> int:
             if "several" in sections:
                 results["several"] = several.bench_several(work / "several", postgres)
                 several.print_several(results["several"])
+            if "progress" in sections:
+                results["progress"] = [
+                    progress.bench_progress(work / "progress.sqlite3", args.progress_maps),
+                    progress.bench_progress(postgres.new_database(), args.progress_maps),
+                ]
+                progress.print_progress(results["progress"])
         finally:
             if postgres is not None:
                 postgres.stop()

@@ -17,4 +17,5 @@ class MapStatsSpider(UnitSpider):
     stage = MAP_STATS
     parsers = {MAPSTATS: parse_mapstats}
     units_name = "maps"
+    unit_label = "map {}"
     named_argument = "mapstatsid"

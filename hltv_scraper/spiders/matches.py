@@ -18,5 +18,6 @@ class MatchesSpider(UnitSpider):
     stage = MATCHES
     parsers = {MATCH: parse_match}
     units_name = "matches"
+    unit_label = "match {}"
     named_argument = "match_id"
     adding_hint = "add matches with `scrapy addmatches`, or find them with `scrapy crawl results`"

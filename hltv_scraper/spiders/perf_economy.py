@@ -19,4 +19,5 @@ class PerfEconomySpider(UnitSpider):
     stage = PERF_ECONOMY
     parsers = {PERFORMANCE: parse_performance, ECONOMY: parse_economy}
     units_name = "maps"
+    unit_label = "map {}"
     named_argument = "mapstatsid"

@@ -465,12 +465,16 @@ class Database:
         }
 
     def pending_counts(self, *, max_attempts: int, parser_version: str | None = None) -> dict[str, int]:
-        """Units each tracked stage still has to do."""
-        return {
-            name: self.count_pending(stage, max_attempts=max_attempts, parser_version=parser_version)
-            for name, stage in STAGES.items()
-            if stage.tracked
-        }
+        """Units each tracked stage still has to do, counted in one statement (the
+        progress line asks during a crawl). Each count keeps its own WHERE: PostgreSQL
+        turns its EXISTS into a join there, not into a probe per row."""
+        tracked = [(name, stage) for name, stage in STAGES.items() if stage.tracked]
+        counts = ", ".join(
+            f"(SELECT count(*) FROM {stage.table} u WHERE {_wanted(stage, False)}) AS {name}"
+            for name, stage in tracked
+        )
+        row = self.sql.one(f"SELECT {counts}", _versioned({"max_attempts": max_attempts}, parser_version))
+        return {name: int(row[name]) for name, _ in tracked}
 
     def leases(self) -> list[Row]:
         """Live leases by worker: ``worker, stage table, units, expires_in`` (seconds)."""
