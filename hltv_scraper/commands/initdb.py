@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scrapy.commands import ScrapyCommand
 
-from hltv_scraper.config import HltvConfig
+from hltv_scraper.commands._base import DatabaseCommand, opening
 from hltv_scraper.storage._schema import connect, describe, migrate, schema_version
 
+if TYPE_CHECKING:
+    from argparse import Namespace
 
-class Command(ScrapyCommand):
-    requires_project = True
-    default_settings = {"LOG_ENABLED": False}
+
+class Command(DatabaseCommand, ScrapyCommand):
+    creates = True
 
     def short_desc(self) -> str:
         return "Create or migrate the database (SQLite at HLTV_DB_PATH, or HLTV_DB_URL)"
 
-    def run(self, args: list[str], opts: Any) -> None:
-        url = HltvConfig.from_settings(self.settings).database
-        connection = connect(url)
-        try:
-            applied = migrate(connection)
-            version = schema_version(connection)
-        finally:
-            connection.close()
+    def execute(self, opts: Namespace) -> None:
+        url = self.config.database
+        # not Database.open: this command says which migrations it applied
+        with opening(url):
+            connection = connect(url)
+            try:
+                applied = migrate(connection)
+                version = schema_version(connection)
+            finally:
+                connection.close()
         done = f"applied {', '.join(applied)}" if applied else "already up to date"
         print(f"{describe(url)}: schema version {version} ({done})")
