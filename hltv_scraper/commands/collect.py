@@ -71,6 +71,8 @@ class Command(ScrapyCommand):
             raise UsageError(f"unexpected arguments: {' '.join(args)} (see scrapy collect -h)")
         self.arguments = _spider_arguments(opts)
         config = HltvConfig.from_settings(self.settings)
+        if config.replay:
+            _check_replayable(self.settings, config)
         try:
             with open_database(config.database, create=True):
                 pass
@@ -148,6 +150,22 @@ def _stop_reactor() -> None:
             pass
 
     reactor.callLater(0, stop)
+
+
+def _check_replayable(settings: Any, config: HltvConfig) -> None:
+    """A replay of the chain starts from the first results page: without it in the
+    archive every stage would find nothing and the chain would "finish" empty."""
+    from hltv_scraper.archive import ArchiveStorage
+    from hltv_scraper.items import RESULTS
+    from hltv_scraper.site import page_url
+
+    body, meta = ArchiveStorage(settings).entry_paths(page_url(config.base_url, RESULTS, 0))
+    if not (body.is_file() and meta.is_file()):
+        raise UsageError(
+            f"HLTV_REPLAY=1: the archive {config.archive_dir} has no first results page "
+            f"({body.relative_to(body.parents[1])}), where a collect replay starts; name the "
+            "archive to replay with -s HLTV_ARCHIVE_DIR=DIR (fixtures/archive is the demo's)"
+        )
 
 
 def _listed(outcomes: list[tuple[str, str | None]]) -> str:

@@ -19,6 +19,7 @@ from scrapy.exceptions import UsageError
 
 from hltv_scraper.commands._base import DATABASE_HELP, one_line
 from hltv_scraper.commands._crawling import exit_status, finish_reason, watch
+from hltv_scraper.config import HltvConfig
 
 if TYPE_CHECKING:
     from argparse import Namespace
@@ -31,6 +32,11 @@ class Command(ScrapyCrawl):
             "the input, 1 when a brake (the site refusing us or unreachable, a changed layout, "
             f"the database) or Ctrl-C stopped it. {DATABASE_HELP}"
         )
+
+    def process_options(self, args: list[str], opts: Namespace) -> None:
+        super().process_options(args, opts)
+        # a bad HLTV_* setting is one line here, before Scrapy starts (and logs) anything
+        HltvConfig.from_settings(self.settings)
 
     def run(self, args: list[str], opts: Namespace) -> None:
         if len(args) < 1:
