@@ -19,6 +19,7 @@ import pytest
 from hltv_scraper.commands._base import HOW_TO_MAKE_ONE
 from hltv_scraper.storage import Database, DatabaseUnavailable
 from tests.conftest import database_settings
+from tests.server import Answer
 
 ROOT = Path(__file__).resolve().parent.parent
 READING = {
@@ -319,3 +320,18 @@ def _connected(listener: socket.socket) -> bool:
 
 
 _held: list[socket.socket] = []
+
+
+def test_a_brake_in_collect_exits_1_and_ends_the_chain(server, tmp_path):
+    """The site refuses every page: the results stage stops as hltv_fetch_failures, the
+    later stages do not run, the summary is still printed, the exit status is 1."""
+    server.script_all(Answer(status=403, body=b"<html><title>Access denied</title></html>"))
+    result = scrapy("collect", "--pages", "1", settings={
+        "HLTV_DB_PATH": tmp_path / "h.sqlite3", "HLTV_BASE_URL": server.base_url,
+        "HLTV_ARCHIVE_DIR": tmp_path / "archive", "HLTV_MAX_FETCH_FAILURES": 1, "HLTV_REFUSAL_RETRIES": 0,
+        "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": 0, "RETRY_ENABLED": 0,
+    })
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Stages: results (hltv_fetch_failures)" in result.stdout.splitlines()
+    assert f"Database {tmp_path / 'h.sqlite3'}" in result.stdout
+    assert "Traceback" not in result.stderr
