@@ -94,6 +94,7 @@ def test_reading_commands_refuse_a_database_that_does_not_exist(command, databas
     assert not (tmp_path / "export").exists() and not (tmp_path / "report.html").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["summary", "initdb", "addmatches", "collect"])
 def test_a_folder_or_a_file_that_is_not_a_database_is_one_line(command, tmp_path):
     folder, text = tmp_path / "folder", tmp_path / "notes.txt"
@@ -107,6 +108,7 @@ def test_a_folder_or_a_file_that_is_not_a_database_is_one_line(command, tmp_path
     assert text.read_text() == "not a database\n" and list(folder.iterdir()) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["summary", "initdb", "collect"])
 def test_a_server_that_is_down_or_a_wrong_password_names_the_address_not_the_password(command, postgres):
     with socket.socket() as probe:  # a port nothing listens on
@@ -154,6 +156,7 @@ def test_bad_options_name_the_option(args, expected, tmp_path):
         assert not database.exists()  # nothing written
 
 
+@pytest.mark.slow
 def test_a_collect_replay_without_the_first_results_page_names_the_folder(tmp_path):
     archive = tmp_path / "archive"
     for present in (False, True):  # missing, then there but empty
@@ -260,6 +263,7 @@ def test_an_unknown_stage_is_one_line(tmp_path):
     assert not (tmp_path / "h.sqlite3").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("reason", "status"), [
     (None, 0),
     ("hltv_fetch_failures", 1),
@@ -322,6 +326,7 @@ def _connected(listener: socket.socket) -> bool:
 _held: list[socket.socket] = []
 
 
+@pytest.mark.slow
 def test_a_brake_in_collect_exits_1_and_ends_the_chain(server, tmp_path):
     """The site refuses every page: the results stage stops as hltv_fetch_failures, the
     later stages do not run, the summary is still printed, the exit status is 1."""
