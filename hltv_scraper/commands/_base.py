@@ -1,11 +1,11 @@
 """What every project command shares: the database it opens, its stray arguments, its errors.
 
 A command is ``class Command(DatabaseCommand, ScrapyCommand)`` and writes
-``execute(opts)`` (the base is a mixin: Scrapy takes every ScrapyCommand subclass in
-this package for a command of its module's name). The base
-rejects positional arguments the command does not take, opens the database the settings
-name (``with self.database() as db``; only commands whose ``creates`` is true may make a
-new one) and closes it, and turns the two kinds of expected mistakes,
+``execute(opts)``. (The base is a mixin: Scrapy takes every ScrapyCommand subclass in
+this package for a command named after its module.) The base rejects positional
+arguments the command does not take, opens the database the settings name (``with
+self.database() as db``; only commands whose ``creates`` is true may make a new one)
+and closes it, and turns the two kinds of expected mistakes,
 ``scrapy.exceptions.UsageError`` and ``hltv_scraper.storage.DatabaseUnavailable``, into
 the one line Scrapy prints last, after its usage line, with exit status 2. Anything else
 is a bug and keeps its traceback.
