@@ -43,8 +43,8 @@ def test_an_empty_postgresql_database_gets_no_tables_when_reading(postgres):
     with pytest.raises(DatabaseUnavailable) as error:
         Database.open(url, create=False)
     message = one_line(error)
-    assert message.endswith(": no hltv-scraper database there yet (make one with `scrapy initdb`, "
-                            "`make demo` or a crawl)")
+    assert message.startswith("no database at ")
+    assert message.endswith(" yet: make one with `make demo`, `scrapy initdb` or a crawl (`scrapy collect`)")
     assert password not in message and "***" in message and url.rsplit("/", 1)[1] in message
     with Database.open(url) as db:  # nothing was made: a crawl's open starts from version 0
         assert db.applied and db.applied[0].startswith("0001_")
@@ -70,7 +70,7 @@ def test_an_existing_database_opens_for_reading_and_is_migrated(database):
 def test_a_folder_as_the_database_path(tmp_path, create):
     with pytest.raises(DatabaseUnavailable) as error:
         Database.open(tmp_path, create=create)
-    assert one_line(error).startswith(f"{tmp_path}: is a folder; HLTV_DB_PATH names the SQLite database file")
+    assert one_line(error).startswith(f"cannot open the database {tmp_path}: it is a folder; HLTV_DB_PATH names the SQLite database file")
 
 
 @pytest.mark.parametrize("create", [True, False])
@@ -79,7 +79,7 @@ def test_a_file_that_is_not_a_database(tmp_path, create):
     path.write_text("these are my notes, not a database\n" * 20)
     with pytest.raises(DatabaseUnavailable) as error:
         Database.open(path, create=create)
-    assert one_line(error) == f"{path}: is not a SQLite database file"
+    assert one_line(error) == f"cannot open the database {path}: is not a SQLite database file"
     assert path.read_text().startswith("these are my notes")
 
 
@@ -90,7 +90,7 @@ def test_a_postgresql_server_that_is_down(create):
     with pytest.raises(DatabaseUnavailable) as error:
         Database.open(url, create=create)
     message = one_line(error)
-    assert message.startswith(f"postgresql+psycopg://hltv:***@127.0.0.1:{port}/hltv: ")
+    assert message.startswith(f"cannot open the database postgresql+psycopg://hltv:***@127.0.0.1:{port}/hltv: ")
     assert "s3cret-pw" not in message and "refused" in message.lower()
 
 
@@ -128,5 +128,5 @@ def test_a_malformed_url(url, shown, create, tmp_path, monkeypatch):
     with pytest.raises(DatabaseUnavailable) as error:
         Database.open(url, create=create)
     message = one_line(error)
-    assert message.startswith(f"{shown}: HLTV_DB_URL ") and "pw-1" not in message
+    assert message.startswith(f"cannot open the database {shown}: HLTV_DB_URL ") and "pw-1" not in message
     assert list(Path(tmp_path).iterdir()) == []  # not taken for a SQLite path

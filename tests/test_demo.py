@@ -4,6 +4,7 @@ and the report written, and says where they are."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from parsel import Selector
+
+from tools.demo import SYNTHETIC
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,5 +35,23 @@ def test_the_demo_ends_with_the_export_and_the_report():
         assert player_maps.num_rows == 10 * 10  # ten players on each of the ten maps
         report = Selector(text=(ROOT / workdir / "report.html").read_text("utf-8"))
         assert report.css("#chart-economy") and report.css("#chart-kill-matrix")
+
+        # it tells the truth: what the data is, why matches stay pending
+        assert lines[0] == SYNTHETIC
+        assert ("15 matches stay pending by design: the bundled results page lists them, but their "
+                "pages are not bundled, and a replay counts a page missing from the archive as a "
+                "fetch failure (the logs' \"left pending by fetch failures\"). A live crawl would "
+                "fetch them.") in lines
+        # the commands it echoes are the ones it ran, ready to copy: the crawl replays the
+        # bundled archive (copied, it stays offline), and the others run as shown
+        echoed = [line[2:] for line in lines if line.startswith("$ ")]
+        assert [shlex.split(line)[1] for line in echoed] == ["collect", "export", "report"]
+        collect = shlex.split(echoed[0])
+        assert collect[1:4] == ["collect", "--pages", "1"]
+        assert {"HLTV_REPLAY=1", "HLTV_ARCHIVE_DIR=fixtures/archive", f"HLTV_DB_PATH={workdir}/hltv.sqlite3"} <= set(collect)
+        (ROOT / workdir / "report.html").unlink()
+        copied = subprocess.run(echoed[2], shell=True, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert copied.returncode == 0, copied.stderr[-2000:]
+        assert (ROOT / workdir / "report.html").is_file()
     finally:
         shutil.rmtree(ROOT / workdir, ignore_errors=True)

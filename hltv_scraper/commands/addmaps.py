@@ -21,16 +21,14 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from hltv_scraper.commands._base import DatabaseCommand
 from hltv_scraper.commands._rows import positive_id, read_csv
-from hltv_scraper.config import HltvConfig
-from hltv_scraper.storage import Database
 
 _COLUMNS = ("match_id", "map_number", "mapstatsid")
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    default_settings = {"LOG_ENABLED": False}
+class Command(DatabaseCommand, ScrapyCommand):
+    creates = True
 
     def syntax(self) -> str:
         return "(--match-id ID --map-number N --mapstatsid ID | --csv FILE)"
@@ -40,12 +38,13 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--match-id", dest="match_id")
-        parser.add_argument("--map-number", dest="map_number")
-        parser.add_argument("--mapstatsid", dest="mapstatsid")
-        parser.add_argument("--csv", dest="csv_file", metavar="FILE")
+        parser.add_argument("--match-id", dest="match_id", metavar="ID", help="the map's match id (with the next two)")
+        parser.add_argument("--map-number", dest="map_number", metavar="N", help="the map's number in its match: 1, 2, ...")
+        parser.add_argument("--mapstatsid", dest="mapstatsid", metavar="ID", help="the map's id in its stats page URL")
+        parser.add_argument("--csv", dest="csv_file", metavar="FILE",
+                            help="a UTF-8 CSV file with the header row match_id,map_number,mapstatsid")
 
-    def run(self, args: list[str], opts: Namespace) -> None:
+    def execute(self, opts: Namespace) -> None:
         single = (opts.match_id, opts.map_number, opts.mapstatsid)
         if opts.csv_file and any(single):
             raise UsageError("give either --csv or the three --match-id/--map-number/--mapstatsid")
@@ -58,13 +57,11 @@ class Command(ScrapyCommand):
             maps = [_parse_row(dict(zip(_COLUMNS, single)), "arguments")]
         else:
             raise UsageError("give --csv FILE, or all of --match-id, --map-number and --mapstatsid")
-        db = Database.open(HltvConfig.from_settings(self.settings).database)
-        try:
-            added, known = db.add_maps(maps)
-        except ValueError as exc:
-            raise UsageError(f"nothing added: {exc}") from None
-        finally:
-            db.close()
+        with self.database() as db:
+            try:
+                added, known = db.add_maps(maps)
+            except ValueError as exc:
+                raise UsageError(f"nothing added: {exc}") from None
         print(f"{db.location}: {added} maps added, {known} already known")
 
 

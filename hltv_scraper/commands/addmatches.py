@@ -22,16 +22,14 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from hltv_scraper.commands._base import DatabaseCommand
 from hltv_scraper.commands._rows import positive_id, read_csv
-from hltv_scraper.config import HltvConfig
-from hltv_scraper.storage import Database
 
 _SLUG = re.compile(r"^[A-Za-z0-9._~-]{1,200}$")
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    default_settings = {"LOG_ENABLED": False}
+class Command(DatabaseCommand, ScrapyCommand):
+    creates = True
 
     def syntax(self) -> str:
         return "(--match-id ID [--slug SLUG] | --csv FILE)"
@@ -41,11 +39,12 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--match-id", dest="match_id")
-        parser.add_argument("--slug", dest="slug")
-        parser.add_argument("--csv", dest="csv_file", metavar="FILE")
+        parser.add_argument("--match-id", dest="match_id", metavar="ID", help="the match id (the number in its URL)")
+        parser.add_argument("--slug", dest="slug", help="the text after the id in the match's URL (optional)")
+        parser.add_argument("--csv", dest="csv_file", metavar="FILE",
+                            help="a UTF-8 CSV file with the header row match_id (and optionally slug)")
 
-    def run(self, args: list[str], opts: Namespace) -> None:
+    def execute(self, opts: Namespace) -> None:
         if opts.csv_file and (opts.match_id or opts.slug):
             raise UsageError("give either --csv or --match-id [--slug]")
         if opts.csv_file:
@@ -57,11 +56,8 @@ class Command(ScrapyCommand):
             matches = [_parse_row({"match_id": opts.match_id, "slug": opts.slug}, "arguments")]
         else:
             raise UsageError("give --match-id ID [--slug SLUG], or --csv FILE")
-        db = Database.open(HltvConfig.from_settings(self.settings).database)
-        try:
+        with self.database() as db:
             added, known = db.add_matches(matches)
-        finally:
-            db.close()
         print(f"{db.location}: {added} matches added, {known} already known")
 
 

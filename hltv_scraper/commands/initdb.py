@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scrapy.commands import ScrapyCommand
 
-from hltv_scraper.config import HltvConfig
-from hltv_scraper.storage import Database
+from hltv_scraper.commands._base import DatabaseCommand
+
+if TYPE_CHECKING:
+    from argparse import Namespace
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    default_settings = {"LOG_ENABLED": False}
+class Command(DatabaseCommand, ScrapyCommand):
+    creates = True
 
     def short_desc(self) -> str:
         return "Create or migrate the database (SQLite at HLTV_DB_PATH, or HLTV_DB_URL)"
 
-    def run(self, args: list[str], opts: Any) -> None:
-        with Database.open(HltvConfig.from_settings(self.settings).database) as db:
+    def execute(self, opts: Namespace) -> None:
+        with self.database() as db:
             done = f"applied {', '.join(db.applied)}" if db.applied else "already up to date"
             print(f"{db.location}: schema version {db.schema_version} ({done})")

@@ -13,15 +13,11 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from hltv_scraper.config import HltvConfig
+from hltv_scraper.commands._base import DatabaseCommand
 from hltv_scraper.report import ReportError, render_report, write_report
-from hltv_scraper.storage import Database
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    default_settings = {"LOG_ENABLED": False}
-
+class Command(DatabaseCommand, ScrapyCommand):
     def syntax(self) -> str:
         return "--out FILE [--map MAPSTATSID]"
 
@@ -34,23 +30,18 @@ class Command(ScrapyCommand):
         parser.add_argument("--map", dest="mapstatsid", metavar="MAPSTATSID",
                             help="the map whose economy and kill matrix to show (default: the latest complete)")
 
-    def run(self, args: list[str], opts: Namespace) -> None:
-        if args:
-            raise UsageError(f"unexpected arguments: {' '.join(args)}")
+    def execute(self, opts: Namespace) -> None:
         if not opts.out:
-            raise UsageError("give --out FILE, the HTML file to write (e.g. --out report.html)")
+            raise UsageError("--out is required: the HTML file to write (e.g. --out report.html)")
         mapstatsid = None
         if opts.mapstatsid is not None:
             if not opts.mapstatsid.strip().isdigit():
                 raise UsageError(f"--map must be a mapstatsid (a whole number), got {opts.mapstatsid!r}")
             mapstatsid = int(opts.mapstatsid)
-        config = HltvConfig.from_settings(self.settings)
-        db = Database.open(config.database)
-        try:
-            page = render_report(db, max_attempts=config.max_attempts, mapstatsid=mapstatsid)
-            write_report(page, Path(opts.out))
-        except ReportError as exc:
-            raise UsageError(f"no report written: {exc}") from None
-        finally:
-            db.close()
+        with self.database() as db:
+            try:
+                page = render_report(db, max_attempts=self.config.max_attempts, mapstatsid=mapstatsid)
+                write_report(page, Path(opts.out))
+            except ReportError as exc:
+                raise UsageError(f"no report written: {exc}") from None
         print(f"Report on {db.location} written to {opts.out} ({len(page) / 1024:.0f} KB): open it in a browser")

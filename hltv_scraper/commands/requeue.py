@@ -17,18 +17,15 @@ from argparse import ArgumentParser, Namespace
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from hltv_scraper.commands._base import DatabaseCommand
 from hltv_scraper.commands._rows import positive_id
-from hltv_scraper.config import HltvConfig
-from hltv_scraper.storage import STAGES, Database
+from hltv_scraper.storage import STAGES
 
 #: Stages whose units are rows with attempts (results pages are walked, never pending).
 TRACKED = [name for name, stage in STAGES.items() if stage.tracked]
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    default_settings = {"LOG_ENABLED": False}
-
+class Command(DatabaseCommand, ScrapyCommand):
     def syntax(self) -> str:
         return f"--stage {{{','.join(TRACKED)}}} [--reason TEXT] [--mapstatsid ID ...] [--match-id ID ...]"
 
@@ -37,14 +34,16 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--stage", help=f"one of {', '.join(TRACKED)}")
+        parser.add_argument("--stage", help=f"the stage whose failed units to requeue (required): one of {', '.join(TRACKED)}")
         parser.add_argument("--reason", help="only units whose latest failure's reason contains this text")
-        parser.add_argument("--mapstatsid", nargs="+", action="extend", default=[], metavar="ID")
-        parser.add_argument("--match-id", dest="match_id", nargs="+", action="extend", default=[], metavar="ID")
+        parser.add_argument("--mapstatsid", nargs="+", action="extend", default=[], metavar="ID",
+                            help="only these maps (ids separated by spaces or commas; map stages)")
+        parser.add_argument("--match-id", dest="match_id", nargs="+", action="extend", default=[], metavar="ID",
+                            help="only these matches (in the map stages: their maps)")
 
-    def run(self, args: list[str], opts: Namespace) -> None:
-        if args:
-            raise UsageError(f"unexpected arguments: {' '.join(args)}")
+    def execute(self, opts: Namespace) -> None:
+        if opts.stage is None:
+            raise UsageError(f"--stage is required: one of {', '.join(TRACKED)}")
         if opts.stage not in TRACKED:
             raise UsageError(f"--stage must be one of {', '.join(TRACKED)}, got {opts.stage!r}")
         stage = STAGES[opts.stage]
@@ -56,16 +55,14 @@ class Command(ScrapyCommand):
             raise UsageError("--reason needs some text to look for")
         # a match is the matches stage's unit; in the map stages it names its maps
         unit_ids, of_matches = (match_ids, None) if stage.key == "match_id" else (mapstatsids, match_ids)
-        db = Database.open(HltvConfig.from_settings(self.settings).database)
-        try:
-            reset = db.requeue(stage, reason=opts.reason, unit_ids=unit_ids, match_ids=of_matches)
-        except KeyError as exc:
-            column, missing = exc.args
-            raise UsageError(
-                f"nothing requeued: {column} {', '.join(map(str, missing))} not in the database {db.location}"
-            ) from None
-        finally:
-            db.close()
+        with self.database() as db:
+            try:
+                reset = db.requeue(stage, reason=opts.reason, unit_ids=unit_ids, match_ids=of_matches)
+            except KeyError as exc:
+                column, missing = exc.args
+                raise UsageError(
+                    f"nothing requeued: {column} {', '.join(map(str, missing))} not in the database {db.location}"
+                ) from None
         what = "matches" if stage.key == "match_id" else "maps"
         print(f"{db.location}: {len(reset)} failed {what} pending again for {stage.name}"
               + (f": {_listed(reset)}" if reset else ""))

@@ -8,40 +8,39 @@ its count, not as a thousand.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scrapy.commands import ScrapyCommand
 
+from hltv_scraper.commands._base import DatabaseCommand, open_database
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.parsers import current_parser_version
-from hltv_scraper.storage import Database
 
 if TYPE_CHECKING:
+    from argparse import Namespace
+
     from scrapy.settings import BaseSettings
+
+    from hltv_scraper.storage import Database
 
 #: How many of the latest failures are grouped.
 RECENT_FAILURES = 10_000
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    default_settings = {"LOG_ENABLED": False}
-
+class Command(DatabaseCommand, ScrapyCommand):
     def short_desc(self) -> str:
         return "Print what the database holds: units by stage and parser version, rows, leases, failures"
 
-    def run(self, args: list[str], opts: Any) -> None:
-        summarise(self.settings)
+    def execute(self, opts: Namespace) -> None:
+        with self.database() as db:
+            print_summary(db, max_attempts=self.config.max_attempts)
 
 
 def summarise(settings: BaseSettings) -> None:
-    """Print the summary of the database the settings name."""
+    """Print the summary of the database the settings name (which must exist)."""
     config = HltvConfig.from_settings(settings)
-    db = Database.open(config.database)
-    try:
+    with open_database(config.database, create=False) as db:
         print_summary(db, max_attempts=config.max_attempts)
-    finally:
-        db.close()
 
 
 def print_summary(db: Database, *, max_attempts: int) -> None:

@@ -91,14 +91,14 @@ class Database:
         try:
             connection = connect(url)
         except (DBAPIError, OSError, RuntimeError) as exc:
-            raise DatabaseUnavailable(f"{shown}: {_reason(exc, url)}") from None
+            raise DatabaseUnavailable(f"cannot open the database {shown}: {_reason(exc, url)}") from None
         try:
             if not create and schema_version(connection) == 0:
-                raise DatabaseUnavailable(f"{shown}: {_NO_DATABASE}")
+                raise DatabaseUnavailable(f"no database at {shown} yet: {_HOW_TO_MAKE_ONE}")
             applied = migrate(connection)
         except DBAPIError as exc:
             connection.close()
-            raise DatabaseUnavailable(f"{shown}: {_reason(exc, url)}") from None
+            raise DatabaseUnavailable(f"cannot open the database {shown}: {_reason(exc, url)}") from None
         except BaseException:
             connection.close()
             raise
@@ -565,9 +565,7 @@ class Database:
         )
 
 
-_NO_DATABASE = (
-    "no hltv-scraper database there yet (make one with `scrapy initdb`, `make demo` or a crawl)"
-)
+_HOW_TO_MAKE_ONE = "make one with `make demo`, `scrapy initdb` or a crawl (`scrapy collect`)"
 _PASSWORD = re.compile(r"(//[^:/@]*:).*@")
 
 
@@ -582,16 +580,16 @@ def _location_url(location: URL | Path | str) -> URL:
         return database_url(url=text, path="")
     except ValueError as exc:
         masked = _PASSWORD.sub(r"\1***@", text)
-        raise DatabaseUnavailable(f"{masked}: {exc}") from None
+        raise DatabaseUnavailable(f"cannot open the database {masked}: {exc}") from None
 
 
 def _check_sqlite_file(path: Path, shown: str, *, create: bool) -> None:
     if path.is_dir():
         raise DatabaseUnavailable(
-            f"{shown}: is a folder; HLTV_DB_PATH names the SQLite database file in it (e.g. {path / 'hltv.sqlite3'})"
+            f"cannot open the database {shown}: it is a folder; HLTV_DB_PATH names the SQLite database file in it (e.g. {path / 'hltv.sqlite3'})"
         )
     if not create and not path.exists():
-        raise DatabaseUnavailable(f"{shown}: {_NO_DATABASE}")
+        raise DatabaseUnavailable(f"no database at {shown} yet: {_HOW_TO_MAKE_ONE}")
     # Whether it is a SQLite file is SQLite's to say (see _reason): opening and closing
     # the file here would drop the locks this process's other connections hold on it
     # (POSIX locks are per process and file, not per descriptor).
