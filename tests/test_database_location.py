@@ -32,7 +32,7 @@ def test_a_missing_sqlite_file_is_not_created_when_reading(tmp_path):
     with pytest.raises(DatabaseUnavailable) as error:
         Database.open(path, create=False)
     assert one_line(error) == (
-        f"{path}: no hltv-scraper database there yet (make one with `scrapy initdb`, `make demo` or a crawl)"
+        f"no database at {path} yet: make one with `make demo`, `scrapy initdb` or a crawl (`scrapy collect`)"
     )
     assert not (tmp_path / "nothing").exists()
 
