@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.extensions.logstats import LogStats
 
-from hltv_scraper.ledger import Ledger
+from hltv_scraper.ledger.ledger import Ledger
 
 if TYPE_CHECKING:
     from scrapy import Spider

@@ -1,7 +1,7 @@
 """The transactional pipeline: a unit of work is stored whole or not at all.
 
 Pages of one unit (a results page, a match, a map) arrive separately and interleaved
-with other units. The crawl's :class:`~hltv_scraper.ledger.Ledger` holds each unit's
+with other units. The crawl's :class:`~hltv_scraper.ledger.ledger.Ledger` holds each unit's
 outcomes until every page of it has reported; then the pipeline decides:
 
 - all pages parsed: validate and write them in one transaction;
@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hltv_scraper.brakes import Brakes, Stop, close_crawl, database_refused, fetch_verdict
 from hltv_scraper.items import PageFailure
-from hltv_scraper.ledger import ALREADY_STORED, COMMITTED, FAILED, FETCH_FAILED, NOT_WRITTEN, Ledger
+from hltv_scraper.ledger.ledger import ALREADY_STORED, COMMITTED, FAILED, FETCH_FAILED, NOT_WRITTEN, Ledger
 from hltv_scraper.storage import AlreadyStored, ValidationError
 from hltv_scraper.validation import check_for
 

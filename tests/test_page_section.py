@@ -10,7 +10,7 @@ from itemloaders.processors import MapCompose
 from scrapy.http import HtmlResponse
 
 from hltv_scraper.items import TeamOverview
-from hltv_scraper.loaders import _Loader, load, to_float, to_int
+from hltv_scraper.parsers.loaders import _Loader, load, to_float, to_int
 from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.mapstats import parse_mapstats

@@ -9,7 +9,7 @@ from dataclasses import asdict
 import pytest
 
 from hltv_scraper.items import PerformancePage
-from hltv_scraper.loaders import to_float, to_int
+from hltv_scraper.parsers.loaders import to_float, to_int
 from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.performance import parse_performance
 from tests.pages import MAPSTATSIDS as ALL_MAPS

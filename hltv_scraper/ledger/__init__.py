@@ -4,32 +4,7 @@ Spiders only route requests; the pipeline asks the ledger whether a unit is whol
 hands it to storage. Where units come from (claimed leases, or the results listing
 walked page by page) is the ledger's source; the spider arguments that choose them are
 read in :mod:`hltv_scraper.ledger.arguments`, before any database is opened.
+
+The package imports none of its modules: each user imports the one it needs, so that
+reaching the arguments does not pull in storage.
 """
-
-from hltv_scraper.ledger.arguments import SpiderArgumentError
-from hltv_scraper.ledger.ledger import (
-    ALREADY_STORED,
-    COMMITTED,
-    DROPPED,
-    FAILED,
-    FETCH_FAILED,
-    NOT_REACHED,
-    NOT_WRITTEN,
-    Ledger,
-)
-from hltv_scraper.ledger.sources import LeasedUnits, ResultsListing, Waiting
-
-__all__ = [
-    "ALREADY_STORED",
-    "COMMITTED",
-    "DROPPED",
-    "FAILED",
-    "FETCH_FAILED",
-    "NOT_REACHED",
-    "NOT_WRITTEN",
-    "LeasedUnits",
-    "Ledger",
-    "ResultsListing",
-    "SpiderArgumentError",
-    "Waiting",
-]

@@ -1,7 +1,7 @@
 """Where a crawl's units come from: leases claimed from the database, or the results listing.
 
 A source is built from the spider's ``-a`` arguments (so a bad one fails before anything
-opens), then asked by the :class:`~hltv_scraper.ledger.Ledger` for units one at a time.
+opens), then asked by the :class:`~hltv_scraper.ledger.ledger.Ledger` for units one at a time.
 
 - :class:`LeasedUnits`: the match, map stats and performance/economy stages. Units are
   rows in the database, claimed a few at a time with a lease (several crawls may share

@@ -15,7 +15,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.items import EconomyPage, EconomyRound
-from hltv_scraper.loaders import EconomyRoundLoader, load
+from hltv_scraper.parsers.loaders import EconomyRoundLoader, load
 from hltv_scraper.parsers._page import ParseError, chart_config, clean_text, content_selector
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING, NamedTuple
 
 from hltv_scraper.items import MapStatsPage, MapTeam, RoundOutcome, ScoreboardRow
-from hltv_scraper.loaders import MapTeamLoader, RoundOutcomeLoader, ScoreboardRowLoader, load
+from hltv_scraper.parsers.loaders import MapTeamLoader, RoundOutcomeLoader, ScoreboardRowLoader, load
 from hltv_scraper.parsers._page import ParseError, clean_text, content_selector, id_from_href, node_text
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 from hltv_scraper.items import LineupPlayer, MatchMap, MatchPage, VetoStep
-from hltv_scraper.loaders import (
+from hltv_scraper.parsers.loaders import (
     LineupPlayerLoader,
     MatchMapLoader,
     MatchPageLoader,

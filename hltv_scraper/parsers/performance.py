@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.items import KillMatrixEntry, PerformancePage, PlayerPerformance, TeamOverview
-from hltv_scraper.loaders import PlayerPerformanceLoader, TeamOverviewLoader, load, to_int
+from hltv_scraper.parsers.loaders import PlayerPerformanceLoader, TeamOverviewLoader, load, to_int
 from hltv_scraper.parsers._page import (
     ParseError,
     chart_config,

@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from hltv_scraper.items import ResultEntry, ResultsPage
-from hltv_scraper.loaders import ResultEntryLoader, load
+from hltv_scraper.parsers.loaders import ResultEntryLoader, load
 from hltv_scraper.parsers._page import (
     ParseError,
     content_selector,

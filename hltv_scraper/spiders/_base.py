@@ -3,7 +3,7 @@
 A stage's spider declares its storage ``stage``, the ``parsers`` of the pages one unit
 needs, and where its units come from (``source``: leases claimed from the database, or
 the results listing). The units themselves, in flight and settled, are the crawl's
-:class:`~hltv_scraper.ledger.Ledger`, which the spider builds once its ``-a``
+:class:`~hltv_scraper.ledger.ledger.Ledger`, which the spider builds once its ``-a``
 arguments are checked. For each unit the ledger hands out, the spider requests every
 page; each request ends in exactly one item for the pipeline: the parsed page, or a
 :class:`PageFailure` saying why there is none.
@@ -19,7 +19,8 @@ from scrapy import Request, Spider, signals
 
 from hltv_scraper.fetch.errors import failure_reason
 from hltv_scraper.items import PageFailure
-from hltv_scraper.ledger import LeasedUnits, Ledger, ResultsListing
+from hltv_scraper.ledger.ledger import Ledger
+from hltv_scraper.ledger.sources import LeasedUnits, ResultsListing
 from hltv_scraper.ledger.arguments import passed_by_scrapyd, positive_int, whole_number
 from hltv_scraper.parsers import ParseError
 from hltv_scraper.site import page_url, slugify

@@ -7,13 +7,13 @@ page whose entries are all older than ``since``; the last page; and, unless ``fu
 page on which every match is already known (so a scheduled run reads a page or two).
 Entries completed after ``until`` are skipped. A page that cannot be fetched or parsed
 stops the crawl and writes nothing of it. The walk itself is the ledger's
-:class:`~hltv_scraper.ledger.ResultsListing`.
+:class:`~hltv_scraper.ledger.sources.ResultsListing`.
 """
 
 from __future__ import annotations
 
 from hltv_scraper.items import RESULTS
-from hltv_scraper.ledger import ResultsListing
+from hltv_scraper.ledger.sources import ResultsListing
 from hltv_scraper.ledger.arguments import day_start_ms
 from hltv_scraper.parsers.results import parse_results
 from hltv_scraper.spiders._base import UnitSpider

@@ -14,12 +14,10 @@ old one), so the map is pending for that stage again.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.storage._errors import SaveResult
-from hltv_scraper.storage._perf_economy import forget_perf_economy
-from hltv_scraper.storage._sql import listed
+from hltv_scraper.storage._sql import iso_date, listed
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -148,7 +146,12 @@ def _team_values(prefix: str, team: MapTeam) -> dict[str, int | None]:
     }
 
 
-def iso_date(unix_ms: int | None) -> str | None:
-    if unix_ms is None:
-        return None
-    return datetime.fromtimestamp(unix_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+def forget_perf_economy(db: Sql, map_id: dict[str, int]) -> None:
+    """Take back everything the perf_economy stage stored of a map whose scoreboard is
+    written anew: it is pending for that stage again."""
+    where = "WHERE match_id = :match_id AND map_number = :map_number"
+    db.run(f"DELETE FROM economy {where}", map_id)
+    db.run(f"DELETE FROM kill_matrix {where}", map_id)
+    db.run(f"UPDATE player_stats SET kpr = NULL, dpr = NULL, impact = NULL, mk_rating = NULL {where}", map_id)
+    db.run(f"UPDATE maps SET perf_economy_at = NULL, perf_economy_version = NULL {where}", map_id)
+

@@ -15,8 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.storage._errors import SaveResult
-from hltv_scraper.storage._map_stats import iso_date
-from hltv_scraper.storage._sql import listed
+from hltv_scraper.storage._sql import iso_date, listed
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -100,12 +100,3 @@ def write_perf_economy(
             "the other way round: stored in that order"
         ] if swapped else [],
     )
-
-
-def forget_perf_economy(db: Sql, map_id: dict[str, int]) -> None:
-    """Take back everything this stage stored of a map: it is pending for it again."""
-    where = "WHERE match_id = :match_id AND map_number = :map_number"
-    db.run(f"DELETE FROM economy {where}", map_id)
-    db.run(f"DELETE FROM kill_matrix {where}", map_id)
-    db.run(f"UPDATE player_stats SET kpr = NULL, dpr = NULL, impact = NULL, mk_rating = NULL {where}", map_id)
-    db.run(f"UPDATE maps SET perf_economy_at = NULL, perf_economy_version = NULL {where}", map_id)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,11 +24,9 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import NullPool
-from sqlalchemy.sql import text
-from sqlalchemy.sql.elements import TextClause
 
-SQLITE = "sqlite"
-POSTGRESQL = "postgresql"
+from hltv_scraper.storage._sql import dialect, POSTGRESQL, sql, SQLITE
+
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Long enough to wait out another crawl's commit on the same file, short enough that a
@@ -39,15 +36,6 @@ BUSY_TIMEOUT_MS = 30_000
 # the others wait and then find nothing to do.
 _MIGRATION_LOCK = 48_170_523
 
-#: The database's own clock in seconds since the epoch: leases compare against one clock
-#: however many machines hold them.
-NOW_EPOCH = {
-    SQLITE: "((julianday('now') - 2440587.5) * 86400.0)",
-    POSTGRESQL: "extract(epoch FROM clock_timestamp())",
-}
-#: Claiming units: the rows another transaction is claiming are skipped, not waited
-#: for (SQLite has one writer at a time: its write transaction is the lock).
-SKIP_LOCKED = {SQLITE: "", POSTGRESQL: "FOR UPDATE OF u SKIP LOCKED"}
 _BEGIN = {SQLITE: "BEGIN IMMEDIATE", POSTGRESQL: "BEGIN"}
 #: A read that sees one state of the database from its first query to its end (SQLite in
 #: WAL mode keeps a deferred transaction's first snapshot).
@@ -91,10 +79,6 @@ def connect(url: URL) -> Connection:
     return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
-def dialect(connection: Connection) -> str:
-    return connection.dialect.name
-
-
 def begin(connection: Connection) -> None:
     """Start a write transaction. On SQLite it takes the write lock at once, so two
     crawls never both read a unit and then both write it."""
@@ -132,10 +116,6 @@ def in_transaction(connection: Connection) -> bool:
     return raw.info.transaction_status != 0  # psycopg: 0 is IDLE
 
 
-@lru_cache(maxsize=512)
-def sql(statement: str) -> TextClause:
-    """A statement with ``:named`` parameters, built once per text."""
-    return text(statement)
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, record: Any) -> None:

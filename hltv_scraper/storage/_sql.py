@@ -16,20 +16,44 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DBAPIError
-
-from hltv_scraper.storage._schema import NOW_EPOCH, SKIP_LOCKED, dialect, sql
+from sqlalchemy.sql import text
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, CursorResult, Dialect
+    from sqlalchemy.sql.elements import TextClause
 
 
 #: A row as the storage layer hands it on: column name -> value.
 Row = dict[str, Any]
+
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+
+#: The database's own clock in seconds since the epoch: leases compare against one clock
+#: however many machines hold them.
+NOW_EPOCH = {
+    SQLITE: "((julianday('now') - 2440587.5) * 86400.0)",
+    POSTGRESQL: "extract(epoch FROM clock_timestamp())",
+}
+#: Claiming units: the rows another transaction is claiming are skipped, not waited
+#: for (SQLite has one writer at a time: its write transaction is the lock).
+SKIP_LOCKED = {SQLITE: "", POSTGRESQL: "FOR UPDATE OF u SKIP LOCKED"}
+
+def dialect(connection: Connection) -> str:
+    return connection.dialect.name
+
+
+@lru_cache(maxsize=512)
+def sql(statement: str) -> TextClause:
+    """A statement with ``:named`` parameters, built once per text."""
+    return text(statement)
+
 
 
 class Sql:
@@ -112,3 +136,9 @@ class Stamp:
 
     assignments: str = ""
     params: dict[str, Any] = field(default_factory=dict)
+
+
+def iso_date(unix_ms: int | None) -> str | None:
+    if unix_ms is None:
+        return None
+    return datetime.fromtimestamp(unix_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
