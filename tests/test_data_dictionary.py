@@ -21,11 +21,6 @@ DATA_MD = Path(__file__).resolve().parent.parent / "docs" / "data.md"
 HEADER = ["column", "type", "meaning", "unit", "page", "NULL when", "rating"]
 KINDS = {"integer", "real", "text", "boolean", "timestamp"}
 _SECTION = re.compile(r"^## `([a-z_]+)`\s*$")
-#: Documented ahead of the schema: ``matches.demo_id`` comes with migration 0004 (the
-#: storage work package); the export carries it once the column exists.
-AHEAD_OF_SCHEMA = {"matches": {"demo_id"}}
-
-
 def documented() -> dict[str, dict[str, list[str]]]:
     """``{table: {column: [its cells]}}`` from the tables under each ``## `table` `` heading."""
     sections: dict[str, dict[str, list[str]]] = {}
@@ -72,7 +67,7 @@ def test_every_column_of_the_schema_is_documented(tmp_path):
     assert not any(undocumented.values()), f"columns missing from docs/data.md: {undocumented}"
     # and nothing documented that neither the schema nor the export has (a renamed or
     # dropped column)
-    stale = {t: sorted(set(docs[t]) - set(columns) - set(files.get(t, ())) - AHEAD_OF_SCHEMA.get(t, set()))
+    stale = {t: sorted(set(docs[t]) - set(columns) - set(files.get(t, ())))
              for t, columns in tables.items()}
     assert not any(stale.values()), f"docs/data.md documents columns the schema lacks: {stale}"
     assert set(docs) - set(tables) == set(VIEWS)
