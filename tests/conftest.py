@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres import PostgresServer
-from tests.server import ClearanceGate, FixtureServer
+from tests.support.postgres import PostgresServer
+from tests.support.server import ClearanceGate, FixtureServer
+from tests.support.crawl import database_settings
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -43,12 +44,6 @@ def server() -> Iterator[FixtureServer]:
     fixture_server.stop()
 
 
-def database_settings(database: Path | str) -> dict:
-    if str(database).startswith("postgresql"):
-        return {"HLTV_DB_URL": str(database)}
-    return {"HLTV_DB_PATH": str(database)}
-
-
 @pytest.fixture
 def gate() -> ClearanceGate:
     return ClearanceGate()
@@ -74,7 +69,7 @@ def crawl_settings(server: FixtureServer, database: Path | str, tmp_path: Path) 
 @pytest.fixture(scope="session")
 def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo dataset (tests/dataset.py) in SQLite, built once: copy it to change it."""
-    from tests.dataset import build_demo_database
+    from tests.support.dataset import build_demo_database
 
     path = tmp_path_factory.mktemp("demo") / "hltv.sqlite3"
     build_demo_database(path)
@@ -84,7 +79,7 @@ def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_postgres(postgres: PostgresServer) -> str:
     """The demo dataset in a PostgreSQL database of its own, built once."""
-    from tests.dataset import build_demo_database
+    from tests.support.dataset import build_demo_database
 
     url = postgres.new_database()
     build_demo_database(url)

@@ -19,17 +19,10 @@ from scrapy.settings import Settings
 from hltv_scraper.fetch.browser import CONTEXT
 from hltv_scraper.config import BrowserConfig, FetchConfig, HltvConfig
 from hltv_scraper.fetch.scrapy_settings import apply_fetch_settings
-from tests.crawl import run_crawl
-from tests.seed import seed_scoreboard
-from tests.server import Answer
-from tests.test_perf_economy import (
-    CF_CHALLENGE,
-    CF_HEADERS,
-    assert_matches_truth,
-    assert_untouched,
-    pending,
-    snapshot,
-)
+from tests.support.crawl import run_crawl
+from tests.support.seed import seed_scoreboard
+from tests.support.server import Answer
+from tests.support.truth import CF_CHALLENGE, CF_HEADERS, assert_matches_truth, assert_untouched, pending, snapshot
 
 # The smallest fixture maps: 206389's performance page is 220 KB, 164783's pages ~2 MB.
 SMALL_MAP, OTHER_MAP = 206389, 164783

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.seed import rows, seed_scoreboard
-from tests.test_perf_economy import assert_matches_truth
+from tests.support.seed import rows, seed_scoreboard
+from tests.support.truth import assert_matches_truth
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow

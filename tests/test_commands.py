@@ -10,8 +10,8 @@ import pytest
 
 from hltv_scraper.storage import Database
 from hltv_scraper.storage._schema import migrations, schema_version
-from tests.conftest import database_settings
-from tests.seed import rows
+from tests.support.crawl import database_settings
+from tests.support.seed import rows
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.both_backends

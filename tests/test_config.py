@@ -11,8 +11,8 @@ from scrapy.exceptions import UsageError
 from scrapy.settings import Settings
 
 from hltv_scraper.config import HltvConfig
-from tests.crawl import run_crawl
-from tests.seed import seed_scoreboard
+from tests.support.crawl import run_crawl
+from tests.support.seed import seed_scoreboard
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,10 +10,10 @@ import time
 import pytest
 
 from hltv_scraper.fetch.cookies import CookieFileError, read_cookie_file
-from tests.crawl import run_crawl
-from tests.seed import seed_scoreboard
-from tests.server import FixtureServer
-from tests.test_perf_economy import assert_matches_truth, pending
+from tests.support.crawl import run_crawl
+from tests.support.seed import seed_scoreboard
+from tests.support.server import FixtureServer
+from tests.support.truth import assert_matches_truth, pending
 
 MAPS = (206389, 162345)
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"

@@ -10,11 +10,11 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.crawl import run_crawl
-from tests.pages import with_charts
-from tests.seed import rows, seed_scoreboard
-from tests.server import Answer, page_bytes
-from tests.test_perf_economy import assert_matches_truth, snapshot
+from tests.support.crawl import run_crawl
+from tests.support.pages import with_charts
+from tests.support.seed import rows, seed_scoreboard
+from tests.support.server import Answer, page_bytes
+from tests.support.truth import assert_matches_truth, snapshot
 
 MAP, OTHER = 219128, 188093  # 219128: Northwind 13-11 Blue Harbor, MR12, Rating 3.0
 
@@ -120,7 +120,7 @@ def test_an_economy_chart_with_its_series_swapped_is_stored_the_right_way_round(
 
 def test_the_unchanged_pages_pass_every_check(server, database, crawl_settings):
     """The helpers above change what they say and nothing else: unchanged, the pages commit."""
-    from tests.pages import MAPSTATSIDS
+    from tests.support.pages import MAPSTATSIDS
 
     for mapstatsid in MAPSTATSIDS:
         seed_scoreboard(database, mapstatsid)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hltv_scraper.storage import Database, DatabaseUnavailable
-from tests.seed import rows
+from tests.support.seed import rows
 
 
 def one_line(error: pytest.ExceptionInfo) -> str:

@@ -11,20 +11,20 @@ from pathlib import Path
 import pytest
 from scrapy.exceptions import UsageError
 
-from tests.conftest import database_settings
-from tests.crawl import run_crawl
-from tests.discovery import (
+from tests.support.crawl import database_settings
+from tests.support.crawl import run_crawl
+from tests.support.discovery import (
     PUBLIC_MATCHES,
     assert_match_matches_truth,
     match_truth,
     results_entries,
     results_page,
 )
-from tests.pages import MAPSTATSIDS, mutated
-from tests.seed import rows
-from tests.server import Answer, CHALLENGE_HEADERS, FixtureServer
-from tests.test_map_stats import assert_scoreboard_matches_truth
-from tests.test_perf_economy import CF_CHALLENGE, assert_matches_truth
+from tests.support.pages import MAPSTATSIDS, mutated
+from tests.support.seed import rows
+from tests.support.server import Answer, CHALLENGE_HEADERS, FixtureServer
+from tests.support.truth import assert_scoreboard_matches_truth
+from tests.support.truth import CF_CHALLENGE, assert_matches_truth
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAIN = ("results", "matches", "map_stats", "perf_economy")

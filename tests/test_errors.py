@@ -16,8 +16,8 @@ import psycopg
 import pytest
 
 from hltv_scraper.storage import Database, DatabaseUnavailable
-from tests.conftest import database_settings
-from tests.server import Answer
+from tests.support.crawl import database_settings
+from tests.support.server import Answer
 
 ROOT = Path(__file__).resolve().parent.parent
 READING = {

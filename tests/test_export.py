@@ -25,9 +25,9 @@ import pytest
 import hltv_scraper.export as export_module
 from hltv_scraper.export import ExportError, export_dataset, selection
 from hltv_scraper.storage import Database
-from tests.conftest import database_settings
-from tests.dataset import KEYS, MAP_TABLES, MATCH_TABLES, VIEWS, copy_sqlite, demo_maps, table_rows
-from tests.pages import load_expected
+from tests.support.crawl import database_settings
+from tests.support.dataset import KEYS, MAP_TABLES, MATCH_TABLES, VIEWS, copy_sqlite, demo_maps, table_rows
+from tests.support.pages import load_expected
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ("parquet", "csv", "jsonl", "duckdb")

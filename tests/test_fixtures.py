@@ -1,6 +1,6 @@
 """The bundled test data is whole: every map with a truth file has its three pages."""
 
-from tests.pages import ARCHIVE_DIR, MAPSTATSIDS, PAGES_DIR
+from tests.support.pages import ARCHIVE_DIR, MAPSTATSIDS, PAGES_DIR
 
 
 def test_every_map_with_a_truth_file_has_its_archived_pages():

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.crawl import run_crawl
-from tests.flaresolverr_standin import USER_AGENT, FlareSolverrStandIn
-from tests.seed import seed_scoreboard
-from tests.server import ClearanceGate, FixtureServer
-from tests.test_perf_economy import assert_matches_truth, pending
+from tests.support.crawl import run_crawl
+from tests.support.flaresolverr_standin import USER_AGENT, FlareSolverrStandIn
+from tests.support.seed import seed_scoreboard
+from tests.support.server import ClearanceGate, FixtureServer
+from tests.support.truth import assert_matches_truth, pending
 
 MAPS = (206389, 162345, 219131)
 

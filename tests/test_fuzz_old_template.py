@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.pages import page_bytes
-from tests.test_fuzz_parsers import (  # noqa: F401  (databases, good_items: fixtures)
+from tests.support.fuzz import (  # noqa: F401  (databases, good_items: fixtures)
     FUZZ,
     MAP,
     MUTATIONS,
@@ -22,6 +21,7 @@ from tests.test_fuzz_parsers import (  # noqa: F401  (databases, good_items: fix
     databases,
     good_items,
 )
+from tests.support.pages import page_bytes
 
 OLD_PAGE = page_bytes(f"old-mapstats-{MAP}")
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.crawl import run_crawl
-from tests.seed import seed_scoreboard
-from tests.server import FixtureServer
-from tests.test_perf_economy import assert_matches_truth, pending
+from tests.support.crawl import run_crawl
+from tests.support.seed import seed_scoreboard
+from tests.support.server import FixtureServer
+from tests.support.truth import assert_matches_truth, pending
 
 MAPS = (206389, 164783, 219131)
 

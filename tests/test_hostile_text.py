@@ -16,12 +16,12 @@ import lxml.html
 import pytest
 
 from hltv_scraper.storage import Database
-from tests.crawl import run_crawl
-from tests.pages import load_expected
-from tests.seed import rows
-from tests.server import Answer
-from tests.test_faults import small_page
-from tests.test_perf_economy import assert_matches_truth
+from tests.support.crawl import run_crawl
+from tests.support.pages import load_expected
+from tests.support.seed import rows
+from tests.support.server import Answer
+from tests.support.faults import small_page
+from tests.support.truth import assert_matches_truth
 
 MAP = 206389
 TRUTH = load_expected(MAP)

@@ -11,10 +11,10 @@ import pytest
 import trustme
 
 from hltv_scraper import settings as project_settings
-from tests.crawl import run_crawl
-from tests.seed import seed_scoreboard
-from tests.server import FixtureServer
-from tests.test_perf_economy import assert_matches_truth, snapshot
+from tests.support.crawl import run_crawl
+from tests.support.seed import seed_scoreboard
+from tests.support.server import FixtureServer
+from tests.support.truth import assert_matches_truth, snapshot
 
 MAPS = (206389, 162345, 219128)
 

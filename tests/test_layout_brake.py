@@ -6,21 +6,15 @@ from __future__ import annotations
 import pytest
 
 from hltv_scraper.parsers import _page, current_parser_version
-from tests.crawl import run_crawl
-from tests.seed import rows, seed_scoreboard
-from tests.server import Answer, page_bytes
-from tests.test_perf_economy import ALL_MAPS, assert_matches_truth, pending
+from tests.support.crawl import run_crawl
+from tests.support.seed import rows, seed_scoreboard
+from tests.support.server import Answer, page_bytes
+from tests.support.truth import ALL_MAPS, assert_matches_truth, pending
+from tests.support.pages import restyled_performance
 
 pytestmark = pytest.mark.both_backends
 
 NEW_VERSION = "99.0.0-test"
-
-
-def restyled_performance(mapstatsid: int) -> bytes:
-    """The map's performance page after a restyle that renamed the player cards' class."""
-    body = page_bytes(f"performance-{mapstatsid}")
-    assert body.count(b'class="highlighted-player"') == 10
-    return body.replace(b'class="highlighted-player"', b'class="spotlight-player"')
 
 
 def test_a_restyled_page_stops_the_crawl_costs_no_attempt_and_a_new_version_retries(

@@ -12,11 +12,11 @@ import pytest
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.extensions import Progress
 from hltv_scraper.storage import STAGES, Database
-from tests.crawl import run_crawl
-from tests.seed import rows, seed_scoreboard
-from tests.server import Answer, page_bytes
-from tests.test_layout_brake import restyled_performance
-from tests.test_perf_economy import ALL_MAPS, assert_matches_truth
+from tests.support.crawl import run_crawl
+from tests.support.seed import rows, seed_scoreboard
+from tests.support.server import Answer, page_bytes
+from tests.support.pages import restyled_performance
+from tests.support.truth import ALL_MAPS, assert_matches_truth
 
 BUCKETS = ("committed", "already_stored", "failed", "not_written", "fetch_failed", "dropped_incomplete", "not_reached")
 CLOSING = re.compile(

@@ -7,50 +7,11 @@ import pytest
 
 from hltv_scraper.storage import Database
 from hltv_scraper.validation import check_for
-from tests.crawl import run_crawl
-from tests.seed import is_postgres, expected, rows
-from tests.server import Answer, page_bytes
-from tests.test_perf_economy import ALL_MAPS, assert_matches_truth
-
-SCOREBOARD = (
-    "player_id player_name team_id kills deaths assists flash_assists hs_kills kd_diff adr "
-    "kast fk_diff opening_kills opening_deaths multi_kills clutch_wins traded_deaths "
-    "round_swing rating rating_version e_kills e_hs_kills e_deaths e_traded_deaths "
-    "e_kd_diff e_adr e_kast e_opening_kills e_opening_deaths e_fk_diff"
-).split()
-MAP_COLUMNS = (
-    "map_name team1_rounds team2_rounds team1_ct_rounds team1_t_rounds team2_ct_rounds "
-    "team2_t_rounds team1_ot_rounds team2_ot_rounds"
-).split()
-
-
-def add_maps(database, mapstatsids):
-    db = Database.open(database)
-    try:
-        db.add_maps([
-            (expected(m)["match"]["match_id"], expected(m)["match"]["map_number"], m) for m in mapstatsids
-        ])
-    finally:
-        db.close()
-
-
-def assert_scoreboard_matches_truth(database, mapstatsid):
-    truth = expected(mapstatsid)
-    match = truth["match"]
-    key = (match["match_id"], match["map_number"])
-    stored = rows(database, f"SELECT {', '.join(SCOREBOARD)} FROM player_stats WHERE match_id = ? AND map_number = ? ORDER BY player_id", *key)
-    wanted = sorted(tuple(p[c] for c in SCOREBOARD) for p in truth["players"])
-    assert stored == wanted
-    assert rows(database, f"SELECT {', '.join(MAP_COLUMNS)} FROM maps WHERE mapstatsid = ?", mapstatsid) == [
-        tuple(match[c] for c in MAP_COLUMNS)
-    ]
-    assert rows(database, "SELECT team1_id, team1_name, team2_id, team2_name, event_id, event_name, date_unix_ms FROM matches WHERE match_id = ?", match["match_id"]) == [
-        tuple(match[c] for c in ("team1_id", "team1_name", "team2_id", "team2_name", "event_id", "event_name", "date_unix_ms"))
-    ]
-    assert rows(database, "SELECT round_number, winner_side, win_type, winner_team_id FROM round_history WHERE match_id = ? AND map_number = ? ORDER BY 1", *key) == [
-        (r["round_number"], r["winner_side"], r["win_type"], r["winner_team_id"]) for r in truth["rounds"]
-    ]
-
+from tests.support.crawl import run_crawl
+from tests.support.seed import is_postgres, expected, rows
+from tests.support.server import Answer, page_bytes
+from tests.support.truth import ALL_MAPS, assert_matches_truth
+from tests.support.truth import add_maps, assert_scoreboard_matches_truth
 
 @pytest.mark.both_backends
 def test_from_addmaps_to_complete_maps(server, database, crawl_settings):
@@ -114,7 +75,7 @@ def test_a_refused_map_stats_page_leaves_the_map_pending(server, database, crawl
 def test_a_scoreboard_impossible_for_the_round_count_fails_validation(database, field, value, message):
     from hltv_scraper.parsers.mapstats import parse_mapstats
     from hltv_scraper.storage import ValidationError
-    from tests.pages import load_page
+    from tests.support.pages import load_page
 
     add_maps(database, [188093])  # 17 rounds
     page = parse_mapstats(load_page("mapstats-188093"))

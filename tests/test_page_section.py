@@ -15,7 +15,7 @@ from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.mapstats import parse_mapstats
 from hltv_scraper.parsers.performance import parse_performance
-from tests.pages import load_page, mutated
+from tests.support.pages import load_page, mutated
 
 PARSERS = {"performance": parse_performance, "economy": parse_economy, "mapstats": parse_mapstats}
 

@@ -13,8 +13,8 @@ from scrapy.http import HtmlResponse
 from hltv_scraper.items import EconomyPage
 from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.economy import parse_economy
-from tests.pages import MAPSTATSIDS as ALL_MAPS
-from tests.pages import load_expected, load_page, mutated, with_charts
+from tests.support.pages import MAPSTATSIDS as ALL_MAPS
+from tests.support.pages import load_expected, load_page, mutated, with_charts
 
 
 @functools.cache

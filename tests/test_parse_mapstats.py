@@ -12,9 +12,9 @@ from scrapy.http import HtmlResponse
 from hltv_scraper.items import MapStatsPage, MapTeam, ScoreboardRow
 from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.mapstats import parse_mapstats
-from tests.pages import MAPSTATSIDS as ALL_MAPS
-from tests.pages import load_expected, load_page
-from tests.pages import mutated as mutated_page
+from tests.support.pages import MAPSTATSIDS as ALL_MAPS
+from tests.support.pages import load_expected, load_page
+from tests.support.pages import mutated as mutated_page
 ROUND_FIELDS = ("round_number", "winner_side", "win_type", "winner_team_id")
 
 

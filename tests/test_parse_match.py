@@ -13,8 +13,8 @@ from scrapy.http import HtmlResponse
 from hltv_scraper.items import MatchMap, MatchPage
 from hltv_scraper.parsers import ParseError, _page
 from hltv_scraper.parsers.match import parse_match
-from tests.pages import MATCH_IDS, load_expected, load_page, with_text
-from tests.pages import mutated as mutated_page
+from tests.support.pages import MATCH_IDS, load_expected, load_page, with_text
+from tests.support.pages import mutated as mutated_page
 
 PAGE_FIELDS = (
     "match_id", "team1_id", "team1_name", "team2_id", "team2_name", "team1_score",

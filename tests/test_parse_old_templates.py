@@ -37,7 +37,7 @@ from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.mapstats import parse_mapstats
 from hltv_scraper.parsers.performance import parse_performance
-from tests.pages import PAGES_DIR, load_expected, load_page, mutated, with_text
+from tests.support.pages import PAGES_DIR, load_expected, load_page, mutated, with_text
 
 OLD_MAPSTATS = [219128, 162345, 206389, 173424]
 MR15_SLOTS = "variant-mr15-mapstats-188093"  # the 2022 page, a slot for each of 30 rounds

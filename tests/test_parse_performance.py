@@ -12,8 +12,8 @@ from hltv_scraper.items import PerformancePage
 from hltv_scraper.parsers.loaders import to_float, to_int
 from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.performance import parse_performance
-from tests.pages import MAPSTATSIDS as ALL_MAPS
-from tests.pages import load_expected, load_page, mutated, with_charts
+from tests.support.pages import MAPSTATSIDS as ALL_MAPS
+from tests.support.pages import load_expected, load_page, mutated, with_charts
 PLAYER_FIELDS = (
     "player_name", "kpr", "dpr", "kast", "adr", "rating", "rating_version", "impact",
     "mk_rating", "round_swing",

@@ -21,7 +21,7 @@ from hltv_scraper.parsers._page import _content_section
 from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.mapstats import parse_mapstats
 from hltv_scraper.parsers.performance import parse_performance
-from tests.pages import load_page, with_charts
+from tests.support.pages import load_page, with_charts
 
 Edit = Callable[[lxml.html.HtmlElement], None]
 # The same map in today's template and in 2022's.

@@ -13,8 +13,8 @@ from scrapy.http import HtmlResponse
 from hltv_scraper.items import ResultEntry, ResultsPage
 from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.results import parse_results
-from tests.pages import load_expected, load_page, with_text
-from tests.pages import mutated as mutated_page
+from tests.support.pages import load_expected, load_page, with_text
+from tests.support.pages import mutated as mutated_page
 
 URL = "https://www.hltv.org/results?offset=0"
 FIRST_ENTRY = '<div class="result-con" data-zonedgrouping-entry-unix="1771087288000">'

@@ -19,7 +19,7 @@ from hltv_scraper.storage._schema import (
     migrations,
 )
 from hltv_scraper.storage._sql import Sql
-from tests.seed import is_postgres, rows
+from tests.support.seed import is_postgres, rows
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -116,7 +116,7 @@ def save_match(database, *, demo_id=..., parser_version="t") -> None:
     from hltv_scraper.items import MatchPages
     from hltv_scraper.parsers.match import parse_match
     from hltv_scraper.validation import check_match
-    from tests.pages import load_page
+    from tests.support.pages import load_page
 
     page = parse_match(load_page(f"match-{MATCH}"))
     if demo_id is not ...:

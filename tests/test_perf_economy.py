@@ -8,74 +8,12 @@ import pytest
 
 from hltv_scraper.storage import _perf_economy
 from hltv_scraper.validation import check_perf_economy
-from tests.crawl import run_crawl
-from tests.seed import expected, rows, seed_scoreboard
-from tests.server import Answer, FixtureServer, page_bytes
+from tests.support.crawl import run_crawl
+from tests.support.seed import expected, rows, seed_scoreboard
+from tests.support.server import Answer, FixtureServer, page_bytes
+from tests.support.truth import ACCESS_DENIED, ALL_MAPS, CF_CHALLENGE, CF_HEADERS, assert_matches_truth, assert_untouched, pending, snapshot, without_database
 
 pytestmark = pytest.mark.both_backends
-
-ALL_MAPS = [162345, 164779, 164783, 173424, 188093, 206389, 206391, 219128, 219131, 219135]
-SCOREBOARD = (
-    "player_id, player_name, team_id, kills, deaths, assists, flash_assists, hs_kills, "
-    "kd_diff, adr, kast, fk_diff, opening_kills, opening_deaths, multi_kills, clutch_wins, "
-    "traded_deaths, round_swing, rating, rating_version, scraped_at"
-)
-
-
-def snapshot(database: Path, mapstatsid: int) -> dict[str, list[tuple]]:
-    """Every stored value of one map, without the moving timestamps."""
-    (match_id, map_number), = rows(database, "SELECT match_id, map_number FROM maps WHERE mapstatsid = ?", mapstatsid)
-    key = (match_id, map_number)
-    return {
-        "map": rows(database, "SELECT perf_attempts, perf_economy_at IS NOT NULL FROM maps WHERE match_id = ? AND map_number = ?", *key),
-        "players": rows(database, f"SELECT {SCOREBOARD}, kpr, dpr, impact, mk_rating FROM player_stats WHERE match_id = ? AND map_number = ? ORDER BY player_id", *key),
-        "economy": rows(database, "SELECT round_number, team_id, equipment_value, buy_type, side, won FROM economy WHERE match_id = ? AND map_number = ? ORDER BY 1, 2", *key),
-        "kill_matrix": rows(database, "SELECT matrix_type, player1_id, player2_id, player1_kills, player2_kills FROM kill_matrix WHERE match_id = ? AND map_number = ? ORDER BY 1, 2, 3", *key),
-        "failures": rows(database, "SELECT page FROM failures WHERE mapstatsid = ?", mapstatsid),
-    }
-
-
-def without_database(settings: dict) -> dict:
-    return {k: v for k, v in settings.items() if k not in ("HLTV_DB_URL", "HLTV_DB_PATH")}
-
-
-def pending(database: Path) -> set[int]:
-    from hltv_scraper.parsers import current_parser_version
-    from hltv_scraper.storage import Database
-
-    db = Database.open(database)
-    try:
-        pending = db.iter_pending("perf_economy", max_attempts=3, parser_version=current_parser_version())
-        return {key.id for key in pending}
-    finally:
-        db.close()
-
-
-def assert_untouched(before: dict, after: dict) -> None:
-    assert after == before
-    assert after["map"] == [(0, 0)]
-    assert after["economy"] == [] and after["kill_matrix"] == [] and after["failures"] == []
-
-
-def assert_matches_truth(database: Path, mapstatsid: int) -> None:
-    truth = expected(mapstatsid)
-    stored = snapshot(database, mapstatsid)
-    by_id = {row[0]: row for row in stored["players"]}
-    assert set(by_id) == {p["player_id"] for p in truth["players"]}
-    for player in truth["players"]:
-        row = by_id[player["player_id"]]
-        assert row[-4:] == (player["kpr"], player["dpr"], player["impact"], player["mk_rating"]), player["player_name"]
-    assert stored["economy"] == sorted(
-        (e["round_number"], e["team_id"], e["equipment_value"], e["buy_type"], e["side"], int(e["won"]))
-        for e in truth["economy"]
-    )
-    assert stored["kill_matrix"] == sorted(
-        (k["matrix_type"], k["player1_id"], k["player2_id"], k["player1_kills"], k["player2_kills"])
-        for k in truth["kill_matrix"]
-    )
-    assert {row[0] for row in stored["kill_matrix"]} == {"all", "first_kill", "awp"}
-    assert stored["map"] == [(0, 1)]
-
 
 def test_crawl_stores_every_map_whole_and_a_rerun_changes_nothing(server, database, crawl_settings):
     for mapstatsid in ALL_MAPS:
@@ -129,11 +67,6 @@ def test_economy_rounds_missing_from_round_history_are_counted_not_stored(server
     assert result.stat("hltv/economy/rounds_skipped") == 3
     stored = rows(database, "SELECT DISTINCT round_number FROM economy ORDER BY 1")
     assert stored == [(n,) for n in range(1, 19)]
-
-
-CF_CHALLENGE = page_bytes("special-cf-challenge-performance-173424")
-ACCESS_DENIED = page_bytes("special-cf-access-denied-economy-188093")
-CF_HEADERS = {"Server": "cloudflare", "cf-mitigated": "challenge"}
 
 
 @pytest.mark.parametrize(
@@ -319,7 +252,7 @@ def test_a_map_another_crawl_finished_meanwhile_is_left_as_it_is(server, databas
     from hltv_scraper.parsers.economy import parse_economy
     from hltv_scraper.parsers.performance import parse_performance
     from hltv_scraper.storage import AlreadyStored, Database
-    from tests.pages import load_page
+    from tests.support.pages import load_page
 
     seed_scoreboard(database, 188093)
     pages = {

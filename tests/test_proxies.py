@@ -18,10 +18,10 @@ from scrapy.exceptions import UsageError
 from scrapy.settings import Settings
 
 from hltv_scraper.config import HltvConfig, mask, read_proxies
-from tests.crawl import run_crawl
-from tests.seed import seed_scoreboard
-from tests.server import Answer, FixtureServer
-from tests.test_perf_economy import ALL_MAPS, CF_CHALLENGE, CF_HEADERS, assert_matches_truth, pending
+from tests.support.crawl import run_crawl
+from tests.support.seed import seed_scoreboard
+from tests.support.server import Answer, FixtureServer
+from tests.support.truth import ALL_MAPS, CF_CHALLENGE, CF_HEADERS, assert_matches_truth, pending
 
 CHALLENGE = Answer(status=403, body=CF_CHALLENGE, headers=CF_HEADERS)
 SECRET = "s3cr3t-pa55"

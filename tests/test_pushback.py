@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from scrapy.utils.project import get_project_settings
 
-from tests.crawl import run_crawl
-from tests.seed import seed_scoreboard
-from tests.server import Answer, FixtureServer
+from tests.support.crawl import run_crawl
+from tests.support.seed import seed_scoreboard
+from tests.support.server import Answer, FixtureServer
 from tests.support.slots import SLOT_PROBE
-from tests.test_perf_economy import CF_CHALLENGE, CF_HEADERS, assert_matches_truth, pending
+from tests.support.truth import CF_CHALLENGE, CF_HEADERS, assert_matches_truth, pending
 
 
 def test_a_challenge_then_the_page_commits_the_map_whole(server, database, crawl_settings):

@@ -19,7 +19,7 @@ import pytest
 
 from hltv_scraper.export import export_dataset, selection
 from hltv_scraper.storage import Database
-from tests.pages import MAPSTATSIDS, load_expected
+from tests.support.pages import MAPSTATSIDS, load_expected
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 DEMO_EXPORT = "data/demo/export/"

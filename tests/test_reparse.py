@@ -11,10 +11,10 @@ from scrapy.exceptions import UsageError
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.storage import Database
 from hltv_scraper.validation import check_for
-from tests.crawl import run_crawl
-from tests.seed import rows
-from tests.test_map_stats import add_maps
-from tests.test_perf_economy import assert_matches_truth
+from tests.support.crawl import run_crawl
+from tests.support.seed import rows
+from tests.support.truth import add_maps
+from tests.support.truth import assert_matches_truth
 
 STALE, GAP, CURRENT = 219128, 188093, 164779  # three matches: no shared match row
 OLD = "0.9.0-old"
@@ -118,7 +118,7 @@ def test_a_rewritten_scoreboard_with_other_players_takes_the_maps_performance_wi
     from hltv_scraper.parsers.economy import parse_economy
     from hltv_scraper.parsers.mapstats import parse_mapstats
     from hltv_scraper.parsers.performance import parse_performance
-    from tests.pages import load_page
+    from tests.support.pages import load_page
 
     add_maps(database, [STALE])
     db = Database.open(database)

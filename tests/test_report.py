@@ -16,10 +16,10 @@ from hltv_scraper.config import BrowserConfig
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.report import ReportError, render_report, write_report
 from hltv_scraper.storage import Database
-from tests.conftest import database_settings
-from tests.dataset import copy_sqlite, demo_maps, table_rows
-from tests.pages import load_expected
-from tests.png import read_png
+from tests.support.crawl import database_settings
+from tests.support.dataset import copy_sqlite, demo_maps, table_rows
+from tests.support.pages import load_expected
+from tests.support.png import read_png
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("maps-by-stage", "failures", "rating-versions", "map")

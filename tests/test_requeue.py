@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from hltv_scraper.storage import Database
-from tests.conftest import database_settings
-from tests.seed import rows
+from tests.support.crawl import database_settings
+from tests.support.seed import rows
 
 ROOT = Path(__file__).resolve().parent.parent
 NO_SCOREBOARD = "mapstats: no scoreboard (table.stats-table)"

@@ -28,9 +28,9 @@ from pathlib import Path
 import pytest
 
 from hltv_scraper.commands.collect import CHAIN
-from tests.pages import MAPSTATSIDS
-from tests.test_map_stats import assert_scoreboard_matches_truth
-from tests.test_perf_economy import assert_matches_truth
+from tests.support.pages import MAPSTATSIDS
+from tests.support.truth import assert_scoreboard_matches_truth
+from tests.support.truth import assert_matches_truth
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the virtualenv's: scrapyd runs its jobs with its own python

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import database_settings
-from tests.crawl import run_crawl
-from tests.pages import load_expected
+from tests.support.crawl import database_settings
+from tests.support.crawl import run_crawl
+from tests.support.pages import load_expected
 from hltv_scraper.storage import Database
-from tests.seed import rows, seed_scoreboard
-from tests.server import Answer, ClearanceGate
-from tests.test_perf_economy import ALL_MAPS
-from tests.test_faults import Crawl, SlowServer, small_page
+from tests.support.seed import rows, seed_scoreboard
+from tests.support.server import Answer, ClearanceGate
+from tests.support.truth import ALL_MAPS
+from tests.support.faults import Crawl, SlowServer, small_page
 from tools import _bench_data as data
 
 pytestmark = pytest.mark.slow

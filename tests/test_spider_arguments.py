@@ -7,9 +7,9 @@ import pytest
 from scrapy.exceptions import UsageError
 
 from hltv_scraper.ledger.arguments import SpiderArgumentError
-from tests.crawl import run_crawl
-from tests.seed import seed_scoreboard
-from tests.test_perf_economy import assert_matches_truth
+from tests.support.crawl import run_crawl
+from tests.support.seed import seed_scoreboard
+from tests.support.truth import assert_matches_truth
 
 BAD = [
     ("perf_economy", {"limit": "abc"}, "-a limit= takes a whole number, got 'abc'"),

@@ -16,8 +16,8 @@ from hltv_scraper.parsers.performance import parse_performance
 from hltv_scraper.storage import AlreadyStored, Database
 from hltv_scraper.storage._schema import connect, database_url, migrate, migrations, schema_version
 from hltv_scraper.validation import TeamResolutionError, check_perf_economy, resolve_team_ids, team_ids_by_column
-from tests.pages import load_page
-from tests.seed import is_postgres, rows, seed_scoreboard
+from tests.support.pages import load_page
+from tests.support.seed import is_postgres, rows, seed_scoreboard
 
 
 def test_migrations_apply_once_and_set_the_schema_version(database):

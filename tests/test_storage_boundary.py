@@ -11,8 +11,8 @@ from hltv_scraper.parsers.mapstats import parse_mapstats
 from hltv_scraper.parsers.performance import parse_performance
 from hltv_scraper.storage import PERF_ECONOMY, Database, ValidationError
 from hltv_scraper.validation import check_for, check_map_stats, check_perf_economy
-from tests.pages import load_page
-from tests.seed import is_postgres, rows, seed_scoreboard
+from tests.support.pages import load_page
+from tests.support.seed import is_postgres, rows, seed_scoreboard
 
 
 def perf_economy_pages(mapstatsid: int) -> PerfEconomyPages:
@@ -85,7 +85,7 @@ def test_a_perf_economy_save_updates_the_maps_row_once(database):
 
 @pytest.mark.both_backends
 def test_a_map_stats_save_updates_the_maps_row_once(database):
-    from tests.test_map_stats import add_maps
+    from tests.support.truth import add_maps
 
     add_maps(database, [188093])
     _log_updates(database, "maps", "mapstatsid")

@@ -9,7 +9,7 @@ from hltv_scraper.commands.summary import print_summary
 from hltv_scraper.parsers import _page
 from hltv_scraper.storage import Database
 from hltv_scraper.storage import normalise_reason
-from tests.seed import rows
+from tests.support.seed import rows
 
 pytestmark = pytest.mark.both_backends
 MAPS = list(range(1000, 1160))

@@ -18,9 +18,9 @@ from hltv_scraper.spiders.map_stats import MapStatsSpider
 from hltv_scraper.spiders.matches import MatchesSpider
 from hltv_scraper.spiders.perf_economy import PerfEconomySpider
 from hltv_scraper.spiders.results import ResultsSpider
-from tests.crawl import run_crawl
-from tests.seed import seed_scoreboard
-from tests.test_perf_economy import ALL_MAPS, pending
+from tests.support.crawl import run_crawl
+from tests.support.seed import seed_scoreboard
+from tests.support.truth import ALL_MAPS, pending
 
 MAPS = ALL_MAPS[:6]
 

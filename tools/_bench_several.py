@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.postgres import PostgresServer
-from tests.server import Answer
-from tests.test_faults import SlowServer, small_page
+from tests.support.postgres import PostgresServer
+from tests.support.server import Answer
+from tests.support.faults import SlowServer, small_page
 from tools import _bench_data as data
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -60,7 +60,7 @@ from hltv_scraper.parsers.mapstats import parse_mapstats  # noqa: E402
 from hltv_scraper.parsers.performance import parse_performance  # noqa: E402
 from hltv_scraper.storage import Database  # noqa: E402
 from hltv_scraper.validation import check_perf_economy  # noqa: E402
-from tests.postgres import PostgresServer  # noqa: E402
+from tests.support.postgres import PostgresServer  # noqa: E402
 from tools import _bench_data as data  # noqa: E402
 from tools import _bench_progress as progress  # noqa: E402
 from tools import _bench_several as several  # noqa: E402

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from scrapy.http import HtmlResponse
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 PAGES_DIR = FIXTURES / "pages"
 ARCHIVE_DIR = FIXTURES / "archive"
 MAPSTATSIDS = sorted(
@@ -94,3 +94,10 @@ def with_charts(name: str, change: Callable[[dict], None], *, expected_charts: i
     text, count = _CHART_ATTR.subn(rewrite, page.text)
     assert count == expected_charts
     return with_text(page, text)
+
+
+def restyled_performance(mapstatsid: int) -> bytes:
+    """The map's performance page after a restyle that renamed the player cards' class."""
+    body = page_bytes(f"performance-{mapstatsid}")
+    assert body.count(b'class="highlighted-player"') == 10
+    return body.replace(b'class="highlighted-player"', b'class="spotlight-player"')

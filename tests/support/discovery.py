@@ -7,8 +7,8 @@ import json
 import re
 from pathlib import Path
 
-from tests.pages import MATCH_IDS, PAGES_DIR, page_bytes
-from tests.seed import rows
+from tests.support.pages import MATCH_IDS, PAGES_DIR, page_bytes
+from tests.support.seed import rows
 
 DAY_MS = 86_400_000
 RESULTS_0 = page_bytes("results-0").decode("utf-8")

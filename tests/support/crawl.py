@@ -8,6 +8,7 @@ milliseconds this way, against most of a second for a ``scrapy crawl`` subproces
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import AsyncCrawlerRunner
@@ -96,3 +97,12 @@ def run_crawl(spider: str, settings: dict[str, Any], timeout: float = 120, **spi
     except (AttributeError, RuntimeError):  # the crawl failed before it started
         stats = {}
     return CrawlResult(stats, outcome.get("error"))
+
+
+
+def database_settings(database: Path | str) -> dict:
+    """The settings that point a crawl or a command at ``database`` (a SQLite path or a
+    PostgreSQL URL)."""
+    if str(database).startswith("postgresql"):
+        return {"HLTV_DB_URL": str(database)}
+    return {"HLTV_DB_PATH": str(database)}

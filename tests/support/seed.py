@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from hltv_scraper.storage import Database
-from tests.pages import load_expected
+from tests.support.pages import load_expected
 
 NOW = "2026-01-01T00:00:00+00:00"
 SCOREBOARD_COLUMNS = (

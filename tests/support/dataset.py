@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from hltv_scraper.storage import Database
-from tests.conftest import database_settings
-from tests.crawl import run_crawl
-from tests.pages import ARCHIVE_DIR, MAPSTATSIDS, load_expected
-from tests.seed import rows
+from tests.support.crawl import database_settings
+from tests.support.crawl import run_crawl
+from tests.support.pages import ARCHIVE_DIR, MAPSTATSIDS, load_expected
+from tests.support.seed import rows
 
 #: The columns that are the crawls' bookkeeping, not data: not exported.
 OPERATIONAL = {"lease_worker", "lease_expires", "match_attempts", "perf_attempts", "mapstats_attempts",

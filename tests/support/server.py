@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from tests.pages import page_bytes
+from tests.support.pages import page_bytes
 
 _ROUTE = re.compile(r"^/stats/matches/(?:(performance|economy)/)?mapstatsid/(\d+)(?:/|$)")
 _RESULTS_ROUTE = re.compile(r"^/results\?(?:[^#]*&)?offset=(\d+)(?:&|$)")
