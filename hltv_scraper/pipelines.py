@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from scrapy.exceptions import NotConfigured
 from sqlalchemy.exc import DBAPIError
 
 from hltv_scraper.brakes import Brakes, Stop, close_crawl, database_refused, fetch_verdict
@@ -49,7 +50,10 @@ class UnitTransactionPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler, Ledger.of(crawler))
+        ledger = Ledger.on(crawler)
+        if ledger is None:  # a spider that is none of our stages stores nothing here
+            raise NotConfigured(f"{crawler.spidercls.__name__} keeps no unit ledger")
+        return cls(crawler, ledger)
 
     def open_spider(self) -> None:
         self.brakes = Brakes.for_crawl(

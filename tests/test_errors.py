@@ -5,6 +5,7 @@ exits 1; a bug keeps its traceback."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
 import subprocess
@@ -144,16 +145,19 @@ def test_bad_options_name_the_option(args, expected, tmp_path):
 @pytest.mark.slow
 def test_a_collect_replay_without_the_first_results_page_names_the_folder(tmp_path):
     archive = tmp_path / "archive"
-    for present in (False, True):  # missing, then there but empty
-        result = scrapy("collect", settings={"HLTV_REPLAY": 1, "HLTV_ARCHIVE_DIR": archive,
-                                             "HLTV_DB_PATH": tmp_path / "rebuilt.sqlite3"})
-        assert mistake(result) == (
-            f"HLTV_REPLAY=1: the archive {archive} has no first results page (results/0.html.gz), where a "
-            "collect replay starts; name the archive to replay with -s HLTV_ARCHIVE_DIR=DIR "
-            "(fixtures/archive is the demo's)"
-        )
-        assert not (tmp_path / "rebuilt.sqlite3").exists()
-        archive.mkdir(exist_ok=True)
+    settings = {"HLTV_REPLAY": 1, "HLTV_ARCHIVE_DIR": archive, "HLTV_DB_PATH": tmp_path / "rebuilt.sqlite3"}
+    assert mistake(scrapy("collect", settings=settings)) == (
+        f"HLTV_REPLAY=1: the archive folder {archive} does not exist "
+        "(HLTV_ARCHIVE_DIR names where a crawl recorded its pages)"
+    )
+    # an archive of match pages only: nothing to start a collect from
+    shutil.copytree(ROOT / "fixtures" / "archive" / "match", archive / "match")
+    assert mistake(scrapy("collect", settings=settings)) == (
+        f"HLTV_REPLAY=1: the archive {archive} has no first results page (results/0.html.gz), where a "
+        "collect replay starts; name the archive to replay with -s HLTV_ARCHIVE_DIR=DIR "
+        "(fixtures/archive is the demo's)"
+    )
+    assert not (tmp_path / "rebuilt.sqlite3").exists()
 
 
 # -- files -------------------------------------------------------------------------

@@ -68,12 +68,16 @@ class LeasedUnits:
         self._named: list[Unit] | None = None
         self._asked_who = 0.0
 
+    @staticmethod
+    def arguments(named_argument: str | None = None) -> list[str]:
+        """The ``-a`` names this source takes (the spider's named-units one included)."""
+        return ["limit", "reparse", *([named_argument] if named_argument else [])]
+
     @classmethod
     def from_arguments(
         cls, spider: str, arguments: dict[str, Any], *, named_argument: str | None, adding_hint: str
     ) -> Self:
-        known = ["limit", "reparse", *([named_argument] if named_argument else [])]
-        reject_unknown(spider, arguments, known)
+        reject_unknown(spider, arguments, cls.arguments(named_argument))
         limit = arguments.get("limit")
         named = arguments.get(named_argument) if named_argument else None
         reparse = arguments.get("reparse")
@@ -256,9 +260,14 @@ class ResultsListing:
         self.full = full
         self._next_offset: int | None = None
 
+    @staticmethod
+    def arguments(named_argument: str | None = None) -> list[str]:
+        """The ``-a`` names the results listing takes."""
+        return ["since", "until", "offset", "pages", "full"]
+
     @classmethod
     def from_arguments(cls, spider: str, arguments: dict[str, Any], **_: Any) -> Self:
-        reject_unknown(spider, arguments, ["since", "until", "offset", "pages", "full"])
+        reject_unknown(spider, arguments, cls.arguments())
         since, until = arguments.get("since"), arguments.get("until")
         offset, pages = arguments.get("offset"), arguments.get("pages")
         since_ms = day_start_ms("since", since) if since else None
