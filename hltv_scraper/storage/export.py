@@ -239,6 +239,14 @@ def _operational(name: str) -> bool:
     return name in _OPERATIONAL or name.endswith(("_attempts", "_attempts_version"))
 
 
+#: A view row's map, keyed as on every per-map table (``t`` the view's table, ``mp`` maps).
+_MAP_KEY = (
+    Column("match_id", INTEGER, "t.match_id"),
+    Column("map_number", INTEGER, "t.map_number"),
+    Column("mapstatsid", INTEGER, "mp.mapstatsid"),
+)
+
+
 def _player_maps(player_stats: ExportTable) -> ExportTable:
     """One row per player per map: the match, the map from the player's team's side,
     and every scoreboard and performance column of ``player_stats``."""
@@ -257,9 +265,7 @@ def _player_maps(player_stats: ExportTable) -> ExportTable:
         "WHEN mp.updated_at >= m.updated_at THEN mp.updated_at ELSE m.updated_at END"
     )
     head = (
-        Column("match_id", INTEGER, "t.match_id"),
-        Column("map_number", INTEGER, "t.map_number"),
-        Column("mapstatsid", INTEGER, "mp.mapstatsid"),
+        *_MAP_KEY,
         Column("date", TIMESTAMP, "m.date"),
         Column("event_id", INTEGER, "m.event_id"),
         Column("event_name", TEXT, "m.event_name"),
@@ -324,9 +330,7 @@ def _economy_rounds() -> ExportTable:
     return ExportTable(
         ECONOMY_ROUNDS,
         (
-            Column("match_id", INTEGER, "t.match_id"),
-            Column("map_number", INTEGER, "t.map_number"),
-            Column("mapstatsid", INTEGER, "mp.mapstatsid"),
+            *_MAP_KEY,
             Column("round_number", INTEGER, "t.round_number"),
             *teams,
             Column("winner_team_id", INTEGER, "t.winner_team_id"),
@@ -349,9 +353,7 @@ def _kill_pairs() -> ExportTable:
     killed whom how often. A row of ``kill_matrix`` holds both directions of a pair; it
     is read once and written as two rows (the row player as killer, then as victim)."""
     selected = (
-        Column("match_id", INTEGER, "t.match_id"),
-        Column("map_number", INTEGER, "t.map_number"),
-        Column("mapstatsid", INTEGER, "mp.mapstatsid"),
+        *_MAP_KEY,
         Column("matrix_type", TEXT, "t.matrix_type"),
         Column("player1_id", INTEGER, "t.player1_id"),
         Column("player1_name", TEXT, "p1.player_name"),
