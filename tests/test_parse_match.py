@@ -494,10 +494,11 @@ def test_the_same_demo_linked_twice_is_one_demo():
     assert parse_match(mutated(2389951, (DEMO, twice))).demo_id == 88201
 
 
-def test_two_different_demos_are_a_parse_error():
+def test_two_different_demos_leave_the_demo_unknown_and_the_match_whole():
     other = '<div class="stream-box" data-demo-link="/download/demo/5"></div>' + DEMO
-    with pytest.raises(ParseError, match=r"2 different demos \[5, 88201\]"):
-        parse_match(mutated(2389951, (DEMO, other)))
+    page = parse_match(mutated(2389951, (DEMO, other)))
+    assert page.demo_id is None
+    assert [m.mapstatsid for m in page.maps] == [m["mapstatsid"] for m in load_expected("match-2389951")["maps"]]
 
 
 def test_an_absurd_demo_id_is_a_parse_error():

@@ -141,15 +141,14 @@ def _demo_id(root: Selector, response: TextResponse, *, is_section: bool) -> int
 
     Read wherever the page links it: the "Rewatch" box of today's pages, a link of older
     ones. Outside the content section it is looked for only when the raw page has such
-    a link. One match has one archive: two different ids are an error, not a guess.
+    a link. One match has one archive: a page linking two different ids says nothing
+    certain, so the id is unknown (None), not a guess; the match itself is still whole.
     """
     found = _demo_ids(root)
     if (not found and is_section and b"/download/demo/" in response.body
             and _DEMO_IN_BYTES.search(response.body)):
         found = _demo_ids(page_selector(response))
-    if len(found) > 1:
-        raise ParseError(f"match: links to {len(found)} different demos {sorted(found)}")
-    return found.pop() if found else None
+    return found.pop() if len(found) == 1 else None
 
 
 def _demo_ids(root: Selector) -> set[int]:
