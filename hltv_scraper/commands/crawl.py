@@ -47,6 +47,10 @@ class Command(ScrapyCrawl):
         loader = self.crawler_process.spider_loader
         if args[0] not in loader.list():
             raise UsageError(f"no stage named {args[0]!r}: one of {', '.join(sorted(loader.list()))}")
+        # a bad -a argument is one line here too, before Scrapy's start-up noise
+        check_arguments = getattr(loader.load(args[0]), "check_arguments", None)
+        if check_arguments is not None:
+            check_arguments(opts.spargs)
         crawler = self._create_crawler(args[0])
         mistakes: list[BaseException] = []
         watch(self.crawler_process.crawl(crawler, **opts.spargs), mistakes)

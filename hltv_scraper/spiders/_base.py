@@ -55,13 +55,19 @@ class UnitSpider(Spider):
     adding_hint: ClassVar[str] = "add maps with `scrapy addmaps`"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        scrapyd = {name: value for name, value in kwargs.items() if passed_by_scrapyd(name)}
-        ours = {name: value for name, value in kwargs.items() if name not in scrapyd}
         # Read (and refused) here, before from_crawler opens anything.
-        self.units_from = self.source.from_arguments(
-            self.name, ours, named_argument=self.named_argument, adding_hint=self.adding_hint
+        self.units_from = self.check_arguments(kwargs)
+        super().__init__(*args, **{name: value for name, value in kwargs.items() if passed_by_scrapyd(name)})
+        self._unscheduled: set[tuple[int, str]] = set()  # yielded, not yet scheduled
+
+    @classmethod
+    def check_arguments(cls, arguments: dict[str, Any]) -> LeasedUnits | ResultsListing:
+        """The unit source the ``-a`` arguments choose; a bad or unknown one is a
+        UsageError. Pure: the crawl command calls it before Scrapy starts anything."""
+        ours = {name: value for name, value in arguments.items() if not passed_by_scrapyd(name)}
+        return cls.source.from_arguments(
+            cls.name, ours, named_argument=cls.named_argument, adding_hint=cls.adding_hint
         )
-        super().__init__(*args, **scrapyd)
         self._unscheduled: set[tuple[int, str]] = set()  # yielded, not yet scheduled
 
     @classmethod
