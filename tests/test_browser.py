@@ -195,6 +195,7 @@ def test_browser_mode_without_chromium_is_a_clear_error(tmp_path):
         HltvConfig.from_settings(settings)
 
 
+@pytest.mark.slow
 def test_the_plain_path_does_not_import_playwright():
     code = (
         "import sys\n"

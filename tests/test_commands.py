@@ -25,6 +25,7 @@ def scrapy(*args: str, database: Path | str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_initdb_creates_and_is_safe_to_repeat(database):
     first = scrapy("initdb", database=database)
     assert first.returncode == 0, first.stderr
@@ -38,6 +39,7 @@ def test_initdb_creates_and_is_safe_to_repeat(database):
         db.close()
 
 
+@pytest.mark.slow
 def test_addmaps_one_map_and_a_csv(database, tmp_path):
     single = scrapy("addmaps", "--match-id", "2389951", "--map-number", "1", "--mapstatsid", "219128", database=database)
     assert single.returncode == 0, single.stderr
@@ -51,6 +53,7 @@ def test_addmaps_one_map_and_a_csv(database, tmp_path):
         (2389951, 1, 219128), (2389951, 2, 219131)]
 
 
+@pytest.mark.slow
 def test_a_bad_csv_imports_nothing_and_names_its_lines(database, tmp_path):
     assert scrapy("addmaps", "--match-id", "1", "--map-number", "1", "--mapstatsid", "1", database=database).returncode == 0
     csv = tmp_path / "maps.csv"
@@ -70,6 +73,7 @@ def test_a_bad_csv_imports_nothing_and_names_its_lines(database, tmp_path):
     assert rows(database, "SELECT mapstatsid FROM maps") == [(1,)]
 
 
+@pytest.mark.slow
 def test_addmaps_without_a_full_map_is_a_usage_error(database):
     result = scrapy("addmaps", "--match-id", "1", database=database)
     assert result.returncode != 0

@@ -87,6 +87,7 @@ def test_good_values_are_read_into_their_types(tmp_path):
     assert HltvConfig.from_settings(Settings({"HLTV_DB_PATH": "x/y.sqlite3"})).database == Path("x/y.sqlite3")
 
 
+@pytest.mark.slow
 def test_importing_the_config_loads_almost_nothing_of_the_project():
     code = "import sys, hltv_scraper.config; print(sorted(m for m in sys.modules if m.startswith('hltv_scraper')))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -105,6 +106,7 @@ def test_a_crawl_with_a_bad_setting_stops_before_it_starts(server, database, cra
         assert not database.exists()  # nothing written, not even an empty database
 
 
+@pytest.mark.slow
 def test_the_config_is_built_once_per_crawl_with_browser_and_proxies_on(
     server, database, crawl_settings, tmp_path, monkeypatch
 ):

@@ -48,6 +48,7 @@ def settings(crawl_settings, database) -> dict:
     return {**crawl_settings, "HLTV_USER_AGENT": BROWSER}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("export", [netscape, as_json], ids=["cookies.txt", "json"])
 def test_valid_cookies_get_every_page_without_a_challenge(server, gate, database, settings, tmp_path, export, caplog):
     token = gate.issue(BROWSER)

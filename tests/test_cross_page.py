@@ -83,6 +83,7 @@ CONTRADICTIONS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("page", "body", "says", "and_says"), CONTRADICTIONS)
 def test_a_contradicting_page_fails_its_map_and_the_others_commit(server, database, crawl_settings,
                                                                   page, body, says, and_says):
@@ -104,6 +105,7 @@ def test_a_contradicting_page_fails_its_map_and_the_others_commit(server, databa
     assert_matches_truth(database, OTHER)
 
 
+@pytest.mark.slow
 @pytest.mark.both_backends
 def test_an_economy_chart_with_its_series_swapped_is_stored_the_right_way_round(server, database, crawl_settings):
     for mapstatsid in (MAP, OTHER):
@@ -118,6 +120,7 @@ def test_an_economy_chart_with_its_series_swapped_is_stored_the_right_way_round(
     assert_matches_truth(database, OTHER)
 
 
+@pytest.mark.slow
 def test_the_unchanged_pages_pass_every_check(server, database, crawl_settings):
     """The helpers above change what they say and nothing else: unchanged, the pages commit."""
     from tests.support.pages import MAPSTATSIDS
@@ -131,6 +134,7 @@ def test_the_unchanged_pages_pass_every_check(server, database, crawl_settings):
     assert result.stat("hltv/maps/economy_series_swapped") == 0
 
 
+@pytest.mark.slow
 def test_a_match_record_naming_the_teams_the_other_way_round_fails_the_map(server, database, crawl_settings):
     """The page's Northwind players are Northwind's on the scoreboard; a match record that
     gives Northwind's name to the other team's id contradicts both."""

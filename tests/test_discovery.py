@@ -66,6 +66,7 @@ def snapshot(database) -> dict[str, list[tuple]]:
     return {table: rows(database, f"SELECT {columns} FROM {table} ORDER BY 1, 2, 3") for table, columns in tables.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.both_backends
 def test_from_an_empty_database_to_every_public_map_and_a_rerun_reads_one_page(server, database, crawl_settings):
     serve_listing(server)
@@ -129,6 +130,7 @@ def test_scrapy_collect_runs_the_chain_and_prints_the_summary(server, database, 
         assert str(database) in done.stdout
 
 
+@pytest.mark.slow
 def test_a_stage_the_site_stops_ends_the_chain(server, database, crawl_settings):
     server.script("results", 0, Answer(status=403, body=CF_CHALLENGE, headers=CHALLENGE_HEADERS))
     options = [item for name, value in {**crawl_settings, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": 0,
@@ -156,6 +158,7 @@ def stored_match_ids(database) -> set[int]:
     return {match_id for (match_id,) in rows(database, "SELECT match_id FROM matches")}
 
 
+@pytest.mark.slow
 def test_the_listing_is_read_to_its_last_page(server, database, crawl_settings):
     serve_listing(server, pages=3)
 
@@ -168,6 +171,7 @@ def test_the_listing_is_read_to_its_last_page(server, database, crawl_settings):
     assert result.stat("hltv/results_pages/committed") == 3
 
 
+@pytest.mark.slow
 def test_pages_limits_the_pages_read(server, database, crawl_settings):
     serve_listing(server, pages=3)
 
@@ -177,6 +181,7 @@ def test_pages_limits_the_pages_read(server, database, crawl_settings):
     assert stored_match_ids(database) == {e["match_id"] for o in (0, 100) for e in results_entries(o)}
 
 
+@pytest.mark.slow
 def test_since_stores_newer_entries_and_stops_at_a_page_all_older(server, database, crawl_settings):
     serve_listing(server, pages=3)  # page 100 is 1000 days older than page 0: all before 2024
 
@@ -190,6 +195,7 @@ def test_since_stores_newer_entries_and_stops_at_a_page_all_older(server, databa
     assert result.stat("hltv/results_pages/entries_outside_dates") == 2 * len(results_entries(0)) - len(newer)
 
 
+@pytest.mark.slow
 def test_until_skips_newer_entries_and_reads_on(server, database, crawl_settings):
     serve_listing(server, pages=2)
 
@@ -202,6 +208,7 @@ def test_until_skips_newer_entries_and_reads_on(server, database, crawl_settings
     assert max(e["entry_unix_ms"] for e in results_entries(0)) >= end  # some were skipped
 
 
+@pytest.mark.slow
 def test_a_page_of_known_matches_stops_the_next_run_unless_full(server, database, crawl_settings):
     serve_listing(server, pages=3)
     run_crawl("results", crawl_settings)
@@ -218,6 +225,7 @@ def test_a_page_of_known_matches_stops_the_next_run_unless_full(server, database
     assert results_requests(server) == [0, 100, 200]
 
 
+@pytest.mark.slow
 def test_offset_starts_further_down_the_listing(server, database, crawl_settings):
     serve_listing(server, pages=3)
 
@@ -239,6 +247,7 @@ def test_bad_results_arguments_are_refused_before_any_request(server, database, 
 # -- refused and broken pages ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_refused_results_page_stops_the_crawl_and_writes_nothing_of_it(server, database, crawl_settings):
     serve_listing(server, pages=3)
     server.script("results", 100, Answer(status=403, body=CF_CHALLENGE, headers=CHALLENGE_HEADERS))
@@ -251,6 +260,7 @@ def test_a_refused_results_page_stops_the_crawl_and_writes_nothing_of_it(server,
     assert rows(database, "SELECT count(*) FROM failures") == [(0,)]
 
 
+@pytest.mark.slow
 def test_a_broken_results_page_stops_the_crawl_as_a_layout_change(server, database, crawl_settings):
     serve_listing(server, pages=3)
     broken = results_page(100, days_back=1000).replace(b'href="/matches/', b'href="/no-such-link/')
@@ -265,6 +275,7 @@ def test_a_broken_results_page_stops_the_crawl_as_a_layout_change(server, databa
     assert (stage, unit_id, page) == ("results", 100, "results") and "match" in reason
 
 
+@pytest.mark.slow
 def test_a_results_page_that_cannot_be_stored_stops_the_walk(server, database, crawl_settings, monkeypatch):
     """Its matches are not in the database: a later run stopping at a page of known
     matches above it would never come back for them."""
@@ -299,6 +310,7 @@ def add_matches(database, *match_ids: int) -> None:
         db.close()
 
 
+@pytest.mark.slow
 @pytest.mark.both_backends
 def test_a_refused_match_page_leaves_the_match_pending_and_untouched(server, database, crawl_settings):
     add_matches(database, 2389951, 2367432)
@@ -313,6 +325,7 @@ def test_a_refused_match_page_leaves_the_match_pending_and_untouched(server, dat
     assert_match_matches_truth(database, 2367432)
 
 
+@pytest.mark.slow
 @pytest.mark.both_backends
 def test_a_broken_match_page_counts_an_attempt_and_writes_nothing_else(server, database, crawl_settings):
     add_matches(database, 2389951, 2367432)
@@ -333,6 +346,7 @@ def test_a_broken_match_page_counts_an_attempt_and_writes_nothing_else(server, d
     assert again.stat("hltv/matches/requested") == 0 and sum(server.requests.values()) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.both_backends
 def test_the_match_page_order_wins_over_a_map_stats_page_stored_first(server, database, crawl_settings):
     """A map stored from its stats page while the match record had the teams the other
@@ -359,6 +373,7 @@ def test_the_match_page_order_wins_over_a_map_stats_page_stored_first(server, da
     assert_scoreboard_matches_truth(database, 188093)
 
 
+@pytest.mark.slow
 def test_a_map_the_match_page_places_elsewhere_fails_the_match(server, database, crawl_settings):
     from hltv_scraper.storage import Database
 
@@ -376,6 +391,7 @@ def test_a_map_the_match_page_places_elsewhere_fails_the_match(server, database,
     assert rows(database, "SELECT count(*) FROM vetoes") == [(0,)]
 
 
+@pytest.mark.slow
 def test_addmatches_then_matches_finds_the_maps(server, database, crawl_settings, tmp_path):
     csv = tmp_path / "matches.csv"
     csv.write_text("match_id,slug\n2384993,paper-tigers-vs-grey-tide\n2380434,\n")
@@ -397,6 +413,7 @@ def test_addmatches_then_matches_finds_the_maps(server, database, crawl_settings
     assert {key for key in server.requests if key[0] == "mapstats"} == {("mapstats", 206389), ("mapstats", 206391)}
 
 
+@pytest.mark.slow
 def test_addmatches_refuses_a_bad_csv_whole(database, tmp_path):
     csv = tmp_path / "matches.csv"
     csv.write_text("match_id,slug\n2384993,ok\nnot-a-number,x\n2380434,bad slug!\n2384993,other\n")

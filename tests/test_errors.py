@@ -59,6 +59,7 @@ def has_tables(url: str) -> bool:
 # -- reading never creates ----------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.both_backends
 @pytest.mark.parametrize("command", sorted(READING))
 def test_reading_commands_refuse_a_database_that_does_not_exist(command, database, backend, tmp_path):
@@ -118,6 +119,7 @@ def test_a_server_that_is_down_or_a_wrong_password_names_the_address_not_the_pas
 # -- command options ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "expected"), [
     (["requeue"], "--stage is required: one of matches, map_stats, perf_economy"),
     (["requeue", "--stage", "maps"], "--stage must be one of matches, map_stats, perf_economy, got 'maps'"),
@@ -163,6 +165,7 @@ def test_a_collect_replay_without_the_first_results_page_names_the_folder(tmp_pa
 # -- files -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.both_backends
 def test_a_spreadsheet_csv_with_a_byte_order_mark_and_capital_headers_is_read(database, tmp_path):
     csv = tmp_path / "maps.csv"
@@ -172,6 +175,7 @@ def test_a_spreadsheet_csv_with_a_byte_order_mark_and_capital_headers_is_read(da
     assert result.stdout.strip().endswith(": 1 maps added, 0 already known")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["addmaps", "addmatches"])
 def test_a_file_that_is_not_text_is_named(command, tmp_path):
     binary = tmp_path / "maps.xlsx"
@@ -185,6 +189,7 @@ def test_a_file_that_is_not_text_is_named(command, tmp_path):
         f"cannot read {missing}: No such file or directory")
 
 
+@pytest.mark.slow
 def test_bad_rows_are_listed_on_the_one_line(tmp_path):
     csv = tmp_path / "matches.csv"
     csv.write_text("match_id\n1\nx\n-3\n")
@@ -222,6 +227,7 @@ def test_every_option_has_help_and_the_help_names_the_database(command):
     assert "-s HLTV_DB_PATH=FILE" in description
 
 
+@pytest.mark.slow
 def test_the_help_is_printed_as_scrapy_prints_it():
     result = scrapy("summary", "-h")
     assert result.returncode == 0
@@ -231,6 +237,7 @@ def test_the_help_is_printed_as_scrapy_prints_it():
 # -- scrapy crawl: its exit status -----------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("spider", "expected"), [
     ("mistake", "-a limit= takes a whole number, got 'abc'"),
     ("unavailable", "cannot open the database postgresql://u:***@127.0.0.1:1/db: Connection refused"),
@@ -240,12 +247,14 @@ def test_a_mistake_found_while_the_crawl_is_built_is_one_line_last(spider, expec
     assert mistake(result) == expected
 
 
+@pytest.mark.slow
 def test_a_bug_while_the_crawl_is_built_keeps_its_traceback(tmp_path):
     result = scrapy("crawl", "bug", *TEST_SPIDERS, settings={"HLTV_DB_PATH": tmp_path / "h.sqlite3"})
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "RuntimeError: a bug in the spider" in result.stderr
 
 
+@pytest.mark.slow
 def test_an_unknown_stage_is_one_line(tmp_path):
     result = scrapy("crawl", "result", settings={"HLTV_DB_PATH": tmp_path / "h.sqlite3"})
     assert mistake(result) == "no stage named 'result': one of map_stats, matches, perf_economy, results"

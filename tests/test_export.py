@@ -238,6 +238,7 @@ def assert_files_hold(out: Path, file_format: str, files: dict, result) -> None:
 # -- round trip ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.both_backends
 @pytest.mark.parametrize("file_format", FORMATS)
 def test_every_value_and_null_comes_back(demo_database, tmp_path, file_format):
@@ -285,6 +286,7 @@ def test_parquet_columns_have_proper_types(demo_sqlite, tmp_path):
 # -- DuckDB against the fixture truths ------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.both_backends
 def test_the_duckdb_file_holds_every_table_and_view_as_the_fixture_truths_say(demo_database, tmp_path):
     out = tmp_path / "export"
@@ -344,6 +346,7 @@ def test_the_duckdb_file_holds_every_table_and_view_as_the_fixture_truths_say(de
                 assert economy[number, won["winner_team_id"]]["won"]
 
 
+@pytest.mark.slow
 def test_duckdb_tables_have_the_parquet_files_types(demo_sqlite, tmp_path):
     export(demo_sqlite, tmp_path / "parquet")
     export(demo_sqlite, tmp_path / "duckdb", "duckdb")
@@ -358,6 +361,7 @@ def test_duckdb_tables_have_the_parquet_files_types(demo_sqlite, tmp_path):
     assert types["match_id"] == "BIGINT"
 
 
+@pytest.mark.slow
 def test_scrapy_export_duckdb_replaces_the_file_of_the_last_run(demo_sqlite, tmp_path):
     out = tmp_path / "export"
     out.mkdir()
@@ -372,6 +376,7 @@ def test_scrapy_export_duckdb_replaces_the_file_of_the_last_run(demo_sqlite, tmp
         assert db.sql("SELECT count(*) FROM kill_pairs").fetchall() == [(1500,)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("file_format", ["parquet", "duckdb"])
 def test_matches_carry_their_demo_id(demo_sqlite, tmp_path, file_format):
     """``matches.demo_id`` (migration 0004) is exported as it is stored: set on one
@@ -407,6 +412,7 @@ def match_days(database) -> dict[int, date]:
     return {m["match_id"]: m["date"].date() for m in matches if m["match_id"] in complete}
 
 
+@pytest.mark.slow
 def test_since_and_until_select_whole_utc_days_of_the_match_date(demo_sqlite, tmp_path):
     days = sorted(set(match_days(demo_sqlite).values()))
     assert len(days) >= 4
@@ -429,6 +435,7 @@ def test_since_and_until_select_whole_utc_days_of_the_match_date(demo_sqlite, tm
     assert len(expected(demo_sqlite, until=days[0])["matches"][1]) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("file_format", ["parquet", "duckdb"])
 def test_changed_since_takes_only_rows_updated_after_it(demo_sqlite, tmp_path, file_format):
     database = copy_sqlite(demo_sqlite, tmp_path / "db" / "hltv.sqlite3")
@@ -506,6 +513,7 @@ def test_a_map_completed_after_an_export_brings_its_older_rows_to_the_next(demo_
     assert datetime.fromisoformat(result.as_of) - datetime.fromisoformat(result.next_changed_since) == timedelta(minutes=1)
 
 
+@pytest.mark.slow
 def test_only_complete_maps_unless_include_incomplete(demo_sqlite, tmp_path):
     database = copy_sqlite(demo_sqlite, tmp_path / "db" / "hltv.sqlite3")
     match_id, map_number, _ = demo_maps()[3]
@@ -531,6 +539,7 @@ def test_only_complete_maps_unless_include_incomplete(demo_sqlite, tmp_path):
 # -- edges ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("file_format", FORMATS)
 def test_an_empty_database_gives_empty_files_with_headers(tmp_path, file_format):
     database = tmp_path / "empty.sqlite3"
@@ -645,6 +654,7 @@ def scrapy(*args: str, database: Path | str) -> subprocess.CompletedProcess:
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_scrapy_export_writes_the_files_and_says_what_to_append_with(demo_sqlite, tmp_path):
     out = tmp_path / "export"
 

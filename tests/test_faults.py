@@ -284,6 +284,7 @@ def corrupt(archive: Path, page: str, mapstatsid: int, how: str) -> None:
         meta.write_text(meta.read_text()[:20])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["truncated-gzip", "garbage-gzip", "truncated-meta"])
 def test_a_corrupt_archive_entry_in_replay_is_a_fetch_failure_and_the_crawl_goes_on(tmp_path, database, how):
     maps = (188093, 206389, 173424)
@@ -309,6 +310,7 @@ def test_a_corrupt_archive_entry_in_replay_is_a_fetch_failure_and_the_crawl_goes
         assert_matches_truth(database, mapstatsid)
 
 
+@pytest.mark.slow
 def test_a_corrupt_archive_entry_is_fetched_again_from_the_site(server, database, crawl_settings):
     """Outside replay the archive is a cache: a corrupt entry is a miss, not a page
     that can never be fetched again."""
@@ -348,6 +350,7 @@ def unwritable(monkeypatch, how: str) -> None:
     monkeypatch.setattr(database, "connect", refusing)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["disk-full", "read-only"])
 def test_a_database_that_cannot_be_written_stops_the_crawl_with_nothing_half_written(
     server, database, crawl_settings, monkeypatch, caplog, how

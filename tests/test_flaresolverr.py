@@ -42,6 +42,7 @@ def cmds(standin: FlareSolverrStandIn) -> list[str]:
     return [command["cmd"] for command in standin.commands]
 
 
+@pytest.mark.slow
 def test_a_challenged_page_comes_from_flaresolverr_then_the_plain_path_goes_on(server, gate, database, flaresolverr, settings):
     result = run_crawl("perf_economy", settings)
 
@@ -62,6 +63,7 @@ def test_a_challenged_page_comes_from_flaresolverr_then_the_plain_path_goes_on(s
     assert {h["user-agent"] for h in cleared} == {USER_AGENT}
 
 
+@pytest.mark.slow
 def test_an_interstitial_with_the_clearance_is_retried_plain(server, database, flaresolverr, settings):
     # what FlareSolverr 3.3.21 answered for this challenge: the page it first saw, and the cookie
     flaresolverr.interstitial = True
@@ -76,6 +78,7 @@ def test_an_interstitial_with_the_clearance_is_retried_plain(server, database, f
     assert result.stat("hltv/pages/fetched/plain") == 2 * len(MAPS)
 
 
+@pytest.mark.slow
 def test_flaresolverr_down_is_a_fetch_failure_with_its_reason(server, database, settings, caplog):
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
@@ -107,6 +110,7 @@ def test_a_flaresolverr_error_is_a_fetch_failure_with_its_message(server, databa
     assert pending(database) == set(MAPS)
 
 
+@pytest.mark.slow
 def test_each_proxy_gets_its_own_flaresolverr_session_and_clearance(database, flaresolverr, settings, tmp_path):
     # two addresses, each a site of its own behind its own Cloudflare
     gates = [ClearanceGate(), ClearanceGate()]
@@ -128,6 +132,7 @@ def test_each_proxy_gets_its_own_flaresolverr_session_and_clearance(database, fl
     assert all(g.passed > 0 for g in gates)
 
 
+@pytest.mark.slow
 def test_pages_wait_for_the_clearance_instead_of_meeting_the_same_challenge(server, gate, database, flaresolverr, settings):
     # six pages may be in flight at once: only the first meets the challenge, the others
     # wait for how it went, then for the solve (the old code: six challenges, one solve)

@@ -42,6 +42,7 @@ def test_the_unmutated_old_page_is_stored(databases, good_items):  # noqa: F811
     assert check("mapstats", OLD_PAGE, databases, good_items) == "stored"
 
 
+@pytest.mark.slow
 def test_a_mutated_old_page_parses_or_raises_parse_error_and_is_never_half_written(databases, good_items):  # noqa: F811
     @FUZZ
     @given(body=mutated())

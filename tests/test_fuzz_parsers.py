@@ -46,6 +46,7 @@ def test_the_unmutated_small_page_is_stored(page, databases, good_items):
     assert check(page, small_page(page, MAP), databases, good_items) == "stored"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", list(PARSERS))
 def test_a_mutated_page_parses_or_raises_parse_error_and_is_never_half_written(page, databases, good_items):
     @FUZZ

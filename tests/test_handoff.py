@@ -133,6 +133,7 @@ def test_a_rotated_clearance_is_solved_again(server, gate, database, handoff_set
     assert result.stat("playwright/browser_count") == 2
 
 
+@pytest.mark.slow
 def test_no_challenge_no_browser(database, handoff_settings):
     # a site without Cloudflare in front: the browser is never launched
     seed(database)

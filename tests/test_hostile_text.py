@@ -82,6 +82,7 @@ def schema(database) -> list[tuple]:
     return rows(database, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name_set", list(NAME_SETS))
 def test_hostile_names_are_stored_verbatim_and_the_map_whole(server, database, crawl_settings, tmp_path, name_set):
     names = {**NAME_SETS[name_set], **{p["player_name"]: new for p, new in zip(TRUTH["players"], PLAYERS)}}

@@ -44,6 +44,7 @@ def settings_for(https_server, tmp_path, name: str, **extra) -> dict:
             "HLTV_ARCHIVE_DIR": str(tmp_path / name / "archive"), **extra}
 
 
+@pytest.mark.slow
 def test_impersonating_chrome_stores_the_same_rows_as_the_stock_handler(https_server, tmp_path):
     stock = settings_for(https_server, tmp_path, "stock")
     impersonating = settings_for(https_server, tmp_path, "chrome", HLTV_IMPERSONATE="chrome", DOWNLOADER_MIDDLEWARES={

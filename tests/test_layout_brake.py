@@ -17,6 +17,7 @@ pytestmark = pytest.mark.both_backends
 NEW_VERSION = "99.0.0-test"
 
 
+@pytest.mark.slow
 def test_a_restyled_page_stops_the_crawl_costs_no_attempt_and_a_new_version_retries(
     server, database, crawl_settings, monkeypatch, tmp_path
 ):

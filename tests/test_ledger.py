@@ -44,6 +44,7 @@ def closing_line(caplog) -> dict[str, int | str]:
 # -- counts that add up ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.both_backends
 def test_every_claimed_map_is_in_one_bucket_of_the_closing_line(server, database, crawl_settings, caplog):
     for mapstatsid in ALL_MAPS:
@@ -63,6 +64,7 @@ def test_every_claimed_map_is_in_one_bucket_of_the_closing_line(server, database
     assert sum(line[bucket] for bucket in BUCKETS) == line["claimed"]
 
 
+@pytest.mark.slow
 @pytest.mark.both_backends
 def test_a_crawl_stopped_by_a_brake_accounts_for_the_maps_it_never_reached(server, database, crawl_settings, caplog):
     """Eight maps named at once are all claimed; the layout brake stops the crawl after
@@ -98,6 +100,7 @@ def test_log_lines_name_a_map_by_its_mapstatsid(server, database, crawl_settings
 # -- validation failures feed the layout brake -----------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.both_backends
 def test_maps_that_all_fail_a_cross_page_check_stop_the_crawl_and_lose_no_attempt(server, database, crawl_settings):
     for mapstatsid in OTHER_MATCHES:
@@ -115,6 +118,7 @@ def test_maps_that_all_fail_a_cross_page_check_stop_the_crawl_and_lose_no_attemp
     assert rows(database, "SELECT DISTINCT perf_attempts FROM maps") == [(0,)]
 
 
+@pytest.mark.slow
 def test_one_map_failing_a_check_still_costs_it_an_attempt(server, database, crawl_settings):
     for mapstatsid in OTHER_MATCHES:
         seed_scoreboard(database, mapstatsid)
@@ -181,6 +185,7 @@ def test_the_progress_line_counts_the_chain_in_the_database_only_now_and_then(tm
     assert refreshed.endswith("3 maps for performance/economy")  # nothing was committed really
 
 
+@pytest.mark.slow
 def test_a_crawl_waiting_for_a_dead_crawls_leases_says_so(server, database, crawl_settings, caplog):
     maps = ALL_MAPS[:2]
     for mapstatsid in maps:

@@ -13,6 +13,7 @@ from tests.support.server import Answer, page_bytes
 from tests.support.truth import ALL_MAPS, assert_matches_truth
 from tests.support.truth import add_maps, assert_scoreboard_matches_truth
 
+@pytest.mark.slow
 @pytest.mark.both_backends
 def test_from_addmaps_to_complete_maps(server, database, crawl_settings):
     add_maps(database, ALL_MAPS)

@@ -378,6 +378,7 @@ def resub(pattern: str, replacement: str, text: str) -> str:
     return text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("match_id", [2389951, 2384993, 2371321])
 def test_an_older_looking_page_reads_the_same(match_id):
     """Spans for divs, wrappers, other attribute order, extra classes, whitespace, <br>."""

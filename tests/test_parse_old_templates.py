@@ -248,6 +248,7 @@ def test_economy_variant_field_by_field(mapstatsid):
 # -- the committed files are what the tool makes ------------------------------------------
 
 
+@pytest.mark.slow
 def test_committed_variants_are_what_the_tool_makes():
     spec = importlib.util.spec_from_file_location("make_page_variants", TOOL)
     tool = importlib.util.module_from_spec(spec)

@@ -219,6 +219,7 @@ def test_optional_pieces_removed_read_as_none():
     assert (page.offset, page.total, page.next_offset) == (None, None, None)
 
 
+@pytest.mark.slow
 def test_an_older_looking_listing_reads_the_same():
     """Spans for divs, wrappers, other attribute order, extra classes and whitespace."""
     text = load_page("results-0").text

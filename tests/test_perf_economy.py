@@ -15,6 +15,7 @@ from tests.support.truth import ACCESS_DENIED, ALL_MAPS, CF_CHALLENGE, CF_HEADER
 
 pytestmark = pytest.mark.both_backends
 
+@pytest.mark.slow
 def test_crawl_stores_every_map_whole_and_a_rerun_changes_nothing(server, database, crawl_settings):
     for mapstatsid in ALL_MAPS:
         seed_scoreboard(database, mapstatsid)
@@ -42,6 +43,7 @@ def test_crawl_stores_every_map_whole_and_a_rerun_changes_nothing(server, databa
     assert {m: snapshot(database, m) for m in ALL_MAPS} == first
 
 
+@pytest.mark.slow
 def test_economy_team_ids_resolve_when_the_match_record_names_differ(server, database, crawl_settings):
     truth = expected(173424)["match"]
     # the match record lists the teams the other way round, spelled differently
@@ -69,6 +71,7 @@ def test_economy_rounds_missing_from_round_history_are_counted_not_stored(server
     assert stored == [(n,) for n in range(1, 19)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("page", "answer"),
     [
@@ -96,6 +99,7 @@ def test_a_fetch_failure_leaves_the_map_untouched_and_pending(server, database, 
     assert result.stat("hltv/maps/failed") == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("mapstatsid", "page", "special"),
     [
@@ -132,6 +136,7 @@ def test_a_parse_failure_counts_an_attempt_and_writes_nothing_else(server, datab
     assert server.requests[(page, mapstatsid)] == requests
 
 
+@pytest.mark.slow
 def test_a_writer_that_crashes_writes_nothing_and_counts_an_attempt(server, database, crawl_settings, monkeypatch):
     seed_scoreboard(database, 188093)
     before = snapshot(database, 188093)
@@ -175,6 +180,7 @@ def test_no_pending_maps_means_no_requests(server, database, crawl_settings):
     assert sum(server.requests.values()) == 0
 
 
+@pytest.mark.slow
 def test_the_crawl_stops_after_consecutive_fetch_failures(server, database, crawl_settings):
     for mapstatsid in ALL_MAPS:
         seed_scoreboard(database, mapstatsid)
@@ -190,6 +196,7 @@ def test_the_crawl_stops_after_consecutive_fetch_failures(server, database, craw
     assert rows(database, "SELECT count(*) FROM economy") == [(0,)]
 
 
+@pytest.mark.slow
 def test_mapstatsid_and_limit_arguments(server, database, crawl_settings):
     for mapstatsid in (164779, 188093, 219131):
         seed_scoreboard(database, mapstatsid)
@@ -209,6 +216,7 @@ def test_mapstatsid_and_limit_arguments(server, database, crawl_settings):
     assert unknown.stat("hltv/maps/requested") == 0
 
 
+@pytest.mark.slow
 def test_replay_serves_a_recorded_crawl_without_the_network(server, database, crawl_settings, tmp_path):
     maps = (162345, 206389, 173424)
     for mapstatsid in maps:
@@ -237,6 +245,7 @@ def test_replay_serves_a_recorded_crawl_without_the_network(server, database, cr
     assert pending(replay_db) == {173424}
 
 
+@pytest.mark.slow
 def test_refusals_never_enter_the_archive(server, database, crawl_settings):
     seed_scoreboard(database, 173424)
     server.script("performance", 173424, Answer(status=403, body=CF_CHALLENGE, headers=CF_HEADERS))
@@ -248,6 +257,7 @@ def test_refusals_never_enter_the_archive(server, database, crawl_settings):
     assert not (archive / "performance" / "173424.html.gz").exists()
 
 
+@pytest.mark.slow
 def test_a_map_another_crawl_finished_meanwhile_is_left_as_it_is(server, database, crawl_settings):
     from hltv_scraper.parsers.economy import parse_economy
     from hltv_scraper.parsers.performance import parse_performance
@@ -272,6 +282,7 @@ def test_a_map_another_crawl_finished_meanwhile_is_left_as_it_is(server, databas
     assert_matches_truth(database, 188093)
 
 
+@pytest.mark.slow
 def test_requests_a_middleware_drops_leave_their_maps_pending_and_the_crawl_ends(server, database, crawl_settings):
     # URLLENGTH_LIMIT drops a request without calling its errback: its map must
     # still leave the maps in flight, or the crawl waits for it for ever.

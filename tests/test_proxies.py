@@ -61,6 +61,7 @@ def seed(database: Path, maps=ALL_MAPS[:6]) -> tuple[int, ...]:
     return tuple(maps)
 
 
+@pytest.mark.slow
 def test_requests_spread_over_the_proxies_and_every_map_is_stored(server, proxies, database, proxy_settings):
     maps = seed(database)
 
@@ -81,6 +82,7 @@ def test_requests_spread_over_the_proxies_and_every_map_is_stored(server, proxie
     assert result.stat("hltv/proxies/benched") == 0
 
 
+@pytest.mark.slow
 def test_a_refusing_proxy_is_benched_while_the_others_carry_the_crawl(server, proxies, database, proxy_settings):
     maps = seed(database, ALL_MAPS)
     refusing = proxies[1]
@@ -107,6 +109,7 @@ def test_a_refusing_proxy_is_benched_while_the_others_carry_the_crawl(server, pr
     assert result.stat("hltv/refused/cloudflare_challenge") == asked
 
 
+@pytest.mark.slow
 def test_a_benched_proxy_comes_back_after_its_bench(server, proxies, database, proxy_settings, caplog):
     maps = seed(database, ALL_MAPS)
     flaky = proxies[0]
@@ -144,6 +147,7 @@ def test_every_proxy_refusing_stops_the_crawl(server, proxies, database, proxy_s
         assert 2 <= sum(proxy.requests.values()) <= 2 + 8
 
 
+@pytest.mark.slow
 def test_proxy_credentials_never_show(server, proxies, database, proxy_settings, caplog):
     seed(database, ALL_MAPS[:4])
     proxies[1].script("performance", ALL_MAPS[0], CHALLENGE, Answer())  # a warning or two
@@ -164,6 +168,7 @@ def test_proxy_credentials_never_show(server, proxies, database, proxy_settings,
     assert SECRET not in repr(result.stats)
 
 
+@pytest.mark.slow
 def test_impersonating_chrome_through_the_proxies(server, proxies, database, proxy_settings):
     maps = seed(database, ALL_MAPS[:3])
 

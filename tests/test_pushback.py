@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from scrapy.utils.project import get_project_settings
 
 from tests.support.crawl import run_crawl
@@ -44,6 +46,7 @@ def test_refusals_slow_the_site_down(server, database, crawl_settings):
     assert pending(database) == {206389}
 
 
+@pytest.mark.slow
 def test_429_with_retry_after_is_honoured_then_committed(server, database, crawl_settings):
     seed_scoreboard(database, 206389)
     server.script("economy", 206389, Answer(status=429, body=b"slow down", headers={"Retry-After": "1"}), Answer())
@@ -72,6 +75,7 @@ def default_pacing() -> dict:
     return {name: project[name] for name in names}
 
 
+@pytest.mark.slow
 def test_the_default_pacing_is_one_request_at_a_time_3_to_5_s_apart(server, database, crawl_settings):
     seed_scoreboard(database, 206389)
 

@@ -120,6 +120,7 @@ def test_the_readme_has_each_example_in_duckdb_and_pandas():
         assert "pd.read_parquet" in python, name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("language", ["sql", "python"])
 def test_round_weighted_adr_per_player(exported, language):
     sql, python = examples()["adr"]

@@ -45,6 +45,7 @@ def versions(database, mapstatsid: int) -> tuple:
     return rows(database, "SELECT mapstats_version, perf_economy_version FROM maps WHERE mapstatsid = ?", mapstatsid)[0]
 
 
+@pytest.mark.slow
 @pytest.mark.both_backends
 def test_stale_maps_are_reparsed_from_the_archive_and_the_current_ones_left_alone(server, database, crawl_settings):
     add_maps(database, [STALE, GAP, CURRENT])
@@ -96,6 +97,7 @@ def test_stale_maps_are_reparsed_from_the_archive_and_the_current_ones_left_alon
     assert rows(database, "SELECT count(*) FROM failures") == [(0,)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("spider", "arguments", "error"),
     [

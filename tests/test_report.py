@@ -252,6 +252,7 @@ def test_a_map_not_there_or_not_complete_is_refused(demo_sqlite, tmp_path):
         write_report("<html></html>", tmp_path)
 
 
+@pytest.mark.slow
 def test_scrapy_report_writes_the_file_and_refuses_a_bad_map(demo_sqlite, tmp_path):
     out = tmp_path / "reports" / "report.html"
     settings = [i for k, v in database_settings(demo_sqlite).items() for i in ("-s", f"{k}={v}")]

@@ -43,6 +43,7 @@ def nowhere(crawl_settings, database) -> tuple[dict, str]:
             "DOWNLOAD_DELAY": 0.3, "DOWNLOAD_DELAY_JITTER": 0}, address
 
 
+@pytest.mark.slow
 def test_a_site_nothing_answers_at_stops_the_crawl_as_unreachable(nowhere, database, caplog):
     settings, address = nowhere
     caplog.set_level(logging.WARNING)

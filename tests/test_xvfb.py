@@ -40,6 +40,7 @@ def standin(tmp_path: Path, pause: float) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_the_display_number_is_read_up_to_its_newline(tmp_path):
     xvfb = Xvfb(standin(tmp_path, pause=0.5))
     try:
@@ -52,6 +53,7 @@ def test_the_display_number_is_read_up_to_its_newline(tmp_path):
     assert xvfb.process is None
 
 
+@pytest.mark.slow
 def test_a_display_server_that_never_says_its_number_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setattr("hltv_scraper.fetch.xvfb._START_SECONDS", 0.5)
     silent = tmp_path / "Xvfb"
