@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from scrapy.utils.project import get_project_settings
 
 from tests.support.crawl import run_crawl
