@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from tests.support.fuzz import (  # noqa: F401  (databases, good_items: fixtures)
     FUZZ,
     MAP,
-    MUTATIONS,
-    _Unparsable,
     check,
+    damaged,
     databases,
     good_items,
 )
@@ -27,17 +25,6 @@ OLD_PAGE = page_bytes(f"old-mapstats-{MAP}")
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
 
-@st.composite
-def mutated(draw) -> bytes:
-    body = OLD_PAGE
-    for mutation in draw(st.lists(st.sampled_from(MUTATIONS), min_size=1, max_size=2)):
-        try:
-            body = mutation(draw, body)
-        except _Unparsable:
-            pass
-    return body
-
-
 def test_the_unmutated_old_page_is_stored(databases, good_items):  # noqa: F811
     assert check("mapstats", OLD_PAGE, databases, good_items) == "stored"
 
@@ -45,7 +32,7 @@ def test_the_unmutated_old_page_is_stored(databases, good_items):  # noqa: F811
 @pytest.mark.slow
 def test_a_mutated_old_page_parses_or_raises_parse_error_and_is_never_half_written(databases, good_items):  # noqa: F811
     @FUZZ
-    @given(body=mutated())
+    @given(body=damaged(OLD_PAGE))
     def property_(body: bytes) -> None:
         check("mapstats", body, databases, good_items)
 

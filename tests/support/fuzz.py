@@ -181,7 +181,13 @@ MUTATIONS = [delete_elements, shuffle_attributes, garbage_json, truncate, huge_n
 
 @st.composite
 def mutated(draw, page: str) -> bytes:
-    body = small_page(page, MAP)
+    """The map's (cut-down) page of that kind, damaged by one or two mutations."""
+    return draw(damaged(small_page(page, MAP)))
+
+
+@st.composite
+def damaged(draw, body: bytes) -> bytes:
+    """``body`` damaged by one or two mutations (a mutation that cannot apply is skipped)."""
     for mutation in draw(st.lists(st.sampled_from(MUTATIONS), min_size=1, max_size=2)):
         try:
             body = mutation(draw, body)
