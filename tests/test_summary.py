@@ -58,12 +58,12 @@ def test_failures_of_many_maps_for_one_reason_read_as_one_line(database, capsys,
 
     assert len(lines) == 3
     assert lines[0] == (
-        "150  perf_economy performance page, parser 1.0.0, 2.0.0, latest 2026-03-01T10:00:00+00:00: "
+        "150  perf_economy performance page, 150 units, parser 1.0.0, 2.0.0, latest 2026-03-01T10:00:00+00:00: "
         "performance: expected # player cards for '…', found #"
     )
-    assert lines[1].startswith("3  perf_economy economy page, parser 2.0.0, latest ")
+    assert lines[1].startswith("3  perf_economy economy page, 3 units, parser 2.0.0, latest ")
     assert lines[1].endswith(": economy vs mapstats: players [#…] are not on the scoreboard")
-    assert lines[2].startswith("1  map_stats mapstats page, parser 2.0.0") and lines[2].endswith("no .match-info-box")
+    assert lines[2].startswith("1  map_stats mapstats page, 1 unit, parser 2.0.0") and lines[2].endswith("no .match-info-box")
 
 
 def test_units_are_counted_by_the_parser_version_that_stored_them(database, capsys, monkeypatch):
