@@ -64,6 +64,7 @@ def main() -> int:
     steps = [
         ["collect", "--pages", "1", *database, *replay],
         ["export", "--format", "parquet", "--out", _shown(export_dir), *database],
+        ["export", "--format", "duckdb", "--out", _shown(export_dir), *database],
         ["report", "--out", _shown(report), *database],
     ]
     scrapy = scrapy_command()
@@ -82,7 +83,8 @@ def main() -> int:
             return done.returncode
         if step[0] == "collect":
             print(_why_pending(done.stdout))
-    print(f"\nThe dataset: {_shown(export_dir)}/ (player_maps.parquet and one file per table)")
+    print(f"\nThe dataset: {_shown(export_dir)}/ (player_maps.parquet and one file per table and view;"
+          f" all of them in {_shown(export_dir / 'hltv.duckdb')})")
     print(f"The report:  {_shown(report)} (open it in a browser)")
     return 0
 
