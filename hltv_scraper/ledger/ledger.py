@@ -102,15 +102,8 @@ class Ledger:
         return ledger
 
     @staticmethod
-    def of(crawler: Crawler) -> Ledger:
-        """The crawl's ledger (its spider built it)."""
-        ledger = Ledger.on(crawler)
-        if ledger is None:
-            raise RuntimeError(f"{crawler.spidercls.__name__} keeps no unit ledger: it is not one of our stages")
-        return ledger
-
-    @staticmethod
     def on(crawler: Crawler) -> Ledger | None:
+        """The crawl's ledger (its spider built it); None for a spider that is no stage."""
         return getattr(crawler, "hltv_ledger", None)
 
     @property
