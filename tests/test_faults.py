@@ -28,6 +28,7 @@ import pytest
 
 from sqlalchemy.exc import IntegrityError
 
+from hltv_scraper.items import PerfEconomyPages
 from hltv_scraper.storage import Database
 from hltv_scraper.storage._schema import in_transaction
 from hltv_scraper.validation import check_for
@@ -402,11 +403,11 @@ def test_the_database_refuses_a_number_too_large_for_it_as_a_validation_failure(
     from tests.support.pages import load_page
 
     before = seed(database, (206389,))[206389]
-    pages = {
-        "performance": parse_performance(load_page("performance-206389")),
-        "economy": parse_economy(load_page("economy-206389")),
-    }
-    pages["performance"].kill_matrix[-1].player1_kills = 2**63
+    pages = PerfEconomyPages(
+        performance=parse_performance(load_page("performance-206389")),
+        economy=parse_economy(load_page("economy-206389")),
+    )
+    pages.performance.kill_matrix[-1].player1_kills = 2**63
     db = Database.open(database)
     try:
         with pytest.raises(ValidationError):

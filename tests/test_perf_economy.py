@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from hltv_scraper.items import PerfEconomyPages
 from hltv_scraper.storage import _perf_economy
 from hltv_scraper.validation import check_perf_economy
 from tests.support.crawl import run_crawl
@@ -265,10 +266,10 @@ def test_a_map_another_crawl_finished_meanwhile_is_left_as_it_is(server, databas
     from tests.support.pages import load_page
 
     seed_scoreboard(database, 188093)
-    pages = {
-        "performance": parse_performance(load_page("performance-188093")),
-        "economy": parse_economy(load_page("economy-188093")),
-    }
+    pages = PerfEconomyPages(
+        performance=parse_performance(load_page("performance-188093")),
+        economy=parse_economy(load_page("economy-188093")),
+    )
     db = Database.open(database)
     try:
         db.save("perf_economy", 188093, pages, parser_version="first", overwrite=False, check=check_perf_economy)

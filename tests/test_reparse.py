@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from scrapy.exceptions import UsageError
 
+from hltv_scraper.items import MapStatsPages, PerfEconomyPages
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.storage import Database
 from hltv_scraper.validation import check_for
@@ -125,9 +126,9 @@ def test_a_rewritten_scoreboard_with_other_players_takes_the_maps_performance_wi
     add_maps(database, [STALE])
     db = Database.open(database)
     try:
-        db.save("map_stats", STALE, {"mapstats": parse_mapstats(load_page(f"mapstats-{STALE}"))}, parser_version=OLD)
-        db.save("perf_economy", STALE, {"performance": parse_performance(load_page(f"performance-{STALE}")),
-                                       "economy": parse_economy(load_page(f"economy-{STALE}"))}, parser_version=OLD,
+        db.save("map_stats", STALE, MapStatsPages(parse_mapstats(load_page(f"mapstats-{STALE}"))), parser_version=OLD)
+        db.save("perf_economy", STALE, PerfEconomyPages(performance=parse_performance(load_page(f"performance-{STALE}")),
+                                                       economy=parse_economy(load_page(f"economy-{STALE}"))), parser_version=OLD,
                 check=check_for("perf_economy"))
         # what the old parser got wrong: a player id, and a round too many
         rows(database, "UPDATE player_stats SET player_id = 4242 WHERE player_id = 14094")
@@ -135,7 +136,7 @@ def test_a_rewritten_scoreboard_with_other_players_takes_the_maps_performance_wi
                        "SELECT match_id, map_number, 25, 'then', 'then' FROM maps WHERE mapstatsid = ?", STALE)
         assert db.count_pending("perf_economy", max_attempts=3) == 0
 
-        db.save("map_stats", STALE, {"mapstats": parse_mapstats(load_page(f"mapstats-{STALE}"))},
+        db.save("map_stats", STALE, MapStatsPages(parse_mapstats(load_page(f"mapstats-{STALE}"))),
                 parser_version=current_parser_version())
 
         assert db.count_pending("perf_economy", max_attempts=3) == 1

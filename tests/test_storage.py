@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from scrapy.settings import Settings
 
 from hltv_scraper.config import HltvConfig
+from hltv_scraper.items import PerfEconomyPages
 from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.performance import parse_performance
 from hltv_scraper.storage import AlreadyStored, Database
@@ -249,8 +250,8 @@ def test_storing_failing_and_releasing_clear_the_lease(database):
         assert claim(db, "w") == [101, 102]
         db.record_failure("map_stats", 101, failures=[("mapstats", "broken", None)], parser_version="t", worker="w")
         db.release("map_stats", 102, worker="w")
-        pages = {"performance": parse_performance(load_page("performance-188093")),
-                 "economy": parse_economy(load_page("economy-188093"))}
+        pages = PerfEconomyPages(performance=parse_performance(load_page("performance-188093")),
+                                 economy=parse_economy(load_page("economy-188093")))
         db.save("perf_economy", 188093, pages, parser_version="t", worker="w", check=check_perf_economy)
         assert db.leases() == []
     finally:
@@ -264,8 +265,8 @@ def test_a_unit_another_live_crawl_holds_is_not_written(database):
     db = Database.open(database)
     try:
         db.claim_named("perf_economy", [188093], worker="holder", lease_seconds=60)
-        pages = {"performance": parse_performance(load_page("performance-188093")),
-                 "economy": parse_economy(load_page("economy-188093"))}
+        pages = PerfEconomyPages(performance=parse_performance(load_page("performance-188093")),
+                                 economy=parse_economy(load_page("economy-188093")))
         with pytest.raises(AlreadyStored):
             db.save("perf_economy", 188093, pages, parser_version="t", worker="late", check=check_perf_economy)
         assert [(r["worker"], r["units"]) for r in db.leases()] == [("holder", 1)]

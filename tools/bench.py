@@ -54,6 +54,7 @@ import scrapy  # noqa: E402
 from lxml import etree  # noqa: E402
 from scrapy.http import HtmlResponse  # noqa: E402
 
+from hltv_scraper.items import PerfEconomyPages  # noqa: E402
 from hltv_scraper.parsers import PARSER_VERSION, _page  # noqa: E402
 from hltv_scraper.parsers.economy import parse_economy  # noqa: E402
 from hltv_scraper.parsers.mapstats import parse_mapstats  # noqa: E402
@@ -461,8 +462,8 @@ def bench_commits(location: Path | str, count: int) -> dict[str, Any]:
     sqlite = isinstance(location, Path)
     seeded = data.database_bytes(location) if sqlite else None
     parsed = {
-        m: {page: PARSERS[page](response(page, data.page_bytes(page, m), m))
-            for page in ("performance", "economy")}
+        m: PerfEconomyPages(**{page: PARSERS[page](response(page, data.page_bytes(page, m), m))
+                               for page in ("performance", "economy")})
         for m in data.FIXTURE_MAPS
     }
     db = Database.open(location)

@@ -620,8 +620,6 @@ def _stage(stage: Stage | str) -> Stage:
 def _bundle(stage: Stage, pages: Any) -> Any:
     if isinstance(pages, stage.bundle):
         return pages
-    if isinstance(pages, Mapping):
-        return stage.bundle(**{page: pages[page] for page in stage.pages})
     raise TypeError(f"the {stage.name} stage takes a {stage.bundle.__name__}, not {type(pages).__name__}")
 
 
