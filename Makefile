@@ -42,5 +42,6 @@ bench: install
 scrapyd: install
 	@VENV=$(VENV) deploy/scrapyd.sh start
 
+# Removes what the build makes. Never data/: it holds the database and the page archive.
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) .pytest_cache .hypothesis
