@@ -109,6 +109,7 @@ class UnitTransactionPipeline:
                 check=check_for(self.stage),
                 worker=self.ledger.worker,
                 overwrite=self.ledger.source.overwrite,
+                stats_wait=self.ledger.config.stats_wait,
             )
         except AlreadyStored:
             logger.info("%s was stored by another crawl meanwhile; left as it is", label.capitalize())

@@ -148,6 +148,8 @@ class LeasedUnits:
             return
         config = ledger.config
         count, after, idle_since = 0, -1, None
+        # units the stage reads first (matches due again), then every pending one
+        first = ledger.stage.first is not None and not self.reparse
         while (self.limit is None or count < self.limit) and not ledger.ended:
             await ledger.room()
             want = ledger.room_left()
@@ -159,11 +161,14 @@ class LeasedUnits:
                     max_attempts=config.max_attempts, after=after, limit=want,
                     parser_version=ledger.parser_version, stale=self.reparse,
                     # once per crawl: what failed here would fail alike now
-                    exclude=sorted(ledger.left_pending),
+                    exclude=sorted(ledger.left_pending), first=first,
                 )
             except DBAPIError as exc:
                 ledger.refused(exc, "No unit could be claimed")
                 return
+            if not batch and first:
+                first, after = False, -1
+                continue
             if not batch:
                 wait = ledger.db.foreign_lease_wait(
                     ledger.stage, worker=ledger.worker, max_attempts=config.max_attempts,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy import Request, Spider, signals
 
+from hltv_scraper.archive import FETCH_ANEW
 from hltv_scraper.fetch.errors import failure_reason
 from hltv_scraper.items import PageFailure
 from hltv_scraper.ledger.ledger import Ledger
@@ -99,7 +100,8 @@ class UnitSpider(Spider):
             callback=self.parse_page,
             errback=self.page_not_fetched,
             cb_kwargs={"unit": unit, "page": page},
-            meta={"hltv_page": page, "hltv_unit": unit.id},
+            # a unit read again, or whose last attempt failed, is fetched anew (ArchivePolicy)
+            meta={"hltv_page": page, "hltv_unit": unit.id, FETCH_ANEW: unit.fetch_anew},
             dont_filter=True,  # a unit is requested once per crawl by construction
         )
 

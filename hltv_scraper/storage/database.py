@@ -15,6 +15,7 @@ its lease. A crawl that dies leaves leases that simply expire.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
+from hltv_scraper.storage import _corrections, _rereads, _stats_wait
 from hltv_scraper.storage._errors import AlreadyStored, DatabaseUnavailable, SaveResult, ValidationError
 from hltv_scraper.storage._failures import FailureGroup, failure_groups, requeue
 from hltv_scraper.storage._results import known_match_ids
@@ -56,6 +58,9 @@ class Unit:
     id: int
     slug: str | None = None
     team_names: tuple[str | None, str | None] = (None, None)
+    #: its pages must come from the site, not the archive: its last attempt failed, or
+    #: it is read again on purpose (a refresh, a requeue, a match waiting for stats)
+    fetch_anew: bool = False
 
 
 def utc_now() -> str:
@@ -174,9 +179,11 @@ class Database:
         parser_version: str | None = None,
         stale: bool = False,
         exclude: Sequence[int] = (),
+        first: bool = False,
     ) -> list[Unit]:
         """Lease up to ``limit`` pending (or ``stale``) units with keys above ``after``
-        that no live lease holds and are not in ``exclude``, lowest keys first."""
+        that no live lease holds and are not in ``exclude``, lowest keys first; with
+        ``first``, only those the stage reads before the others (``Stage.first``)."""
         stage = _stage(stage)
         excluded, params = listed("exclude", exclude) if exclude else ("", {})
         with self.transaction() as db:
@@ -188,6 +195,7 @@ class Database:
                       WHERE u.{stage.key} > :after AND {_wanted_checked(stage, stale, parser_version)}
                         AND (u.lease_expires IS NULL OR u.lease_expires < {db.now_epoch})
                         {f'AND u.{stage.key} NOT IN {excluded}' if exclude else ''}
+                        {f'AND ({stage.first})' if first and stage.first else ''}
                       ORDER BY u.{stage.key} LIMIT :limit {db.skip_locked})
                     RETURNING {stage.key}""",
                 _versioned({"worker": worker, "lease_seconds": lease_seconds, "after": after,
@@ -276,6 +284,7 @@ class Database:
         worker: str | None = None,
         overwrite: bool = True,
         check: Callable[[Any, Mapping[str, Any]], Any] | None = None,
+        stats_wait: Sequence[float] | None = None,
     ) -> SaveResult:
         """Validate and write one unit's parsed pages in one transaction.
 
@@ -289,6 +298,12 @@ class Database:
         Without ``overwrite``, a unit the stage already stored (another crawl got there
         first) is left as it is and AlreadyStored raised; so is one another live crawl
         holds the lease of.
+
+        A unit the stage stored before, read again from the site (its row's
+        ``fetch_anew``), has what changed recorded in ``corrections`` in the same
+        transaction; its ask for a re-read (``rereads``) is answered. For the match
+        stage, ``stats_wait`` (HLTV_STATS_WAIT, in seconds) schedules the match's next
+        read while its maps wait for their stats links; None schedules nothing.
         """
         stage = _stage(stage)
         bundle = _bundle(stage, bundle)
@@ -308,8 +323,16 @@ class Database:
                     # back, in the writer's own UPDATE of the unit's row
                     lease = ", lease_worker = NULL, lease_expires = NULL" if worker is not None else ""
                     stamp = Stamp(f", {stage.version} = :stamp_version{lease}", {"stamp_version": parser_version})
+                    reread = key[stage.done] is not None and key["fetch_anew"]
+                    before = _corrections.snapshot(db, stage.name, key) if reread else None
                     result = stage.write(db, key, bundle, now=now, parser_version=parser_version,
                                          check=check, stamp=stamp)
+                    if before is not None:
+                        _corrections.record(db, stage.name, unit_id, key, before, now=now,
+                                            parser_version=parser_version)
+                    _rereads.done(db, stage, unit_id)
+                    if stage.table == "matches" and stats_wait is not None:
+                        _stats_wait.schedule(db, unit_id, stats_wait, now=now)
             else:
                 result = stage.write(db, key, bundle, now=now, parser_version=parser_version,
                                      check=check, stamp=Stamp())
@@ -645,7 +668,7 @@ def _versioned(params: dict[str, Any], parser_version: str | None) -> dict[str, 
     """``params`` with ``:parser_version``. Storage knows no parser version of its own:
     the caller passes it. Without one, attempts count whatever version they were
     counted under (SQL's ``<> NULL`` is never true)."""
-    return {**params, "parser_version": parser_version}
+    return {**params, "parser_version": parser_version, "now_epoch": time.time()}
 
 
 def _wanted_checked(stage: Stage, stale: bool, parser_version: str | None) -> str:
@@ -655,7 +678,10 @@ def _wanted_checked(stage: Stage, stale: bool, parser_version: str | None) -> st
 
 
 def _unit(row: Row) -> Unit:
-    return Unit(id=row["unit_id"], slug=row["slug"] or None, team_names=(row["team1_name"], row["team2_name"]))
+    return Unit(
+        id=row["unit_id"], slug=row["slug"] or None, team_names=(row["team1_name"], row["team2_name"]),
+        fetch_anew=bool(row.get("fetch_anew")),
+    )
 
 
 def _unit_row(db: Sql, stage: Stage, unit_id: int) -> Row | None:

@@ -54,8 +54,11 @@ class Stage:
     version: str | None = None
     #: SQL over the unit's row ``u``: pending, attempts aside
     pending: str | None = None
-    #: the unit row the writer and the spider see (``u`` is the unit's table)
+    #: the unit row the writer and the spider see (``u`` is the unit's table); its
+    #: ``fetch_anew`` column says the unit's pages must not come from the archive
     select: str | None = None
+    #: SQL over ``u``: pending units claimed before the others (due re-reads first)
+    first: str | None = None
 
     @property
     def tracked(self) -> bool:
@@ -73,12 +76,29 @@ class Stage:
         )
 
 
-_MAP_SELECT = (
-    "SELECT u.mapstatsid AS unit_id, u.match_id, u.map_number, u.perf_economy_at, "
-    "u.mapstats_at, u.lease_worker, u.lease_expires, NULL AS slug, u.team1_rounds, u.team2_rounds, "
-    "m.team1_id, m.team1_name, m.team2_id, m.team2_name "
-    "FROM maps u LEFT JOIN matches m ON m.match_id = u.match_id"
-)
+def _reread(stage: str, key: str) -> str:
+    """SQL over ``u``: the unit is due for a re-read by ``stage`` (``scrapy refresh``,
+    ``scrapy requeue``)."""
+    return f"EXISTS (SELECT 1 FROM rereads r WHERE r.stage = '{stage}' AND r.unit_id = u.{key})"
+
+
+def _fetch_anew(stage: str, key: str, attempts: str, done: str, *more: str) -> str:
+    """The ``fetch_anew`` column: a unit whose last attempt failed (attempts counted, not
+    stored), or that is read again on purpose, is fetched from the site, never served
+    from the archive."""
+    anew = " OR ".join([f"(u.{attempts} > 0 AND u.{done} IS NULL)", _reread(stage, key), *more])
+    return f"(CASE WHEN {anew} THEN 1 ELSE 0 END) AS fetch_anew"
+
+
+def _map_select(stage: str, attempts: str, done: str) -> str:
+    return (
+        "SELECT u.mapstatsid AS unit_id, u.match_id, u.map_number, u.perf_economy_at, "
+        "u.mapstats_at, u.lease_worker, u.lease_expires, NULL AS slug, u.team1_rounds, u.team2_rounds, "
+        f"m.team1_id, m.team1_name, m.team2_id, m.team2_name, {_fetch_anew(stage, 'mapstatsid', attempts, done)} "
+        "FROM maps u LEFT JOIN matches m ON m.match_id = u.match_id"
+    )
+
+
 _HAS_SCOREBOARD = (
     "EXISTS (SELECT 1 FROM player_stats p "
     "WHERE p.match_id = u.match_id AND p.map_number = u.map_number)"
@@ -97,12 +117,19 @@ MATCHES = Stage(
     done="match_page_at",
     attempts_version="match_attempts_version",
     version="match_page_version",
-    pending="u.match_page_at IS NULL",
+    # Never read; due again while its maps wait for their stats links (``:now_epoch``);
+    # or due for a re-read.
+    pending=(
+        "u.match_page_at IS NULL OR u.stats_due_at <= :now_epoch OR "
+        + _reread("matches", "match_id")
+    ),
     select=(
         "SELECT u.match_id AS unit_id, u.match_id, u.match_page_at, u.lease_worker, "
-        "u.lease_expires, u.slug, u.team1_id, u.team1_name, u.team2_id, u.team2_name "
+        "u.lease_expires, u.slug, u.team1_id, u.team1_name, u.team2_id, u.team2_name, "
+        f"{_fetch_anew('matches', 'match_id', 'match_attempts', 'match_page_at', 'u.stats_due_at IS NOT NULL')} "
         "FROM matches u"
     ),
+    first="u.match_page_at IS NOT NULL",
 )
 
 MAP_STATS = Stage(
@@ -116,9 +143,12 @@ MAP_STATS = Stage(
     done="mapstats_at",
     attempts_version="mapstats_attempts_version",
     version="mapstats_version",
-    # A mapstatsid, no scoreboard yet.
-    pending=f"u.mapstatsid IS NOT NULL AND u.mapstats_at IS NULL AND NOT {_HAS_SCOREBOARD}",
-    select=_MAP_SELECT,
+    # A mapstatsid, no scoreboard yet (or one due for a re-read).
+    pending=(
+        f"u.mapstatsid IS NOT NULL AND ((u.mapstats_at IS NULL AND NOT {_HAS_SCOREBOARD}) "
+        f"OR {_reread('map_stats', 'mapstatsid')})"
+    ),
+    select=_map_select("map_stats", "mapstats_attempts", "mapstats_at"),
 )
 
 PERF_ECONOMY = Stage(
@@ -133,12 +163,14 @@ PERF_ECONOMY = Stage(
     attempts_version="perf_attempts_version",
     version="perf_economy_version",
     # Scoreboard stored, performance/economy not yet (a map whose players have kpr is done).
+    # A re-read waits for the scoreboard's own re-read (the page it is checked against).
     pending=(
-        f"u.mapstatsid IS NOT NULL AND u.perf_economy_at IS NULL AND {_HAS_SCOREBOARD} "
+        f"u.mapstatsid IS NOT NULL AND {_HAS_SCOREBOARD} AND ((u.perf_economy_at IS NULL "
         "AND NOT EXISTS (SELECT 1 FROM player_stats p WHERE p.match_id = u.match_id "
-        "AND p.map_number = u.map_number AND p.kpr IS NOT NULL)"
+        "AND p.map_number = u.map_number AND p.kpr IS NOT NULL)) "
+        f"OR ({_reread('perf_economy', 'mapstatsid')} AND NOT {_reread('map_stats', 'mapstatsid')}))"
     ),
-    select=_MAP_SELECT,
+    select=_map_select("perf_economy", "perf_attempts", "perf_economy_at"),
 )
 
 #: In the order a collection runs them.

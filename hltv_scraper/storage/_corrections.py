@@ -1,0 +1,122 @@
+"""What a re-read changed: one ``corrections`` row per stored value that differs.
+
+A unit read again from the site (``scrapy refresh``, a match waiting for its stats
+links, a unit whose earlier attempt failed) is written by its stage's writer as any
+unit is. Around that write, inside the same transaction, :func:`snapshot` reads the
+rows of every table the stage writes for the unit, by primary key, and :func:`record`
+reads them again and stores the difference: a value before and after the re-read,
+never a step in between, and nothing for rows deleted and written again alike.
+
+Each stage answers for its own columns: the scoreboard's re-read may take back the
+performance columns (a scoreboard with other players), but what they became is the
+performance page's re-read to say, so the map stats stage leaves them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hltv_scraper.storage._sql import Row
+
+if TYPE_CHECKING:
+    from hltv_scraper.storage._sql import Sql
+
+#: Columns that say how and when a row was written, not what HLTV says.
+_BOOKKEEPING = frozenset(
+    "scraped_at updated_at source_url parser_version lease_worker lease_expires "
+    "match_page_at mapstats_at perf_economy_at match_page_version mapstats_version "
+    "perf_economy_version match_attempts mapstats_attempts perf_attempts "
+    "match_attempts_version mapstats_attempts_version perf_attempts_version "
+    "stats_checks stats_due_at no_stats_at".split()
+)
+_PERFORMANCE = ("kpr", "dpr", "impact", "mk_rating")
+_MAP = ("match_id", "map_number")
+
+
+@dataclass(frozen=True)
+class _Table:
+    name: str
+    #: primary key columns
+    key: tuple[str, ...]
+    #: the unit's rows: columns of its key (``match_id`` or the map's two)
+    of: tuple[str, ...]
+    #: the only columns this stage answers for (None: all but bookkeeping)
+    only: tuple[str, ...] | None = None
+    #: columns this stage leaves to another
+    leave: tuple[str, ...] = ()
+
+
+#: The tables each stage's writer writes, and which of their columns it answers for.
+SCOPES: dict[str, tuple[_Table, ...]] = {
+    "matches": (
+        _Table("matches", ("match_id",), ("match_id",)),
+        _Table("vetoes", ("match_id", "step"), ("match_id",)),
+        _Table("lineups", ("match_id", "team_id", "player_id"), ("match_id",)),
+        _Table("maps", _MAP, ("match_id",)),
+    ),
+    "map_stats": (
+        _Table("matches", ("match_id",), ("match_id",)),
+        _Table("maps", _MAP, _MAP),
+        _Table("player_stats", (*_MAP, "player_id"), _MAP, leave=_PERFORMANCE),
+        _Table("round_history", (*_MAP, "round_number"), _MAP),
+    ),
+    "perf_economy": (
+        _Table("player_stats", (*_MAP, "player_id"), _MAP, only=_PERFORMANCE),
+        _Table("economy", (*_MAP, "round_number", "team_id"), _MAP),
+        _Table("kill_matrix", (*_MAP, "matrix_type", "player1_id", "player2_id"), _MAP),
+    ),
+}
+
+Snapshot = dict[str, dict[tuple[Any, ...], Row]]
+
+
+def snapshot(db: Sql, stage: str, unit: Row) -> Snapshot:
+    """The unit's rows in every table the stage writes, by primary key."""
+    taken: Snapshot = {}
+    for table in SCOPES[stage]:
+        where = " AND ".join(f"{column} = :{column}" for column in table.of)
+        rows = db.all(f"SELECT * FROM {table.name} WHERE {where}", {c: unit[c] for c in table.of})
+        taken[table.name] = {tuple(row[c] for c in table.key): row for row in rows}
+    return taken
+
+
+def record(
+    db: Sql, stage: str, unit_id: int, unit: Row, before: Snapshot, *, now: str, parser_version: str
+) -> int:
+    """Store one correction per value that differs between ``before`` and now; how many."""
+    after = snapshot(db, stage, unit)
+    rows = []
+    for table in SCOPES[stage]:
+        old_rows, new_rows = before[table.name], after[table.name]
+        for key in sorted(old_rows.keys() | new_rows.keys(), key=_sortable):
+            old, new = old_rows.get(key, {}), new_rows.get(key, {})
+            for column in _columns(table, old, new):
+                if old.get(column) != new.get(column):
+                    rows.append({
+                        "stage": stage, "unit": str(unit_id), "table_name": table.name,
+                        "row_key": ",".join(f"{c}={v}" for c, v in zip(table.key, key)),
+                        "column_name": column, "old_value": _text(old.get(column)),
+                        "new_value": _text(new.get(column)), "seen_at": now, "version": parser_version,
+                    })
+    db.many(
+        "INSERT INTO corrections (stage, unit, table_name, row_key, column_name, old_value, "
+        "new_value, seen_at, parser_version) VALUES (:stage, :unit, :table_name, :row_key, "
+        ":column_name, :old_value, :new_value, :seen_at, :version)",
+        rows,
+    )
+    return len(rows)
+
+
+def _columns(table: _Table, old: Row, new: Row) -> list[str]:
+    names = table.only or [c for c in (new or old) if c not in _BOOKKEEPING]
+    return [c for c in names if c not in table.key and c not in table.leave]
+
+
+def _sortable(key: tuple[Any, ...]) -> tuple[str, ...]:
+    return tuple(str(part) for part in key)
+
+
+def _text(value: Any) -> str | None:
+    """A value as the text the table keeps: numbers as Python writes them."""
+    return None if value is None else str(value)
