@@ -278,7 +278,7 @@ class MatchPage:
     event_id: int | None = None
     event_name: str | None = None
     date_unix_ms: int | None = None  # start time
-    status: str | None = None  # the countdown text: "Match over", "Match deleted"
+    status: str | None = None  # the countdown text: "Match over", "Match deleted"; "Upcoming", "Live"
     format_text: str | None = None  # the first veto box, lines joined by "\n"
     stage: str | None = None  # its "* ..." line, e.g. "Grand final"
     is_forfeit: bool | None = None  # the match or one of its maps was forfeited

@@ -26,12 +26,12 @@ import hltv_scraper.export as export_module
 from hltv_scraper.export import ExportError, export_dataset, selection
 from hltv_scraper.storage import Database
 from tests.support.crawl import database_settings
-from tests.support.dataset import KEYS, MAP_TABLES, MATCH_TABLES, VIEWS, copy_sqlite, demo_maps, table_rows
+from tests.support.dataset import KEYS, LOGS, MAP_TABLES, MATCH_TABLES, VIEWS, copy_sqlite, demo_maps, table_rows
 from tests.support.pages import load_expected
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ("parquet", "csv", "jsonl", "duckdb")
-TABLES = [*KEYS, *VIEWS]
+TABLES = [*KEYS, *LOGS, *VIEWS]
 PROVENANCE = ("scraped_at", "updated_at", "source_url", "parser_version")
 SMALL_BATCHES = 97  # pages through every table of the demo more than once, off any round number
 
@@ -128,6 +128,9 @@ def expected(
                     for r in ({**r, "mapstatsid": maps[r["match_id"], r["map_number"]]["mapstatsid"]}
                               for r in rows)]
         files[table] = (names, [r for r in rows if taken(table, r) and changed(table, r)])
+    for table in LOGS:  # whole, whatever the maps and dates; changed: seen since
+        names, rows = table_rows(database, table)
+        files[table] = (names, [r for r in rows if not changed_since or r["seen_at"] > changed_since])
     players = [p for p in everything["player_stats"][1] if taken("player_stats", p)]
     rows = [player_map(p, maps[p["match_id"], p["map_number"]], matches[p["match_id"]]) for p in players]
     if changed_since:
@@ -549,15 +552,16 @@ def test_an_empty_database_gives_empty_files_with_headers(tmp_path, file_format)
     assert result.files == {file_name(table, file_format): 0 for table in TABLES}
     for table in TABLES:
         path = tmp_path / "out" / f"{table}.{file_format}"
+        first = LOGS[table][0] if table in LOGS else "match_id"
         if file_format == "duckdb":
             names, rows = read_back(tmp_path / "out" / "hltv.duckdb" / table, "duckdb")
-            assert rows == [] and names[0] == "match_id"
+            assert rows == [] and names[0] == first
         elif file_format == "parquet":
             read = pq.read_table(path)
-            assert read.num_rows == 0 and read.column_names[0] == "match_id"
+            assert read.num_rows == 0 and read.column_names[0] == first
         elif file_format == "csv":
             lines = path.read_text("utf-8").splitlines()
-            assert len(lines) == 1 and lines[0].startswith("match_id,")
+            assert len(lines) == 1 and lines[0].startswith(f"{first},")
         else:
             assert path.read_bytes() == b""
     if file_format == "parquet":

@@ -55,11 +55,3 @@ def schedule(db: Sql, match_id: int, delays: Sequence[float], *, now: str) -> No
     db.run(f"UPDATE maps SET no_stats_at = :now WHERE match_id = :match_id AND {_WITHOUT_LINK}",
            {**params, "now": now})
 
-
-def waiting(db: Sql) -> tuple[int, float | None, int]:
-    """Matches due again for their stats links, the next one's due time (seconds since
-    the epoch), and maps marked as having no published stats."""
-    row = db.one("SELECT count(*) AS matches, min(stats_due_at) AS next_due FROM matches "
-                 "WHERE stats_due_at IS NOT NULL")
-    unpublished = db.value("SELECT count(*) FROM maps WHERE no_stats_at IS NOT NULL")
-    return int(row["matches"]), row["next_due"], int(unpublished)

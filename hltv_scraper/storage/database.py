@@ -315,7 +315,9 @@ class Database:
                 if key is None:
                     raise ValidationError(stage.pages[0], f"{stage.key} {unit_id} is not in the database")
                 taken = worker is not None and _leased_by_another(db, key, worker)
-                if taken or (not overwrite and key[stage.done] is not None):
+                # a unit read again on purpose is stored already: that is the point
+                reread = key[stage.done] is not None and bool(key["fetch_anew"])
+                if taken or (not overwrite and key[stage.done] is not None and not reread):
                     _clear_lease(db, stage, unit_id, worker)
                     result = None
                 else:
@@ -323,7 +325,6 @@ class Database:
                     # back, in the writer's own UPDATE of the unit's row
                     lease = ", lease_worker = NULL, lease_expires = NULL" if worker is not None else ""
                     stamp = Stamp(f", {stage.version} = :stamp_version{lease}", {"stamp_version": parser_version})
-                    reread = key[stage.done] is not None and key["fetch_anew"]
                     before = _corrections.snapshot(db, stage.name, key) if reread else None
                     result = stage.write(db, key, bundle, now=now, parser_version=parser_version,
                                          check=check, stamp=stamp)
@@ -485,7 +486,16 @@ class Database:
             "veto steps": one("SELECT count(*) FROM vetoes"),
             "lineup players": one("SELECT count(*) FROM lineups"),
             "failures recorded": one("SELECT count(*) FROM failures"),
+            "matches waiting for stats": one("SELECT count(*) FROM matches WHERE stats_due_at IS NOT NULL"),
+            "maps without published stats": one("SELECT count(*) FROM maps WHERE no_stats_at IS NOT NULL"),
+            "units due for a re-read": one("SELECT count(*) FROM rereads"),
+            "corrections recorded": one("SELECT count(*) FROM corrections"),
         }
+
+    def next_stats_due(self) -> float | None:
+        """When the next match waiting for its maps' stats links is due again (seconds
+        since the epoch); None when none waits."""
+        return self.sql.value("SELECT min(stats_due_at) FROM matches WHERE stats_due_at IS NOT NULL")
 
     def pending_counts(self, *, max_attempts: int, parser_version: str | None = None) -> dict[str, int]:
         """Units each tracked stage still has to do, counted in one statement (the

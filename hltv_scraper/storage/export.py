@@ -37,9 +37,12 @@ VIEWS = (PLAYER_MAPS, ECONOMY_ROUNDS, KILL_PAIRS)
 #: 0/1 columns, true or false in meaning (``is_*`` columns are too)
 _BOOLEAN = frozenset({"played", "won"})
 #: Columns of the crawls' own bookkeeping, not data: left out of exports.
-_OPERATIONAL = frozenset({"lease_worker", "lease_expires"})
+_OPERATIONAL = frozenset({"lease_worker", "lease_expires", "stats_checks", "stats_due_at"})
 _PROVENANCE = ("scraped_at", "updated_at", "source_url", "parser_version")
 _MATCH, _MAP = "match", "map"
+#: rows of a log, each belonging to no one unit: every row, whatever the selection's
+#: maps and dates (``changed_since`` takes those seen after it)
+_LOG = "log"
 #: The tables exported, in order: (name, primary key, what a row belongs to). A row of a
 #: map is exported when its map is; a row of a match when one of its maps is.
 _TABLES = (
@@ -140,6 +143,12 @@ def export_tables(db: Sql) -> list[ExportTable]:
             at = next(n for n, column in enumerate(columns) if column.name == "map_number") + 1
             columns = (*columns[:at], Column("mapstatsid", INTEGER, "mp.mapstatsid"), *columns[at:])
         tables.append(ExportTable(name, columns, key, unit, with_map=unit == _MAP and name != "maps"))
+    if "corrections" in present:
+        tables.append(ExportTable(
+            "corrections",
+            tuple(Column(c["name"], _kind(c["name"], c["type"])) for c in inspector.get_columns("corrections")),
+            ("correction_id",), _LOG,
+        ))
     player_stats = next(table for table in tables if table.name == "player_stats")
     tables += [_player_maps(player_stats), _economy_rounds(), _kill_pairs()]
     return tables
@@ -178,6 +187,8 @@ def read_batches(
 
 
 def _statement(table: ExportTable, selection: Selection, *, keyset: bool) -> str:
+    if table.unit == _LOG:
+        return _log_statement(table, selection, keyset=keyset)
     match = "t" if table.source == "matches" else "m"
     map_ = "t" if table.source == "maps" else "mp"
     dated = selection.since_ms is not None or selection.until_ms is not None
@@ -220,6 +231,17 @@ def _statement(table: ExportTable, selection: Selection, *, keyset: bool) -> str
     return (
         f"SELECT {', '.join(column.expression for column in table.selected)} FROM {source}{where} "
         f"ORDER BY {', '.join(f't.{c}' for c in table.key)} LIMIT :batch"
+    )
+
+
+def _log_statement(table: ExportTable, selection: Selection, *, keyset: bool) -> str:
+    conditions = ["t.seen_at > :changed_since"] if selection.changed_since is not None else []
+    if keyset:
+        conditions.append(f"t.{table.key[0]} > :after0")
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return (
+        f"SELECT {', '.join(column.expression for column in table.selected)} FROM {table.source} t"
+        f"{where} ORDER BY t.{table.key[0]} LIMIT :batch"
     )
 
 
