@@ -413,6 +413,36 @@ class Database:
         with self.transaction() as db:
             return requeue(db, stage, reason=reason, unit_ids=unit_ids, match_ids=match_ids)
 
+    def refresh(
+        self,
+        stages: Sequence[Stage | str],
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        rating_version: str | None = None,
+        mapstatsids: Sequence[int] = (),
+    ) -> dict[str, int]:
+        """Make the stages' stored units due for a re-read, fetched anew, in one
+        transaction: those of matches played from ``since`` to ``until`` (``YYYY-MM-DD``,
+        both included; maps by their match's date), of maps whose rating is of
+        ``rating_version``, or of these maps (every condition given holds). No data
+        changes until each re-read commits. Returns the units asked for, by stage;
+        mapstatsids not in the database raise KeyError ``("mapstatsid", [ids])``."""
+        if mapstatsids:
+            among, params = listed("id", list(mapstatsids))
+            known = {row["mapstatsid"] for row in self.sql.all(
+                f"SELECT mapstatsid FROM maps WHERE mapstatsid IN {among}", params)}
+            missing = [unit_id for unit_id in mapstatsids if unit_id not in known]
+            if missing:
+                raise KeyError("mapstatsid", missing)
+        with self.transaction() as db:
+            now = utc_now()
+            return {
+                stage.name: _rereads.refresh(db, stage, since=since, until=until, rating_version=rating_version,
+                                             mapstatsids=mapstatsids, now=now)
+                for stage in map(_stage, stages)
+            }
+
     # -- telling the project what to collect ------------------------------------------
 
     def add_maps(self, maps: list[tuple[int, int, int]]) -> tuple[int, int]:
