@@ -7,13 +7,16 @@ rows of every table the stage writes for the unit, by primary key, and :func:`re
 reads them again and stores the difference: a value before and after the re-read,
 never a step in between, and nothing for rows deleted and written again alike.
 
-Each stage answers for its own columns: the scoreboard's re-read may take back the
-performance columns (a scoreboard with other players), but what they became is the
-performance page's re-read to say, so the map stats stage leaves them out.
+Each stage answers for its own columns. The scoreboard's re-read may take back the
+performance columns (a scoreboard with other players); what they became is the
+performance page's re-read to say, so the map stats stage leaves them out and hands
+the performance stage what they were before (``rereads.baseline``): its re-read
+compares with that, never with the NULLs in between.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +109,18 @@ def record(
         rows,
     )
     return len(rows)
+
+
+def to_json(taken: Snapshot) -> str:
+    return json.dumps({table: list(rows.values()) for table, rows in taken.items()})
+
+
+def from_json(stage: str, text: str) -> Snapshot:
+    stored = json.loads(text)
+    return {
+        table.name: {tuple(row[c] for c in table.key): row for row in stored.get(table.name, [])}
+        for table in SCOPES[stage]
+    }
 
 
 def _columns(table: _Table, old: Row, new: Row) -> list[str]:

@@ -17,6 +17,10 @@ CREATE TABLE rereads (
     unit_id     BIGINT NOT NULL,
     reason      TEXT NOT NULL,
     asked_at    TEXT NOT NULL,
+    -- the unit's rows (JSON) before another stage's re-read took some of them back
+    -- (a scoreboard with other players takes the performance columns): what this
+    -- stage's re-read compares with, so a correction is never an intermediate step
+    baseline    TEXT,
     PRIMARY KEY (stage, unit_id)
 );
 
