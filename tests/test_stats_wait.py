@@ -159,3 +159,30 @@ def test_due_matches_are_read_before_new_ones(server, database, crawl_settings):
 
     assert run_crawl("matches", settings, limit="1").stat("hltv/matches/committed") == 1
     assert server.requests[("match", MATCH)] == 2 and server.requests[("match", other)] == 0
+
+
+@pytest.mark.parametrize(("value", "delays"), [
+    (None, (3600.0, 21600.0, 86400.0, 259200.0)),
+    ("1h,6h,24h,72h", (3600.0, 21600.0, 86400.0, 259200.0)),
+    ("30s, 2m,1.5h,2d", (30.0, 120.0, 5400.0, 172800.0)),
+    ("45", (45.0,)),
+    ("0", ()),
+])
+def test_stats_wait_is_read_once_into_the_config(value, delays):
+    from scrapy.settings import Settings
+
+    from hltv_scraper.config import HltvConfig
+
+    settings = Settings({"HLTV_STATS_WAIT": value} if value is not None else {})
+    assert HltvConfig.from_settings(settings).stats_wait == delays
+
+
+@pytest.mark.parametrize("value", ["1h,,2h", "1w", "-1h", "0s", "soon"])
+def test_a_bad_stats_wait_is_one_line_naming_the_setting(value):
+    from scrapy.exceptions import UsageError
+    from scrapy.settings import Settings
+
+    from hltv_scraper.config import HltvConfig
+
+    with pytest.raises(UsageError, match=r"^HLTV_STATS_WAIT takes delays"):
+        HltvConfig.from_settings(Settings({"HLTV_STATS_WAIT": value}))

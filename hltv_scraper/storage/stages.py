@@ -79,7 +79,10 @@ class Stage:
 def _reread(stage: str, key: str) -> str:
     """SQL over ``u``: the unit is due for a re-read by ``stage`` (``scrapy refresh``,
     ``scrapy requeue``)."""
-    return f"EXISTS (SELECT 1 FROM rereads r WHERE r.stage = '{stage}' AND r.unit_id = u.{key})"
+    # not correlated, so read once per statement, and looked into only when the stage
+    # has any: most of the time none is asked for, and the test per row then costs nothing
+    asked = f"SELECT r.unit_id FROM rereads r WHERE r.stage = '{stage}'"
+    return f"(EXISTS ({asked}) AND u.{key} IN ({asked}))"
 
 
 def _fetch_anew(stage: str, key: str, attempts: str, done: str, *more: str) -> str:
@@ -165,10 +168,11 @@ PERF_ECONOMY = Stage(
     # Scoreboard stored, performance/economy not yet (a map whose players have kpr is done).
     # A re-read waits for the scoreboard's own re-read (the page it is checked against).
     pending=(
-        f"u.mapstatsid IS NOT NULL AND {_HAS_SCOREBOARD} AND ((u.perf_economy_at IS NULL "
+        f"u.mapstatsid IS NOT NULL AND ((u.perf_economy_at IS NULL AND {_HAS_SCOREBOARD} "
         "AND NOT EXISTS (SELECT 1 FROM player_stats p WHERE p.match_id = u.match_id "
         "AND p.map_number = u.map_number AND p.kpr IS NOT NULL)) "
-        f"OR ({_reread('perf_economy', 'mapstatsid')} AND NOT {_reread('map_stats', 'mapstatsid')}))"
+        f"OR ({_reread('perf_economy', 'mapstatsid')} AND {_HAS_SCOREBOARD} "
+        f"AND NOT {_reread('map_stats', 'mapstatsid')}))"
     ),
     select=_map_select("perf_economy", "perf_attempts", "perf_economy_at"),
 )
