@@ -186,3 +186,11 @@ def test_a_bad_stats_wait_is_one_line_naming_the_setting(value):
 
     with pytest.raises(UsageError, match=r"^HLTV_STATS_WAIT takes delays"):
         HltvConfig.from_settings(Settings({"HLTV_STATS_WAIT": value}))
+
+
+def test_a_page_without_countdown_text_or_result_is_upcoming():
+    from tests.support.pages import mutated
+
+    page = parse_match(mutated(f"variant-upcoming-match-{MATCH}", ("18h : 10m : 7s", "")))
+    assert page.status == "Upcoming"
+    assert not any(m.played for m in page.maps)

@@ -90,6 +90,9 @@ def parse_match(response: TextResponse) -> MatchPage:
     if teams[0].id == teams[1].id:
         raise ParseError(f"match: both teams have the id {teams[0].id}")
     when = _time_and_event(box.css(".timeAndEvent") or root.css(".timeAndEvent"))
+    if when["status"] is None and teams[0].score is None and teams[1].score is None:
+        # no countdown text (a page saved before its script ran) and no result: not played
+        when["status"] = UPCOMING
     over = when["status"] not in (UPCOMING, LIVE)
     maps = [_map(holder, number, over=over) for number, holder in enumerate(root.css(".mapholder"), 1)]
     lineups, ranks = _lineups(root, teams)

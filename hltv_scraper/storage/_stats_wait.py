@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
     from hltv_scraper.storage._sql import Sql
 
-#: A match page's status while the match is not over (the match parser's words).
-NOT_OVER = ("upcoming", "live")
+#: A match page's status while the match is not over (the match parser's words, and
+#: HLTV's for a match moved to a later day).
+NOT_OVER = ("upcoming", "live", "match postponed")
 #: SQL over a map row: played, with a score, and no stats link (yet).
 _WITHOUT_LINK = (
     "played = 1 AND is_forfeit = 0 AND mapstatsid IS NULL "
