@@ -194,3 +194,31 @@ def test_a_page_without_countdown_text_or_result_is_upcoming():
     page = parse_match(mutated(f"variant-upcoming-match-{MATCH}", ("18h : 10m : 7s", "")))
     assert page.status == "Upcoming"
     assert not any(m.played for m in page.maps)
+
+
+@pytest.mark.slow
+def test_an_hourly_collect_completes_a_match_whose_stats_came_late(server, database, crawl_settings):
+    """`scrapy collect` as cron runs it: the listing, the due match first, its maps."""
+    server.script("match", MATCH, Answer(body=NO_STATS), Answer())
+    settings = [f"{k}={v}" for k, v in {**crawl_settings, "HLTV_STATS_WAIT": "2s", "DOWNLOAD_DELAY": 0,
+                                         "AUTOTHROTTLE_ENABLED": 0}.items()]
+
+    def collect() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "scrapy", "collect", "--pages", "1",
+                               *[arg for setting in settings for arg in ("-s", setting)]],
+                              cwd=ROOT, capture_output=True, text=True)
+
+    first = collect()
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "matches waiting for stats" in first.stdout
+    assert rows(database, "SELECT count(mapstatsid) FROM maps WHERE match_id = ?", MATCH) == [(0,)]
+    sleep_until(waiting(database)[1])
+
+    second = collect()
+
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert server.requests[("match", MATCH)] == 2
+    assert_match_matches_truth(database, MATCH)
+    for mapstatsid in MAPS:
+        assert_matches_truth(database, mapstatsid)
+    assert waiting(database) == (0, None)
