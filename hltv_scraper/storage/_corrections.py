@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from hltv_scraper.storage import _rereads
 from hltv_scraper.storage._sql import Row
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from hltv_scraper.storage._sql import Sql
+
+T = TypeVar("T")
 
 #: Columns that say how and when a row was written, not what HLTV says.
 _BOOKKEEPING = frozenset(
@@ -72,6 +77,30 @@ SCOPES: dict[str, tuple[_Table, ...]] = {
 }
 
 Snapshot = dict[str, dict[tuple[Any, ...], Row]]
+#: Stages whose rows of a unit another stage's re-read may take back: the map stats
+#: stage's (a scoreboard with other players) takes the performance and economy.
+_LATER = {"map_stats": ("perf_economy",)}
+
+
+def written(
+    db: Sql, stage: str, unit_id: int, unit: Row, write: Callable[[], T], *,
+    reread: bool, now: str, parser_version: str,
+) -> T:
+    """``write()`` the unit; when that is a re-read of what the stage stored (or the
+    stage was handed what an earlier re-read took back), record what changed. A unit
+    asked for a re-read (its ``fetch_anew``) has the ask answered."""
+    handed = _rereads.baseline(db, stage, unit_id) if unit["fetch_anew"] else None
+    before = from_json(stage, handed) if handed is not None else snapshot(db, stage, unit) if reread else None
+    later = {name: snapshot(db, name, unit) for name in _LATER.get(stage, ())} if before is not None else {}
+    result = write()
+    if before is not None:
+        record(db, stage, unit_id, unit, before, now=now, parser_version=parser_version)
+    for name, rows in later.items():
+        if snapshot(db, name, unit) != rows:  # taken back: the later stage's to say
+            _rereads.hand_over(db, name, unit_id, to_json(rows), reason=_rereads.SCOREBOARD, now=now)
+    if unit["fetch_anew"]:  # only a unit read anew can have an ask on record
+        _rereads.done(db, stage, unit_id)
+    return result
 
 
 def snapshot(db: Sql, stage: str, unit: Row) -> Snapshot:

@@ -42,27 +42,27 @@ def asked(db: Sql, stage: Stage, unit_id: int) -> str | None:
     )
 
 
-def hand_over(db: Sql, stage: Stage, unit_id: int, baseline: str, *, reason: str, now: str) -> None:
+def hand_over(db: Sql, stage: str, unit_id: int, baseline: str, *, reason: str, now: str) -> None:
     """Another stage's re-read took back some of this stage's rows of the unit: the
     stage reads it again, comparing with ``baseline`` (the earliest one kept)."""
     db.run(
         "INSERT INTO rereads (stage, unit_id, reason, asked_at, baseline) VALUES (:stage, :unit_id, "
         ":reason, :now, :baseline) ON CONFLICT (stage, unit_id) DO UPDATE SET "
         "baseline = COALESCE(rereads.baseline, excluded.baseline)",
-        {"stage": stage.name, "unit_id": unit_id, "reason": reason, "now": now, "baseline": baseline},
+        {"stage": stage, "unit_id": unit_id, "reason": reason, "now": now, "baseline": baseline},
     )
 
 
-def baseline(db: Sql, stage: Stage, unit_id: int) -> str | None:
+def baseline(db: Sql, stage: str, unit_id: int) -> str | None:
     """The unit's rows as they were before another stage's re-read took some back."""
     return db.value("SELECT baseline FROM rereads WHERE stage = :stage AND unit_id = :unit_id",
-                    {"stage": stage.name, "unit_id": unit_id})
+                    {"stage": stage, "unit_id": unit_id})
 
 
-def done(db: Sql, stage: Stage, unit_id: int) -> None:
+def done(db: Sql, stage: str, unit_id: int) -> None:
     """The stage stored the unit: the ask is answered."""
     db.run("DELETE FROM rereads WHERE stage = :stage AND unit_id = :unit_id",
-           {"stage": stage.name, "unit_id": unit_id})
+           {"stage": stage, "unit_id": unit_id})
 
 
 def refresh(

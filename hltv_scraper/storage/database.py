@@ -325,20 +325,12 @@ class Database:
                     # back, in the writer's own UPDATE of the unit's row
                     lease = ", lease_worker = NULL, lease_expires = NULL" if worker is not None else ""
                     stamp = Stamp(f", {stage.version} = :stamp_version{lease}", {"stamp_version": parser_version})
-                    before = _before_reread(db, stage, unit_id, key, reread)
-                    later = {name: _corrections.snapshot(db, name, key)
-                             for name in _LATER_STAGES.get(stage.name, ()) if before is not None}
-                    result = stage.write(db, key, bundle, now=now, parser_version=parser_version,
-                                         check=check, stamp=stamp)
-                    if before is not None:
-                        _corrections.record(db, stage.name, unit_id, key, before, now=now,
-                                            parser_version=parser_version)
-                    for name, rows in later.items():
-                        if _corrections.snapshot(db, name, key) != rows:  # taken back: theirs to say
-                            _rereads.hand_over(db, STAGES[name], unit_id, _corrections.to_json(rows),
-                                               reason=_rereads.SCOREBOARD, now=now)
-                    if key["fetch_anew"]:  # a unit without a rereads row has no fetch_anew
-                        _rereads.done(db, stage, unit_id)
+                    result = _corrections.written(
+                        db, stage.name, unit_id, key,
+                        lambda: stage.write(db, key, bundle, now=now, parser_version=parser_version,
+                                            check=check, stamp=stamp),
+                        reread=reread, now=now, parser_version=parser_version,
+                    )
                     if stage.table == "matches" and stats_wait is not None:
                         _stats_wait.schedule(db, unit_id, stats_wait, now=now)
             else:
@@ -681,20 +673,6 @@ def _reason(exc: BaseException, url: URL) -> str:
     if url.get_backend_name() == POSTGRESQL:
         reason = reason.removeprefix("connection failed: ")
     return reason
-
-
-#: Stages whose rows of a unit a stage's re-read may take back (their re-read records
-#: what those rows became, against what they were before).
-_LATER_STAGES = {"map_stats": ("perf_economy",)}
-
-
-def _before_reread(db: Sql, stage: Stage, unit_id: int, key: Row, reread: bool) -> Any:
-    """What the re-read's corrections compare with: the rows before an earlier stage's
-    re-read took some back, else the unit's rows now; None when this is no re-read."""
-    handed = _rereads.baseline(db, stage, unit_id) if key["fetch_anew"] else None
-    if handed is not None:
-        return _corrections.from_json(stage.name, handed)
-    return _corrections.snapshot(db, stage.name, key) if reread else None
 
 
 def _stage(stage: Stage | str) -> Stage:
