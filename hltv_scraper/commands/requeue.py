@@ -6,8 +6,10 @@ A unit that failed ``HLTV_MAX_ATTEMPTS`` times is left alone by later crawls. Wh
 cause is gone (HLTV fixed the page, a parser fix shipped without a new parser version),
 this resets the attempts of the stage's units that have failures on record: all of
 them, those whose latest failure's reason contains ``--reason`` (any case), or those
-named by id (``--match-id`` names a match's maps in the map stages). A new
-PARSER_VERSION does the same by itself for units that failed under an older one.
+named by id (``--match-id`` names a match's maps in the map stages). Their pages are
+fetched anew on the next attempt, not served from the archive (the archived copy may be
+what failed). A new PARSER_VERSION gives attempts back by itself for units that failed
+under an older one.
 """
 
 from __future__ import annotations
