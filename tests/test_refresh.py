@@ -132,13 +132,15 @@ def test_a_re_read_that_fails_to_parse_keeps_the_stored_rows(server, database, c
 def test_refresh_chooses_units_by_date_rating_version_and_id(database):
     with Database.open(database) as db:
         db.add_maps([(1, 1, 11), (1, 2, 12), (2, 1, 21)])
-        db.sql.run("UPDATE matches SET date = CASE match_id WHEN 1 THEN '2025-03-01 18:00' ELSE '2025-03-09 10:00' END, "
-                   "match_page_at = 'then'")
+        # match 1 started on 2025-03-01 at 23:30 UTC; match 2 is dated by the listing alone
+        db.sql.run("UPDATE matches SET date_unix_ms = CASE match_id WHEN 1 THEN 1740871800000 END, "
+                   "completed_unix_ms = CASE match_id WHEN 2 THEN 1741514400000 END, match_page_at = 'then'")
         db.sql.run("UPDATE maps SET mapstats_at = 'then', perf_economy_at = 'then', "
                    "rating_version = CASE mapstatsid WHEN 12 THEN '3.0' ELSE '2.0' END")
-        assert db.refresh(["matches", "map_stats"], since="2025-03-01", until="2025-03-01") == {"matches": 1, "map_stats": 2}
+        march_1, march_2 = 1740787200000, 1740873600000
+        assert db.refresh(["matches", "map_stats"], since_ms=march_1, until_ms=march_2) == {"matches": 1, "map_stats": 2}
         assert db.refresh(["perf_economy"], rating_version="2.0") == {"perf_economy": 2}
-        assert db.refresh(["perf_economy"], since="2025-03-02", rating_version="2.0") == {"perf_economy": 1}
+        assert db.refresh(["perf_economy"], since_ms=march_2, rating_version="2.0") == {"perf_economy": 1}
         assert db.refresh(["map_stats"], mapstatsids=[21]) == {"map_stats": 1}
         with pytest.raises(KeyError):
             db.refresh(["map_stats"], mapstatsids=[21, 99])

@@ -16,7 +16,7 @@ say in each unit's one transaction and records every value that changed in the
 from __future__ import annotations
 
 from argparse import ArgumentParser, Namespace
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
@@ -57,6 +57,8 @@ class Command(DatabaseCommand, ScrapyCommand):
         since, until = _day(opts.since, "--since"), _day(opts.until, "--until")
         if since and until and until < since:
             raise UsageError(f"--until {opts.until} is before --since {opts.since}")
+        since_ms = _ms(since) if since else None
+        until_ms = _ms(until + timedelta(days=1)) if until else None  # the whole day
         rating_version = opts.rating_version.strip() if opts.rating_version is not None else None
         if opts.rating_version is not None and not rating_version:
             raise UsageError("--rating-version needs a version (2.0, 2.1, 3.0)")
@@ -65,7 +67,7 @@ class Command(DatabaseCommand, ScrapyCommand):
             raise UsageError("say what to read again: --since (and --until), --rating-version or --mapstatsid")
         with self.database() as db:
             try:
-                asked = db.refresh(stages, since=since, until=until, rating_version=rating_version,
+                asked = db.refresh(stages, since_ms=since_ms, until_ms=until_ms, rating_version=rating_version,
                                    mapstatsids=mapstatsids)
             except KeyError as exc:
                 column, missing = exc.args
@@ -79,10 +81,15 @@ class Command(DatabaseCommand, ScrapyCommand):
               "next `scrapy collect` (changes go to the corrections table)")
 
 
-def _day(text: str | None, option: str) -> str | None:
+def _day(text: str | None, option: str) -> date | None:
     if text is None:
         return None
     try:
-        return date.fromisoformat(text.strip()).isoformat()
+        return date.fromisoformat(text.strip())
     except ValueError:
         raise UsageError(f"{option} takes a day as YYYY-MM-DD, got {text!r}") from None
+
+
+def _ms(day: date) -> int:
+    """Midnight UTC of ``day``, in ms since the epoch (as matches are dated)."""
+    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)

@@ -69,26 +69,28 @@ def refresh(
     db: Sql,
     stage: Stage,
     *,
-    since: str | None,
-    until: str | None,
+    since_ms: int | None,
+    until_ms: int | None,
     rating_version: str | None,
     mapstatsids: Sequence[int],
     now: str,
 ) -> int:
-    """Ask the stage to read again the units it stored whose match was played from
-    ``since`` to ``until`` (``YYYY-MM-DD``, both days included), whose map's rating is of
-    ``rating_version``, or that are among ``mapstatsids`` (the conditions given must all
-    hold). Their attempts start again. Returns how many units were asked for."""
+    """Ask the stage to read again the units it stored whose match was played at or
+    after ``since_ms`` and before ``until_ms`` (its start, else when the listing says it
+    ended, as the export dates matches), whose map's rating is of ``rating_version``, or
+    that are among ``mapstatsids`` (the conditions given must all hold). Their attempts
+    start again. Returns how many units were asked for."""
     on_matches = stage.table == "matches"
     conditions = [f"u.{stage.done} IS NOT NULL"]
     params: dict[str, object] = {}
-    date = "u.date" if on_matches else "m.date"
-    if since:
-        conditions.append(f"{date} >= :since")
-        params["since"] = since
-    if until:
-        conditions.append(f"{date} < :until_next")
-        params["until_next"] = until + "~"  # every 'YYYY-MM-DD HH:MM' of that day sorts below
+    match = "u" if on_matches else "m"
+    day = f"COALESCE({match}.date_unix_ms, {match}.completed_unix_ms)"
+    if since_ms is not None:
+        conditions.append(f"{day} >= :since_ms")
+        params["since_ms"] = since_ms
+    if until_ms is not None:
+        conditions.append(f"{day} < :until_ms")
+        params["until_ms"] = until_ms
     if rating_version and not on_matches:
         conditions.append("u.rating_version = :rating_version")
         params["rating_version"] = rating_version

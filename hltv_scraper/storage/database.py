@@ -416,14 +416,14 @@ class Database:
         self,
         stages: Sequence[Stage | str],
         *,
-        since: str | None = None,
-        until: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
         rating_version: str | None = None,
         mapstatsids: Sequence[int] = (),
     ) -> dict[str, int]:
         """Make the stages' stored units due for a re-read, fetched anew, in one
-        transaction: those of matches played from ``since`` to ``until`` (``YYYY-MM-DD``,
-        both included; maps by their match's date), of maps whose rating is of
+        transaction: those of matches played at or after ``since_ms`` and before
+        ``until_ms`` (maps by their match's date), of maps whose rating is of
         ``rating_version``, or of these maps (every condition given holds). No data
         changes until each re-read commits. Returns the units asked for, by stage;
         mapstatsids not in the database raise KeyError ``("mapstatsid", [ids])``."""
@@ -437,8 +437,8 @@ class Database:
         with self.transaction() as db:
             now = utc_now()
             return {
-                stage.name: _rereads.refresh(db, stage, since=since, until=until, rating_version=rating_version,
-                                             mapstatsids=mapstatsids, now=now)
+                stage.name: _rereads.refresh(db, stage, since_ms=since_ms, until_ms=until_ms,
+                                             rating_version=rating_version, mapstatsids=mapstatsids, now=now)
                 for stage in map(_stage, stages)
             }
 
