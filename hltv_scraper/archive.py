@@ -12,8 +12,9 @@ Entries are keyed by page and unit (mapstatsid, match id, offset), not by URL, s
 slug and the host do not matter: an archive recorded from one server replays a crawl
 aimed at another. Only real pages are kept (the policy refuses Cloudflare pages and
 error statuses), and entries never expire; results pages, and the pages of a unit read
-anew, are fetched again and the entry replaced (see :class:`ArchivePolicy`). With ``HLTV_REPLAY`` the crawl is served from the archive alone;
-a page that is not in it (or is corrupt) becomes a fetch failure.
+anew, are fetched again and the entry replaced (see :class:`ArchivePolicy`). With
+``HLTV_REPLAY`` the crawl is served from the archive alone; a page that is not in it
+(or is corrupt) becomes a fetch failure.
 """
 
 from __future__ import annotations
