@@ -67,13 +67,17 @@ archive and Scrapy's HTTP error handling judge the page the browser ended on.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.config import ALWAYS, HltvConfig
+from hltv_scraper.fetch.profiles import Profiles, write_private
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
     from typing_extensions import Self
@@ -104,25 +108,47 @@ CHROMIUM_ARGS = (
     "--disable-breakpad",
     "--no-first-run",
     "--no-default-browser-check",
+    # WebGL on a machine without a GPU, as a person's Chromium has it: a page that finds
+    # no WebGL context is looking at a server
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
 )
 
 #: Resource types never downloaded: the data is in the HTML.
 ABORTED_RESOURCE_TYPES = frozenset({"image", "font", "media"})
 
-#: True once the page is no longer a Cloudflare challenge (the same signs
-#: ``site.refusal_reason`` looks for in a body).
+#: True once the page is no longer a Cloudflare challenge (the signs
+#: ``site.refusal_reason`` looks for in a body), read from the DOM alone: patchright
+#: evaluates in an isolated world, which sees the page's document, not its variables,
+#: and the page never sees us read it.
 _CHALLENGE_GONE_JS = """() =>
     document.readyState !== "loading"
     && !/^\\s*just a moment/i.test(document.title)
-    && typeof window._cf_chl_opt === "undefined"
+    && !Array.from(document.scripts).some(s => /window\\._cf_chl_opt/.test(s.text))
 """
+#: The browser's User-Agent and the client hints it sends with it (``Sec-CH-UA*``), for
+#: the plain path to send the same.
+_IDENTITY_JS = """() => {
+    const data = navigator.userAgentData;
+    const hints = {};
+    if (data) {
+        hints["sec-ch-ua"] = data.brands.map(b => `"${b.brand}";v="${b.version}"`).join(", ");
+        hints["sec-ch-ua-mobile"] = data.mobile ? "?1" : "?0";
+        hints["sec-ch-ua-platform"] = `"${data.platform}"`;
+    }
+    return {user_agent: navigator.userAgent, hints: hints};
+}"""
 _POLL_SECONDS = 0.25
 
 #: Request meta key: the main-frame documents the page received, (status, headers) each.
 _DOCUMENTS = "hltv_browser_documents"
-#: Request meta key: the Playwright browser the page was opened in (``page.context.browser``),
-#: which the download handler closes when it is idle.
-BROWSER_IN_META = "hltv_browser"
+#: Request meta key: the browser context the page was opened in (``page.context``),
+#: whose storage the download handler saves and which it closes when idle.
+CONTEXT_IN_META = "hltv_browser_context"
+#: Request meta key: where the context's storage state is kept (``fetch/profiles.py``).
+STATE_IN_META = "hltv_browser_state"
+#: Request meta key set by auto mode: render this page in the browser.
+RENDER = "hltv_render"
 
 
 def context_name(proxy_label: str | None) -> str:
@@ -130,10 +156,22 @@ def context_name(proxy_label: str | None) -> str:
     return CONTEXT if proxy_label is None else f"{CONTEXT} {proxy_label}"
 
 
-def browser_meta(config: BrowserConfig, proxy: Proxy | None = None, *, solve: bool = False) -> dict[str, Any]:
+def context_kwargs(proxy: Proxy | None, state: Path | None) -> dict[str, Any]:
+    """A context's options: its proxy, and the cookies and storage its address kept
+    from the last crawl (``fetch/profiles.py``)."""
+    kwargs: dict[str, Any] = {"proxy": proxy.playwright()} if proxy else {}
+    if state is not None and state.is_file():
+        kwargs["storage_state"] = str(state)
+    return kwargs
+
+
+def browser_meta(
+    config: BrowserConfig, proxy: Proxy | None = None, *, solve: bool = False, state: Path | None = None,
+) -> dict[str, Any]:
     """Request meta that sends one request through the browser, in the context of its
     proxy. ``solve``: the request is there to clear a challenge, and its response
-    carries the browser's cookies and User-Agent (``request.meta["hltv_solution"]``)."""
+    carries the browser's cookies and User-Agent (``request.meta["hltv_solution"]``).
+    ``state``: the address's saved browser storage."""
     from scrapy_playwright.page import PageMethod  # no Playwright import: a plain class
 
     # a fresh PageMethod per request: scrapy-playwright stores its result on it
@@ -143,10 +181,11 @@ def browser_meta(config: BrowserConfig, proxy: Proxy | None = None, *, solve: bo
     return {
         "playwright": True,
         "playwright_context": context_name(proxy.label if proxy else None),
-        # a context closed with an idle browser is made again, with its proxy
-        "playwright_context_kwargs": {"proxy": proxy.playwright()} if proxy else {},
+        # a context closed when idle is made again, with its proxy and saved storage
+        "playwright_context_kwargs": context_kwargs(proxy, state),
         "playwright_page_init_callback": f"{__name__}.track_documents",
         "playwright_page_methods": methods,
+        STATE_IN_META: state,
     }
 
 
@@ -158,10 +197,10 @@ def abort_request(request: Any) -> bool:
 async def track_documents(page: Any, request: Request) -> None:
     """``playwright_page_init_callback``: note every document the page's main frame
     receives, so the response can describe the last one (see the module docstring), and
-    the browser the page is in, for the download handler to close when idle."""
+    the context the page is in, for the download handler to save and close when idle."""
     documents: list[tuple[int, dict[str, str]]] = []
     request.meta[_DOCUMENTS] = documents
-    request.meta[BROWSER_IN_META] = page.context.browser
+    request.meta[CONTEXT_IN_META] = page.context
 
     def on_response(response: Any) -> None:
         try:
@@ -183,8 +222,6 @@ async def wait_for_challenge(page: Any, timeout: float) -> str:
 
     Returns ``"none"`` (no challenge), ``"cleared"`` or ``"timeout"``.
     """
-    from playwright.async_api import Error as PlaywrightError
-
     deadline = time.monotonic() + timeout
     seen_challenge = False
     while True:
@@ -192,7 +229,7 @@ async def wait_for_challenge(page: Any, timeout: float) -> str:
             if await page.evaluate(_CHALLENGE_GONE_JS):
                 return "cleared" if seen_challenge else "none"
             seen_challenge = True
-        except PlaywrightError:
+        except Exception:  # Playwright's or patchright's Error: the page moved on, or died
             if page.is_closed():
                 raise  # crashed or closed: the request fails, nothing to wait for
             seen_challenge = True  # the page is between documents
@@ -204,17 +241,26 @@ async def wait_for_challenge(page: Any, timeout: float) -> str:
 
 async def read_clearance(page: Any) -> dict[str, Any]:
     """A page method for a challenge solve: the cookies the page has now and the
-    browser's exact User-Agent, to hand to the plain path."""
+    browser's exact User-Agent and client hints, to hand to the plain path."""
+    identity = await page.evaluate(_IDENTITY_JS)
     return {
         "cookies": await page.context.cookies(page.url),
-        "user_agent": await page.evaluate("navigator.userAgent"),
+        "user_agent": identity.get("user_agent"),
+        "hints": identity.get("hints") or {},
     }
 
 
+async def save_state(context: Any, path: Path) -> None:
+    """Keep a context's cookies and storage for the next crawl, owner-readable only."""
+    state = await context.storage_state()
+    write_private(path, json.dumps(state))
+
+
 class BrowserMiddleware:
-    """Send map page requests (``HLTV_BROWSER=1``) and challenge solves (``handoff``)
-    through the browser; make a browser response describe the document the page ended
-    on, and count challenges (``hltv/browser/challenge/cleared|timeout``).
+    """Send map page requests (``HLTV_BROWSER=1``, or auto mode's ``meta["hltv_render"]``)
+    and challenge solves (handoff, auto) through the browser; make a browser response
+    describe the document the page ended on, and count challenges
+    (``hltv/browser/challenge/cleared|timeout``).
 
     Nearest the download handler, so the request already has its proxy."""
 
@@ -223,6 +269,7 @@ class BrowserMiddleware:
         hltv = HltvConfig.of(crawler)
         self.config = hltv.browser
         self.proxies = hltv.proxies.by_label()
+        self.profiles = Profiles(self.config.profile_dir) if self.config.profile_dir else None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -230,10 +277,12 @@ class BrowserMiddleware:
 
     def process_request(self, request: Request) -> None:
         solve = request.meta.get("hltv_solve") == "browser"
+        render = self.config.mode == ALWAYS or request.meta.get(RENDER)
         # every time, retries too: a retry may have moved to another proxy's context
-        if solve or (self.config.mode == ALWAYS and "hltv_page" in request.meta):
-            proxy = self.proxies.get(request.meta.get("hltv_proxy"))
-            request.meta.update(browser_meta(self.config, proxy, solve=solve))
+        if solve or (render and "hltv_page" in request.meta):
+            label = request.meta.get("hltv_proxy")
+            state = self.profiles.browser_state(label) if self.profiles else None
+            request.meta.update(browser_meta(self.config, self.proxies.get(label), solve=solve, state=state))
 
     def process_response(self, request: Request, response: Response) -> Response:
         if "playwright" not in response.flags:
@@ -244,8 +293,11 @@ class BrowserMiddleware:
             if getattr(method, "method", None) is read_clearance:
                 request.meta["hltv_solution"] = method.result
         documents = request.meta.pop(_DOCUMENTS, None)
-        if not documents or len(documents) < 2:
-            return response  # the first navigation's status and headers are the page's
+        if not documents:
+            return response
+        # the last document's status and headers: the first navigation's may be a
+        # challenge since cleared, and patchright's responses reach scrapy-playwright
+        # without their headers
         status, headers = documents[-1]
         headers.pop("content-encoding", None)  # the body is the browser's decoded DOM
         headers.pop("content-length", None)

@@ -39,6 +39,18 @@ class SolverFailed(PageRefused):
     """The challenge solver could not be used (a fetch failure with its reason)."""
 
 
+class BrowserNeeded(PageRefused):
+    """The site asks for a browser (a challenge) and there is no Chromium to solve it:
+    a fetch failure, and every later page fails alike without being sent, so the crawl
+    stops at its fetch-failure brake instead of asking the site again and again."""
+
+    def __init__(self, executable: str) -> None:
+        super().__init__(
+            f"browser_needed: the site asks for a browser and there is no Chromium at "
+            f"{executable}; `make browser` installs one"
+        )
+
+
 class SiteUnreachable(IgnoreRequest):
     """Nothing answered at the site's (or the proxy's) address: not a refusal."""
 
