@@ -55,7 +55,7 @@ from hltv_scraper.config import AUTO, BROWSER, FLARESOLVERR, HltvConfig
 from hltv_scraper.fetch.auto import AutoMode, pages_line
 from hltv_scraper.fetch.browser import RENDER
 from hltv_scraper.fetch.cookies import make_cookie, read_cookie_file
-from hltv_scraper.fetch.errors import BrowserNeeded, SolverFailed
+from hltv_scraper.fetch.errors import BrowserNeeded, SolverFailed, stop_fetching
 from hltv_scraper.fetch.profiles import PlainState, Profiles, jar_cookies
 from hltv_scraper.site import is_challenge, refusal_reason
 
@@ -267,6 +267,7 @@ class ClearanceMiddleware(CookiesMiddleware):
                     request.url, self.browser.executable,
                 )
             self.stats.inc_value(_NEEDED_STAT)
+            stop_fetching(self.crawler)
             raise BrowserNeeded(self.browser.executable)
         solving = self.solving[key] = asyncio.ensure_future(self._solve(key, request, page))
         solving.add_done_callback(lambda _: self.solving.pop(key, None))

@@ -65,6 +65,22 @@ class NotSent(IgnoreRequest):
     reason = "not_sent: the crawl was stopping"
 
 
+#: The close reason of a crawl stopped because the site refuses it (the brakes' own
+#: ``hltv_fetch_failures``): exit status 1, pending units left for a later run.
+FETCH_FAILURES = "hltv_fetch_failures"
+
+
+def stop_fetching(crawler: Crawler) -> None:
+    """Stop a crawl that cannot get a single page more (the site asks for a browser and
+    there is none): closed as a fetch-failure stop, nothing more sent."""
+    from scrapy.utils.defer import deferred_from_coro
+
+    if crawler.stats.get_value(SENDS_STOPPED):
+        return
+    deferred_from_coro(crawler.engine.close_spider_async(reason=FETCH_FAILURES))
+    drop_unsent(crawler)
+
+
 #: Stats key set when a crawl sends nothing more (see :func:`drop_unsent`).
 SENDS_STOPPED = "hltv/sends_stopped"
 

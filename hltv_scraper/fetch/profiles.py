@@ -111,8 +111,10 @@ class Profiles:
 
 
 def jar_cookies(jar: CookieJar) -> list[dict[str, Any]]:
-    """A cookie jar's persistent cookies as the cookie objects ``make_cookie`` reads."""
-    return [_cookie_dict(cookie) for cookie in jar if cookie.expires is not None]
+    """A cookie jar's cookies as the cookie objects ``make_cookie`` reads. Session cookies
+    too: a clearance set by the challenge's script may have no expiry, and a browser
+    that restores its session keeps them; one the site no longer takes costs a solve."""
+    return [_cookie_dict(cookie) for cookie in jar]
 
 
 def _cookie_dict(cookie: Cookie) -> dict[str, Any]:
