@@ -156,6 +156,7 @@ def test_stock_playwright_is_caught_by_the_detector(server, detector, database, 
 
     result = run_crawl("perf_economy", {
         **settings, "HLTV_BROWSER": "1", "HLTV_REFUSAL_RETRIES": 0, "HLTV_CHALLENGE_TIMEOUT": 2,
+        "HLTV_BROWSER_HEADLESS": "1",  # stock Playwright starts no display of its own
         "PLAYWRIGHT_BROWSER_PROVIDER": "scrapy_playwright.provider.PlaywrightBrowserProvider",
     })
 

@@ -175,16 +175,17 @@ class ClearanceMiddleware(CookiesMiddleware):
     async def process_request(self, request: Request) -> None:
         if "hltv_page" in request.meta:
             key = request.meta.get("cookiejar")
-            clearance = self._clearance(key)
-            if self.browser_missing and clearance.generation == 0 and self.stats.get_value(_NEEDED_STAT):
-                raise BrowserNeeded(self.browser.executable)  # never sent: it would be challenged
+            self._clearance(key)  # a jar's first page: the saved clearance goes in
             request.meta.pop(RENDER, None)
             if self.auto is not None and self.auto.renders(key):
                 request.meta[RENDER] = True  # the browser sends its own cookies and User-Agent
                 return None
             if self.config.solver is not None:
                 await self._wait_for_clearance(request)
-            clearance = self._clearance(request.meta.get("cookiejar"))
+            clearance = self._clearance(key)
+            if self.browser_missing and self.stats.get_value(_NEEDED_STAT) and not clearance.generation:
+                self._probe_done(request)
+                raise BrowserNeeded(self.browser.executable)  # never sent: it would be challenged
             if clearance.user_agent:
                 request.headers[b"User-Agent"] = clearance.user_agent
             for name, value in clearance.hints.items():
