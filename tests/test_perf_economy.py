@@ -14,6 +14,13 @@ from tests.support.seed import expected, rows, seed_scoreboard
 from tests.support.server import Answer, FixtureServer, page_bytes
 from tests.support.truth import ACCESS_DENIED, ALL_MAPS, CF_CHALLENGE, CF_HEADERS, assert_matches_truth, assert_untouched, pending, snapshot, without_database
 
+
+@pytest.fixture
+def crawl_settings(crawl_settings: dict) -> dict:
+    """Plain HTTP pinned: these sites answer with challenges no browser could clear,
+    and the tests are of how the plain path takes refusals (auto mode: test_auto.py)."""
+    return {**crawl_settings, "HLTV_BROWSER": "0"}
+
 pytestmark = pytest.mark.both_backends
 
 @pytest.mark.slow

@@ -63,11 +63,8 @@ class Profiles:
         self.root = root
 
     def folder(self, proxy_label: str | None) -> Path:
-        """The address's folder, made (owner only) when missing."""
-        folder = self.root / address_folder_name(proxy_label)
-        _private_dir(self.root)
-        _private_dir(folder)
-        return folder
+        """The address's folder (made, owner only, when something is saved in it)."""
+        return self.root / address_folder_name(proxy_label)
 
     def browser_state(self, proxy_label: str | None) -> Path:
         return self.folder(proxy_label) / BROWSER_STATE
@@ -125,7 +122,10 @@ def _cookie_dict(cookie: Cookie) -> dict[str, Any]:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write ``path`` whole, readable by its owner only."""
+    """Write ``path`` whole, readable by its owner only, in an address folder of a
+    profiles folder both made owner-only."""
+    _private_dir(path.parent.parent)
+    _private_dir(path.parent)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
