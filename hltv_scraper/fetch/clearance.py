@@ -55,7 +55,7 @@ from hltv_scraper.config import AUTO, BROWSER, FLARESOLVERR, HltvConfig
 from hltv_scraper.fetch.auto import AutoMode, pages_line
 from hltv_scraper.fetch.browser import RENDER
 from hltv_scraper.fetch.cookies import make_cookie, read_cookie_file
-from hltv_scraper.fetch.errors import BrowserNeeded, SolverFailed, stop_fetching
+from hltv_scraper.fetch.errors import SENDS_STOPPED, BrowserNeeded, NotSent, SolverFailed, stop_fetching
 from hltv_scraper.fetch.profiles import PlainState, Profiles, jar_cookies
 from hltv_scraper.site import is_challenge, refusal_reason
 
@@ -182,6 +182,9 @@ class ClearanceMiddleware(CookiesMiddleware):
                 return None
             if self.config.solver is not None:
                 await self._wait_for_clearance(request)
+                if self.stats.get_value(SENDS_STOPPED):  # the crawl stopped while it waited
+                    self._probe_done(request)
+                    raise NotSent(NotSent.reason)
             clearance = self._clearance(key)
             if self.browser_missing and self.stats.get_value(_NEEDED_STAT) and not clearance.generation:
                 self._probe_done(request)
