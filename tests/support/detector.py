@@ -89,6 +89,7 @@ _PAGE = """<!DOCTYPE html><html><head><title>Just a moment...</title></head>
 
 class DetectorGate(ClearanceGate):
     report_path = "/__probes"
+    sees_headers = True
 
     def __init__(self, *, bind_to_client: bool = False) -> None:
         super().__init__()

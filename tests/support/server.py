@@ -213,8 +213,10 @@ class FixtureServer:
         if answer.unless_cookie and answer.unless_cookie in cookies:
             answer = Answer()
         user_agent = headers.get("user-agent", "")
-        if self.gate is not None and answer == Answer() and not self.gate.admits(cookies, user_agent, headers):
-            answer = Answer(status=403, body=self.gate.challenge(user_agent, headers), headers=CHALLENGE_HEADERS)
+        # a gate that binds its clearance to more than the User-Agent sees the headers
+        client = {"headers": headers} if getattr(self.gate, "sees_headers", False) else {}
+        if self.gate is not None and answer == Answer() and not self.gate.admits(cookies, user_agent, **client):
+            answer = Answer(status=403, body=self.gate.challenge(user_agent, **client), headers=CHALLENGE_HEADERS)
         body = answer.body
         if body is None:
             try:
