@@ -121,14 +121,20 @@ def test_a_site_that_wants_a_browser_for_every_page_gets_every_page_rendered(dat
     detector = DetectorGate(bind_to_client=True)
     site = FixtureServer(gate=detector).start()
     seed(database)
+    settings = {**settings, "HLTV_BASE_URL": site.base_url}
     try:
-        result = run_crawl("perf_economy", {**settings, "HLTV_BASE_URL": site.base_url})
+        result = run_crawl("perf_economy", settings)
+        seed(database, (THIRD_MAP,))
+        challenges = detector.challenges
+        again = run_crawl("perf_economy", settings)
     finally:
         site.stop()
 
-    assert_every_map(result, database)
     assert detector.fired == set()
     # solved once, handed off, challenged again at once: every page in the browser
+    assert result.stat("hltv/maps/committed") == len(MAPS)
+    for mapstatsid in MAPS:
+        assert_matches_truth(database, mapstatsid)
     assert result.stat("hltv/clearance/solved/browser") == 1
     assert result.stat("hltv/fetch/mode/handoff") == 1
     assert result.stat("hltv/fetch/mode/browser") == 1
@@ -137,6 +143,11 @@ def test_a_site_that_wants_a_browser_for_every_page_gets_every_page_rendered(dat
     assert result.stat("playwright/browser_count") == 1
     assert "does not hold on the plain path" in caplog.text
     assert "Pages: 0 over plain HTTP, 4 rendered in the browser" in caplog.text
+    # the next crawl renders from the first page, in a browser that kept its clearance
+    assert_every_map(again, database, (THIRD_MAP,))
+    assert again.stat("hltv/pages/fetched/browser") == 2 and again.stat("hltv/pages/fetched/plain") == 0
+    assert again.stat("hltv/clearance/solved/browser") == 0 and again.stat("hltv/fetch/mode/browser") == 0
+    assert detector.challenges == challenges
 
 
 @pytest.mark.slow

@@ -155,6 +155,8 @@ class ClearanceMiddleware(CookiesMiddleware):
         if self.profiles is None or key not in self.clearances:
             return
         clearance = self.clearances[key]
+        if not clearance.generation and not (self.auto and key in self.auto.render_until):
+            return  # nothing earned: nothing to keep
         try:
             self.profiles.save_plain(key, PlainState(
                 cookies=jar_cookies(self.jars[key].jar),
@@ -177,14 +179,15 @@ class ClearanceMiddleware(CookiesMiddleware):
             key = request.meta.get("cookiejar")
             self._clearance(key)  # a jar's first page: the saved clearance goes in
             request.meta.pop(RENDER, None)
-            if self.auto is not None and self.auto.renders(key):
-                request.meta[RENDER] = True  # the browser sends its own cookies and User-Agent
+            if self._rendered(request, key):
                 return None
             if self.config.solver is not None:
                 await self._wait_for_clearance(request)
                 if self.stats.get_value(SENDS_STOPPED):  # the crawl stopped while it waited
                     self._probe_done(request)
                     raise NotSent(NotSent.reason)
+                if self._rendered(request, key):  # the address switched while it waited
+                    return None
             clearance = self._clearance(key)
             if self.browser_missing and self.stats.get_value(_NEEDED_STAT) and not clearance.generation:
                 self._probe_done(request)
@@ -195,6 +198,15 @@ class ClearanceMiddleware(CookiesMiddleware):
                 request.headers[name] = value
             request.meta["hltv_clearance"] = clearance.generation
         return super().process_request(request)
+
+    def _rendered(self, request: Request, key: Any) -> bool:
+        """Auto mode: send the page to the browser when its address renders every page
+        (the browser sends its own cookies and User-Agent)."""
+        if self.auto is None or not self.auto.renders(key):
+            return False
+        self._probe_done(request)
+        request.meta[RENDER] = True
+        return True
 
     async def _wait_for_clearance(self, request: Request) -> None:
         """Hold a page while its jar is being cleared, or while another page finds out
