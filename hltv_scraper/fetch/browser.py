@@ -1,55 +1,46 @@
-"""Browser mode: map pages fetched by Chromium, for when Cloudflare wants a browser.
+"""The browser: map pages, or challenge solves, in Chromium through scrapy-playwright.
 
-Off by default: the crawl then uses Scrapy's plain HTTP/1.1 client and this module never
-imports Playwright. ``-s HLTV_BROWSER=1`` switches every map page request to
-scrapy-playwright: one Chromium, one browser context for the whole crawl (so the
-cookie a cleared challenge leaves, ``cf_clearance``, is sent with every later page),
-images, fonts and media never downloaded. With proxies (``HLTV_PROXIES``) there is one
-context per proxy, each with its own ``proxy`` option and its own cookies.
+The browser is Debian's Chromium driven by patchright (``fetch/provider.py``), with a
+window (under Xvfb when there is no display) and WebGL: nothing in it tells a
+challenge's script that it is automated. One browser context per address (one, or one
+per proxy of ``HLTV_PROXIES``), so the ``cf_clearance`` a cleared challenge leaves is
+sent with every later page of that address; its cookies and storage are loaded from,
+and saved to, the address's profile (``fetch/profiles.py``). Images, fonts and media
+are never downloaded.
 
-``-s HLTV_BROWSER=handoff`` keeps pages on plain HTTP and opens Chromium only for a
-page that comes back as a challenge; its cookies and User-Agent then go to the plain
-path (``fetch/clearance.py``), and the browser closes when idle (``fetch/download_handler.py``).
+- ``HLTV_BROWSER=auto`` (the default) and ``handoff`` keep pages on plain HTTP and open
+  Chromium only for a page that comes back as a challenge; its cookies and User-Agent
+  then go to the plain path (``fetch/clearance.py``). Auto mode also sends every page
+  of an address here when the clearance does not hold on the plain path
+  (``meta["hltv_render"]``, ``fetch/auto.py``). Playwright starts with the first such
+  page, and the browser closes when idle (``fetch/download_handler.py``).
+- ``HLTV_BROWSER=1`` sends every map page here from the first.
+- ``HLTV_BROWSER=0``: this module never imports Playwright.
 
 The spider knows nothing of this: :class:`BrowserMiddleware` gives every map page
-request (``request.meta["hltv_page"]``), or every challenge solve, the meta that sends
-it through the browser.
+request (``request.meta["hltv_page"]``) that goes to the browser, or every challenge
+solve, the meta that sends it there.
 
-Settings (all ``-s NAME=value``):
+Settings (all ``-s NAME=value``; defaults and reasons in ``config.py``):
+``HLTV_BROWSER_HEADLESS`` (default ``0``: a window), ``HLTV_BROWSER_IDLE_SECONDS``,
+``HLTV_BROWSER_EXECUTABLE`` (Debian's ``chromium``, ``make browser``; no browser is
+ever downloaded), ``HLTV_BROWSER_MAX_PAGES`` (pages open at once: each open map page is
+a 2-6 MB document in a renderer), ``HLTV_BROWSER_RENDER_SECONDS``,
+``HLTV_BROWSER_PROFILE_DIR`` and ``HLTV_CHALLENGE_TIMEOUT``: how long a page may show a
+Cloudflare challenge ("Just a moment...") while the browser works on it. A challenge
+that clears within it leaves the real page, an ordinary response; one still there
+afterwards is returned as it is, a refusal RefusalMiddleware retries with backoff,
+exactly as on the plain path. ``0`` does not wait.
 
-``HLTV_BROWSER`` (``0``, ``1`` or ``handoff``, default ``0``)
-    ``1``: fetch map pages with Chromium. Slower and heavier than plain HTTP (a
-    browser renders every page), so only worth it when plain requests are refused.
-    ``handoff``: Chromium solves challenges only. Ignored with ``HLTV_REPLAY=1``,
-    which never touches the network.
-``HLTV_BROWSER_HEADLESS`` (bool, default ``1``)
-    ``0``: Chromium with a window, under Xvfb when there is no display (``xvfb.py``).
-``HLTV_BROWSER_IDLE_SECONDS`` (seconds, default ``300``)
-    In handoff mode, the browser closes after this long without a challenge.
-``HLTV_BROWSER_EXECUTABLE`` (path, default ``/usr/bin/chromium``)
-    The Chromium to drive. Debian's ``chromium`` package (``make browser``);
-    Playwright's own browser download is not needed.
-``HLTV_BROWSER_MAX_PAGES`` (int >= 1, default ``2``)
-    Pages open at once in the browser (``PLAYWRIGHT_MAX_PAGES_PER_CONTEXT``). Each
-    open map page is a 2-6 MB document in a renderer: two keep memory modest, and
-    requests beyond it wait their turn.
-``HLTV_CHALLENGE_TIMEOUT`` (seconds, default ``30``)
-    How long a page may show a Cloudflare challenge ("Just a moment...") while the
-    browser works on it. A challenge that clears within it leaves the real page,
-    which counts as an ordinary response. One still there afterwards is returned as
-    it is: RefusalMiddleware classifies it as a refusal and retries it with backoff,
-    exactly as on the plain path. The wait never fails the request by itself. ``0``
-    does not wait.
-
-scrapy-playwright settings are derived from these when ``HLTV_BROWSER`` is on, at
+scrapy-playwright settings are derived from these whenever the browser may be used, at
 spider priority, so a ``-s PLAYWRIGHT_...`` on the command line still wins (by
 ``fetch/scrapy_settings.py``, which also registers the download handler that holds
 scrapy-playwright's):
-``PLAYWRIGHT_BROWSER_TYPE`` (chromium),
-``PLAYWRIGHT_LAUNCH_OPTIONS`` (headless or not, the executable, :data:`CHROMIUM_ARGS`;
-with a window and no display, the ``env`` with the ``DISPLAY`` of an Xvfb),
+``PLAYWRIGHT_BROWSER_TYPE`` (chromium), ``PLAYWRIGHT_BROWSER_PROVIDER`` (patchright's
+Chromium, ``fetch/provider.py``),
+``PLAYWRIGHT_LAUNCH_OPTIONS`` (headless or not, the executable, :data:`CHROMIUM_ARGS`),
 ``PLAYWRIGHT_CONTEXTS`` (one context, :data:`CONTEXT`, or one per proxy; none in
-handoff mode, so no browser starts until a challenge needs one),
+auto and handoff mode, so no browser starts until a page needs one),
 ``PLAYWRIGHT_MAX_PAGES_PER_CONTEXT``, ``PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER``,
 ``PLAYWRIGHT_ABORT_REQUEST`` (:func:`abort_request`),
 ``PLAYWRIGHT_PROCESS_REQUEST_HEADERS`` (``None``: the browser sends its own headers, so
@@ -60,8 +51,9 @@ Responses: scrapy-playwright builds a response from the FIRST navigation's statu
 headers and the LAST document's HTML (``page.content()``, the DOM as serialised by the
 browser). When a challenge clears, the first navigation was the challenge (403/503,
 ``cf-mitigated: challenge``) while the HTML is the real page; :class:`BrowserMiddleware`
-puts the final document's status and headers on the response, so RefusalMiddleware, the
-archive and Scrapy's HTTP error handling judge the page the browser ended on.
+puts the final document's status and headers on the response (patchright's reach
+scrapy-playwright without headers at all), so RefusalMiddleware, the archive and
+Scrapy's HTTP error handling judge the page the browser ended on.
 """
 
 from __future__ import annotations
