@@ -184,9 +184,10 @@ def test_auto_without_chromium_is_no_error_until_the_site_asks(tmp_path):
     assert "PLAYWRIGHT_BROWSER_PROVIDER" not in settings
 
 
-def test_browser_mode_derives_scrapy_playwright_settings_and_the_command_line_wins():
+def test_browser_mode_derives_scrapy_playwright_settings_and_the_command_line_wins(tmp_path):
     settings = Settings()
     settings.setdict({
+        "HLTV_BROWSER_PROFILE_DIR": str(tmp_path),
         "HLTV_BASE_URL": "https://www.hltv.org",
         "HLTV_BROWSER_EXECUTABLE": sys.executable,  # any executable file will do here
         "HLTV_BROWSER_MAX_PAGES": "3",
@@ -200,7 +201,7 @@ def test_browser_mode_derives_scrapy_playwright_settings_and_the_command_line_wi
 
     assert config == BrowserConfig(
         mode="always", executable=sys.executable, max_pages=3, challenge_timeout=12.5,
-        profile_dir=Path("data/browser-profiles"),
+        profile_dir=tmp_path,
     )
     handlers = settings.getdict("DOWNLOAD_HANDLERS")
     assert handlers == {"https": "hltv_scraper.fetch.download_handler.HltvDownloadHandler"}
