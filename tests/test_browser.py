@@ -209,7 +209,8 @@ def test_browser_mode_derives_scrapy_playwright_settings_and_the_command_line_wi
     launch = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
     assert launch["headless"] is False and launch["executable_path"] == sys.executable
     assert "--no-sandbox" in launch["args"] and "--disable-background-networking" in launch["args"]
-    assert settings.getdict("PLAYWRIGHT_CONTEXTS") == {CONTEXT: {}}  # nothing saved yet
+    # the window's real size, and no storage saved yet
+    assert settings.getdict("PLAYWRIGHT_CONTEXTS") == {CONTEXT: {"no_viewport": True}}
     assert settings.getint("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT") == 3
     assert settings["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"] == 5000  # -s beats derived
     assert settings.getdict("DOWNLOADER_MIDDLEWARES")["hltv_scraper.fetch.browser.BrowserMiddleware"] == 950

@@ -235,8 +235,10 @@ def test_masking_and_browser_contexts(tmp_path):
         "HLTV_PROXIES": str(listing), "HLTV_BROWSER_PROFILE_DIR": str(tmp_path / "profiles"),
     })))
     assert contexts == {
-        "hltv user:***@10.0.0.1:3128": {"proxy": {"server": "http://10.0.0.1:3128", "username": "user", "password": "p@ss"}},
-        "hltv 10.0.0.2:8080": {"proxy": {"server": "http://10.0.0.2:8080"}},
+        "hltv user:***@10.0.0.1:3128": {
+            "no_viewport": True, "proxy": {"server": "http://10.0.0.1:3128", "username": "user", "password": "p@ss"},
+        },
+        "hltv 10.0.0.2:8080": {"no_viewport": True, "proxy": {"server": "http://10.0.0.2:8080"}},
     }
 
 

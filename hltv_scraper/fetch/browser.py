@@ -104,6 +104,9 @@ CHROMIUM_ARGS = (
     # no WebGL context is looking at a server
     "--use-angle=swiftshader",
     "--enable-unsafe-swiftshader",
+    # the size of Xvfb's screen: a window as big as the screen it is on, as a person's
+    # maximised one (the page then sees its real size, see context_kwargs)
+    "--window-size=1920,1080",
 )
 
 #: Resource types never downloaded: the data is in the HTML.
@@ -151,7 +154,11 @@ def context_name(proxy_label: str | None) -> str:
 def context_kwargs(proxy: Proxy | None, state: Path | None) -> dict[str, Any]:
     """A context's options: its proxy, and the cookies and storage its address kept
     from the last crawl (``fetch/profiles.py``)."""
-    kwargs: dict[str, Any] = {"proxy": proxy.playwright()} if proxy else {}
+    # no emulated viewport: Playwright's 1280x720 emulates a screen smaller than the
+    # window that shows it, which a page can see
+    kwargs: dict[str, Any] = {"no_viewport": True}
+    if proxy:
+        kwargs["proxy"] = proxy.playwright()
     if state is not None and state.is_file():
         kwargs["storage_state"] = str(state)
     return kwargs

@@ -12,7 +12,8 @@ cookie only when none fires:
   ``document.title``, ``window._cf_chl_opt``): an automation evaluating in it;
 - ``headless_ua`` / ``headless_hint``: "Headless" in the User-Agent or its client hints;
 - ``webgl``: no WebGL context or no renderer;
-- ``plugins``, ``languages``: none; ``window_chrome``: no ``window.chrome``.
+- ``plugins``, ``languages``: none; ``window_chrome``: no ``window.chrome``;
+- ``screen``: a window bigger than its screen (an emulated viewport and screen).
 
 Every run of the probes is reported to the server (``GET /__probes?fired=...``, kept in
 :attr:`DetectorGate.reports`), and so is a probe that fires later. With
@@ -30,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 from tests.support.server import ClearanceGate
 
 PROBES = ("webdriver", "console", "main_world", "headless_ua", "headless_hint", "webgl",
-          "plugins", "languages", "window_chrome")
+          "plugins", "languages", "window_chrome", "screen")
 
 _PAGE = """<!DOCTYPE html><html><head><title>Just a moment...</title></head>
 <body><p>Checking if the site connection is secure</p><script>
@@ -76,6 +77,7 @@ _PAGE = """<!DOCTYPE html><html><head><title>Just a moment...</title></head>
   if (!navigator.plugins || navigator.plugins.length === 0) fired.push("plugins");
   if (!navigator.languages || navigator.languages.length === 0) fired.push("languages");
   if (!window.chrome) fired.push("window_chrome");
+  if (!innerWidth || outerWidth > screen.width || outerHeight > screen.height) fired.push("screen");
   report(fired, "&run=1&renderer=" + encodeURIComponent(renderer));
   if (fired.length) return;  // a bot: no clearance
   setTimeout(function () {
