@@ -188,3 +188,40 @@ def test_without_chromium_auto_stops_at_the_first_challenge(server, detector, da
     lines = [r.getMessage() for r in caplog.records if "asks for a browser" in r.getMessage() and r.levelno >= logging.ERROR]
     assert len(lines) == 1 and "`make browser`" in lines[0]
     assert "Traceback" not in caplog.text
+
+
+def test_an_address_in_the_browser_goes_back_to_plain_after_its_time(caplog):
+    from scrapy.utils.test import get_crawler
+
+    from hltv_scraper.fetch.auto import HOLD_PAGES, AutoMode
+
+    caplog.set_level(logging.INFO)
+    stats = get_crawler().stats
+    now = [1000.0]
+    auto = AutoMode(stats, render_seconds=60, clock=lambda: now[0])
+    proxy = "user:***@10.0.0.1:3128"
+
+    auto.solved(proxy)
+    for _ in range(HOLD_PAGES):
+        assert not auto.clearance_held(proxy)  # challenged now: the clearance did not hold
+        auto.plain_page(proxy)
+    assert auto.clearance_held(proxy)  # challenged later: the clearance rotated, solve again
+    assert auto.clearance_held(None)  # another address is judged on its own
+
+    auto.switch_to_browser(proxy, "https://www.hltv.org/stats/matches/mapstatsid/1/x")
+    assert auto.renders(proxy) and not auto.renders(None)
+    now[0] += 59
+    assert auto.renders(proxy)
+    now[0] += 2
+    assert not auto.renders(proxy)  # its time is up: plain HTTP again, a solve is due first
+    assert auto.clearance_held(proxy)
+    assert [stats.get_value(f"hltv/fetch/mode/{m}") for m in ("handoff", "browser", "plain")] == [1, 1, 1]
+    switches = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Auto mode:")]
+    assert len(switches) == 3 and all(proxy in line for line in switches)
+
+
+def test_each_address_has_its_own_profile_folder_named_without_credentials():
+    names = {address_folder_name(label) for label in (None, "user:***@10.0.0.1:3128", "10.0.0.2:8080")}
+
+    assert len(names) == 3 and "direct" in names
+    assert not any("user" in name or "10.0.0" in name for name in names)
