@@ -186,7 +186,8 @@ def test_without_chromium_auto_stops_at_the_first_challenge(server, detector, da
     assert result.stat("hltv/maps/committed") == 0
     assert pending(database) == {*MAPS, THIRD_MAP}  # left for a run with a browser
     lines = [r.getMessage() for r in caplog.records if "asks for a browser" in r.getMessage() and r.levelno >= logging.ERROR]
-    assert len(lines) == 1 and "`make browser`" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("Stopping: the site asks") and "`make browser`" in lines[0]
+    assert "`make browser` installs one" in result.stats["hltv/stopped_because"]
     assert "Traceback" not in caplog.text
 
 

@@ -276,14 +276,12 @@ class ClearanceMiddleware(CookiesMiddleware):
         if request.meta.get("hltv_solved"):
             return response  # it had its solve and the site still says no: a refusal
         if self.browser_missing:
-            if not self.stats.get_value(_NEEDED_STAT):
-                logger.error(
-                    "The site asks for a browser (a Cloudflare challenge on %s) and there is no "
-                    "Chromium at %s: `make browser` installs one. Stopping at this page.",
-                    request.url, self.browser.executable,
-                )
             self.stats.inc_value(_NEEDED_STAT)
-            stop_fetching(self.crawler)
+            stop_fetching(self.crawler, (
+                f"the site asks for a browser (a Cloudflare challenge on {request.url}) and there "
+                f"is no Chromium at {self.browser.executable}: `make browser` installs one. "
+                "Pending units stay pending for a later run."
+            ))
             raise BrowserNeeded(self.browser.executable)
         solving = self.solving[key] = asyncio.ensure_future(self._solve(key, request, page))
         solving.add_done_callback(lambda _: self.solving.pop(key, None))

@@ -8,6 +8,7 @@ proxy) could not be reached at all: no connection, no such host, no answer to co
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Request
     from twisted.python.failure import Failure
+
+logger = logging.getLogger(__name__)
 
 #: Signal sent with ``request`` and ``reason`` for every response refused as not the page.
 request_refused = object()
@@ -70,13 +73,15 @@ class NotSent(IgnoreRequest):
 FETCH_FAILURES = "hltv_fetch_failures"
 
 
-def stop_fetching(crawler: Crawler) -> None:
+def stop_fetching(crawler: Crawler, message: str) -> None:
     """Stop a crawl that cannot get a single page more (the site asks for a browser and
-    there is none): closed as a fetch-failure stop, nothing more sent."""
+    there is none): said once, closed as a fetch-failure stop, nothing more sent."""
     from scrapy.utils.defer import deferred_from_coro
 
     if crawler.stats.get_value(SENDS_STOPPED):
         return
+    logger.error("Stopping: %s", message)
+    crawler.stats.set_value("hltv/stopped_because", message)
     deferred_from_coro(crawler.engine.close_spider_async(reason=FETCH_FAILURES))
     drop_unsent(crawler)
 
