@@ -55,7 +55,13 @@ from hltv_scraper.config import AUTO, BROWSER, FLARESOLVERR, HltvConfig
 from hltv_scraper.fetch.auto import AutoMode, pages_line
 from hltv_scraper.fetch.browser import RENDER
 from hltv_scraper.fetch.cookies import make_cookie, read_cookie_file
-from hltv_scraper.fetch.errors import SENDS_STOPPED, BrowserNeeded, NotSent, SolverFailed, stop_fetching
+from hltv_scraper.fetch.errors import (
+    SENDS_STOPPED,
+    BrowserNeeded,
+    NotSent,
+    SolverFailed,
+    stop_fetching,
+)
 from hltv_scraper.fetch.profiles import PlainState, Profiles, jar_cookies
 from hltv_scraper.site import is_challenge, refusal_reason
 

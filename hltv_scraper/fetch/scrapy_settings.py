@@ -35,7 +35,6 @@ of a windowed Chromium when it launches one).
 from __future__ import annotations
 
 import logging
-import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -78,12 +77,11 @@ def add_to_dict(settings: BaseSettings, name: str, entries: dict[str, Any]) -> N
     settings.set(name, merged, priority=priority)
 
 
-def apply_fetch_settings(settings: BaseSettings, hltv: HltvConfig | None = None, *, display: str | None = None) -> HltvConfig:
+def apply_fetch_settings(settings: BaseSettings, hltv: HltvConfig | None = None) -> HltvConfig:
     """Derive Scrapy's settings from the fetch mode (``hltv``, else read from
-    ``settings``); nothing for plain HTTP. ``display``: the X display a windowed
-    Chromium is given. Safe to repeat."""
+    ``settings``); nothing for plain HTTP. Safe to repeat."""
     hltv = hltv or HltvConfig.from_settings(settings)
-    apply_browser_settings(settings, hltv, display=display)
+    apply_browser_settings(settings, hltv)
     config, browser = hltv.fetch, hltv.browser
     if config.impersonate or browser.enabled or config.solver:
         # one handler for the site's scheme (https for HLTV, http for a test server):
@@ -102,8 +100,9 @@ def apply_fetch_settings(settings: BaseSettings, hltv: HltvConfig | None = None,
     return hltv
 
 
-def apply_browser_settings(settings: BaseSettings, hltv: HltvConfig, *, display: str | None = None) -> None:
-    """Turn ``HLTV_BROWSER`` into scrapy-playwright's settings; nothing when it is off."""
+def apply_browser_settings(settings: BaseSettings, hltv: HltvConfig) -> None:
+    """Turn ``HLTV_BROWSER`` into scrapy-playwright's settings; nothing when the crawl
+    may not drive a browser (``HLTV_BROWSER=0``, no Chromium, a replay)."""
     config = hltv.browser
     if not config.enabled:
         return
@@ -113,8 +112,6 @@ def apply_browser_settings(settings: BaseSettings, hltv: HltvConfig, *, display:
         "executable_path": config.executable,
         "args": list(CHROMIUM_ARGS),
     }
-    if display:  # the browser is launched by the Playwright driver: give it the display
-        launch["env"] = {**os.environ, "DISPLAY": display}
     derive(settings, {
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
         "PLAYWRIGHT_BROWSER_PROVIDER": BROWSER_PROVIDER,
@@ -125,7 +122,7 @@ def apply_browser_settings(settings: BaseSettings, hltv: HltvConfig, *, display:
         "PLAYWRIGHT_ABORT_REQUEST": f"{_FETCH}.browser.abort_request",
         "PLAYWRIGHT_PROCESS_REQUEST_HEADERS": None,
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": navigation_timeout_ms,
-        # a browser closed when idle is launched again for the next challenge
+        # a browser closed when idle is launched again for the next page it gets
         "PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER": True,
     })
     # Nearest the download handler: every other middleware sees the corrected response.
