@@ -136,14 +136,13 @@ class HltvDownloadHandler(ImpersonateDownloadHandler):
         self._idle_check = None
         if self._browser_busy or not self._contexts:
             return
-        await self._save_states()
-        if self._browser_busy:
-            return  # a page came while the storage was saved
+        # from here on a page for the browser waits for it to close, then launches it again
         self._closing = asyncio.get_running_loop().create_future()
         try:
             logger.info("No page for the browser for %g s: closing it until the next one",
                         self.browser_config.idle_seconds)
             self.stats.inc_value("hltv/browser/closed_idle")
+            await self._save_states()
             # the contexts first: each closed one leaves scrapy-playwright's list, so
             # its own handling of the browser's disconnection finds nothing to close
             contexts, self._contexts = self._contexts, {}
