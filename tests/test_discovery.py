@@ -26,6 +26,13 @@ from tests.support.server import Answer, CHALLENGE_HEADERS, FixtureServer
 from tests.support.truth import assert_scoreboard_matches_truth
 from tests.support.truth import CF_CHALLENGE, assert_matches_truth
 
+
+@pytest.fixture
+def crawl_settings(crawl_settings: dict) -> dict:
+    """Plain HTTP pinned: these sites answer with challenges no browser could clear,
+    and the tests are of how the plain path takes refusals (auto mode: test_auto.py)."""
+    return {**crawl_settings, "HLTV_BROWSER": "0"}
+
 ROOT = Path(__file__).resolve().parent.parent
 CHAIN = ("results", "matches", "map_stats", "perf_economy")
 

@@ -88,10 +88,10 @@ class ClearanceGate:
         #: called with each request's verdict (True: admitted), e.g. to rotate midway
         self.on_request: Callable[[bool], None] | None = None
 
-    def admits(self, cookies: set[str], user_agent: str) -> bool:
+    def admits(self, cookies: set[str], user_agent: str, headers: dict[str, str] | None = None) -> bool:
         with self._lock:
             admitted = any(
-                name == "cf_clearance" and self._tokens.get(value) == user_agent
+                name == "cf_clearance" and self._tokens.get(value) == self._holder(user_agent, headers or {})
                 for name, _, value in (cookie.partition("=") for cookie in cookies)
             )
             self.passed += admitted
@@ -99,17 +99,21 @@ class ClearanceGate:
             self.on_request(admitted)
         return admitted
 
-    def issue(self, user_agent: str) -> str:
+    def issue(self, user_agent: str, headers: dict[str, str] | None = None) -> str:
         """A clearance for ``user_agent``, as a browser that got through would hold."""
         token = secrets.token_hex(8)
         with self._lock:
-            self._tokens[token] = user_agent
+            self._tokens[token] = self._holder(user_agent, headers or {})
         return token
 
-    def challenge(self, user_agent: str) -> bytes:
+    def challenge(self, user_agent: str, headers: dict[str, str] | None = None) -> bytes:
         with self._lock:
             self.challenges += 1
-        return clearing_challenge(f"cf_clearance={self.issue(user_agent)}")
+        return clearing_challenge(f"cf_clearance={self.issue(user_agent, headers)}")
+
+    def _holder(self, user_agent: str, headers: dict[str, str]) -> object:
+        """Who a clearance is bound to: here the User-Agent (a subclass may add more)."""
+        return user_agent
 
     def rotate(self) -> None:
         with self._lock:
@@ -194,18 +198,25 @@ class FixtureServer:
             self._send(handler, 407, b"proxy credentials required",
                        {"Proxy-Authenticate": 'Basic realm="proxy"'})
             return
+        headers = {name.lower(): value for name, value in handler.headers.items()}
+        report_path = getattr(self.gate, "report_path", None)
+        if report_path is not None and path.startswith(report_path):  # a detector's report
+            self.gate.report(path, headers)
+            self._send(handler, 204, b"", {})
+            return
         key = route(path)
         if key is None:
             self._send(handler, 404, b"not found", {})
             return
-        headers = {name.lower(): value for name, value in handler.headers.items()}
         answer = self._next_answer(key, headers)
         cookies = _cookies(handler)
         if answer.unless_cookie and answer.unless_cookie in cookies:
             answer = Answer()
         user_agent = headers.get("user-agent", "")
-        if self.gate is not None and answer == Answer() and not self.gate.admits(cookies, user_agent):
-            answer = Answer(status=403, body=self.gate.challenge(user_agent), headers=CHALLENGE_HEADERS)
+        # a gate that binds its clearance to more than the User-Agent sees the headers
+        client = {"headers": headers} if getattr(self.gate, "sees_headers", False) else {}
+        if self.gate is not None and answer == Answer() and not self.gate.admits(cookies, user_agent, **client):
+            answer = Answer(status=403, body=self.gate.challenge(user_agent, **client), headers=CHALLENGE_HEADERS)
         body = answer.body
         if body is None:
             try:
