@@ -384,7 +384,7 @@ def _other_side(side: str) -> str:
 #: second on the other; overtime halves are 3 rounds each, each on the side any of its
 #: rounds with a known winner shows. Every window is over the map in round order, so the
 #: rounds are read once, in the order of round_history's key, with no sort.
-_ROUNDS = f"""
+ROUNDS_STATEMENT = f"""
 WITH seen AS (
     SELECT rh.match_id, rh.map_number, rh.round_number, rh.winner_team_id, rh.winner_side,
            rh.win_type, rh.updated_at, m.team1_id, m.team1_name, m.team2_id, m.team2_name,
@@ -492,7 +492,7 @@ def _rounds() -> ExportTable:
         ),
         key=("match_id", "map_number", "round_number"),
         unit=_MAP,
-        statement=_ROUNDS,
+        statement=ROUNDS_STATEMENT,
         with_map=True,
     )
 
