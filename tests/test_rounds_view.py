@@ -167,3 +167,30 @@ def test_a_round_without_a_known_winner_takes_its_half_from_the_others(demo_sqli
     # round 1's winner unknown (the truth: team 2): round 2 starts 0-0, not 0-1
     assert (want[1]["team1_score_before"], want[1]["team2_score_before"]) == (0, 1)
     assert (got[1]["team1_score_before"], got[1]["team2_score_before"]) == (0, 0)
+
+
+@pytest.mark.slow
+def test_a_map_stopped_before_half_time_has_no_regulation_length_but_its_first_half(demo_sqlite, tmp_path):
+    """No round shows the sides switching: MR12 or MR15 is not known, so
+    ``regulation_rounds`` is NULL; rounds 1-12 are the first half either way."""
+    database = copy_sqlite(demo_sqlite, tmp_path / "db" / "hltv.sqlite3")
+    match = load_expected(219128)["match"]
+    key = {"m": match["match_id"], "n": match["map_number"]}
+    db = Database.open(database)
+    try:
+        with db.transaction() as sql:
+            for table in ("economy", "round_history"):
+                sql.run(f"DELETE FROM {table} WHERE match_id = :m AND map_number = :n AND round_number > 10", key)
+    finally:
+        db.close()
+
+    export(database, tmp_path / "out", "parquet")
+
+    got = [r for r in exported_rounds(tmp_path / "out", "parquet") if r["mapstatsid"] == 219128]
+    want = truth_rows(219128)[:10]
+    assert [r["round_number"] for r in got] == list(range(1, 11))
+    assert {r["regulation_rounds"] for r in got} == {None}
+    assert [(r["half"], r["is_pistol"]) for r in got] == [(1, n == 1) for n in range(1, 11)]
+    for g, w in zip(got, want):
+        for name in ("team1_side", "team2_side", "team1_score_before", "team2_score_before", "team1_buy_type"):
+            assert g[name] == w[name], (g["round_number"], name)
