@@ -105,12 +105,6 @@ def economy(
             f'<rect class="no-economy" x="{x(i) - step / 2:.1f}" y="{top}" width="{step:.1f}" '
             f'height="{plot_h}" fill="#e9ecef"><title>round {rounds[i]}: no economy published</title></rect>'
         )
-    if absent:
-        first, last = absent[0], absent[-1]
-        parts.append(
-            f'<text class="no-economy-label" x="{(x(first) + x(last)) / 2:.1f}" y="{top + plot_h / 2:.1f}" '
-            f'font-size="12" fill="#495057" text-anchor="middle" {_HALO}>no economy published</text>'
-        )
     for value, label in BUY_LINES:
         if value < top_value:
             parts.append(
@@ -126,6 +120,12 @@ def economy(
             f'stroke="#495057" stroke-width="1.2" stroke-dasharray="2 3"/>'
             f'<text class="half-break-label" x="{bx + 4:.1f}" y="{top + 13}" font-size="11" fill="#343a40" '
             f'{_HALO}>{escape(label)}</text>'
+        )
+    if absent:  # over the lines, on its halo
+        first, last = absent[0], absent[-1]
+        parts.append(
+            f'<text class="no-economy-label" x="{(x(first) + x(last)) / 2:.1f}" y="{top + plot_h / 2:.1f}" '
+            f'font-size="12" fill="#495057" text-anchor="middle" {_HALO}>no economy published</text>'
         )
     strip_y = top - 30
     parts.append(f'<text x="{left - 8}" y="{strip_y + 10}" font-size="10" text-anchor="end">winner</text>')

@@ -474,7 +474,8 @@ def _economy(sql: Sql, rounds, m, team_names: dict[int, str]) -> str:
         how = ", ".join(str(v).replace("_", " ") for v in (won["winner_side"], won["win_type"]) if v)
         notes.append(f"Round {won['round_number']}: {who} won ({how})")
         if i and won["half"] != rounds[i - 1]["half"]:
-            label = "2nd half" if won["half"] == 2 else "OT" if (won["half"] or 0) % 2 else ""
+            half = won["half"] or 0
+            label = "2nd half" if half == 2 else f"OT {(half - 3) // 2 + 1}" if half % 2 else ""
             breaks.append((i, label))
     teams = [(team_names[t], [value.get((n, t)) for n in numbers]) for t in team_ids]
     html.append('<div class="scroll">' + charts.economy("chart-economy", numbers, teams, winners, notes, breaks)
