@@ -333,7 +333,7 @@ def _series(sql: Sql, m, team_names: dict[int, str]) -> str:
     return "\n".join(html)
 
 
-def _half_name(half: int | None, regulation: int | None) -> str:
+def _half_name(half: int | None) -> str:
     if half is None:
         return "rounds"
     if half <= 2:
@@ -363,8 +363,8 @@ def _round_history(rounds, m, team_names: dict[int, str]) -> str:
         numbers = "".join(
             f'<span class="round-number{" pistol" if r["is_pistol"] else ""}"'
             f'{" title=pistol" if r["is_pistol"] else ""}>{r["round_number"]}</span>' for r in played)
-        rows = [f'<div class="half-row numbers"><span class="team-mark"></span><span class="side"></span>'
-                f'<span class="cells">{numbers}</span><b class="half-score"></b></div>']
+        rows = [(f'<div class="half-row numbers"><span class="team-mark"></span><span class="side"></span>'
+                 f'<span class="cells">{numbers}</span><b class="half-score"></b></div>')]
         for n, team_id in enumerate(team_ids):
             side = played[0][f"team{n + 1}_side"]
             cells = []
@@ -385,7 +385,7 @@ def _round_history(rounds, m, team_names: dict[int, str]) -> str:
                 f'<span class="cells">{"".join(cells)}</span><b class="half-score">{won}</b></div>'
             )
         blocks.append(f'<div class="half" data-half="{half}"><div class="half-name">'
-                      f'{_half_name(half, regulation)}</div>{"".join(rows)}</div>')
+                      f'{_half_name(half)}</div>{"".join(rows)}</div>')
         last = played[-1]
         after = [last["team1_score_before"] + (last["winner_team_id"] == team_ids[0]),
                  last["team2_score_before"] + (last["winner_team_id"] == team_ids[1])]

@@ -232,7 +232,7 @@ def test_the_scoreboard_has_headshots_opening_duels_multi_kills_and_clutches(dem
 def truth_halves(mapstatsid: int) -> list[dict]:
     """Each half of a truth file's map: its rounds, each team's side, the score after it."""
     truth = load_expected(mapstatsid)
-    team1, team2 = truth["match"]["team1_id"], truth["match"]["team2_id"]
+    team1 = truth["match"]["team1_id"]
     regulation = {"MR12": 24, "MR15": 30}[truth["regulation"]]
     halves: list[dict] = []
     score = [0, 0]
@@ -301,7 +301,7 @@ def test_the_economy_chart_draws_half_time_and_overtime_lines_with_labels_beside
 
 
 def test_all_three_kill_matrices_are_shown(demo_sqlite):
-    match_id, map_number, mapstatsid = demo_maps()[0]
+    mapstatsid = demo_maps()[0][2]
     truth = load_expected(mapstatsid)
 
     page = report(demo_sqlite, mapstatsid=mapstatsid)
@@ -315,7 +315,7 @@ def test_all_three_kill_matrices_are_shown(demo_sqlite):
 
 
 def test_the_series_and_veto_around_the_map(demo_sqlite):
-    match_id, map_number, mapstatsid = next(m for m in demo_maps() if m[2] == OVERTIME_MAP)
+    match_id, map_number, _ = next(m for m in demo_maps() if m[2] == OVERTIME_MAP)
     _, vetoes = table_rows(demo_sqlite, "vetoes")
     _, maps = table_rows(demo_sqlite, "maps")
 
