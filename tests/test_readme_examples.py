@@ -1,4 +1,4 @@
-"""The README's "Five questions, one query each", run as written against the demo's export.
+"""The README's "Six questions, one query each", run as written against the demo's export.
 
 Each ``<!-- example: NAME -->`` in the README is followed by a DuckDB query (run on the
 demo's ``hltv.duckdb``) and a pandas block (run on the demo's Parquet files, the README's
@@ -23,7 +23,7 @@ from tests.support.pages import MAPSTATSIDS, load_expected
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 DEMO_EXPORT = "data/demo/export/"
-EXAMPLES = ("adr", "buy_types", "head_to_head", "pistols", "eco_conversion")
+EXAMPLES = ("adr", "buy_types", "head_to_head", "pistols", "eco_conversion", "halves")
 #: the two players of the README's head-to-head example
 PAIR = (14347, 14094)
 
@@ -234,3 +234,27 @@ def test_eco_round_conversion_without_pistol_rounds(exported, language):
     assert len(pistols) == 2 * 2 * len(MAPSTATSIDS) and {e["buy_type"] for e in pistols} == {"full_eco"}
     full_eco = sum(n for (buy, _), (n, _) in got.items() if buy == "full_eco")
     assert full_eco == sum(n for (buy, _), (n, _) in truth.items() if buy == "full_eco") > 0
+
+
+@pytest.mark.parametrize("language", ["sql", "python"])
+def test_the_score_by_half(exported, language):
+    sql, python = examples()["halves"]
+    rows = run_sql(exported, sql) if language == "sql" else run_python(exported, python)
+
+    by_map: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_map[row["mapstatsid"]].append(row)
+    assert sorted(by_map) == sorted(MAPSTATSIDS)
+    for mapstatsid, halves in by_map.items():
+        match = load_expected(mapstatsid)["match"]
+        regulation, overtime = halves[:2], halves[2:]
+        assert [h["half"] for h in halves] == list(range(1, len(halves) + 1))
+        assert {h["team1_side"] for h in regulation} == {"CT", "T"}
+        # HLTV's own split of the score: team 1's CT and T rounds, and overtime
+        for side in ("CT", "T"):
+            half = next(h for h in regulation if h["team1_side"] == side)
+            assert (half["team1_rounds"], half["team2_rounds"]) == (
+                match[f"team1_{side.lower()}_rounds"], match[f"team2_{'t' if side == 'CT' else 'ct'}_rounds"])
+        assert (sum(h["team1_rounds"] for h in overtime), sum(h["team2_rounds"] for h in overtime)) == (
+            match["team1_ot_rounds"], match["team2_ot_rounds"])
+    assert len(by_map[206389]) == 6  # 19-17: two overtimes of two halves
