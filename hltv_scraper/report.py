@@ -73,7 +73,7 @@ svg { max-width: 100%; height: auto; display: block; margin: 8px 0; }
 .empty { color: #6c757d; font-style: italic; }
 .scroll { overflow-x: auto; }
 .scroll > svg { min-width: 620px; }
-td.n, td:first-child { white-space: nowrap; }
+td.n, th.n, td:first-child { white-space: nowrap; }
 tr.current td { background: #fff3bf; font-weight: 600; }
 .series-and-veto { display: flex; flex-wrap: wrap; gap: 0 40px; }
 #veto ol { margin: 12px 0; padding-left: 22px; font-size: 14px; line-height: 1.6; }
@@ -396,8 +396,9 @@ def _round_history(rounds, m, team_names: dict[int, str]) -> str:
         f"{escape(team_names[t])}</span>" for n, t in enumerate(team_ids)
     ) + "".join(
         f"<span>{charts.round_outcome(kind, 'CT', label)} {escape(label)}</span>" for kind, label in WIN_TYPES.items()
-    ) + ('<span><span class="side side-ct">CT</span> <span class="side side-t">T</span> the side played; '
-         'a filled square: the side that won, <span class="lost"></span> lost</span>')
+    ) + ('<span><span class="side side-ct">CT</span><span class="side side-t">T</span> the side played '
+         "(a won round: on its colour)</span>"
+         '<span><span class="lost"></span> lost</span>')
     length = {24: "MR12: 24 rounds of regulation", 30: "MR15: 30 rounds of regulation"}.get(
         regulation, "regulation length not known")
     return "\n".join((
