@@ -154,6 +154,20 @@ def expected(
         rounds.append(economy_round(r, maps[key], match, *sides))
     files["economy_rounds"] = (list(rounds[0]) if rounds else [], rounds)
 
+    by_map: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for r in everything["round_history"][1]:
+        by_map.setdefault((r["match_id"], r["map_number"]), []).append(r)
+    rounds = []
+    for key, played in by_map.items():
+        match = matches[key[0]]
+        if not taken("round_history", played[0]):
+            continue
+        for row, r in zip(map_rounds(played, maps[key], match, economy), played):
+            sides = [economy.get((*key, r["round_number"], match[f"team{n}_id"])) for n in (1, 2)]
+            if changed_view(key, *played, match, *sides):
+                rounds.append(row)
+    files["rounds"] = (list(rounds[0]) if rounds else [], rounds)
+
     stats = {(p["match_id"], p["map_number"], p["player_id"]): p for p in everything["player_stats"][1]}
     pairs = []
     for k in everything["kill_matrix"][1]:
@@ -173,6 +187,53 @@ def economy_round(r: dict, game: dict, match: dict, team1: dict | None, team2: d
         row |= {f"team{n}_id": match[f"team{n}_id"], f"team{n}_name": match[f"team{n}_name"],
                 **{f"team{n}_{c}": economy and economy[c] for c in ("equipment_value", "buy_type", "side")}}
     return row | {c: r[c] for c in ("winner_team_id", "winner_side", "win_type")}
+
+
+OTHER_SIDE = {"CT": "T", "T": "CT", None: None}
+
+
+def map_rounds(played: list[dict], game: dict, match: dict, economy: dict) -> list[dict[str, Any]]:
+    """The rows of ``rounds`` of one map, from its round history (in round order), the
+    map, the match and the economy rows by (match, map, round, team)."""
+    team1, team2 = match["team1_id"], match["team2_id"]
+    seen = {r["round_number"]: r["winner_side"] if r["winner_team_id"] == team1 else
+            OTHER_SIDE[r["winner_side"]] if r["winner_team_id"] == team2 else None for r in played}
+    known = [n for n in sorted(seen) if seen[n]]
+    # MR12 switches sides after round 12, MR15 after 15: which one rounds 13-15 say
+    switch = next((n for n in known if seen[n] != seen[known[0]]), None)
+    regulation = None if switch is None else 24 if switch <= 15 else 30
+
+    def half(n: int) -> int | None:
+        if regulation is None:
+            return 1 if n <= 12 else None
+        return 1 if n <= regulation // 2 else 2 if n <= regulation else 3 + (n - regulation - 1) // 3
+
+    side_of_half = {}
+    for n in known:
+        side_of_half.setdefault(half(n), seen[n])
+    score = {team1: 0, team2: 0}
+    rows = []
+    for r in played:
+        n = r["round_number"]
+        side = side_of_half.get(half(n))
+        key = (r["match_id"], r["map_number"], n)
+        e1, e2 = economy.get((*key, team1)), economy.get((*key, team2))
+        rows.append({
+            "match_id": r["match_id"], "map_number": r["map_number"], "mapstatsid": game["mapstatsid"],
+            "round_number": n, "half": half(n),
+            "is_pistol": n == 1 or (regulation is not None and n == regulation // 2 + 1)
+            if regulation is not None or n <= 12 else None,
+            "regulation_rounds": regulation,
+            "team1_id": team1, "team1_name": match["team1_name"], "team1_side": side,
+            "team2_id": team2, "team2_name": match["team2_name"], "team2_side": OTHER_SIDE[side],
+            "team1_score_before": score[team1], "team2_score_before": score[team2],
+            **{c: r[c] for c in ("winner_team_id", "winner_side", "win_type")},
+            "team1_equipment_value": e1 and e1["equipment_value"], "team1_buy_type": e1 and e1["buy_type"],
+            "team2_equipment_value": e2 and e2["equipment_value"], "team2_buy_type": e2 and e2["buy_type"],
+        })
+        if r["winner_team_id"] in score:
+            score[r["winner_team_id"]] += 1
+    return rows
 
 
 def kill_pairs(k: dict, game: dict, one: dict | None, other: dict | None) -> list[dict[str, Any]]:

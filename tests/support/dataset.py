@@ -36,7 +36,7 @@ KEYS = {
 MAP_TABLES = ("maps", "player_stats", "round_history", "economy", "kill_matrix")
 MATCH_TABLES = ("matches", "vetoes", "lineups")
 #: What the export writes besides the tables, in order.
-VIEWS = ("player_maps", "economy_rounds", "kill_pairs")
+VIEWS = ("player_maps", "economy_rounds", "rounds", "kill_pairs")
 
 
 def demo_maps() -> list[tuple[int, int, int]]:
