@@ -10,6 +10,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+@dataclass(frozen=True)
+class Unit:
+    """What a spider needs to request a unit's pages: its key, the URL's slug as stored
+    (None when none was: the spider makes one of the team names, which storage leaves
+    to it), and the match's team names."""
+
+    id: int
+    slug: str | None = None
+    team_names: tuple[str | None, str | None] = (None, None)
+
+
+class ValidationError(ValueError):
+    """The parsed pages contradict the database (or each other): the unit is not written.
+    Raised by a stage's check (``hltv_scraper.validation``) inside storage's write."""
+
+    def __init__(self, page: str, reason: str) -> None:
+        super().__init__(f"{page}: {reason}")
+        self.page = page
+        self.reason = reason
+
+
+
 #: Page names, as used in URLs, the archive layout, stats keys and failure records.
 PERFORMANCE = "performance"
 ECONOMY = "economy"

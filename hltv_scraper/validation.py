@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hltv_scraper.storage import ValidationError
+from hltv_scraper.items import ValidationError
 
 if TYPE_CHECKING:
     from hltv_scraper.items import (
@@ -449,18 +449,3 @@ def _winner_disagreement(
 
 def _performance(reason: str, *, other: str = "mapstats") -> ValidationError:
     return ValidationError("performance", f"performance vs {other}: {reason}")
-
-
-# -- which check a stage's writer is given --------------------------------------------------
-
-#: By stage name (``Stage.name``); the results listing has none.
-CHECKS: dict[str, Check] = {
-    "matches": check_match,
-    "map_stats": check_map_stats,
-    "perf_economy": check_perf_economy,
-}
-
-
-def check_for(stage: Any) -> Check | None:
-    """The check to pass to ``Database.save`` for ``stage`` (a Stage or its name)."""
-    return CHECKS.get(getattr(stage, "name", stage))

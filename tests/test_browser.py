@@ -201,7 +201,7 @@ def test_the_plain_path_does_not_import_playwright():
         "import sys\n"
         "from scrapy.utils.project import get_project_settings\n"
         "from scrapy.crawler import Crawler\n"
-        "from hltv_scraper.spiders.perf_economy import PerfEconomySpider\n"
+        "from hltv_scraper.spiders.stages import PerfEconomySpider\n"
         "crawler = Crawler(PerfEconomySpider, get_project_settings())\n"
         "crawler.addons.load_settings(crawler.settings)  # what a crawl does first\n"
         "assert crawler.settings.getdict('DOWNLOAD_HANDLERS') == {}\n"

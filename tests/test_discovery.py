@@ -279,7 +279,7 @@ def test_a_broken_results_page_stops_the_crawl_as_a_layout_change(server, databa
 def test_a_results_page_that_cannot_be_stored_stops_the_walk(server, database, crawl_settings, monkeypatch):
     """Its matches are not in the database: a later run stopping at a page of known
     matches above it would never come back for them."""
-    from hltv_scraper.storage import _results
+    from hltv_scraper.storage import results as _results
 
     serve_listing(server, pages=3)
     second_page = {e["match_id"] for e in results_entries(100)}

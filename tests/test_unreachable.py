@@ -14,10 +14,7 @@ from twisted.internet import error
 from hltv_scraper.brakes import CLOSE_REASON_UNREACHABLE, fetch_verdict
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.fetch.errors import unreachable_reason
-from hltv_scraper.spiders.map_stats import MapStatsSpider
-from hltv_scraper.spiders.matches import MatchesSpider
-from hltv_scraper.spiders.perf_economy import PerfEconomySpider
-from hltv_scraper.spiders.results import ResultsSpider
+from hltv_scraper.spiders.stages import MapStatsSpider, MatchesSpider, PerfEconomySpider, ResultsSpider
 from tests.support.crawl import run_crawl
 from tests.support.seed import seed_scoreboard
 from tests.support.truth import ALL_MAPS, pending

@@ -24,7 +24,7 @@ from scrapy import signals  # noqa: E402
 from scrapy.cmdline import execute  # noqa: E402
 
 from hltv_scraper.spiders._base import UnitSpider  # noqa: E402
-from hltv_scraper.spiders.perf_economy import PerfEconomySpider  # noqa: E402
+from hltv_scraper.spiders.stages import PerfEconomySpider  # noqa: E402
 
 _parse_seconds: dict[str, float] = {}
 _parse_calls: dict[str, int] = {}

@@ -14,10 +14,22 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from scrapy.exceptions import UsageError
 
 _DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    """``scrapy collect``'s options, checked; each unit source picks the ones it takes."""
+
+    since: str | None = None
+    until: str | None = None
+    pages: int | None = None
+    limit: int | None = None
+    full: bool = False
 
 
 class SpiderArgumentError(UsageError, ValueError):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.storage._errors import SaveResult
+from hltv_scraper.storage.stages import UnitTable
 from hltv_scraper.storage._sql import iso_date, listed
 
 if TYPE_CHECKING:
@@ -130,3 +131,28 @@ def _rows(db: Sql, key: Row, page: Any) -> dict[str, Any]:
                        {"match_id": key["match_id"]}),
         "maps_elsewhere": elsewhere,
     }
+
+
+#: A match is pending until its page is stored.
+ROWS = UnitTable(
+    table="matches",
+    key="match_id",
+    attempts="match_attempts",
+    done="match_page_at",
+    attempts_version="match_attempts_version",
+    version="match_page_version",
+    pending="u.match_page_at IS NULL",
+    select=(
+        "SELECT u.match_id AS unit_id, u.match_id, u.match_page_at, u.lease_worker, "
+        "u.lease_expires, u.slug, u.team1_id, u.team1_name, u.team2_id, u.team2_name "
+        "FROM matches u"
+    ),
+    called="matches",
+)
+
+COUNTS = (
+    ("matches", "SELECT count(*) FROM matches"),
+    ("matches with match page", "SELECT count(*) FROM matches WHERE match_page_at IS NOT NULL"),
+    ("veto steps", "SELECT count(*) FROM vetoes"),
+    ("lineup players", "SELECT count(*) FROM lineups"),
+)

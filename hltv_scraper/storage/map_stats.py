@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.storage._errors import SaveResult
+from hltv_scraper.storage.stages import UnitTable
 from hltv_scraper.storage._sql import iso_date, listed
 
 if TYPE_CHECKING:
@@ -155,3 +156,35 @@ def forget_perf_economy(db: Sql, map_id: dict[str, int]) -> None:
     db.run(f"UPDATE player_stats SET kpr = NULL, dpr = NULL, impact = NULL, mk_rating = NULL {where}", map_id)
     db.run(f"UPDATE maps SET perf_economy_at = NULL, perf_economy_version = NULL {where}", map_id)
 
+
+#: The map row both map stages' writers and spiders see.
+MAP_SELECT = (
+    "SELECT u.mapstatsid AS unit_id, u.mapstatsid, u.match_id, u.map_number, u.perf_economy_at, "
+    "u.mapstats_at, u.lease_worker, u.lease_expires, NULL AS slug, u.team1_rounds, u.team2_rounds, "
+    "m.team1_id, m.team1_name, m.team2_id, m.team2_name "
+    "FROM maps u LEFT JOIN matches m ON m.match_id = u.match_id"
+)
+#: SQL over a map row ``u``: its scoreboard is stored.
+HAS_SCOREBOARD = (
+    "EXISTS (SELECT 1 FROM player_stats p "
+    "WHERE p.match_id = u.match_id AND p.map_number = u.map_number)"
+)
+
+ROWS = UnitTable(
+    table="maps",
+    key="mapstatsid",
+    attempts="mapstats_attempts",
+    done="mapstats_at",
+    attempts_version="mapstats_attempts_version",
+    version="mapstats_version",
+    # A mapstatsid, no scoreboard yet.
+    pending=f"u.mapstatsid IS NOT NULL AND u.mapstats_at IS NULL AND NOT {HAS_SCOREBOARD}",
+    select=MAP_SELECT,
+    called="maps",
+)
+
+COUNTS = (
+    ("maps", "SELECT count(*) FROM maps"),
+    ("maps with a stats page", "SELECT count(*) FROM maps WHERE mapstatsid IS NOT NULL"),
+    ("maps with scoreboard", "SELECT count(*) FROM maps WHERE mapstats_at IS NOT NULL"),
+)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.storage._errors import SaveResult
+from hltv_scraper.storage.map_stats import HAS_SCOREBOARD, MAP_SELECT
+from hltv_scraper.storage.stages import UnitTable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -100,3 +102,30 @@ def write_perf_economy(
             "the other way round: stored in that order"
         ] if swapped else [],
     )
+
+
+ROWS = UnitTable(
+    table="maps",
+    key="mapstatsid",
+    attempts="perf_attempts",
+    done="perf_economy_at",
+    attempts_version="perf_attempts_version",
+    version="perf_economy_version",
+    # Scoreboard stored, performance/economy not yet (a map whose players have kpr is done).
+    pending=(
+        f"u.mapstatsid IS NOT NULL AND u.perf_economy_at IS NULL AND {HAS_SCOREBOARD} "
+        "AND NOT EXISTS (SELECT 1 FROM player_stats p WHERE p.match_id = u.match_id "
+        "AND p.map_number = u.map_number AND p.kpr IS NOT NULL)"
+    ),
+    select=MAP_SELECT,
+    called="maps",
+)
+
+COUNTS = (
+    ("maps with performance and economy", "SELECT count(*) FROM maps WHERE perf_economy_at IS NOT NULL"),
+    ("players with scoreboard", "SELECT count(*) FROM player_stats"),
+    ("players with performance", "SELECT count(*) FROM player_stats WHERE kpr IS NOT NULL"),
+    ("round history rows", "SELECT count(*) FROM round_history"),
+    ("economy rows", "SELECT count(*) FROM economy"),
+    ("kill matrix rows", "SELECT count(*) FROM kill_matrix"),
+)

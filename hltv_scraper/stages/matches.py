@@ -1,0 +1,43 @@
+"""The match stage: each pending match's page (teams, veto, lineups, and its maps).
+
+``scrapy crawl matches [-a limit=N] [-a match_id=ID[,ID...]]``. Matches come from the
+results stage (or ``scrapy addmatches``); the maps a match page links become pending
+for the map stats stage.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hltv_scraper.items import MATCH, MatchPages
+from hltv_scraper.ledger.sources import LeasedUnits
+from hltv_scraper.parsers.match import parse_match
+from hltv_scraper.stages.stage import Page, Stage, UnitKind, path_url
+from hltv_scraper.storage import match
+from hltv_scraper.validation import check_match
+
+MATCHES = Stage(
+    name="matches",
+    unit=UnitKind(
+        called="matches",
+        label="match {}".format,
+        source=LeasedUnits,
+        named_argument="match_id",
+        adding_hint="add matches with `scrapy addmatches`, or find them with `scrapy crawl results`",
+    ),
+    pages=(
+        Page(
+            MATCH,
+            url=path_url("/matches/{id}/{slug}"),
+            url_pattern=re.compile(r"/matches/(?P<id>\d+)(?:/|$|\?)"),
+            markers=(b"teamsBox",),
+            parse=parse_match,
+        ),
+    ),
+    bundle=MatchPages,
+    write=match.write_match,
+    rows=match.ROWS,
+    check=check_match,
+    counts=match.COUNTS,
+    left="{} match pages",
+)
