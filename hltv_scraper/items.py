@@ -288,6 +288,44 @@ class MatchPage:
     lineups: list[LineupPlayer] = field(default_factory=list)
 
 
+# -- the world ranking: one weekly snapshot per page ---------------------------------
+
+RANKING = "ranking"
+
+
+@dataclass
+class RankingPlayer:
+    """One player of a ranked team's lineup, in page order; no id where the page links none."""
+
+    player_id: int | None = None
+    player_name: str | None = None
+
+
+@dataclass
+class RankingTeam:
+    """One ranked team of a snapshot, in page order (ties share a rank)."""
+
+    rank: int | None = None
+    team_id: int | None = None
+    team_name: str | None = None
+    points: int | None = None
+    rank_change: int | None = None  # places gained since the last snapshot; None: new or not shown
+    is_new: bool | None = None  # the page marks the team new to the ranking
+    players: list[RankingPlayer] = field(default_factory=list)
+
+
+@dataclass
+class RankingPage:
+    page = RANKING
+
+    unit_id: str | None = None  # the snapshot's date, set by the spider
+    url: str | None = None
+    ranking_date: str | None = None  # ISO 'YYYY-MM-DD', as the page says
+    prev_date: str | None = None  # the snapshot the page links as previous; None: none
+    next_date: str | None = None  # None on the newest snapshot
+    teams: list[RankingTeam] = field(default_factory=list)
+
+
 # -- page bundles: the pages of one unit, as a stage's writer takes them ------------
 #
 # One field per page name of the stage (``Stage.pages``), so a writer reads
@@ -313,3 +351,9 @@ class MapStatsPages:
 class PerfEconomyPages:
     performance: PerformancePage
     economy: EconomyPage
+
+
+@dataclass(frozen=True)
+class RankingPages:
+    ranking: RankingPage
+
