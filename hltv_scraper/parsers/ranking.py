@@ -131,11 +131,13 @@ def _team(block: Selector, index: int) -> RankingTeam:
     what = f"ranking: team {name!r}" if name else f"ranking: team #{index} on the page"
     if not name:
         raise ParseError(f"{what} has no name")
+    rank = _rank(block, what)
+    points = _points(block, what)  # first: a page cut off inside a team ends before them
     return RankingTeam(
-        rank=_rank(block, what),
+        rank=rank,
         team_id=_team_id(block, what),
         team_name=name,
-        points=_points(block, what),
+        points=points,
         **_change(block, what),
         players=_players(block),
     )
