@@ -101,6 +101,29 @@ def test_a_regional_relisting_keeps_the_first_position():
     assert first.rank == 1
 
 
+def test_a_second_list_after_the_ranking_is_not_read():
+    # another list (a regional tab) after the world ranking starts its ranks again, and
+    # its blocks may lack what a ranked team has: nothing of it is read
+    page = load_page("ranking-2025-11-24")
+    text = page.text
+    last = text.rindex('<div class="ranking-prev-next">')
+    regional = (
+        '<div class="ranked-team standard-box"><div class="ranking-header">'
+        '<span class="position">#1</span><span class="name">Somebody Else</span></div></div>\n'
+    )
+    parsed_page = parse_ranking(with_text(page, text[:last] + regional + text[last:]))
+    assert [team.team_name for team in parsed_page.teams] == [t["team_name"] for t in load_expected("ranking-2025-11-24")["teams"]]
+
+
+def test_a_team_listed_twice_in_the_ranking_keeps_its_first_place():
+    page = load_page("ranking-2025-11-24")
+    block = re.search(r'<div class="ranked-team standard-box">.*?</div>\n</div>\n', page.text, re.S).group(0)
+    last = page.text.rindex('<div class="ranking-prev-next">')
+    text = page.text[:last] + block.replace(">#1<", ">#25<") + page.text[last:]
+    teams = parse_ranking(with_text(page, text)).teams
+    assert len(teams) == 25 and teams[0].rank == 1
+
+
 def test_a_player_without_a_link_keeps_his_nick():
     players = parsed("variant-tie-ranking-2025-11-24").teams[1].players
     assert [p.player_id is None for p in players] == [False, False, True, False, False]
@@ -123,6 +146,7 @@ def test_the_current_ranking_url_takes_the_date_from_the_heading():
         ("Counter-Strike World ranking on March 3rd, 2025", "2025-03-03"),
         ("CS2 World ranking on September 11th, 2023", "2023-09-11"),
         ("CS:GO World ranking on June 1st 2020", "2020-06-01"),
+        ("World ranking on 22nd of June, 2020", "2020-06-22"),
     ],
 )
 def test_heading_dates_with_every_ordinal(heading, date):
@@ -151,6 +175,12 @@ def rewritten_text(page: HtmlResponse, pattern: str, replacement: str) -> HtmlRe
     text, made = re.subn(pattern, replacement, page.text)
     assert made, pattern
     return with_text(page, text)
+
+
+@pytest.mark.parametrize("shown", ["T7", "T-7", "7", "#7"])
+def test_a_rank_as_older_pages_and_ties_write_it(shown):
+    page = mutated("ranking-2025-12-01", ('<span class="position wide-position">#7</span>', f'<span class="position">{shown}</span>'))
+    assert [team.rank for team in parse_ranking(page).teams] == [t["rank"] for t in load_expected("ranking-2025-12-01")["teams"]]
 
 
 def test_only_the_pagination_links_give_the_neighbours():
@@ -191,7 +221,7 @@ def test_change_indicators(indicator, change, new):
 
 
 def test_points_without_brackets_or_with_a_thousands_separator():
-    for shown, points in (("1000 points", 1000), ("(1,012 HLTV points)", 1012), ("(897)", 897)):
+    for shown, points in (("1000 points", 1000), ("(1,012 HLTV points)", 1012), ("(897)", 897), ("897 pts", 897)):
         page = mutated("ranking-2025-12-01", (LIQUID_POINTS, f'<span class="points">{shown}</span>'))
         assert parse_ranking(page).teams[0].points == points
 
@@ -239,3 +269,10 @@ def test_the_committed_variants_are_what_the_tool_makes():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.main(check=True) == 0
+
+
+def test_the_valve_ranking_url_gives_its_date_too():
+    page = rewritten("ranking-2025-12-01", r'<div class="regional-ranking-header-text">[^<]*</div>', "")
+    page = rewritten_text(page, r'<link rel="canonical"[^>]*>', "")
+    valve = HtmlResponse(url="https://www.hltv.org/valve-ranking/teams/2025/december/1", body=page.body, encoding="utf-8")
+    assert parse_ranking(valve).ranking_date == "2025-12-01"

@@ -36,16 +36,21 @@ if TYPE_CHECKING:
 _TEAM_CSS = ".ranked-team"
 _HEADER_CSS = ".regional-ranking-header-text, .regional-ranking-header"
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
-_HEADER_DATE = re.compile(
-    r"\b(" + "|".join(_MONTHS) + r")\s+(\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(\d{4})\b", re.I
-)
-_URL_DATE = re.compile(r"/ranking/teams/(\d{4})/([a-z]+)/(\d{1,2})(?![\d])", re.I)
+_MONTH = "(" + "|".join(_MONTHS) + ")"
+_ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)?"
+# "December 1st, 2025"; "1st December 2025" as a fallback
+_HEADER_DATE = re.compile(rf"\b{_MONTH}\s+{_ORDINAL}\s*,?\s*(\d{{4}})\b", re.I)
+_HEADER_DAY_FIRST = re.compile(rf"\b{_ORDINAL}\s+(?:of\s+)?{_MONTH}\s*,?\s*(\d{{4}})\b", re.I)
+# the world ranking's dated URL; HLTV's Valve ranking has the same shape
+_URL_DATE = re.compile(r"/(?:valve-)?ranking/teams/(\d{4})/([a-z]+)/(\d{1,2})(?![\d])", re.I)
 _TEAM_HREF = re.compile(r"^(?:(?:https?:)?//(?:www\.)?hltv\.org)?/team/(\d{1,18})(?:[/?#]|$)")
 _LOGO_ID = re.compile(r"/(\d{1,18})(?:\.\w+)?(?:[?#].*)?$")
 _PLAYER_HREF = re.compile(r"/player/(\d{1,18})(?:[/?#-]|$)")
 _QUOTED_NICK = re.compile(r"'([^']+)'")
-_RANK = re.compile(r"^#?\s*(\d{1,6})$")
-_POINTS = re.compile(r"(\d[\d,.\s]*?)\s*(?:hltv\s+)?points?\b|^\(?\s*(\d[\d,]*)\s*\)?$", re.I)
+_RANK = re.compile(r"^(?:#|T-?)?\s*(\d{1,6})\.?$", re.I)  # "#7"; a tie as "T7" or "T-7"
+_POINTS = re.compile(
+    r"(\d[\d,.\s]*?)\s*(?:hltv\s+)?(?:points?|pts)\b|^\(?\s*(\d[\d,]*)\s*\)?$", re.I
+)
 _CHANGE = re.compile(r"^([+\-\u2212\u2013]?)\s*(\d{1,6})$")
 _NO_MOVE = {"-", "\u2212", "\u2013", "0", "=", "\u2014"}
 _UP = {"up", "positive", "increase", "green"}
@@ -59,9 +64,13 @@ def parse_ranking(response: TextResponse) -> RankingPage:
         raise ParseError(f"ranking: not a ranking page (no {_TEAM_CSS} block)") from None
     ranking_date = _ranking_date(root, response)
     teams: dict[int, RankingTeam] = {}
+    last_rank = 0
     for index, block in enumerate(root.css(_TEAM_CSS), start=1):
+        if (_shown_rank(block) or last_rank) < last_rank:
+            break  # the ranks start again: another list (a regional tab), not this one
         team = _team(block, index)
-        # a regional tab can re-list a team further down: the first listing is its rank
+        last_rank = team.rank
+        # a team listed twice in the run keeps its first place
         teams.setdefault(team.team_id, team)
     return RankingPage(
         url=response.url,
@@ -78,9 +87,13 @@ def parse_ranking(response: TextResponse) -> RankingPage:
 def _ranking_date(root: Selector, response: TextResponse) -> str:
     """The heading's date, else the canonical URL's, else the requested URL's."""
     for header in root.css(_HEADER_CSS):
-        found = _HEADER_DATE.search(node_text(header) or "")
+        text = node_text(header) or ""
+        found = _HEADER_DATE.search(text)
         if found:
             return _iso(found.group(3), found.group(1), found.group(2), "heading")
+        found = _HEADER_DAY_FIRST.search(text)
+        if found:
+            return _iso(found.group(3), found.group(2), found.group(1), "heading")
     canonical = root.css('link[rel="canonical"]::attr(href)').get()
     for url in (canonical, response.url):
         found = _URL_DATE.search(url or "")
@@ -144,11 +157,15 @@ def _team(block: Selector, index: int) -> RankingTeam:
 
 
 def _rank(block: Selector, what: str) -> int:
-    text = node_text(block.css(".position")[:1])
-    found = _RANK.match(text or "")
-    if not found:
-        raise ParseError(f"{what} has no rank: {text!r}")
-    return int(found.group(1))
+    rank = _shown_rank(block)
+    if rank is None:
+        raise ParseError(f"{what} has no rank: {node_text(block.css('.position')[:1])!r}")
+    return rank
+
+
+def _shown_rank(block: Selector) -> int | None:
+    found = _RANK.match(node_text(block.css(".position")[:1]) or "")
+    return int(found.group(1)) if found else None
 
 
 def _team_id(block: Selector, what: str) -> int:
