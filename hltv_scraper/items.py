@@ -1,7 +1,7 @@
 """Typed items: what one page says, and what became of a page we could not use.
 
-Page items carry the requested unit's id (``unit_id``: the mapstatsid, match id or
-results offset, set by the spider, not read from the page) so the pipeline can pair the
+Page items carry the requested unit's id (``unit_id``: the mapstatsid, match id,
+results offset or ranking snapshot's YYYYMMDD, set by the spider, not read from the page) so the pipeline can pair the
 pages of one unit. Values are already clean:
 numbers are numbers, percentages are numbers of percent, ``-`` is ``None``.
 """
@@ -318,7 +318,7 @@ class RankingTeam:
 class RankingPage:
     page = RANKING
 
-    unit_id: str | None = None  # the snapshot's date, set by the spider
+    unit_id: int | None = None  # the snapshot's date as YYYYMMDD (storage's ranking_id), set by the spider
     url: str | None = None
     ranking_date: str | None = None  # ISO 'YYYY-MM-DD', as the page says
     prev_date: str | None = None  # the snapshot the page links as previous; None: none

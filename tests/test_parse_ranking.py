@@ -28,9 +28,13 @@ def parsed(name: str) -> RankingPage:
     return parse_ranking(load_page(name))
 
 
-def rewritten(name: str, pattern: str, replacement: str, count: int = 0) -> HtmlResponse:
-    page = load_page(name)
-    text, made = re.subn(pattern, replacement, page.text, count=count)
+def rewritten(name: str, pattern: str, replacement: str) -> HtmlResponse:
+    """The page with a regular expression applied; it must change something."""
+    return rewritten_text(load_page(name), pattern, replacement)
+
+
+def rewritten_text(page: HtmlResponse, pattern: str, replacement: str) -> HtmlResponse:
+    text, made = re.subn(pattern, replacement, page.text)
     assert made, pattern
     return with_text(page, text)
 
@@ -169,12 +173,6 @@ def test_no_date_anywhere_is_refused():
     undated = HtmlResponse(url="https://www.hltv.org/ranking/teams", body=page.body, encoding="utf-8")
     with pytest.raises(ParseError, match="no date"):
         parse_ranking(undated)
-
-
-def rewritten_text(page: HtmlResponse, pattern: str, replacement: str) -> HtmlResponse:
-    text, made = re.subn(pattern, replacement, page.text)
-    assert made, pattern
-    return with_text(page, text)
 
 
 @pytest.mark.parametrize("shown", ["T7", "T-7", "7", "#7"])

@@ -13,7 +13,8 @@ from hltv_scraper.items import RankingPages
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.parsers.ranking import parse_ranking
 from hltv_scraper.storage import Database, ValidationError
-from hltv_scraper.storage._rankings import ranking_id, write_rankings
+from hltv_scraper.storage import ranking_id
+from hltv_scraper.storage._rankings import write_rankings
 from hltv_scraper.storage._sql import Stamp
 from hltv_scraper.validation import check_rankings
 from tests.support.pages import load_expected, load_page
