@@ -241,6 +241,22 @@ def test_a_page_cut_off_inside_a_team_is_refused_naming_the_team():
         parse_ranking(with_text(page, text[:cut]))
 
 
+def test_a_page_cut_off_between_two_teams_is_refused():
+    page = load_page("ranking-2025-12-01")
+    text = page.text
+    cut = text.index('<div class="ranked-team', text.index('<span class="name">Aurora Vale</span>'))
+    with pytest.raises(ParseError, match="cut short"):
+        parse_ranking(with_text(page, text[:cut]))
+
+
+def test_a_ranking_page_without_teams_is_refused_as_such():
+    page = load_page("ranking-2025-12-01")
+    text = page.text
+    cut = text.index('<div class="ranked-team')
+    with pytest.raises(ParseError, match="the ranking page shows no team"):
+        parse_ranking(with_text(page, text[:cut]))
+
+
 def test_a_team_without_an_id_is_refused_by_name():
     page = rewritten(
         "ranking-2025-12-01", r'<a class="moreLink" href="/team/13721/team-liquid">[^<]*</a>', ""
@@ -249,10 +265,18 @@ def test_a_team_without_an_id_is_refused_by_name():
         parse_ranking(page)
 
 
+@pytest.mark.slow  # 6 MB pages
 @pytest.mark.parametrize("name", ["match-2389951", "results-0", "mapstats-219128"])
 def test_a_page_that_is_not_a_ranking_page_is_refused(name):
     with pytest.raises(ParseError, match="not a ranking page"):
         parse_ranking(load_page(name))
+
+
+def test_a_challenge_page_is_not_a_ranking_page():
+    challenge = load_page("special-cf-challenge-performance-173424")
+    with pytest.raises(ParseError, match="not a ranking page"):
+        parse_ranking(HtmlResponse(url="https://www.hltv.org/ranking/teams/2025/december/1",
+                                   body=challenge.body, encoding="utf-8"))
 
 
 def test_an_unreadable_change_is_refused_by_name():

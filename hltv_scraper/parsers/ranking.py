@@ -8,7 +8,7 @@ requested URL, never from the clock: ``/ranking/teams`` shows whichever week is 
 
 Only what a snapshot cannot be stored without is required: a date, and each team's rank,
 id, name and points. A team without points is a page cut short; the page is refused
-naming the team. HLTV restyles its pages, so the pieces are found by class name and
+naming the team, and so is a page that ends before anything that follows the ranking. HLTV restyles its pages, so the pieces are found by class name and
 label with the older generations' spellings as fallbacks (team id from the logo URL or
 ``.name[data-url]``, points without brackets, an unsigned change with its direction in a
 class name, player links ``/player/{id}-{nick}``).
@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING
 from hltv_scraper.items import RankingPage, RankingPlayer, RankingTeam
 from hltv_scraper.parsers._page import (
     ParseError,
-    content_selector,
     node_text,
+    page_selector,
+    section_selector,
     whole_number,
 )
 
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
     from scrapy.http import TextResponse
 
 _TEAM_CSS = ".ranked-team"
+# what only a ranking page has besides its teams: a page of them and no team is cut short
+_RANKING_PARTS_CSS = ".regional-ranking-header, .ranking-prev-next, .ranking-teams"
+# what a whole page has after its last team; a page cut inside the ranking has none of it
+_AFTER_THE_TEAMS = re.compile(rb"ranking-prev-next|<aside\b|<footer\b|</body\s*>|</html\s*>", re.I)
 _HEADER_CSS = ".regional-ranking-header-text, .regional-ranking-header"
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 _MONTH = "(" + "|".join(_MONTHS) + ")"
@@ -53,15 +58,11 @@ _POINTS = re.compile(
 )
 _CHANGE = re.compile(r"^([+\-\u2212\u2013]?)\s*(\d{1,6})$")
 _NO_MOVE = {"-", "\u2212", "\u2013", "0", "=", "\u2014"}
-_UP = {"up", "positive", "increase", "green"}
 _DOWN = {"down", "negative", "decrease", "red"}
 
 
 def parse_ranking(response: TextResponse) -> RankingPage:
-    try:
-        root = content_selector(response, _TEAM_CSS)
-    except ParseError:
-        raise ParseError(f"ranking: not a ranking page (no {_TEAM_CSS} block)") from None
+    root = _root(response)
     ranking_date = _ranking_date(root, response)
     teams: dict[int, RankingTeam] = {}
     last_rank = 0
@@ -72,6 +73,9 @@ def parse_ranking(response: TextResponse) -> RankingPage:
         last_rank = team.rank
         # a team listed twice in the run keeps its first place
         teams.setdefault(team.team_id, team)
+    # every team read whole, but the page may end between two of them
+    if not _AFTER_THE_TEAMS.search(response.body, response.body.rfind(b"ranked-team")):
+        raise ParseError("ranking: the page ends inside its ranking: cut short")
     return RankingPage(
         url=response.url,
         ranking_date=ranking_date,
@@ -79,6 +83,19 @@ def parse_ranking(response: TextResponse) -> RankingPage:
         next_date=_linked_date(root, "next", ranking_date),
         teams=list(teams.values()),
     )
+
+
+def _root(response: TextResponse) -> Selector:
+    """The content section when it holds the teams, else the whole page (parsed once)."""
+    section = section_selector(response)
+    if section is not None and section.css(_TEAM_CSS):
+        return section
+    page = page_selector(response)
+    if page.css(_TEAM_CSS):
+        return page
+    if page.css(_RANKING_PARTS_CSS):
+        raise ParseError(f"ranking: the ranking page shows no team ({_TEAM_CSS})")
+    raise ParseError(f"ranking: not a ranking page (no {_TEAM_CSS} block)")
 
 
 # -- the snapshot's date and its neighbours ------------------------------------------
