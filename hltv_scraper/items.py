@@ -318,7 +318,7 @@ class RankingTeam:
 class RankingPage:
     page = RANKING
 
-    unit_id: int | None = None  # the snapshot's date as YYYYMMDD (storage's ranking_id), set by the spider
+    unit_id: int | None = None  # the snapshot's date as the number YYYYMMDD, set by the spider
     url: str | None = None
     ranking_date: str | None = None  # ISO 'YYYY-MM-DD', as the page says
     prev_date: str | None = None  # the snapshot the page links as previous; None: none

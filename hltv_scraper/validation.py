@@ -457,7 +457,7 @@ def _performance(reason: str, *, other: str = "mapstats") -> ValidationError:
 # -- world ranking snapshots -------------------------------------------------------------
 
 
-def check_rankings(pages: RankingPages, rows: Rows) -> None:
+def check_ranking(pages: RankingPages, rows: Rows) -> None:
     """The snapshot is of its unit's date and reads as a ranking: at least one team,
     each team once, ranks from 1 ascending (ties share a rank), points never rising down
     the ranking, and no previous rank for a team marked new. ``rows``: ``unit`` (the

@@ -13,10 +13,9 @@ from hltv_scraper.items import RankingPages
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.parsers.ranking import parse_ranking
 from hltv_scraper.storage import Database, ValidationError
-from hltv_scraper.storage import ranking_id
-from hltv_scraper.storage._rankings import write_rankings
+from hltv_scraper.storage._rankings import ranking_id, write_rankings
 from hltv_scraper.storage._sql import Stamp
-from hltv_scraper.validation import check_rankings
+from hltv_scraper.validation import check_ranking
 from tests.support.pages import load_expected, load_page
 from tests.support.seed import rows
 
@@ -35,7 +34,7 @@ def write(database: Path | str, pages: RankingPages, *, key: dict | None = None,
     try:
         with db.transaction(page="ranking") as sql:
             return write_rankings(sql, key, pages, now=now, parser_version=current_parser_version(),
-                                  check=check_rankings, stamp=stamp or Stamp())
+                                  check=check_ranking, stamp=stamp or Stamp())
     finally:
         db.close()
 
@@ -167,11 +166,11 @@ def test_the_check_refuses_what_is_no_ranking(change, message):
     pages = bundle("ranking-2025-12-01")
     change(pages.ranking.teams)
     with pytest.raises(ValidationError, match=message):
-        check_rankings(pages, {"unit": None})
+        check_ranking(pages, {"unit": None})
 
 
 def test_the_check_passes_ties_and_new_teams():
     pages = bundle("ranking-2025-12-01")
     ranks = [team.rank for team in pages.ranking.teams]
     assert len(ranks) != len(set(ranks)) and any(team.is_new for team in pages.ranking.teams)
-    check_rankings(pages, {"unit": {"ranking_date": "2025-12-01"}})
+    check_ranking(pages, {"unit": {"ranking_date": "2025-12-01"}})

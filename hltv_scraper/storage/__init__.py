@@ -8,7 +8,6 @@ validation) callers pass in.
 
 from hltv_scraper.storage._errors import AlreadyStored, DatabaseUnavailable, SaveResult, ValidationError
 from hltv_scraper.storage._failures import FailureGroup, normalise_reason
-from hltv_scraper.storage._rankings import ranking_id
 from hltv_scraper.storage._schema import shipped_schema_version
 from hltv_scraper.storage.database import Database, Unit, utc_now
 from hltv_scraper.storage.stages import MAP_STATS, MATCHES, PERF_ECONOMY, RESULTS_STAGE, STAGES, Stage
@@ -28,7 +27,6 @@ __all__ = [
     "Unit",
     "ValidationError",
     "normalise_reason",
-    "ranking_id",
     "shipped_schema_version",
     "utc_now",
 ]

@@ -1,7 +1,7 @@
 """Writing one world ranking snapshot: its row, its teams and the lineups they are shown with.
 
 Runs inside the caller's transaction, after the check the caller passes
-(``hltv_scraper.validation.check_rankings``) has passed the page with the unit row. A
+(``hltv_scraper.validation.check_ranking``) has passed the page with the unit row. A
 snapshot is written whole: its teams and players replace whatever that date held, so
 writing the same page again (a re-parse) leaves the same rows. The snapshot's row is
 created when the walk did not create it first, and keeps the date it was first stored.
