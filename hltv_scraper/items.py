@@ -1,7 +1,7 @@
 """Typed items: what one page says, and what became of a page we could not use.
 
-Page items carry the requested unit's id (``unit_id``: the mapstatsid, match id or
-results offset, set by the spider, not read from the page) so the pipeline can pair the
+Page items carry the requested unit's id (``unit_id``: the mapstatsid, match id,
+results offset or ranking snapshot's YYYYMMDD, set by the spider, not read from the page) so the pipeline can pair the
 pages of one unit. Values are already clean:
 numbers are numbers, percentages are numbers of percent, ``-`` is ``None``.
 """
@@ -310,6 +310,44 @@ class MatchPage:
     lineups: list[LineupPlayer] = field(default_factory=list)
 
 
+# -- the world ranking: one weekly snapshot per page ---------------------------------
+
+RANKING = "ranking"
+
+
+@dataclass
+class RankingPlayer:
+    """One player of a ranked team's lineup, in page order; no id where the page links none."""
+
+    player_id: int | None = None
+    player_name: str | None = None
+
+
+@dataclass
+class RankingTeam:
+    """One ranked team of a snapshot, in page order (ties share a rank)."""
+
+    rank: int | None = None
+    team_id: int | None = None
+    team_name: str | None = None
+    points: int | None = None
+    rank_change: int | None = None  # places gained since the last snapshot; None: new or not shown
+    is_new: bool | None = None  # the page marks the team new to the ranking
+    players: list[RankingPlayer] = field(default_factory=list)
+
+
+@dataclass
+class RankingPage:
+    page = RANKING
+
+    unit_id: int | None = None  # the snapshot's date as the number YYYYMMDD, set by the spider
+    url: str | None = None
+    ranking_date: str | None = None  # ISO 'YYYY-MM-DD', as the page says
+    prev_date: str | None = None  # the snapshot the page links as previous; None: none
+    next_date: str | None = None  # None on the newest snapshot
+    teams: list[RankingTeam] = field(default_factory=list)
+
+
 # -- page bundles: the pages of one unit, as a stage's writer takes them ------------
 #
 # One field per page name of the stage (``Stage.pages``), so a writer reads
@@ -335,3 +373,9 @@ class MapStatsPages:
 class PerfEconomyPages:
     performance: PerformancePage
     economy: EconomyPage
+
+
+@dataclass(frozen=True)
+class RankingPages:
+    ranking: RankingPage
+

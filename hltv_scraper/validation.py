@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         MatchPages,
         PerfEconomyPages,
         PerformancePage,
+        RankingPages,
     )
 
 #: What storage calls: ``check(pages, rows)``; it raises ValidationError or returns
@@ -449,3 +450,43 @@ def _winner_disagreement(
 
 def _performance(reason: str, *, other: str = "mapstats") -> ValidationError:
     return ValidationError("performance", f"performance vs {other}: {reason}")
+
+# -- world ranking snapshots -------------------------------------------------------------
+
+
+def check_ranking(pages: RankingPages, rows: Rows) -> None:
+    """The snapshot is of its unit's date and reads as a ranking: at least one team,
+    each team once, ranks from 1 ascending (ties share a rank), points never rising down
+    the ranking, and no previous rank for a team marked new. ``rows``: ``unit`` (the
+    snapshot's row, or None when no row tracks it yet)."""
+    page, unit = pages.ranking, rows.get("unit")
+    if not page.ranking_date:
+        raise ValidationError("ranking", "the page gives no date")
+    if unit is not None and unit.get("ranking_date") not in (None, page.ranking_date):
+        raise ValidationError(
+            "ranking", f"the page is the snapshot of {page.ranking_date}, not {unit['ranking_date']}"
+        )
+    if not page.teams:
+        raise ValidationError("ranking", "the snapshot ranks no team")
+    seen: set[int] = set()
+    previous = None
+    for team in page.teams:
+        name = f"{team.team_name!r} (#{team.rank})"
+        if team.team_id is None or team.rank is None or team.points is None:
+            raise ValidationError("ranking", f"team {name} lacks its id, rank or points")
+        if team.team_id in seen:
+            raise ValidationError("ranking", f"team {team.team_id} is ranked twice")
+        seen.add(team.team_id)
+        if team.rank < 1 or team.points < 0:
+            raise ValidationError("ranking", f"team {name}: rank {team.rank}, points {team.points}")
+        if team.is_new and team.rank_change is not None:
+            raise ValidationError("ranking", f"team {name} is new but moved {team.rank_change} places")
+        if previous is not None:
+            if team.rank < previous.rank:
+                raise ValidationError("ranking", f"team {name} is listed after #{previous.rank}")
+            if team.points > previous.points:
+                raise ValidationError(
+                    "ranking",
+                    f"team {name} has {team.points} points, more than #{previous.rank}'s {previous.points}",
+                )
+        previous = team

@@ -26,7 +26,9 @@ import hltv_scraper.export as export_module
 from hltv_scraper.export import ExportError, export_dataset, selection
 from hltv_scraper.storage import Database
 from tests.support.crawl import database_settings
-from tests.support.dataset import KEYS, MAP_TABLES, MATCH_TABLES, VIEWS, copy_sqlite, demo_maps, table_rows
+from tests.support.dataset import (
+    KEYS, MAP_TABLES, MAP_VIEWS, MATCH_TABLES, VIEWS, copy_sqlite, demo_maps, table_rows,
+)
 from tests.support.pages import load_expected
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,7 +164,36 @@ def expected(
         if taken("kill_matrix", k) and changed_view(key, k, one, other):
             pairs += kill_pairs(k, maps[key], one, other)
     files["kill_pairs"] = (list(pairs[0]) if pairs else [], pairs)
+    files["match_ranks"] = match_ranks(database, taken, changed)
     return files
+
+
+def match_ranks(database: Path | str, taken, changed) -> tuple[list[str], list[dict[str, Any]]]:
+    """Each team of each match with the latest stored snapshot on or before the match's
+    day, worked out from the rows (the demo stores none: no row)."""
+    db = Database.open(database)
+    try:
+        snapshots = sorted(r[0] for r in db.sql.result(
+            "SELECT ranking_date FROM ranking_snapshots WHERE ranking_at IS NOT NULL"))
+        ranked = {(r.ranking_date, r.team_id): r for r in db.sql.result(
+            "SELECT ranking_date, team_id, rank, points, updated_at FROM team_rankings")}
+        matches = list(db.sql.result("SELECT match_id, date, team1_id, team2_id, updated_at FROM matches"))
+    finally:
+        db.close()
+    rows = []
+    for match in sorted(matches, key=lambda m: m.match_id):
+        day = match.date and match.date[:10]
+        before = [s for s in snapshots if day and s <= day]
+        for team_id in sorted({match.team1_id, match.team2_id} - {None}):
+            ranking = before and ranked.get((before[-1], team_id))
+            if not ranking:
+                continue
+            row = {"match_id": match.match_id, "team_id": team_id, "ranking_date": ranking.ranking_date,
+                   "rank": ranking.rank, "points": ranking.points}
+            updated = datetime.strptime(max(match.updated_at, ranking.updated_at), "%Y-%m-%dT%H:%M:%S%z")
+            if taken("matches", row) and changed("matches", {**row, "updated_at": updated}):
+                rows.append(row)
+    return (list(rows[0]) if rows else [], rows)
 
 
 def economy_round(r: dict, game: dict, match: dict, team1: dict | None, team2: dict | None) -> dict[str, Any]:
@@ -305,7 +336,7 @@ def test_the_duckdb_file_holds_every_table_and_view_as_the_fixture_truths_say(de
             truth = load_expected(mapstatsid)
             map_key = {"i": mapstatsid}
             # the map's stats id on every per-map table and view, on every row of the map
-            for table in (*MAP_TABLES, *VIEWS):
+            for table in (*MAP_TABLES, *MAP_VIEWS):
                 (ids,), = db.execute(f"SELECT list(DISTINCT mapstatsid) FROM {table} "
                                      "WHERE match_id = ? AND map_number = ?", [match_id, map_number]).fetchall()
                 assert ids == [mapstatsid], table

@@ -2,8 +2,9 @@
 
 The views are ``player_maps`` (one row per player and map), ``economy_rounds`` (one row
 per round of the economy page, both teams side by side in the match's team order, with
-the round's winner) and ``kill_pairs`` (one row per ordered pair of opponents and kill
-matrix: both directions). Every per-map table carries the map's ``mapstatsid``.
+the round's winner), ``kill_pairs`` (one row per ordered pair of opponents and kill
+matrix: both directions) and ``match_ranks`` (each team of a match with its world rank
+on the match's day). Every per-map table carries the map's ``mapstatsid``.
 
 Batches follow the primary key (``WHERE key > last ORDER BY key LIMIT n``) rather than
 one long cursor: psycopg's ordinary cursor holds a whole result in memory, and keyset
@@ -32,8 +33,9 @@ if TYPE_CHECKING:
 
 INTEGER, REAL, TEXT, BOOLEAN, TIMESTAMP = "integer", "real", "text", "boolean", "timestamp"
 PLAYER_MAPS, ECONOMY_ROUNDS, KILL_PAIRS = "player_maps", "economy_rounds", "kill_pairs"
+MATCH_RANKS = "match_ranks"
 #: What the export writes besides the database's tables, in order.
-VIEWS = (PLAYER_MAPS, ECONOMY_ROUNDS, KILL_PAIRS)
+VIEWS = (PLAYER_MAPS, ECONOMY_ROUNDS, KILL_PAIRS, MATCH_RANKS)
 #: 0/1 columns, true or false in meaning (``is_*`` columns are too)
 _BOOLEAN = frozenset({"played", "won"})
 #: Columns of the crawls' own bookkeeping, not data: left out of exports.
@@ -142,6 +144,8 @@ def export_tables(db: Sql) -> list[ExportTable]:
         tables.append(ExportTable(name, columns, key, unit, with_map=unit == _MAP and name != "maps"))
     player_stats = next(table for table in tables if table.name == "player_stats")
     tables += [_player_maps(player_stats), _economy_rounds(), _kill_pairs()]
+    if "team_rankings" in present:
+        tables.append(_match_ranks())
     return tables
 
 
@@ -398,3 +402,38 @@ def _kill_pairs() -> ExportTable:
 def _both_directions(row: tuple) -> tuple[tuple, ...]:
     map_, one, other, (one_kills, other_kills) = row[:4], row[4:7], row[7:10], row[10:]
     return (*map_, *one, *other, one_kills), (*map_, *other, *one, other_kills)
+
+
+def _match_ranks() -> ExportTable:
+    """Each team of each match with the latest world ranking snapshot stored on or before
+    the match's day (its ``date``, UTC): the team's rank and points then. A team that
+    snapshot does not rank has no row, and neither has a match before the first snapshot.
+
+    Plain SQL, the same on SQLite and PostgreSQL: the snapshot is found through the
+    snapshots' key, newest first from the match's day, one index seek per team."""
+    teams = " UNION ALL ".join(
+        f"SELECT match_id, team{n}_id AS team_id, substr(date, 1, 10) AS day, updated_at "
+        f"FROM matches WHERE team{n}_id IS NOT NULL AND date IS NOT NULL"
+        for n in (1, 2)
+    )
+    ranked = (
+        "(SELECT s.match_id, s.team_id, r.ranking_date, r.rank, r.points, "
+        "CASE WHEN r.updated_at > s.updated_at THEN r.updated_at ELSE s.updated_at END AS updated_at "
+        f"FROM ({teams}) s JOIN team_rankings r ON r.team_id = s.team_id AND r.ranking_date = ("
+        "SELECT x.ranking_date FROM ranking_snapshots x "
+        "WHERE x.ranking_date <= s.day AND x.ranking_at IS NOT NULL "
+        "ORDER BY x.ranking_date DESC LIMIT 1))"
+    )
+    return ExportTable(
+        MATCH_RANKS,
+        (
+            Column("match_id", INTEGER),
+            Column("team_id", INTEGER),
+            Column("ranking_date", TEXT),
+            Column("rank", INTEGER),
+            Column("points", INTEGER),
+        ),
+        key=("match_id", "team_id"),
+        unit=_MATCH,
+        source=ranked,
+    )

@@ -35,8 +35,10 @@ KEYS = {
 }
 MAP_TABLES = ("maps", "player_stats", "round_history", "economy", "kill_matrix")
 MATCH_TABLES = ("matches", "vetoes", "lineups")
-#: What the export writes besides the tables, in order.
-VIEWS = ("player_maps", "economy_rounds", "kill_pairs")
+#: What the export writes besides the tables, in order: the views of maps, then the
+#: view of matches' teams.
+MAP_VIEWS = ("player_maps", "economy_rounds", "kill_pairs")
+VIEWS = (*MAP_VIEWS, "match_ranks")
 
 
 def demo_maps() -> list[tuple[int, int, int]]:

@@ -2,12 +2,14 @@
 
 Map, match and results pages live in the bundled archive
 (``fixtures/archive/{page}/{unit id}.html.gz``, the layout the crawler records, which
-the demo replays); special pages, page variants and truth files in ``fixtures/pages``. A page is named as in the shared test data: ``performance-219128``,
+the demo replays); special pages, page variants, world ranking snapshots
+(``ranking-2025-12-01``) and truth files in ``fixtures/pages``. A page is named as in the shared test data: ``performance-219128``,
 ``special-cf-challenge-performance-173424``, ``results-0``, ``match-2389951``.
 """
 
 from __future__ import annotations
 
+import calendar
 import gzip
 import html
 import json
@@ -32,6 +34,8 @@ _DISCOVERY_URLS = {
     "match": "https://www.hltv.org/matches/{}/x",
 }
 _URL_PATHS = {"performance": "performance/", "economy": "economy/"}
+# a ranking snapshot or a variant of one (``variant-tie-ranking-2025-11-24``)
+_RANKING_PAGE = re.compile(r"(?:^|-)ranking-(\d{4})-(\d{2})-(\d{2})$")
 
 
 def page_path(name: str) -> Path:
@@ -47,6 +51,9 @@ def page_bytes(name: str) -> bytes:
 
 def load_page(name: str) -> HtmlResponse:
     """The page as a response from the URL it would have come from."""
+    ranking = _RANKING_PAGE.search(name)
+    if ranking:
+        return HtmlResponse(url=ranking_url(*ranking.groups()), body=page_bytes(name), encoding="utf-8")
     # a discovery page or a variant of one (``variant-rewatch2025-match-2389951``)
     discovery = re.search(r"(?:^|-)(results|match)-(\d+)$", name)
     if discovery:
@@ -58,6 +65,12 @@ def load_page(name: str) -> HtmlResponse:
         kind, mapstatsid.group(0) if mapstatsid else 0
     )
     return HtmlResponse(url=url, body=page_bytes(name), encoding="utf-8")
+
+
+def ranking_url(year: str, month: str, day: str) -> str:
+    """HLTV's dated ranking URL: lower-case month name, day without zero padding."""
+    month_name = calendar.month_name[int(month)].lower()
+    return f"https://www.hltv.org/ranking/teams/{int(year)}/{month_name}/{int(day)}"
 
 
 def load_expected(name: int | str) -> dict:
