@@ -103,7 +103,9 @@ class Progress(LogStats):
         if stage in left:
             left[stage] = max(left[stage] - (committed - self._committed_then), 0)
         return "left: " + ", ".join(
-            stage.left.format(left[stage.name]) for stage in tracked() if stage.name in left
+            stage.left.format(left[stage.name])
+            for stage in tracked()
+            if stage.name in left and stage.rows is not None and not stage.rows.made_by_writer
         )
 
 

@@ -132,6 +132,17 @@ class PageFailure:
 
 
 @dataclass
+class PagePassedOver:
+    """A page read and parsed that its unit source chose not to store (a snapshot
+    after ``-a until=``, or one stored already): the unit is settled, nothing written."""
+
+    unit_id: int
+    page: str
+    reason: str
+    url: str | None = None
+
+
+@dataclass
 class MapTeam:
     """One team of the map stats page's info box, in page order."""
 

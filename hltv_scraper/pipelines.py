@@ -27,8 +27,16 @@ from sqlalchemy.exc import DBAPIError
 
 from hltv_scraper.brakes import Brakes, Stop, close_crawl, database_refused, every_address_benched, fetch_verdict
 from hltv_scraper.fetch.errors import every_address_benched as every_address_benched_signal
-from hltv_scraper.items import PageFailure
-from hltv_scraper.ledger.ledger import ALREADY_STORED, COMMITTED, FAILED, FETCH_FAILED, NOT_WRITTEN, Ledger
+from hltv_scraper.items import PageFailure, PagePassedOver
+from hltv_scraper.ledger.ledger import (
+    ALREADY_STORED,
+    COMMITTED,
+    FAILED,
+    FETCH_FAILED,
+    NOT_WRITTEN,
+    PASSED_OVER,
+    Ledger,
+)
 from hltv_scraper.storage import AlreadyStored, ValidationError
 
 if TYPE_CHECKING:
@@ -85,6 +93,8 @@ class UnitTransactionPipeline:
             elif failures:
                 self.ledger.give_back(unit_id)
                 bucket = FETCH_FAILED
+            elif any(isinstance(o, PagePassedOver) for o in outcomes.values()):
+                bucket = PASSED_OVER
             else:
                 bucket, parse_failures = self._save(unit_id, outcomes)
         except DBAPIError as exc:

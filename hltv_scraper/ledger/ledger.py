@@ -52,9 +52,11 @@ NOT_WRITTEN = "not_written"
 FETCH_FAILED = "fetch_failed"
 DROPPED = "dropped_incomplete"
 NOT_REACHED = "not_reached"
+#: Read, and passed over by the unit source (outside the dates asked, stored already).
+PASSED_OVER = "passed_over"
 #: Buckets whose units stay pending: this crawl does not claim them again.
 _LEFT_PENDING = frozenset({FAILED, NOT_WRITTEN, FETCH_FAILED})
-SETTLED = (COMMITTED, ALREADY_STORED, FAILED, NOT_WRITTEN, FETCH_FAILED)
+SETTLED = (COMMITTED, ALREADY_STORED, FAILED, NOT_WRITTEN, FETCH_FAILED, PASSED_OVER)
 
 
 class Ledger:
@@ -257,6 +259,9 @@ class Ledger:
 
     def _log_summary(self, name: str, reason: str) -> None:
         count = self._count
+        if count(PASSED_OVER):
+            logger.info("%s: %d %s read and passed over (not stored, see above)", name, count(PASSED_OVER),
+                        self.units_name.replace("_", " "))
         logger.info(
             "%s finished (%s): %d %s requested, %d committed, %d failed, %d left pending by "
             "fetch failures, %d incomplete units dropped, %d already stored, %d not written, "

@@ -11,13 +11,16 @@ from __future__ import annotations
 from hltv_scraper.stages.map_stats import MAP_STATS
 from hltv_scraper.stages.matches import MATCHES
 from hltv_scraper.stages.perf_economy import PERF_ECONOMY
+from hltv_scraper.stages.rankings import RANKINGS
 from hltv_scraper.stages.results import RESULTS_STAGE
 from hltv_scraper.stages.stage import Page, Stage, UnitKind
 
 __all__ = ["PAGES", "STAGES", "Page", "Stage", "UnitKind", "page_of_url", "tracked"]
 
 #: In the order a collection runs them.
-STAGES: dict[str, Stage] = {stage.name: stage for stage in (RESULTS_STAGE, MATCHES, MAP_STATS, PERF_ECONOMY)}
+STAGES: dict[str, Stage] = {
+    stage.name: stage for stage in (RESULTS_STAGE, MATCHES, MAP_STATS, PERF_ECONOMY, RANKINGS)
+}
 
 #: Every page of every stage, by page name.
 PAGES: dict[str, Page] = {page.name: page for stage in STAGES.values() for page in stage.pages}

@@ -6,12 +6,10 @@ match stage (or ``scrapy addmaps``).
 
 from __future__ import annotations
 
-import re
-
 from hltv_scraper.items import MAPSTATS, MapStatsPages
 from hltv_scraper.ledger.sources import LeasedUnits
 from hltv_scraper.parsers.mapstats import parse_mapstats
-from hltv_scraper.stages.stage import Page, Stage, UnitKind, path_url
+from hltv_scraper.stages.stage import Page, Stage, UnitKind, id_in, path_url
 from hltv_scraper.storage import map_stats
 from hltv_scraper.validation import check_map_stats
 
@@ -28,7 +26,7 @@ MAP_STATS = Stage(
         Page(
             MAPSTATS,
             url=path_url("/stats/matches/mapstatsid/{id}/{slug}"),
-            url_pattern=re.compile(r"/stats/matches/mapstatsid/(?P<id>\d+)(?:/|$|\?)"),
+            unit_of_url=id_in(r"/stats/matches/mapstatsid/(?P<id>\d+)(?:/|$|\?)"),
             markers=(b"match-info-box", b"stats-table"),
             parse=parse_mapstats,
         ),

@@ -7,12 +7,10 @@ for the map stats stage.
 
 from __future__ import annotations
 
-import re
-
 from hltv_scraper.items import MATCH, MatchPages
 from hltv_scraper.ledger.sources import LeasedUnits
 from hltv_scraper.parsers.match import parse_match
-from hltv_scraper.stages.stage import Page, Stage, UnitKind, path_url
+from hltv_scraper.stages.stage import Page, Stage, UnitKind, id_in, path_url
 from hltv_scraper.storage import match
 from hltv_scraper.validation import check_match
 
@@ -29,7 +27,7 @@ MATCHES = Stage(
         Page(
             MATCH,
             url=path_url("/matches/{id}/{slug}"),
-            url_pattern=re.compile(r"/matches/(?P<id>\d+)(?:/|$|\?)"),
+            unit_of_url=id_in(r"/matches/(?P<id>\d+)(?:/|$|\?)"),
             markers=(b"teamsBox",),
             parse=parse_match,
         ),

@@ -7,7 +7,6 @@ map only when both pages have parsed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,7 @@ from hltv_scraper.items import ECONOMY, PERFORMANCE, PerfEconomyPages
 from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.performance import parse_performance
 from hltv_scraper.ledger.sources import LeasedUnits
-from hltv_scraper.stages.stage import Page, Stage, UnitKind, path_url
+from hltv_scraper.stages.stage import Page, Stage, UnitKind, id_in, path_url
 from hltv_scraper.storage import perf_economy
 from hltv_scraper.validation import check_perf_economy
 
@@ -27,7 +26,7 @@ def _chart_page(name: str, parse: Callable[[Response], Any]) -> Page:
     return Page(
         name,
         url=path_url(f"/stats/matches/{name}/mapstatsid/{{id}}/{{slug}}"),
-        url_pattern=re.compile(rf"/stats/matches/{name}/mapstatsid/(?P<id>\d+)(?:/|$|\?)"),
+        unit_of_url=id_in(rf"/stats/matches/{name}/mapstatsid/(?P<id>\d+)(?:/|$|\?)"),
         markers=(f"stats-match-{name}".encode(), b"data-fusionchart-config"),
         parse=parse,
     )

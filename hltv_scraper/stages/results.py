@@ -12,12 +12,10 @@ stops the crawl and writes nothing of it. The walk is
 
 from __future__ import annotations
 
-import re
-
 from hltv_scraper.items import RESULTS, ResultsPages
 from hltv_scraper.ledger.sources import ResultsListing
 from hltv_scraper.parsers.results import parse_results
-from hltv_scraper.stages.stage import Page, Stage, UnitKind, path_url
+from hltv_scraper.stages.stage import Page, Stage, UnitKind, id_in, path_url
 from hltv_scraper.storage.results import write_results
 
 RESULTS_STAGE = Stage(
@@ -27,7 +25,7 @@ RESULTS_STAGE = Stage(
         Page(
             RESULTS,
             url=path_url("/results?offset={id}"),
-            url_pattern=re.compile(r"/results\?(?:[^#]*&)?offset=(?P<id>\d+)(?:&|#|$)"),
+            unit_of_url=id_in(r"/results\?(?:[^#]*&)?offset=(?P<id>\d+)(?:&|#|$)"),
             markers=(b"results-all",),
             parse=parse_results,
             changes=lambda offset: True,

@@ -33,8 +33,9 @@ class Page:
     name: str
     #: the page's URL for a unit: ``url(base_url, unit)``
     url: Callable[[str, Unit], str]
-    #: finds the unit's id in one of the page's URLs (group ``id``), whatever its host
-    url_pattern: re.Pattern[str]
+    #: the unit's id in a URL of this page, whatever its host; None for another URL
+    #: (the archive names its files by it)
+    unit_of_url: Callable[[str], int | None]
     #: bytes every real page of that kind holds; a body without them is not the page
     #: asked for (a truncated body, an error page, a page of another kind)
     markers: tuple[bytes, ...]
@@ -43,11 +44,6 @@ class Page:
     #: whether the page at a unit's URL may say something else later (the results
     #: listing's first pages): the archive then reads it afresh unless replaying
     changes: Callable[[int], bool] = lambda unit_id: False
-
-    def unit_of_url(self, url: str) -> int | None:
-        """The unit id in ``url`` when it is a URL of this page."""
-        found = self.url_pattern.search(url)
-        return int(found.group("id")) if found else None
 
 
 @dataclass(frozen=True)
@@ -91,6 +87,17 @@ class Stage:
 
     def page(self, name: str) -> Page:
         return next(page for page in self.pages if page.name == name)
+
+
+def id_in(pattern: str) -> Callable[[str], int | None]:
+    """Reads the unit id from a URL's match of ``pattern``, whose group ``id`` it is."""
+    compiled = re.compile(pattern)
+
+    def unit_of_url(url: str) -> int | None:
+        found = compiled.search(url)
+        return int(found.group("id")) if found else None
+
+    return unit_of_url
 
 
 def path_url(template: str) -> Callable[[str, Unit], str]:

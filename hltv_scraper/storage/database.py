@@ -251,6 +251,18 @@ class Database:
         )
         return None if seconds is None else max(float(seconds), 0.0)
 
+    def stored(self, stage: StoredStage, ids: Iterable[int]) -> set[int]:
+        """Which of these units the stage has stored."""
+        rows, ids = _rows(stage), list(ids)
+        if not ids:
+            return set()
+        among, params = listed("id", ids)
+        found = self.sql.all(
+            f"SELECT {rows.key} AS unit_id FROM {rows.table} WHERE {rows.key} IN {among} AND {rows.done} IS NOT NULL",
+            params,
+        )
+        return {row["unit_id"] for row in found}
+
     def known_match_ids(self, ids: list[int]) -> set[int]:
         return known_match_ids(self.sql, ids)
 
@@ -286,10 +298,10 @@ class Database:
             key = None
             if rows is not None:
                 key = _unit_row(db, rows, unit_id)
-                if key is None:
+                if key is None and not rows.made_by_writer:
                     raise ValidationError(stage.page_names[0], f"{rows.key} {unit_id} is not in the database")
-                taken = worker is not None and _leased_by_another(db, key, worker)
-                if taken or (not overwrite and key[rows.done] is not None):
+                taken = key is not None and worker is not None and _leased_by_another(db, key, worker)
+                if key is not None and (taken or (not overwrite and key[rows.done] is not None)):
                     _clear_lease(db, rows, unit_id, worker)
                     result = None
                 else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.storage._errors import SaveResult
+from hltv_scraper.storage.stages import UnitTable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -88,3 +89,29 @@ def write_rankings(
               "team_ranking_players": len(players)},
         counts={"new_teams": sum(1 for team in page.teams if team.is_new)},
     )
+
+
+#: A snapshot's row, made by the writer when it stores the snapshot: the walk finds
+#: snapshots through the pages' links, so none is ever pending in the table.
+ROWS = UnitTable(
+    table="ranking_snapshots",
+    key="ranking_id",
+    attempts="ranking_attempts",
+    done="ranking_at",
+    attempts_version="ranking_attempts_version",
+    version="ranking_version",
+    pending="1 = 0",
+    select=(
+        "SELECT u.ranking_id AS unit_id, u.ranking_date, u.ranking_at, u.lease_worker, u.lease_expires "
+        "FROM ranking_snapshots u"
+    ),
+    called="snapshots",
+    of_match=False,
+    made_by_writer=True,
+)
+
+COUNTS = (
+    ("ranking snapshots", "SELECT count(*) FROM ranking_snapshots WHERE ranking_at IS NOT NULL"),
+    ("ranked teams", "SELECT count(*) FROM team_rankings"),
+    ("ranked teams' players", "SELECT count(*) FROM team_ranking_players"),
+)

@@ -57,6 +57,9 @@ class UnitTable:
     called: str = "units"
     #: whether each unit row has the ``match_id`` it belongs to (``--match-id`` names units)
     of_match: bool = True
+    #: whether the writer makes a unit's row when it stores the unit (units found by a
+    #: walk, not pending in the table): a unit without a row is written, not refused
+    made_by_writer: bool = False
 
     def attempts_left(self, alias: str = "u") -> str:
         """SQL over the unit's row ``alias``: fewer than ``:max_attempts`` failures, or
