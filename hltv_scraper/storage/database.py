@@ -285,7 +285,7 @@ class Database:
         the stage's validation (its declaration's ``check``): the
         writer calls it inside the transaction with the rows it read there, and a
         ValidationError it raises writes nothing. Without one the caller vouches for
-        the pages (the perf_economy writer cannot do without it).
+        the pages (a writer that needs one says so).
 
         Without ``overwrite``, a unit the stage already stored (another crawl got there
         first) is left as it is and AlreadyStored raised; so is one another live crawl

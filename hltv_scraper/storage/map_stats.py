@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.storage._errors import SaveResult
+from hltv_scraper.storage._maps import HAS_SCOREBOARD, MAP_SELECT
 from hltv_scraper.storage.stages import UnitTable
 from hltv_scraper.storage._sql import iso_date, listed
 
@@ -148,7 +149,7 @@ def _team_values(prefix: str, team: MapTeam) -> dict[str, int | None]:
 
 
 def forget_perf_economy(db: Sql, map_id: dict[str, int]) -> None:
-    """Take back everything the perf_economy stage stored of a map whose scoreboard is
+    """Take back everything the performance and economy stage stored of a map whose scoreboard is
     written anew: it is pending for that stage again."""
     where = "WHERE match_id = :match_id AND map_number = :map_number"
     db.run(f"DELETE FROM economy {where}", map_id)
@@ -156,19 +157,6 @@ def forget_perf_economy(db: Sql, map_id: dict[str, int]) -> None:
     db.run(f"UPDATE player_stats SET kpr = NULL, dpr = NULL, impact = NULL, mk_rating = NULL {where}", map_id)
     db.run(f"UPDATE maps SET perf_economy_at = NULL, perf_economy_version = NULL {where}", map_id)
 
-
-#: The map row both map stages' writers and spiders see.
-MAP_SELECT = (
-    "SELECT u.mapstatsid AS unit_id, u.mapstatsid, u.match_id, u.map_number, u.perf_economy_at, "
-    "u.mapstats_at, u.lease_worker, u.lease_expires, NULL AS slug, u.team1_rounds, u.team2_rounds, "
-    "m.team1_id, m.team1_name, m.team2_id, m.team2_name "
-    "FROM maps u LEFT JOIN matches m ON m.match_id = u.match_id"
-)
-#: SQL over a map row ``u``: its scoreboard is stored.
-HAS_SCOREBOARD = (
-    "EXISTS (SELECT 1 FROM player_stats p "
-    "WHERE p.match_id = u.match_id AND p.map_number = u.map_number)"
-)
 
 ROWS = UnitTable(
     table="maps",

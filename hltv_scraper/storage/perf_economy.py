@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.storage._errors import SaveResult
-from hltv_scraper.storage.map_stats import HAS_SCOREBOARD, MAP_SELECT
+from hltv_scraper.storage._maps import HAS_SCOREBOARD, MAP_SELECT
 from hltv_scraper.storage.stages import UnitTable
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 #: A stage's validation, called by its writer inside the transaction with the rows it
 #: read there: raises ValidationError (nothing is written), or returns what the writer
-#: needs of it (the perf_economy check returns the economy chart's team order).
+#: needs of it (the performance and economy check returns the economy chart's team order).
 Check = Callable[[Any, Mapping[str, Any]], Any]
 
 
