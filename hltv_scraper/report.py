@@ -3,8 +3,8 @@
 Maps by month and by stage, the failures grouped by stage, page and reason (the folded
 rule of ``scrapy summary``, one real reason shown per group), the share of maps per rating
 version, and one map up close: its scoreboard, every round's winner (overtime included),
-both teams' equipment value where HLTV publishes it, and its kill matrix. Styles and charts (inline SVG, :mod:`hltv_scraper.charts`) are inside
-the file: it opens in any browser with no network.
+both teams' equipment value where HLTV publishes it, and its kill matrix. Styles and
+charts (inline SVG, :mod:`hltv_scraper.charts`) are inside the file: it opens in any browser with no network.
 """
 
 from __future__ import annotations

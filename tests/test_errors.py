@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from hltv_scraper.storage import Database, DatabaseUnavailable
+from hltv_scraper.storage import Database
 from tests.support.crawl import database_settings
 from tests.support.server import Answer
 

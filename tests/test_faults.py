@@ -12,14 +12,12 @@ local fixture server. Pages are the fixture pages cut down to their content sect
 
 from __future__ import annotations
 
-import functools
 import gzip
 import random
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -35,7 +33,7 @@ from hltv_scraper.storage._schema import in_transaction
 from tests.support.crawl import run_crawl
 from tests.support.pages import ARCHIVE_DIR, MAPSTATSIDS, load_expected, page_bytes
 from tests.support.seed import rows, seed_scoreboard
-from tests.support.server import _ROUTE, Answer, FixtureServer
+from tests.support.server import _ROUTE, FixtureServer
 from tests.support.truth import assert_matches_truth, assert_untouched, pending, snapshot
 from tests.support.faults import Crawl, PAGES, SlowServer, serve_small_pages, small_page
 

@@ -9,7 +9,7 @@ from hltv_scraper.items import MapStatsPages
 from hltv_scraper.stages import STAGES
 from hltv_scraper.storage import Database
 from tests.support.crawl import run_crawl
-from tests.support.seed import is_postgres, expected, rows
+from tests.support.seed import is_postgres, rows
 from tests.support.server import Answer, page_bytes
 from tests.support.truth import ALL_MAPS, assert_matches_truth
 from tests.support.truth import add_maps, assert_scoreboard_matches_truth

@@ -12,7 +12,7 @@ from hltv_scraper.storage import perf_economy as _perf_economy
 from hltv_scraper.validation import check_perf_economy
 from tests.support.crawl import run_crawl
 from tests.support.seed import expected, rows, seed_scoreboard
-from tests.support.server import Answer, FixtureServer, page_bytes
+from tests.support.server import Answer, page_bytes
 from tests.support.truth import ACCESS_DENIED, ALL_MAPS, CF_CHALLENGE, CF_HEADERS, assert_matches_truth, assert_untouched, pending, snapshot, without_database
 
 pytestmark = pytest.mark.both_backends

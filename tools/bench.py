@@ -59,7 +59,7 @@ from hltv_scraper.parsers import PARSER_VERSION, _page  # noqa: E402
 from hltv_scraper.parsers.economy import parse_economy  # noqa: E402
 from hltv_scraper.parsers.mapstats import parse_mapstats  # noqa: E402
 from hltv_scraper.parsers.performance import parse_performance  # noqa: E402
-from hltv_scraper.stages import STAGES
+from hltv_scraper.stages import STAGES  # noqa: E402
 from hltv_scraper.storage import Database  # noqa: E402
 from hltv_scraper.validation import check_perf_economy  # noqa: E402
 from tests.support.postgres import PostgresServer  # noqa: E402

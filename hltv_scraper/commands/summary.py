@@ -85,5 +85,6 @@ def _print_failures(db: Database) -> None:
     print(f"Failures by stage, page and reason (the latest {RECENT_FAILURES} at most):")
     for group in groups:
         versions = ", ".join(sorted(group.parser_versions))
-        print(f"  {group.failures:>7}  {group.stage} {group.page} page, {group.units} unit{'s' if group.units != 1 else ''}, parser {versions}, "
+        units = f"{group.units} unit{'s' if group.units != 1 else ''}"
+        print(f"  {group.failures:>7}  {group.stage} {group.page} page, {units}, parser {versions}, "
               f"latest {group.latest}: {group.reason}")

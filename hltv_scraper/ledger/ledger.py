@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
-    from hltv_scraper.items import PageFailure
     from hltv_scraper.ledger.sources import UnitSource, Waiting
     from hltv_scraper.stages import Stage
     from hltv_scraper.storage import Unit

@@ -8,10 +8,11 @@ requested URL, never from the clock: ``/ranking/teams`` shows whichever week is 
 
 Only what a snapshot cannot be stored without is required: a date, and each team's rank,
 id, name and points. A team without points is a page cut short; the page is refused
-naming the team, and so is a page that ends before anything that follows the ranking. HLTV restyles its pages, so the pieces are found by class name and
-label with the older generations' spellings as fallbacks (team id from the logo URL or
-``.name[data-url]``, points without brackets, an unsigned change with its direction in a
-class name, player links ``/player/{id}-{nick}``).
+naming the team, and so is a page that ends before anything that follows the ranking.
+HLTV restyles its pages, so the pieces are found by class name and label with the older
+generations' spellings as fallbacks (team id from the logo URL or ``.name[data-url]``,
+points without brackets, an unsigned change with its direction in a class name, player
+links ``/player/{id}-{nick}``).
 """
 
 from __future__ import annotations

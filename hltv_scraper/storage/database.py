@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -579,7 +578,8 @@ def _location_url(location: URL | Path | str) -> URL:
 def _check_sqlite_file(path: Path, shown: str, *, create: bool) -> None:
     if path.is_dir():
         raise DatabaseUnavailable(
-            f"cannot open the database {shown}: it is a folder; HLTV_DB_PATH names the SQLite database file in it (e.g. {path / 'hltv.sqlite3'})"
+            f"cannot open the database {shown}: it is a folder; HLTV_DB_PATH names the SQLite database file "
+            f"in it (e.g. {path / 'hltv.sqlite3'})"
         )
     if not create and not path.exists():
         raise DatabaseUnavailable(f"no database at {shown} yet: {_HOW_TO_MAKE_ONE}")

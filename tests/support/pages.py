@@ -61,9 +61,7 @@ def load_page(name: str) -> HtmlResponse:
         return HtmlResponse(url=url, body=page_bytes(name), encoding="utf-8")
     mapstatsid = re.search(r"\d+$", name)
     kind = next((path for page, path in _URL_PATHS.items() if f"{page}-" in name), "")
-    url = "https://www.hltv.org/stats/matches/{}mapstatsid/{}/x".format(
-        kind, mapstatsid.group(0) if mapstatsid else 0
-    )
+    url = f"https://www.hltv.org/stats/matches/{kind}mapstatsid/{mapstatsid.group(0) if mapstatsid else 0}/x"
     return HtmlResponse(url=url, body=page_bytes(name), encoding="utf-8")
 
 
@@ -102,7 +100,7 @@ def with_charts(name: str, change: Callable[[dict], None], *, expected_charts: i
     def rewrite(match: re.Match) -> str:
         config = json.loads(html.unescape(match.group(1) or match.group(2)))
         change(config)
-        return 'data-fusionchart-config="{}"'.format(html.escape(json.dumps(config)))
+        return f'data-fusionchart-config="{html.escape(json.dumps(config))}"'
 
     text, count = _CHART_ATTR.subn(rewrite, page.text)
     assert count == expected_charts
