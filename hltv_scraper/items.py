@@ -9,6 +9,7 @@ numbers are numbers, percentages are numbers of percent, ``-`` is ``None``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 @dataclass(frozen=True)
 class Unit:
@@ -110,6 +111,20 @@ class EconomyPage:
     url: str | None = None
     team_names: list[str] = field(default_factory=list)  # page order
     rounds: list[EconomyRound] = field(default_factory=list)
+
+
+class PageOutcome(Protocol):
+    """What became of one page of a unit: its parsed item (every page item has these),
+    a :class:`PageFailure` or a :class:`PagePassedOver`."""
+
+    @property
+    def unit_id(self) -> int | None: ...
+
+    @property
+    def page(self) -> str: ...
+
+    @property
+    def url(self) -> str | None: ...
 
 
 @dataclass

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hltv_scraper.brakes import Brakes, Stop, close_crawl, database_refused, every_address_benched, fetch_verdict
 from hltv_scraper.fetch.errors import every_address_benched as every_address_benched_signal
-from hltv_scraper.items import PageFailure, PagePassedOver
+from hltv_scraper.items import PageFailure, PageOutcome, PagePassedOver
 from hltv_scraper.ledger.ledger import (
     ALREADY_STORED,
     COMMITTED,
@@ -78,7 +78,7 @@ class UnitTransactionPipeline:
             self._resolve(item.unit_id, outcomes)
         return item
 
-    def _resolve(self, unit_id: int, outcomes: dict[str, Any]) -> None:
+    def _resolve(self, unit_id: int, outcomes: dict[str, PageOutcome]) -> None:
         if self._stopping:  # the database refused a write: the crawl is closing
             self.ledger.settle(unit_id, NOT_WRITTEN)
             return
@@ -109,7 +109,7 @@ class UnitTransactionPipeline:
         if stop is not None:
             self._brake(stop)
 
-    def _save(self, unit_id: int, outcomes: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    def _save(self, unit_id: int, outcomes: dict[str, PageOutcome]) -> tuple[str, dict[str, str]]:
         """The unit's bucket, and the pages that failed validation (for the layout brake)."""
         label = self.ledger.label(unit_id)
         try:

@@ -28,13 +28,14 @@ from __future__ import annotations
 import html
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hltv_scraper.items import ValidationError
 
 if TYPE_CHECKING:
+    from hltv_scraper.storage import MapStatsRead, MatchRead, PerfEconomyRead, Read
     from hltv_scraper.items import (
         EconomyPage,
         MapStatsPage,
@@ -47,10 +48,6 @@ if TYPE_CHECKING:
         RankingPages,
     )
 
-#: What storage calls: ``check(pages, rows)``; it raises ValidationError or returns
-#: what the writer needs to know (None for most stages).
-Check = Callable[[Any, Mapping[str, Any]], Any]
-Rows = Mapping[str, Any]
 
 #: KPR is shown with two decimals: kpr x rounds may be off by half a hundredth a round.
 _KPR_ROUNDING = 0.005
@@ -122,7 +119,7 @@ def resolve_team_ids(
 # -- the match page ------------------------------------------------------------------------
 
 
-def check_match(pages: MatchPages, rows: Rows) -> None:
+def check_match(pages: MatchPages, rows: MatchRead) -> None:
     """The match page is of this match, names two teams, numbers its maps 1..N, and
     agrees with what is stored. ``rows``: ``unit`` (the match row), ``maps`` (the
     match's stored maps: ``map_number, mapstatsid``) and ``maps_elsewhere`` (stored
@@ -181,7 +178,7 @@ def _check_maps(page: MatchPage, match_id: int, stored_maps: Sequence[Mapping], 
 # -- the map stats page --------------------------------------------------------------------
 
 
-def check_map_stats(pages: MapStatsPages, rows: Rows) -> None:
+def check_map_stats(pages: MapStatsPages, rows: MapStatsRead) -> None:
     """The page is whole and consistent, and its teams are the match's. ``rows``:
     ``match`` (the match row: ``team1_id, team2_id``; an id not stored yet is the one
     the page fills in)."""
@@ -269,7 +266,7 @@ class EconomyTeams:
     swapped: bool
 
 
-def stored_scoreboard(rows: Rows) -> Scoreboard:
+def stored_scoreboard(rows: PerfEconomyRead) -> Scoreboard:
     """The scoreboard from the rows the writer read: ``unit`` (the map row, with its
     score), ``players`` (``player_id, team_id, kills``) and ``rounds`` (the round
     history: ``round_number, winner_team_id, winner_side``)."""
@@ -285,7 +282,7 @@ def stored_scoreboard(rows: Rows) -> Scoreboard:
     )
 
 
-def check_perf_economy(pages: PerfEconomyPages, rows: Rows) -> EconomyTeams:
+def check_perf_economy(pages: PerfEconomyPages, rows: PerfEconomyRead) -> EconomyTeams:
     """The performance and economy pages against the stored scoreboard and round
     history (``rows``: see :func:`stored_scoreboard`; the unit row carries the match's
     team names and ids); returns which team each economy series is."""
@@ -454,7 +451,7 @@ def _performance(reason: str, *, other: str = "mapstats") -> ValidationError:
 # -- world ranking snapshots -------------------------------------------------------------
 
 
-def check_ranking(pages: RankingPages, rows: Rows) -> None:
+def check_ranking(pages: RankingPages, rows: Read) -> None:
     """The snapshot is of its unit's date and reads as a ranking: at least one team,
     each team once, ranks from 1 ascending (ties share a rank), points never rising down
     the ranking, and no previous rank for a team marked new. ``rows``: ``unit`` (the

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
+    from hltv_scraper.items import PageOutcome
     from hltv_scraper.ledger.sources import UnitSource, Waiting
     from hltv_scraper.stages import Stage
     from hltv_scraper.storage import Unit
@@ -77,7 +78,7 @@ class Ledger:
         #: what this crawl stores and fails units under, read once
         self.parser_version = current_parser_version()
         self.worker = self.config.new_worker_id()
-        self._flight: dict[int, dict[str, Any]] = {}  # unit id -> page -> outcome
+        self._flight: dict[int, dict[str, PageOutcome]] = {}  # unit id -> page -> outcome
         self._room = asyncio.Event()  # set whenever a unit settles
         #: units this crawl settled that are still pending (failed, not fetched)
         self.left_pending: set[int] = set()
@@ -178,9 +179,10 @@ class Ledger:
 
     # -- outcomes ----------------------------------------------------------------------
 
-    def record(self, outcome: Any) -> dict[str, Any] | None:
+    def record(self, outcome: PageOutcome) -> dict[str, PageOutcome] | None:
         """Keep one page's outcome (its item, or a PageFailure); the unit's outcomes by
         page once every page of it has one, else None."""
+        assert outcome.unit_id is not None, outcome  # the spider sets it on every item
         outcomes = self._flight.setdefault(outcome.unit_id, {})
         outcomes[outcome.page] = outcome
         return dict(outcomes) if set(outcomes) >= set(self.pages) else None

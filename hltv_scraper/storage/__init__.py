@@ -12,7 +12,17 @@ from hltv_scraper.storage._errors import AlreadyStored, DatabaseUnavailable, Sav
 from hltv_scraper.storage._failures import FailureGroup, normalise_reason
 from hltv_scraper.storage._schema import shipped_schema_version
 from hltv_scraper.storage.database import Database, Unit, utc_now
-from hltv_scraper.storage.stages import Check, Counts, StoredStage, UnitTable, Writer
+from hltv_scraper.storage.stages import (
+    Check,
+    Counts,
+    MapStatsRead,
+    MatchRead,
+    PerfEconomyRead,
+    Read,
+    StoredStage,
+    UnitTable,
+    Writer,
+)
 
 __all__ = [
     "AlreadyStored",
@@ -21,6 +31,10 @@ __all__ = [
     "Database",
     "DatabaseUnavailable",
     "FailureGroup",
+    "MapStatsRead",
+    "MatchRead",
+    "PerfEconomyRead",
+    "Read",
     "SaveResult",
     "StoredStage",
     "Unit",

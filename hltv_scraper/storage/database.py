@@ -271,7 +271,7 @@ class Database:
         self,
         stage: StoredStage,
         unit_id: int,
-        bundle: Any,
+        bundle: object,
         *,
         parser_version: str,
         worker: str | None = None,
@@ -613,7 +613,7 @@ def _rows(stage: StoredStage) -> UnitTable:
     return stage.rows
 
 
-def _bundle(stage: StoredStage, pages: Any) -> Any:
+def _bundle(stage: StoredStage, pages: object) -> object:
     if isinstance(pages, stage.bundle):
         return pages
     raise TypeError(f"the {stage.name} stage takes a {stage.bundle.__name__}, not {type(pages).__name__}")

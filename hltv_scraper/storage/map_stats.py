@@ -14,18 +14,17 @@ old one), so the map is pending for that stage again.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult
 from hltv_scraper.storage._maps import HAS_SCOREBOARD, MAP_SELECT
-from hltv_scraper.storage.stages import UnitTable
+from hltv_scraper.storage.stages import MapStatsRead, UnitTable
 from hltv_scraper.storage._sql import iso_date, listed
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from hltv_scraper.items import MapStatsPage, MapStatsPages, MapTeam
     from hltv_scraper.storage._sql import Row, Sql, Stamp
+    from hltv_scraper.storage.stages import Check
 
 _SCOREBOARD = (
     "player_name team_id kills deaths assists flash_assists hs_kills kd_diff adr kast "
@@ -38,7 +37,7 @@ _TEAM_COLUMNS = ("rounds", "ct_rounds", "t_rounds", "ot_rounds")
 
 def write_map_stats(
     db: Sql, key: Row, pages: MapStatsPages, *, now: str, parser_version: str,
-    check: Callable[..., Any] | None, stamp: Stamp,
+    check: Check | None, stamp: Stamp,
 ) -> SaveResult:
     page = pages.mapstats
     map_id = {"match_id": key["match_id"], "map_number": key["map_number"]}
@@ -46,7 +45,7 @@ def write_map_stats(
         "SELECT team1_id, team2_id, match_page_at FROM matches WHERE match_id = :match_id", map_id
     )
     if check is not None:
-        check(pages, {"unit": key, "match": match})
+        check(pages, MapStatsRead(unit=key, match=match))
     left, right = page.teams
     provenance = {"now": now, "url": page.url, "version": parser_version}
 

@@ -9,22 +9,21 @@ set; the scoreboard the map stats stage stored stays exactly as it was.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult
 from hltv_scraper.storage._maps import HAS_SCOREBOARD, MAP_SELECT
-from hltv_scraper.storage.stages import UnitTable
+from hltv_scraper.storage.stages import PerfEconomyRead, UnitTable
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from hltv_scraper.items import PerfEconomyPages
     from hltv_scraper.storage._sql import Row, Sql, Stamp
+    from hltv_scraper.storage.stages import Check
 
 
 def write_perf_economy(
     db: Sql, key: Row, pages: PerfEconomyPages, *, now: str, parser_version: str,
-    check: Callable[..., Any] | None, stamp: Stamp,
+    check: Check | None, stamp: Stamp,
 ) -> SaveResult:
     if check is None:
         raise TypeError(
@@ -35,11 +34,11 @@ def write_perf_economy(
     map_id = {"match_id": key["match_id"], "map_number": key["map_number"]}
     where = "WHERE match_id = :match_id AND map_number = :map_number"
     history = db.all(f"SELECT round_number, winner_team_id, winner_side FROM round_history {where}", map_id)
-    teams = check(pages, {
-        "unit": key,
-        "players": db.all(f"SELECT player_id, team_id, kills FROM player_stats {where}", map_id),
-        "rounds": history,
-    })
+    teams = check(pages, PerfEconomyRead(
+        unit=key,
+        players=db.all(f"SELECT player_id, team_id, kills FROM player_stats {where}", map_id),
+        rounds=history,
+    ))
     team_ids, swapped = teams.team_ids, teams.swapped
     rounds = {row["round_number"] for row in history}
     db.many(

@@ -9,16 +9,15 @@ created when the walk did not create it first, and keeps the date it was first s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult
-from hltv_scraper.storage.stages import UnitTable
+from hltv_scraper.storage.stages import Read, UnitTable
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from hltv_scraper.items import RankingPages
     from hltv_scraper.storage._sql import Row, Sql, Stamp
+    from hltv_scraper.storage.stages import Check
 
 _PROVENANCE = "scraped_at, updated_at, source_url, parser_version"
 _PROVENANCE_VALUES = ":now, :now, :url, :version"
@@ -31,11 +30,11 @@ def ranking_id(ranking_date: str) -> int:
 
 def write_rankings(
     db: Sql, key: Row | None, pages: RankingPages, *, now: str, parser_version: str,
-    check: Callable[..., Any] | None, stamp: Stamp,
+    check: Check | None, stamp: Stamp,
 ) -> SaveResult:
     page = pages.ranking
     if check is not None:
-        check(pages, {"unit": key})
+        check(pages, Read(unit=key))
     date = page.ranking_date
     provenance = {"now": now, "url": page.url, "version": parser_version}
     snapshot = {

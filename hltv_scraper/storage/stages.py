@@ -10,18 +10,44 @@ holds its SQL: its writer, and, for a stage whose units are rows, the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 if TYPE_CHECKING:
     from hltv_scraper.storage._errors import SaveResult
     from hltv_scraper.storage._sql import Row, Sql, Stamp
 
-#: A stage's validation, called by its writer inside the transaction with the rows it
-#: read there: raises ValidationError (nothing is written), or returns what the writer
-#: needs of it (the performance and economy check returns the economy chart's team order).
-Check = Callable[[Any, Mapping[str, Any]], Any]
+
+class Read(TypedDict):
+    """What a writer read in its transaction and hands its check: the unit's row (None
+    where the writer makes it, or no row tracks the unit)."""
+
+    unit: Row | None
+
+
+class MatchRead(Read):
+    #: the maps stored of the match, and those of its page's mapstatsids stored elsewhere
+    maps: list[Row]
+    maps_elsewhere: list[Row]
+
+
+class MapStatsRead(Read):
+    #: the map's match row (team order, whether its page is stored)
+    match: Row | None
+
+
+class PerfEconomyRead(Read):
+    #: the map's stored scoreboard and round history
+    players: list[Row]
+    rounds: list[Row]
+
+
+#: A stage's validation, called by its writer inside the transaction with what it read
+#: there (a :class:`Read`): raises ValidationError (nothing is written), or returns what
+#: the writer needs of it (the performance and economy check: the economy chart's team
+#: order). Each stage's writer and check agree on the bundle and the Read they pass.
+Check = Callable[[Any, Any], Any]
 
 
 class Writer(Protocol):
