@@ -5,12 +5,15 @@ broken page refused by name with nothing stored."""
 
 from __future__ import annotations
 
+import pyarrow.parquet as pq
 import pytest
 from scrapy.exceptions import UsageError
 
 from hltv_scraper.brakes import CLOSE_REASON_LAYOUT, CLOSE_REASON_REFUSED
-from hltv_scraper.stages.rankings import ranking_url
+from hltv_scraper.export import export_dataset, selection
 from hltv_scraper.items import Unit
+from hltv_scraper.stages.rankings import ranking_url
+from hltv_scraper.storage import Database
 from tests.support.crawl import run_crawl
 from tests.support.pages import load_expected, page_bytes
 from tests.support.seed import rows
@@ -77,6 +80,23 @@ def test_the_walk_follows_previous_links_and_stores_every_snapshot_as_its_truth(
     assert "older than -a since" in result.stats["hltv/snapshots/stopped_because"]
     # ties share a rank: 2025-12-01 ranks two teams 7th
     assert rows(database, "SELECT count(*) FROM team_rankings WHERE ranking_date = ? AND rank = 7", NEWEST) == [(2,)]
+
+
+@pytest.mark.slow
+def test_every_stored_snapshot_is_exported_whatever_the_matches(server, database, crawl_settings, tmp_path):
+    serve_current(server)
+    run_crawl("rankings", crawl_settings, since=OLDEST)
+
+    with Database.open(database) as db:
+        result = export_dataset(db, tmp_path / "out", file_format="parquet", rows=selection(since="2030-01-01"))
+
+    teams = pq.read_table(tmp_path / "out" / "team_rankings.parquet").to_pylist()
+    assert result.files["team_rankings.parquet"] == len(teams) == 30 + 25 + 30
+    assert {(t["ranking_date"], t["rank"], t["team_id"], t["points"]) for t in teams} == {
+        (day, t["rank"], t["team_id"], t["points"])
+        for day in (NEWEST, MIDDLE, OLDEST) for t in load_expected(f"ranking-{day}")["teams"]
+    }
+    assert result.files["ranking_snapshots.parquet"] == 3
 
 
 @pytest.mark.slow

@@ -41,7 +41,7 @@ _BOOLEAN = frozenset({"played", "won"})
 #: Columns of the crawls' own bookkeeping, not data: left out of exports.
 _OPERATIONAL = frozenset({"lease_worker", "lease_expires"})
 _PROVENANCE = ("scraped_at", "updated_at", "source_url", "parser_version")
-_MATCH, _MAP = "match", "map"
+_MATCH, _MAP, _SNAPSHOT = "match", "map", "snapshot"
 #: The tables exported, in order: (name, primary key, what a row belongs to). A row of a
 #: map is exported when its map is; a row of a match when one of its maps is.
 _TABLES = (
@@ -53,6 +53,10 @@ _TABLES = (
     ("kill_matrix", ("match_id", "map_number", "matrix_type", "player1_id", "player2_id"), _MAP),
     ("vetoes", ("match_id", "step"), _MATCH),
     ("lineups", ("match_id", "team_id", "player_id"), _MATCH),
+    # the world ranking: every stored snapshot, whatever the matches selected
+    ("ranking_snapshots", ("ranking_date",), _SNAPSHOT),
+    ("team_rankings", ("ranking_date", "team_id"), _SNAPSHOT),
+    ("team_ranking_players", ("ranking_date", "team_id", "position"), _SNAPSHOT),
 )
 
 
@@ -184,7 +188,10 @@ def read_batches(
 def _statement(table: ExportTable, selection: Selection, *, keyset: bool) -> str:
     match = "t" if table.source == "matches" else "m"
     map_ = "t" if table.source == "maps" else "mp"
-    dated = selection.since_ms is not None or selection.until_ms is not None
+    # a ranking snapshot belongs to no match: the selection's dates and completeness
+    # are the matches', and every stored snapshot is exported (changes only, if asked)
+    of_matches = table.unit != _SNAPSHOT
+    dated = of_matches and (selection.since_ms is not None or selection.until_ms is not None)
     needs_map = map_ != "t" and (table.with_map or (table.unit == _MAP and selection.complete_only))
     needs_match = match != "t" and (table.with_match or dated)
     source = f"{table.source} t"
@@ -195,19 +202,19 @@ def _statement(table: ExportTable, selection: Selection, *, keyset: bool) -> str
     if table.joins:
         source += f" {table.joins}"
     conditions = [table.condition] if table.condition else []
-    if selection.complete_only:
+    if selection.complete_only and of_matches:
         conditions.append(
             f"{map_}.perf_economy_at IS NOT NULL" if table.unit == _MAP else
             "EXISTS (SELECT 1 FROM maps c WHERE c.match_id = t.match_id AND c.perf_economy_at IS NOT NULL)"
         )
     day = f"COALESCE({match}.date_unix_ms, {match}.completed_unix_ms)"
-    if selection.since_ms is not None:
+    if dated and selection.since_ms is not None:
         conditions.append(f"{day} >= :since_ms")
-    if selection.until_ms is not None:
+    if dated and selection.until_ms is not None:
         conditions.append(f"{day} < :until_ms")
     if selection.changed_since is not None:
         changed = [f"{alias}.updated_at > :changed_since" for alias in table.changed_by]
-        if selection.complete_only:
+        if selection.complete_only and of_matches:
             # a row written before its map was complete was left out then: it comes
             # with the export after its map (or one of its match's maps) completes
             changed.append(

@@ -21,7 +21,8 @@ from tests.support.seed import rows
 
 #: The columns that are the crawls' bookkeeping, not data: not exported.
 OPERATIONAL = {"lease_worker", "lease_expires", "match_attempts", "perf_attempts", "mapstats_attempts",
-               "match_attempts_version", "perf_attempts_version", "mapstats_attempts_version"}
+               "match_attempts_version", "perf_attempts_version", "mapstats_attempts_version",
+               "ranking_attempts", "ranking_attempts_version"}
 FLAGS = {"is_lan", "is_forfeit", "played", "won"}
 KEYS = {
     "matches": ["match_id"],
@@ -32,7 +33,12 @@ KEYS = {
     "kill_matrix": ["match_id", "map_number", "matrix_type", "player1_id", "player2_id"],
     "vetoes": ["match_id", "step"],
     "lineups": ["match_id", "team_id", "player_id"],
+    "ranking_snapshots": ["ranking_date"],
+    "team_rankings": ["ranking_date", "team_id"],
+    "team_ranking_players": ["ranking_date", "team_id", "position"],
 }
+#: Tables of the world ranking: every stored snapshot is exported, whatever the matches.
+SNAPSHOT_TABLES = ("ranking_snapshots", "team_rankings", "team_ranking_players")
 MAP_TABLES = ("maps", "player_stats", "round_history", "economy", "kill_matrix")
 MATCH_TABLES = ("matches", "vetoes", "lineups")
 #: What the export writes besides the tables, in order: the views of maps, then the
