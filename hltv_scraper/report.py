@@ -24,7 +24,9 @@ from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.storage import report as queries
 
 if TYPE_CHECKING:
-    from hltv_scraper.storage import Database
+    from collections.abc import Iterable
+
+    from hltv_scraper.storage import Database, StoredStage
     from hltv_scraper.storage._sql import Sql
 
 STAGE_COLOURS = {
@@ -80,12 +82,15 @@ class ReportMap:
     chosen: bool
 
 
-def render_report(db: Database, *, max_attempts: int, mapstatsid: int | None = None) -> str:
+def render_report(
+    db: Database, *, max_attempts: int, mapstatsid: int | None = None, stages: Iterable[StoredStage] = ()
+) -> str:
     """The whole page. ``mapstatsid``: the map to show up close (default: the complete
-    map played last)."""
+    map played last). ``stages`` (the registry's): what each stage has stored."""
     sql = db.sql
     shown = _pick_map(sql, mapstatsid)
     body = "\n".join((
+        _stored_section(db, stages),
         _stages_section(sql, max_attempts),
         _failures_section(db),
         _rating_section(sql),
@@ -164,6 +169,23 @@ def _stages_section(sql: Sql, max_attempts: int) -> str:
     html.append(f'<table id="table-maps-by-month"><tr><th>month</th>{head}<th class="n">all</th></tr>{rows}</table>')
     html.append("</section>")
     return "\n".join(html)
+
+
+def _stored_section(db: Database, stages: Iterable[StoredStage]) -> str:
+    """Each stage's counts (those of ``scrapy summary``), the world ranking's included."""
+    rows = [(stage.name, label, count) for stage in stages for label, count in db.summary([stage]).items()
+            if label != "failures recorded"]
+    if not rows:
+        return ""
+    body = "".join(
+        f'<tr><td>{escape(name)}</td><td>{escape(label)}</td><td class="n">{count:,}</td></tr>'
+        for name, label, count in rows
+    )
+    return (
+        '<section id="stored-by-stage"><h2>Stored by stage</h2>'
+        f"<table><thead><tr><th>stage</th><th>what</th><th class=\"n\">count</th></tr></thead><tbody>{body}"
+        "</tbody></table></section>"
+    )
 
 
 def _failures_section(db: Database) -> str:

@@ -180,3 +180,21 @@ def test_bad_rankings_arguments_are_refused_before_any_request(server, database,
     assert isinstance(result.error, UsageError)
     assert next(iter(argument)) in str(result.error)
     assert sum(server.requests.values()) == 0
+
+
+@pytest.mark.slow
+def test_summary_and_report_count_the_snapshots(server, database, crawl_settings, capsys):
+    from hltv_scraper.commands.summary import print_summary
+    from hltv_scraper.report import render_report
+    from hltv_scraper.stages import STAGES
+
+    serve_current(server)
+    run_crawl("rankings", crawl_settings, since=MIDDLE)
+
+    with Database.open(database) as db:
+        print_summary(db, max_attempts=3)
+        page = render_report(db, max_attempts=3, stages=STAGES.values())
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.split() == ["ranking", "snapshots", "2"] for line in lines), lines
+    assert any(line.split() == ["ranked", "teams", str(30 + 25)] for line in lines), lines
+    assert "<td>rankings</td><td>ranking snapshots</td><td class=\"n\">2</td>" in page
