@@ -6,13 +6,12 @@ at a time. It sees the crawl through a small :class:`SourceContext` (the databas
 stage, the worker, the settings, the stats), never the ledger itself; what it must
 hear of the ledger (room for more units, units left pending) comes as arguments.
 
-- :class:`LeasedUnits`: the match, map stats and performance/economy stages. Units are
-  rows in the database, claimed a few at a time with a lease (several crawls may share
-  one database), or named with ``-a mapstatsid=`` / ``-a match_id=`` and redone on
-  purpose, or, with ``-a reparse=stale``, those stored by another parser version.
-- :class:`ResultsListing`: the results stage. Its units are the listing's pages, walked
-  one after the other from ``-a offset=``; each page says where the next one is, and
-  whether to read on.
+:class:`LeasedUnits` is the source of the stages whose units are rows in the database
+(matches, maps): claimed a few at a time with a lease (several crawls may share one
+database), or named with ``-a mapstatsid=`` / ``-a match_id=`` and redone on purpose,
+or, with ``-a reparse=stale``, those stored by another parser version. A stage whose
+units are found by walking pages declares its walk beside it (the results listing,
+``hltv_scraper/stages/results.py``; the world ranking, ``stages/rankings.py``).
 """
 
 from __future__ import annotations
@@ -26,14 +25,10 @@ from sqlalchemy.exc import DBAPIError
 
 from hltv_scraper.ledger.arguments import (
     SpiderArgumentError,
-    day_end_ms,
-    day_start_ms,
     CollectOptions,
-    flag,
     id_list,
     positive_int,
     reject_unknown,
-    whole_number,
 )
 from hltv_scraper.items import Unit
 
@@ -44,7 +39,6 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from hltv_scraper.config import HltvConfig
-    from hltv_scraper.items import ResultsPage
     from hltv_scraper.stages import Stage
     from hltv_scraper.storage import Database
 
@@ -316,126 +310,3 @@ class Waiting:
         plural = "worker" if len(self.workers) <= 1 else "workers"
         when = f"in {first:.0f} s" if abs(last - first) < 1 else f"from {first:.0f} s to {last:.0f} s"
         return f"waiting for {self.units} leases held by {plural} {who} (they expire {when})"
-
-
-class ResultsListing:
-    """HLTV's results listing, newest first: pages read one after the other from
-    ``offset`` (steps of 100), until the first of: ``pages`` pages read; a page whose
-    entries are all older than ``since``; the last page; and, unless ``full``, a page
-    on which every match is already known. Entries completed after ``until`` are
-    skipped. A page that cannot be fetched or parsed stops the walk."""
-
-    holds_leases: ClassVar[bool] = False
-    #: pages follow one another: a page we cannot read leaves no way on
-    stops_at_first_failure: ClassVar[bool] = True
-    one_at_a_time: ClassVar[bool] = True
-    overwrite: ClassVar[bool] = False
-    creates_database: ClassVar[bool] = True
-    waiting: ClassVar[Waiting | None] = None
-
-    def __init__(
-        self, *, since_ms: int | None, until_ms: int | None, offset: int, pages: int | None, full: bool
-    ) -> None:
-        self.since_ms = since_ms
-        self.until_ms = until_ms  # exclusive
-        self.offset = offset
-        self.pages = pages
-        self.full = full
-        self._next_offset: int | None = offset
-        self._read = 0
-        self._last: int | None = None
-
-    @staticmethod
-    def arguments(named_argument: str | None = None) -> list[str]:
-        """The ``-a`` names the results listing takes."""
-        return ["since", "until", "offset", "pages", "full"]
-
-    @classmethod
-    def from_arguments(cls, spider: str, arguments: dict[str, Any], **_: Any) -> Self:
-        reject_unknown(spider, arguments, cls.arguments())
-        since, until = arguments.get("since"), arguments.get("until")
-        offset, pages = arguments.get("offset"), arguments.get("pages")
-        since_ms = day_start_ms("since", since) if since else None
-        until_ms = day_end_ms("until", until) if until else None
-        if since_ms is not None and until_ms is not None and until_ms <= since_ms:
-            raise SpiderArgumentError(f"-a until={until} is before -a since={since}")
-        return cls(
-            since_ms=since_ms,
-            until_ms=until_ms,
-            offset=whole_number("offset", offset, minimum=0) if offset is not None else 0,
-            pages=positive_int("pages", pages) if pages is not None else None,
-            full=flag("full", arguments.get("full")),
-        )
-
-    @staticmethod
-    def collect_arguments(options: CollectOptions) -> dict[str, str]:
-        given = {"since": options.since, "until": options.until, "pages": options.pages}
-        return {name: str(value) for name, value in given.items() if value} | ({"full": "1"} if options.full else {})
-
-    def prepare(self, context: SourceContext) -> None:
-        pass
-
-    def opened(self, context: SourceContext) -> None:
-        pass
-
-    async def take(self, context: SourceContext, *, room: int, left_pending: Set[int]) -> Batch:
-        """The next page of the walk, once the last one has settled."""
-        if self._last is not None and self._last in left_pending:  # fetched or parsed but not stored
-            logger.error("%s was not stored: stopping", context.label(self._last).capitalize())
-            context.set_stat("stopped_because", "a page was not stored")
-            return None
-        if self._next_offset is None:
-            return None
-        if self.pages is not None and self._read >= self.pages:
-            logger.info("Read %d results pages (-a pages=%d): stopping", self._read, self.pages)
-            return None
-        self._last, self._next_offset = self._next_offset, None
-        self._read += 1
-        context.count("claimed")
-        return [Unit(id=self._last)]
-
-    def parsed(self, context: SourceContext, unit: Unit, page: ResultsPage) -> ResultsPage:
-        """Decide whether to read on, and keep only the entries in the date window."""
-        entries = page.entries
-        known = context.db.known_match_ids([entry.match_id for entry in entries])
-        stop = self._stop_reason(page, known)
-        if stop:
-            logger.info("%s: %s: stopping", context.label(unit.id).capitalize(), stop)
-            context.set_stat("stopped_because", stop)
-        else:
-            self._next_offset = page.next_offset
-        page.entries = [entry for entry in entries if self._in_window(entry.completed_unix_ms)]
-        skipped = len(entries) - len(page.entries)
-        if skipped:
-            context.count("entries_outside_dates", skipped)
-        return page
-
-    def _stop_reason(self, page: ResultsPage, known: set[int]) -> str | None:
-        entries = page.entries
-        if not entries:
-            return "no entries (past the end of the listing)"
-        if self.since_ms is not None and all(
-            e.completed_unix_ms is not None and e.completed_unix_ms < self.since_ms for e in entries
-        ):
-            return "every entry is older than -a since"
-        if not self.full and all(e.match_id in known for e in entries):
-            return "every match on it is already known (-a full=1 reads on)"
-        if page.next_offset is None:
-            return "the last page of the listing"
-        return None
-
-    def _in_window(self, completed_unix_ms: int | None) -> bool:
-        if completed_unix_ms is None:
-            return True  # no time to judge it by: keep it
-        if self.since_ms is not None and completed_unix_ms < self.since_ms:
-            return False
-        return self.until_ms is None or completed_unix_ms < self.until_ms
-
-    def renew(self, context: SourceContext, ids: list[int]) -> None:
-        pass
-
-    def give_back(self, context: SourceContext, unit_id: int) -> None:
-        pass  # no row holds a results page
-
-    def closed(self, context: SourceContext) -> None:
-        pass
