@@ -120,7 +120,8 @@ def test_scrapy_collect_runs_the_chain_and_prints_the_summary(server, database, 
                           capture_output=True, text=True, timeout=300)
 
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "Stages: results (finished), matches (finished), map_stats (finished), perf_economy (finished)" in done.stdout
+    assert ("Stages: results (finished), matches (finished), map_stats (finished), perf_economy (finished), "
+            "rankings (finished)") in done.stdout
     assert "maps with performance and economy" in done.stdout and "pending: matches" in done.stdout
     for name in CHAIN:
         assert f"{name} finished (finished)" in done.stderr

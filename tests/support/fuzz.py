@@ -232,7 +232,7 @@ def check(page: str, body: bytes, databases: dict, good_items: dict) -> str:
         pages[other] = good_items[other]
     before = dump(db)
     try:
-        result = db.save(stage, MAP, STAGES[stage].bundle(**pages), parser_version="fuzz", check=STAGES[stage].check)
+        result = db.save(STAGES[stage], MAP, STAGES[stage].bundle(**pages), parser_version="fuzz", check=STAGES[stage].check)
     except ValidationError:
         assert dump(db) == before, "a refused map left rows behind"
         return "validation error"
