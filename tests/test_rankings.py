@@ -5,6 +5,8 @@ broken page refused by name with nothing stored."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow.parquet as pq
 import pytest
 from scrapy.exceptions import UsageError
@@ -198,3 +200,17 @@ def test_summary_and_report_count_the_snapshots(server, database, crawl_settings
     assert any(line.split() == ["ranking", "snapshots", "2"] for line in lines), lines
     assert any(line.split() == ["ranked", "teams", str(30 + 25)] for line in lines), lines
     assert "<td>rankings</td><td>ranking snapshots</td><td class=\"n\">2</td>" in page
+
+
+@pytest.mark.slow
+def test_the_walk_replays_offline_from_the_bundled_archive(database, crawl_settings, server):
+    archive = Path(__file__).resolve().parent.parent / "fixtures" / "archive"
+    settings = {**crawl_settings, "HLTV_ARCHIVE_DIR": str(archive), "HLTV_REPLAY": True}
+
+    result = run_crawl("rankings", settings, since=OLDEST)
+
+    assert result.close_reason == "finished"
+    assert sum(server.requests.values()) == 0
+    assert stored_dates(database) == [NEWEST, MIDDLE, OLDEST]
+    for day in (NEWEST, MIDDLE, OLDEST):
+        assert_stored_as_truth(database, day)

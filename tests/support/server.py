@@ -4,7 +4,8 @@
 fixture page of that map, ``/matches/{id}/{slug}`` with that match page and
 ``/results?offset=N`` with that results page, ``/ranking/teams/{year}/{month}/{day}``
 with that ranking snapshot (``ranking-YYYY-MM-DD``; ``/ranking/teams``, the current
-one, is unit 0 and has no page of its own: script it) (404 when there is none). A test can script other answers per page with
+one, is unit 0 and shows the newest fixture snapshot unless scripted) (404 when there
+is none). A test can script other answers per page with
 :meth:`FixtureServer.script`: a list of ``Answer`` served in turn (the last one
 repeats), e.g. a Cloudflare challenge first and the real page next. An answer with
 ``unless_cookie`` stands aside for a request carrying that cookie, which gets the real
@@ -43,6 +44,8 @@ _ROUTE = re.compile(r"^/stats/matches/(?:(performance|economy)/)?mapstatsid/(\d+
 _RESULTS_ROUTE = re.compile(r"^/results\?(?:[^#]*&)?offset=(\d+)(?:&|$)")
 _MATCH_ROUTE = re.compile(r"^/matches/(\d+)(?:/|$)")
 _RANKING_ROUTE = re.compile(r"^/ranking/teams(?:/(\d{4})/([a-z]+)/(\d{1,2}))?/?$")
+#: The snapshot ``/ranking/teams`` shows, unless a test scripts another.
+CURRENT_RANKING = "2025-12-01"
 _MONTHS = {name.lower(): n for n, name in enumerate(calendar.month_name) if name}
 
 
@@ -65,6 +68,8 @@ def route(path: str) -> tuple[str, int] | None:
 
 def page_name(page: str, unit_id: int) -> str:
     """The fixture page a route serves: ``mapstats-219128``, ``ranking-2025-12-01``."""
+    if page == "ranking" and unit_id == 0:
+        return f"ranking-{CURRENT_RANKING}"
     if page == "ranking":
         return f"ranking-{unit_id // 10000}-{unit_id // 100 % 100:02d}-{unit_id % 100:02d}"
     return f"{page}-{unit_id}"
