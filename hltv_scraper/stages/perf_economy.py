@@ -8,7 +8,7 @@ map only when both pages have parsed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hltv_scraper.items import ECONOMY, PERFORMANCE, PerfEconomyPages
 from hltv_scraper.parsers.economy import parse_economy
@@ -21,8 +21,10 @@ from hltv_scraper.validation import check_perf_economy
 if TYPE_CHECKING:
     from scrapy.http import Response
 
+    from hltv_scraper.items import PageOutcome
 
-def _chart_page(name: str, parse: Callable[[Response], Any]) -> Page:
+
+def _chart_page(name: str, parse: Callable[[Response], PageOutcome]) -> Page:
     return Page(
         name,
         url=path_url(f"/stats/matches/{name}/mapstatsid/{{id}}/{{slug}}"),

@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hltv_scraper.site import slugify
 
 if TYPE_CHECKING:
     from scrapy.http import Response
 
+    from hltv_scraper.items import PageOutcome
     from hltv_scraper.ledger.sources import UnitSource
     from hltv_scraper.storage import Check, Counts, Unit, UnitTable, Writer
 
@@ -40,7 +41,7 @@ class Page:
     #: asked for (a truncated body, an error page, a page of another kind)
     markers: tuple[bytes, ...]
     #: the parser: a plain function of a response, returning the page's typed item
-    parse: Callable[[Response], Any]
+    parse: Callable[[Response], PageOutcome]
     #: whether the page at a unit's URL may say something else later (the results
     #: listing's first pages): the archive then reads it afresh unless replaying
     changes: Callable[[int], bool] = lambda unit_id: False
