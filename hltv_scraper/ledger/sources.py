@@ -10,8 +10,8 @@ hear of the ledger (room for more units, units left pending) comes as arguments.
 (matches, maps): claimed a few at a time with a lease (several crawls may share one
 database), or named with ``-a mapstatsid=`` / ``-a match_id=`` and redone on purpose,
 or, with ``-a reparse=stale``, those stored by another parser version. A stage whose
-units are found by walking pages declares its walk beside it (the results listing,
-``hltv_scraper/stages/results.py``; the world ranking, ``stages/rankings.py``).
+units are found by walking pages declares its walk in its own module under
+``hltv_scraper/stages/`` (the results listing, the world ranking).
 """
 
 from __future__ import annotations
