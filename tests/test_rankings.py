@@ -214,3 +214,19 @@ def test_the_walk_replays_offline_from_the_bundled_archive(database, crawl_setti
     assert stored_dates(database) == [NEWEST, MIDDLE, OLDEST]
     for day in (NEWEST, MIDDLE, OLDEST):
         assert_stored_as_truth(database, day)
+
+
+@pytest.mark.slow
+def test_without_since_the_walk_goes_a_year_back(server, database, crawl_settings, monkeypatch):
+    from datetime import date
+
+    import hltv_scraper.stages.rankings as rankings
+
+    monkeypatch.setattr(rankings, "_today", lambda: date(2026, 11, 20))  # a year back: 2025-11-20
+    serve_current(server)
+
+    result = run_crawl("rankings", crawl_settings)
+
+    assert stored_dates(database) == [NEWEST, MIDDLE]
+    assert ranking_requests(server) == [20251124, 0]  # OLDEST is before 2025-11-20: not read
+    assert "older than -a since=2025-11-20" in result.stats["hltv/snapshots/stopped_because"]
