@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from scrapy.extensions.logstats import LogStats
 
 from hltv_scraper.ledger.ledger import Ledger
-from hltv_scraper.stages import tracked
+from hltv_scraper.stages import claimable
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -92,7 +92,7 @@ class Progress(LogStats):
         if self._chain is None or now - self._chain_read_at >= _CHAIN_REFRESH_SECONDS:
             try:
                 self._chain = ledger.db.pending_counts(
-                    tracked(), max_attempts=ledger.config.max_attempts, parser_version=ledger.parser_version
+                    claimable(), max_attempts=ledger.config.max_attempts, parser_version=ledger.parser_version
                 )
             except Exception:  # a progress line must never break a crawl
                 logger.debug("Could not count pending units", exc_info=True)
@@ -103,9 +103,7 @@ class Progress(LogStats):
         if stage in left:
             left[stage] = max(left[stage] - (committed - self._committed_then), 0)
         return "left: " + ", ".join(
-            stage.left.format(left[stage.name])
-            for stage in tracked()
-            if stage.name in left and stage.rows is not None and not stage.rows.made_by_writer
+            stage.left.format(left[stage.name]) for stage in claimable() if stage.name in left
         )
 
 

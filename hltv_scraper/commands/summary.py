@@ -15,7 +15,7 @@ from scrapy.commands import ScrapyCommand
 from hltv_scraper.commands._base import DatabaseCommand, open_database
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.parsers import current_parser_version
-from hltv_scraper.stages import STAGES, tracked
+from hltv_scraper.stages import STAGES, claimable, tracked
 
 if TYPE_CHECKING:
     from argparse import Namespace
@@ -49,7 +49,7 @@ def print_summary(db: Database, *, max_attempts: int) -> None:
     counts = db.summary(STAGES.values())
     pending = {
         f"pending: {stage}": count
-        for stage, count in db.pending_counts(tracked(), max_attempts=max_attempts, parser_version=version).items()
+        for stage, count in db.pending_counts(claimable(), max_attempts=max_attempts, parser_version=version).items()
     }
     print(f"Database {db.location}")
     width = max(map(len, [*counts, *pending]))

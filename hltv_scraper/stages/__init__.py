@@ -15,7 +15,7 @@ from hltv_scraper.stages.rankings import RANKINGS
 from hltv_scraper.stages.results import RESULTS_STAGE
 from hltv_scraper.stages.stage import Page, Stage, UnitKind
 
-__all__ = ["PAGES", "STAGES", "Page", "Stage", "UnitKind", "page_of_url", "tracked"]
+__all__ = ["PAGES", "STAGES", "Page", "Stage", "UnitKind", "claimable", "page_of_url", "tracked"]
 
 #: In the order a collection runs them.
 STAGES: dict[str, Stage] = {
@@ -27,8 +27,13 @@ PAGES: dict[str, Page] = {page.name: page for stage in STAGES.values() for page 
 
 
 def tracked() -> list[Stage]:
-    """The stages whose units are rows (pending, claimed, counted, requeued)."""
+    """The stages whose units are rows (counted, requeued, stored by parser version)."""
     return [stage for stage in STAGES.values() if stage.rows is not None]
+
+
+def claimable() -> list[Stage]:
+    """The stages whose units wait in their table to be claimed (a walk's never do)."""
+    return [stage for stage in tracked() if stage.rows is not None and not stage.rows.made_by_writer]
 
 
 def page_of_url(url: str) -> tuple[str, int] | None:
