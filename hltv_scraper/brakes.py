@@ -143,7 +143,7 @@ class Brakes:
         return None
 
 
-def every_address_benched(*, unreachable: bool, message: str) -> Stop:
+def benched_everywhere(*, unreachable: bool, message: str) -> Stop:
     """The stop of a crawl whose every proxy is benched (``fetch/proxies.py`` says so)."""
     return Stop(CLOSE_REASON_UNREACHABLE if unreachable else CLOSE_REASON_REFUSED, message)
 

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import NotConfigured
 from sqlalchemy.exc import DBAPIError
 
-from hltv_scraper.brakes import Brakes, Stop, close_crawl, database_refused, every_address_benched, fetch_verdict
-from hltv_scraper.fetch.errors import every_address_benched as every_address_benched_signal
+from hltv_scraper.brakes import Brakes, Stop, benched_everywhere, close_crawl, database_refused, fetch_verdict
+from hltv_scraper.fetch.errors import every_address_benched
 from hltv_scraper.items import PageFailure, PageOutcome, PagePassedOver
 from hltv_scraper.ledger.ledger import (
     ALREADY_STORED,
@@ -62,7 +62,7 @@ class UnitTransactionPipeline:
         if ledger is None:  # a spider that is none of our stages stores nothing here
             raise NotConfigured(f"{crawler.spidercls.__name__} keeps no unit ledger")
         pipeline = cls(crawler, ledger)
-        crawler.signals.connect(pipeline._benched, signal=every_address_benched_signal)
+        crawler.signals.connect(pipeline._benched, signal=every_address_benched)
         return pipeline
 
     def open_spider(self) -> None:
@@ -164,7 +164,7 @@ class UnitTransactionPipeline:
         return FAILED
 
     def _benched(self, unreachable: bool, message: str) -> None:
-        self._brake(every_address_benched(unreachable=unreachable, message=message))
+        self._brake(benched_everywhere(unreachable=unreachable, message=message))
 
     def _brake(self, stop: Stop) -> None:
         if not self._closing:
