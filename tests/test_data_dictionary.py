@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage import Database
 from hltv_scraper.storage.export import MATCH_RANKS, VIEWS, export_tables
 
@@ -53,7 +54,7 @@ def schema(database: Path) -> dict[str, list[str]]:
 def exported(database: Path) -> dict[str, list[str]]:
     db = Database.open(database)
     try:
-        return {t.name: t.column_names for t in export_tables(db.sql)}
+        return {t.name: t.column_names for t in export_tables(db.sql, STAGES.values())}
     finally:
         db.close()
 
@@ -85,7 +86,7 @@ def test_mapstatsid_is_on_every_per_map_table_of_the_export(tmp_path):
 def test_each_view_is_documented_column_by_column(tmp_path, view):
     db = Database.open(tmp_path / "hltv.sqlite3")
     try:
-        table = next(t for t in export_tables(db.sql) if t.name == view)
+        table = next(t for t in export_tables(db.sql, STAGES.values()) if t.name == view)
     finally:
         db.close()
     docs = documented()[view]
@@ -105,7 +106,7 @@ def test_every_row_says_type_meaning_unit_page_null_and_rating_version():
 def test_documented_types_are_the_exported_types(tmp_path):
     db = Database.open(tmp_path / "hltv.sqlite3")
     try:
-        exported = {t.name: {c.name: c.kind for c in t.columns} for t in export_tables(db.sql)}
+        exported = {t.name: {c.name: c.kind for c in t.columns} for t in export_tables(db.sql, STAGES.values())}
     finally:
         db.close()
     docs = documented()

@@ -135,10 +135,10 @@ def test_importing_the_config_loads_at_most_three_project_modules():
 LAYERS = (
     ("items", "config", "site", "charts"),  # the item model, settings, what a page looks like
     ("parsers", "storage", "validation", "fetch"),  # pure parsers, SQL, checks, getting pages
-    ("brakes", "export", "report"),  # how a crawl stops; reading the dataset out
+    ("brakes", "report"),  # how a crawl stops; the report
     ("ledger",),  # one crawl's units and where they come from
     ("stages",),  # the declarations and their registry
-    ("spiders", "pipelines", "extensions", "archive"),  # Scrapy components built from them
+    ("spiders", "pipelines", "extensions", "archive", "export"),  # built from them
     ("commands", "settings"),  # what a user runs
 )
 

@@ -36,5 +36,6 @@ MAP_STATS = Stage(
     rows=map_stats.ROWS,
     check=check_map_stats,
     counts=map_stats.COUNTS,
+    exports=map_stats.EXPORTS,
     left="{} map stats pages",
 )

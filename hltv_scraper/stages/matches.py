@@ -37,5 +37,6 @@ MATCHES = Stage(
     rows=match.ROWS,
     check=check_match,
     counts=match.COUNTS,
+    exports=match.EXPORTS,
     left="{} match pages",
 )

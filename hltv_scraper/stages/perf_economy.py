@@ -49,5 +49,6 @@ PERF_ECONOMY = Stage(
     rows=perf_economy.ROWS,
     check=check_perf_economy,
     counts=perf_economy.COUNTS,
+    exports=perf_economy.EXPORTS,
     left="{} maps for performance/economy",
 )

@@ -211,5 +211,6 @@ RANKINGS = Stage(
     rows=rankings.ROWS,
     check=check_ranking,
     counts=rankings.COUNTS,
+    exports=rankings.EXPORTS,
     left="{} ranking snapshots",
 )

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from hltv_scraper.items import PageOutcome
     from hltv_scraper.ledger.sources import UnitSource
-    from hltv_scraper.storage import Check, Counts, Unit, UnitTable, Writer
+    from hltv_scraper.storage import Check, Counts, ExportedTable, Unit, UnitTable, Writer
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,8 @@ class Stage:
     counts: Counts = ()
     #: the progress line's count of the stage's pending units (``{} match pages``)
     left: str = "{} units"
+    #: the tables it writes, as ``scrapy export`` writes them out (``storage/<stage>.py``)
+    exports: tuple[ExportedTable, ...] = ()
 
     @property
     def page_names(self) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from hltv_scraper.storage.database import Database, Unit, utc_now
 from hltv_scraper.storage.stages import (
     Check,
     Counts,
+    ExportedTable,
     MapStatsRead,
     MatchRead,
     PerfEconomyRead,
@@ -30,6 +31,7 @@ __all__ = [
     "Counts",
     "Database",
     "DatabaseUnavailable",
+    "ExportedTable",
     "FailureGroup",
     "MapStatsRead",
     "MatchRead",

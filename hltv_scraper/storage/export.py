@@ -27,9 +27,13 @@ from sqlalchemy import inspect
 from sqlalchemy.types import Float, Integer, Numeric
 
 from hltv_scraper.storage._schema import begin_read, in_transaction, rollback
+from hltv_scraper.storage.stages import OF_MAP, OF_MATCH, OF_SNAPSHOT
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from hltv_scraper.storage._sql import Sql
+    from hltv_scraper.storage.stages import StoredStage
 
 INTEGER, REAL, TEXT, BOOLEAN, TIMESTAMP = "integer", "real", "text", "boolean", "timestamp"
 PLAYER_MAPS, ECONOMY_ROUNDS, KILL_PAIRS = "player_maps", "economy_rounds", "kill_pairs"
@@ -41,23 +45,7 @@ _BOOLEAN = frozenset({"played", "won"})
 #: Columns of the crawls' own bookkeeping, not data: left out of exports.
 _OPERATIONAL = frozenset({"lease_worker", "lease_expires"})
 _PROVENANCE = ("scraped_at", "updated_at", "source_url", "parser_version")
-_MATCH, _MAP, _SNAPSHOT = "match", "map", "snapshot"
-#: The tables exported, in order: (name, primary key, what a row belongs to). A row of a
-#: map is exported when its map is; a row of a match when one of its maps is.
-_TABLES = (
-    ("matches", ("match_id",), _MATCH),
-    ("maps", ("match_id", "map_number"), _MAP),
-    ("player_stats", ("match_id", "map_number", "player_id"), _MAP),
-    ("round_history", ("match_id", "map_number", "round_number"), _MAP),
-    ("economy", ("match_id", "map_number", "round_number", "team_id"), _MAP),
-    ("kill_matrix", ("match_id", "map_number", "matrix_type", "player1_id", "player2_id"), _MAP),
-    ("vetoes", ("match_id", "step"), _MATCH),
-    ("lineups", ("match_id", "team_id", "player_id"), _MATCH),
-    # the world ranking: every stored snapshot, whatever the matches selected
-    ("ranking_snapshots", ("ranking_date",), _SNAPSHOT),
-    ("team_rankings", ("ranking_date", "team_id"), _SNAPSHOT),
-    ("team_ranking_players", ("ranking_date", "team_id", "position"), _SNAPSHOT),
-)
+_MATCH, _MAP, _SNAPSHOT = OF_MATCH, OF_MAP, OF_SNAPSHOT
 
 
 @dataclass(frozen=True)
@@ -128,12 +116,13 @@ class Selection:
         object.__setattr__(self, "params", {k: v for k, v in values.items() if v is not None})
 
 
-def export_tables(db: Sql) -> list[ExportTable]:
-    """Every table there is to export, then the views (:data:`VIEWS`), with their columns."""
+def export_tables(db: Sql, stages: Iterable[StoredStage]) -> list[ExportTable]:
+    """Every table the ``stages`` write (in their order: the registry's), then the views
+    (:data:`VIEWS`), with their columns."""
     inspector = inspect(db.connection)
     present = set(inspector.get_table_names())
     tables = []
-    for name, key, unit in _TABLES:
+    for name, key, unit in ((t.name, t.key, t.of) for stage in stages for t in stage.exports):
         if name not in present:
             continue
         columns = tuple(

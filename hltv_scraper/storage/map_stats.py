@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult
 from hltv_scraper.storage._maps import HAS_SCOREBOARD, MAP_SELECT
-from hltv_scraper.storage.stages import MapStatsRead, UnitTable
+from hltv_scraper.storage.stages import OF_MAP, ExportedTable, MapStatsRead, UnitTable
 from hltv_scraper.storage._sql import iso_date, listed
 
 if TYPE_CHECKING:
@@ -174,4 +174,10 @@ COUNTS = (
     ("maps", "SELECT count(*) FROM maps"),
     ("maps with a stats page", "SELECT count(*) FROM maps WHERE mapstatsid IS NOT NULL"),
     ("maps with scoreboard", "SELECT count(*) FROM maps WHERE mapstats_at IS NOT NULL"),
+)
+
+EXPORTS = (
+    ExportedTable("maps", ("match_id", "map_number"), OF_MAP),
+    ExportedTable("player_stats", ("match_id", "map_number", "player_id"), OF_MAP),
+    ExportedTable("round_history", ("match_id", "map_number", "round_number"), OF_MAP),
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult
-from hltv_scraper.storage.stages import MatchRead, UnitTable
+from hltv_scraper.storage.stages import OF_MATCH, ExportedTable, MatchRead, UnitTable
 from hltv_scraper.storage._sql import iso_date, listed
 
 if TYPE_CHECKING:
@@ -153,4 +153,10 @@ COUNTS = (
     ("matches with match page", "SELECT count(*) FROM matches WHERE match_page_at IS NOT NULL"),
     ("veto steps", "SELECT count(*) FROM vetoes"),
     ("lineup players", "SELECT count(*) FROM lineups"),
+)
+
+EXPORTS = (
+    ExportedTable("matches", ("match_id",), OF_MATCH),
+    ExportedTable("vetoes", ("match_id", "step"), OF_MATCH),
+    ExportedTable("lineups", ("match_id", "team_id", "player_id"), OF_MATCH),
 )

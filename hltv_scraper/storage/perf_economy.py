@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult
 from hltv_scraper.storage._maps import HAS_SCOREBOARD, MAP_SELECT
-from hltv_scraper.storage.stages import PerfEconomyRead, UnitTable
+from hltv_scraper.storage.stages import OF_MAP, ExportedTable, PerfEconomyRead, UnitTable
 
 if TYPE_CHECKING:
     from hltv_scraper.items import PerfEconomyPages
@@ -127,4 +127,9 @@ COUNTS = (
     ("round history rows", "SELECT count(*) FROM round_history"),
     ("economy rows", "SELECT count(*) FROM economy"),
     ("kill matrix rows", "SELECT count(*) FROM kill_matrix"),
+)
+
+EXPORTS = (
+    ExportedTable("economy", ("match_id", "map_number", "round_number", "team_id"), OF_MAP),
+    ExportedTable("kill_matrix", ("match_id", "map_number", "matrix_type", "player1_id", "player2_id"), OF_MAP),
 )

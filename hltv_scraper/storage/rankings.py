@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult
-from hltv_scraper.storage.stages import Read, UnitTable
+from hltv_scraper.storage.stages import OF_SNAPSHOT, ExportedTable, Read, UnitTable
 
 if TYPE_CHECKING:
     from hltv_scraper.items import RankingPages
@@ -113,4 +113,10 @@ COUNTS = (
     ("ranking snapshots", "SELECT count(*) FROM ranking_snapshots WHERE ranking_at IS NOT NULL"),
     ("ranked teams", "SELECT count(*) FROM team_rankings"),
     ("ranked teams' players", "SELECT count(*) FROM team_ranking_players"),
+)
+
+EXPORTS = (
+    ExportedTable("ranking_snapshots", ("ranking_date",), OF_SNAPSHOT),
+    ExportedTable("team_rankings", ("ranking_date", "team_id"), OF_SNAPSHOT),
+    ExportedTable("team_ranking_players", ("ranking_date", "team_id", "position"), OF_SNAPSHOT),
 )

@@ -101,6 +101,21 @@ class UnitTable:
 #: ``(label, SELECT count(*) ...)``: what a person checks after a run (``scrapy summary``).
 Counts = tuple[tuple[str, str], ...]
 
+#: What an exported table's rows belong to: a match's, a map's (exported with it), or a
+#: ranking snapshot's (of no match: every stored one is exported).
+OF_MATCH, OF_MAP, OF_SNAPSHOT = "match", "map", "snapshot"
+
+
+@dataclass(frozen=True)
+class ExportedTable:
+    """A table a stage writes, as ``scrapy export`` writes it out."""
+
+    name: str
+    #: its primary key: the export reads it in batches along it
+    key: tuple[str, ...]
+    #: OF_MATCH, OF_MAP or OF_SNAPSHOT
+    of: str
+
 
 class StoredStage(Protocol):
     """A stage as storage sees it (``hltv_scraper.stages.Stage`` is one)."""
@@ -123,3 +138,7 @@ class StoredStage(Protocol):
 
     @property
     def counts(self) -> Counts: ...
+
+    #: the tables the stage writes, in the order the export writes them
+    @property
+    def exports(self) -> tuple[ExportedTable, ...]: ...
