@@ -30,6 +30,7 @@ postgres:
 
 # Both cores: most tests wait on servers, browsers and subprocesses, not on the CPU.
 test: install browser postgres
+	$(BIN)/ruff check hltv_scraper tests tools
 	$(BIN)/python -m pytest -q -n 2
 
 test-fast: install postgres

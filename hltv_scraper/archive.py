@@ -34,8 +34,8 @@ from scrapy.http import Headers
 from scrapy.responsetypes import responsetypes
 
 from hltv_scraper.config import HltvConfig
-from hltv_scraper.items import RESULTS
-from hltv_scraper.site import page_of_url, refusal_reason
+from hltv_scraper.site import refusal_reason
+from hltv_scraper.stages import page_of_url
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -121,10 +121,11 @@ class ArchivePolicy:
         page = request.meta.get("hltv_page")
         if page is None:
             return response.status == 200
-        return refusal_reason(response, page) is None
+        return refusal_reason(response, request.meta.get("hltv_markers", ())) is None
 
     def is_cached_response_fresh(self, cachedresponse: Response, request: Request) -> bool:
-        return self.replay or request.meta.get("hltv_page") != RESULTS
+        # a page whose content moves on (the results listing's first pages) is read afresh
+        return self.replay or not request.meta.get("hltv_changes", False)
 
     def is_cached_response_valid(
         self, cachedresponse: Response, response: Response, request: Request

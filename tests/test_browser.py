@@ -228,7 +228,7 @@ def test_the_plain_path_does_not_import_playwright():
         "import sys\n"
         "from scrapy.utils.project import get_project_settings\n"
         "from scrapy.crawler import Crawler\n"
-        "from hltv_scraper.spiders.perf_economy import PerfEconomySpider\n"
+        "from hltv_scraper.spiders.stages import PerfEconomySpider\n"
         "settings = get_project_settings()\n"
         "settings.set('HLTV_BROWSER', '0')\n"
         "crawler = Crawler(PerfEconomySpider, settings)\n"

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from hltv_scraper.items import PerfEconomyPages
-from hltv_scraper.storage import _perf_economy
+from hltv_scraper.stages import STAGES
+from hltv_scraper.storage import perf_economy as _perf_economy
 from hltv_scraper.validation import check_perf_economy
 from tests.support.crawl import run_crawl
 from tests.support.seed import expected, rows, seed_scoreboard
-from tests.support.server import Answer, FixtureServer, page_bytes
+from tests.support.server import Answer, page_bytes
 from tests.support.truth import ACCESS_DENIED, ALL_MAPS, CF_CHALLENGE, CF_HEADERS, assert_matches_truth, assert_untouched, pending, snapshot, without_database
 
 
@@ -321,11 +322,11 @@ def test_a_map_another_crawl_finished_meanwhile_is_left_as_it_is(server, databas
     )
     db = Database.open(database)
     try:
-        db.save("perf_economy", 188093, pages, parser_version="first", overwrite=False, check=check_perf_economy)
+        db.save(STAGES["perf_economy"], 188093, pages, parser_version="first", overwrite=False, check=check_perf_economy)
         with pytest.raises(AlreadyStored):
-            db.save("perf_economy", 188093, pages, parser_version="second", overwrite=False,
+            db.save(STAGES["perf_economy"], 188093, pages, parser_version="second", overwrite=False,
                     check=check_perf_economy)
-        db.save("perf_economy", 188093, pages, parser_version="third", check=check_perf_economy)  # -a mapstatsid=...
+        db.save(STAGES["perf_economy"], 188093, pages, parser_version="third", check=check_perf_economy)  # -a mapstatsid=...
     finally:
         db.close()
     assert rows(database, "SELECT DISTINCT parser_version FROM economy") == [("third",)]

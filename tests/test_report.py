@@ -16,6 +16,7 @@ from hltv_scraper import charts
 from hltv_scraper.config import BrowserConfig
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.report import ReportError, render_report, write_report
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage import Database
 from tests.support.crawl import database_settings
 from tests.support.dataset import copy_sqlite, demo_maps, table_rows
@@ -64,9 +65,9 @@ def with_failures(demo_sqlite: Path, folder: Path) -> tuple[Path, dict[str, int]
             sql.run("UPDATE maps SET perf_economy_at = NULL WHERE mapstatsid = :id", {"id": incomplete})
         bad_scoreboard = [("mapstats", "the scoreboard is not 5 + 5 distinct players", "https://x/1")]
         for _ in range(3):  # given up on under this parser version
-            db.record_failure("map_stats", 800001, failures=bad_scoreboard, parser_version=current_parser_version())
-        db.record_failure("map_stats", 800002, failures=bad_scoreboard, parser_version="t")
-        db.record_failure("perf_economy", incomplete, parser_version="t",
+            db.record_failure(STAGES["map_stats"], 800001, failures=bad_scoreboard, parser_version=current_parser_version())
+        db.record_failure(STAGES["map_stats"], 800002, failures=bad_scoreboard, parser_version="t")
+        db.record_failure(STAGES["perf_economy"], incomplete, parser_version="t",
                           failures=[("economy", f"chart JSON of the wrong shape {HOSTILE}", None)])
     finally:
         db.close()
@@ -111,7 +112,7 @@ def test_a_map_given_up_on_under_an_older_parser_is_pending_again(demo_sqlite, t
     db = Database.open(database)
     try:  # 800002 runs out of attempts too, but under another parser version
         for _ in range(2):
-            db.record_failure("map_stats", 800002, parser_version="t",
+            db.record_failure(STAGES["map_stats"], 800002, parser_version="t",
                               failures=[("mapstats", "the scoreboard is not 5 + 5 distinct players", None)])
     finally:
         db.close()
@@ -173,7 +174,7 @@ def test_reasons_that_differ_only_in_names_and_ids_are_one_group_with_a_real_exa
     try:
         for mapstatsid, team, players in ((800002, "Paper Tigers", 4), (800003, "Grey Tide", 6),
                                           (800003, "Grey Tide", 6)):
-            db.record_failure("map_stats", mapstatsid, parser_version="t", failures=[
+            db.record_failure(STAGES["map_stats"], mapstatsid, parser_version="t", failures=[
                 ("mapstats", f"team '{team}' has {players} players on the scoreboard", None)])
         summary = db.failure_groups()
     finally:

@@ -16,6 +16,7 @@ from scrapy.exceptions import UsageError
 
 from hltv_scraper.commands._base import DatabaseCommand
 from hltv_scraper.report import ReportError, render_report, write_report
+from hltv_scraper.stages import STAGES
 
 
 class Command(DatabaseCommand, ScrapyCommand):
@@ -42,7 +43,8 @@ class Command(DatabaseCommand, ScrapyCommand):
             mapstatsid = int(opts.mapstatsid)
         with self.database() as db:
             try:
-                page = render_report(db, max_attempts=self.config.max_attempts, mapstatsid=mapstatsid)
+                page = render_report(db, max_attempts=self.config.max_attempts, mapstatsid=mapstatsid,
+                                     stages=STAGES.values())
                 write_report(page, Path(opts.out))
             except ReportError as exc:
                 raise UsageError(f"no report written: {exc}", print_help=False) from None

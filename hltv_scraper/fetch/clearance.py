@@ -316,7 +316,7 @@ class ClearanceMiddleware(CookiesMiddleware):
             self.stats.inc_value(f"hltv/clearance/failed/{solver}")
             raise SolverFailed(f"{solver}_failed: {type(exc).__name__}: {exc}") from exc
         solution = solve.meta.get("hltv_solution") or {}
-        is_page = refusal_reason(response, page) is None
+        is_page = refusal_reason(response, request.meta.get("hltv_markers", ())) is None
         # FlareSolverr may answer with the interstitial it left, yet with the clearance
         if not is_page and not (solver == FLARESOLVERR and solution.get("cookies")):
             self.stats.inc_value(f"hltv/clearance/failed/{solver}")

@@ -25,6 +25,11 @@ logger = logging.getLogger(__name__)
 
 #: Signal sent with ``request`` and ``reason`` for every response refused as not the page.
 request_refused = object()
+#: Signal sent with ``unreachable`` (whether none of them answered at all) and
+#: ``message`` when every address the crawl fetches through is benched: the crawl's
+#: brakes (``hltv_scraper.brakes``, applied by the pipeline) stop it. Fetching only
+#: says what it saw; how a crawl stops is decided in one place.
+every_address_benched = object()
 
 #: Reason prefix of a request that reached nothing (see :func:`unreachable_reason`).
 UNREACHABLE = "unreachable"

@@ -3,9 +3,10 @@
 The views are ``player_maps`` (one row per player and map), ``economy_rounds`` (one row
 per round of the economy page, both teams side by side in the match's team order, with
 the round's winner), ``rounds`` (one row per round of the round history, in its context:
-half, sides, pistol, score before it and both teams' economy) and ``kill_pairs`` (one row
-per ordered pair of opponents and kill matrix: both directions). Every per-map table
-carries the map's ``mapstatsid``.
+half, sides, pistol, score before it and both teams' economy), ``kill_pairs`` (one row
+per ordered pair of opponents and kill matrix: both directions) and ``match_ranks`` (each
+team of a match with its world rank on the match's day). Every per-map table carries the
+map's ``mapstatsid``.
 
 Batches follow the primary key (``WHERE key > last ORDER BY key LIMIT n``) rather than
 one long cursor: psycopg's ordinary cursor holds a whole result in memory, and keyset
@@ -31,32 +32,25 @@ from sqlalchemy import inspect
 from sqlalchemy.types import Float, Integer, Numeric
 
 from hltv_scraper.storage._schema import begin_read, in_transaction, rollback
+from hltv_scraper.storage.stages import OF_MAP, OF_MATCH, OF_SNAPSHOT
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from hltv_scraper.storage._sql import Sql
+    from hltv_scraper.storage.stages import StoredStage
 
 INTEGER, REAL, TEXT, BOOLEAN, TIMESTAMP = "integer", "real", "text", "boolean", "timestamp"
 PLAYER_MAPS, ECONOMY_ROUNDS, ROUNDS, KILL_PAIRS = "player_maps", "economy_rounds", "rounds", "kill_pairs"
+MATCH_RANKS = "match_ranks"
 #: What the export writes besides the database's tables, in order.
-VIEWS = (PLAYER_MAPS, ECONOMY_ROUNDS, ROUNDS, KILL_PAIRS)
+VIEWS = (PLAYER_MAPS, ECONOMY_ROUNDS, ROUNDS, KILL_PAIRS, MATCH_RANKS)
 #: 0/1 columns, true or false in meaning (``is_*`` columns are too)
 _BOOLEAN = frozenset({"played", "won"})
 #: Columns of the crawls' own bookkeeping, not data: left out of exports.
 _OPERATIONAL = frozenset({"lease_worker", "lease_expires"})
 _PROVENANCE = ("scraped_at", "updated_at", "source_url", "parser_version")
-_MATCH, _MAP = "match", "map"
-#: The tables exported, in order: (name, primary key, what a row belongs to). A row of a
-#: map is exported when its map is; a row of a match when one of its maps is.
-_TABLES = (
-    ("matches", ("match_id",), _MATCH),
-    ("maps", ("match_id", "map_number"), _MAP),
-    ("player_stats", ("match_id", "map_number", "player_id"), _MAP),
-    ("round_history", ("match_id", "map_number", "round_number"), _MAP),
-    ("economy", ("match_id", "map_number", "round_number", "team_id"), _MAP),
-    ("kill_matrix", ("match_id", "map_number", "matrix_type", "player1_id", "player2_id"), _MAP),
-    ("vetoes", ("match_id", "step"), _MATCH),
-    ("lineups", ("match_id", "team_id", "player_id"), _MATCH),
-)
+_MATCH, _MAP, _SNAPSHOT = OF_MATCH, OF_MAP, OF_SNAPSHOT
 
 
 @dataclass(frozen=True)
@@ -133,12 +127,13 @@ class Selection:
         object.__setattr__(self, "params", {k: v for k, v in values.items() if v is not None})
 
 
-def export_tables(db: Sql) -> list[ExportTable]:
-    """Every table there is to export, then the views (:data:`VIEWS`), with their columns."""
+def export_tables(db: Sql, stages: Iterable[StoredStage]) -> list[ExportTable]:
+    """Every table the ``stages`` write (in their order: the registry's), then the views
+    (:data:`VIEWS`), with their columns."""
     inspector = inspect(db.connection)
     present = set(inspector.get_table_names())
     tables = []
-    for name, key, unit in _TABLES:
+    for name, key, unit in ((t.name, t.key, t.of) for stage in stages for t in stage.exports):
         if name not in present:
             continue
         columns = tuple(
@@ -153,6 +148,8 @@ def export_tables(db: Sql) -> list[ExportTable]:
         tables.append(ExportTable(name, columns, key, unit, with_map=unit == _MAP and name != "maps"))
     player_stats = next(table for table in tables if table.name == "player_stats")
     tables += [_player_maps(player_stats), _economy_rounds(), _rounds(), _kill_pairs()]
+    if "team_rankings" in present:
+        tables.append(_match_ranks())
     return tables
 
 
@@ -196,7 +193,10 @@ def read_batches(
 def _statement(table: ExportTable, selection: Selection, *, keyset: bool = False, paged: bool = True) -> str:
     match = "t" if table.source == "matches" else "m"
     map_ = "t" if table.source == "maps" else "mp"
-    dated = selection.since_ms is not None or selection.until_ms is not None
+    # a ranking snapshot belongs to no match: the selection's dates and completeness
+    # are the matches', and every stored snapshot is exported (changes only, if asked)
+    of_matches = table.unit != _SNAPSHOT
+    dated = of_matches and (selection.since_ms is not None or selection.until_ms is not None)
     needs_map = map_ != "t" and (table.with_map or (table.unit == _MAP and selection.complete_only))
     needs_match = match != "t" and (table.with_match or dated)
     source = f"{table.source} t"
@@ -207,19 +207,19 @@ def _statement(table: ExportTable, selection: Selection, *, keyset: bool = False
     if table.joins:
         source += f" {table.joins}"
     conditions = [table.condition] if table.condition else []
-    if selection.complete_only:
+    if selection.complete_only and of_matches:
         conditions.append(
             f"{map_}.perf_economy_at IS NOT NULL" if table.unit == _MAP else
             "EXISTS (SELECT 1 FROM maps c WHERE c.match_id = t.match_id AND c.perf_economy_at IS NOT NULL)"
         )
     day = f"COALESCE({match}.date_unix_ms, {match}.completed_unix_ms)"
-    if selection.since_ms is not None:
+    if dated and selection.since_ms is not None:
         conditions.append(f"{day} >= :since_ms")
-    if selection.until_ms is not None:
+    if dated and selection.until_ms is not None:
         conditions.append(f"{day} < :until_ms")
     if selection.changed_since is not None:
         changed = [f"{alias}.updated_at > :changed_since" for alias in table.changed_by]
-        if selection.complete_only:
+        if selection.complete_only and of_matches:
             # a row written before its map was complete was left out then: it comes
             # with the export after its map (or one of its match's maps) completes
             changed.append(
@@ -547,3 +547,38 @@ def _kill_pairs() -> ExportTable:
 def _both_directions(row: tuple) -> tuple[tuple, ...]:
     map_, one, other, (one_kills, other_kills) = row[:4], row[4:7], row[7:10], row[10:]
     return (*map_, *one, *other, one_kills), (*map_, *other, *one, other_kills)
+
+
+def _match_ranks() -> ExportTable:
+    """Each team of each match with the latest world ranking snapshot stored on or before
+    the match's day (its ``date``, UTC): the team's rank and points then. A team that
+    snapshot does not rank has no row, and neither has a match before the first snapshot.
+
+    Plain SQL, the same on SQLite and PostgreSQL: the snapshot is found through the
+    snapshots' key, newest first from the match's day, one index seek per team."""
+    teams = " UNION ALL ".join(
+        f"SELECT match_id, team{n}_id AS team_id, substr(date, 1, 10) AS day, updated_at "
+        f"FROM matches WHERE team{n}_id IS NOT NULL AND date IS NOT NULL"
+        for n in (1, 2)
+    )
+    ranked = (
+        "(SELECT s.match_id, s.team_id, r.ranking_date, r.rank, r.points, "
+        "CASE WHEN r.updated_at > s.updated_at THEN r.updated_at ELSE s.updated_at END AS updated_at "
+        f"FROM ({teams}) s JOIN team_rankings r ON r.team_id = s.team_id AND r.ranking_date = ("
+        "SELECT x.ranking_date FROM ranking_snapshots x "
+        "WHERE x.ranking_date <= s.day AND x.ranking_at IS NOT NULL "
+        "ORDER BY x.ranking_date DESC LIMIT 1))"
+    )
+    return ExportTable(
+        MATCH_RANKS,
+        (
+            Column("match_id", INTEGER),
+            Column("team_id", INTEGER),
+            Column("ranking_date", TEXT),
+            Column("rank", INTEGER),
+            Column("points", INTEGER),
+        ),
+        key=("match_id", "team_id"),
+        unit=_MATCH,
+        source=ranked,
+    )

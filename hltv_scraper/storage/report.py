@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hltv_scraper.storage.export import ROUNDS_STATEMENT
-from hltv_scraper.storage.stages import MAP_STATS, PERF_ECONOMY
+from hltv_scraper.storage.map_stats import ROWS as MAP_STATS
+from hltv_scraper.storage.perf_economy import ROWS as PERF_ECONOMY
 
 if TYPE_CHECKING:
     from hltv_scraper.storage._sql import Row, Sql

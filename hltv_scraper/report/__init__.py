@@ -6,7 +6,7 @@ version, and one map up close as HLTV's match stats read it: the series around i
 veto, its round history by half (sides, how each round ended, the score at half-time and
 after each overtime, as the export's ``rounds`` view has them), its scoreboard, both
 teams' equipment value where HLTV publishes it, and its three kill matrices
-(:mod:`hltv_scraper._report_map`). Styles and charts (inline SVG,
+(:mod:`hltv_scraper.report._map`). Styles and charts (inline SVG,
 :mod:`hltv_scraper.charts`) are inside the file: it opens in any browser with no network.
 """
 
@@ -23,12 +23,14 @@ from string import Template
 from typing import TYPE_CHECKING
 
 from hltv_scraper import charts
-from hltv_scraper._report_map import map_section
+from hltv_scraper.report._map import map_section
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.storage import report as queries
 
 if TYPE_CHECKING:
-    from hltv_scraper.storage import Database
+    from collections.abc import Iterable
+
+    from hltv_scraper.storage import Database, StoredStage
     from hltv_scraper.storage._sql import Sql
 
 STAGE_COLOURS = {
@@ -121,12 +123,15 @@ class ReportMap:
     chosen: bool
 
 
-def render_report(db: Database, *, max_attempts: int, mapstatsid: int | None = None) -> str:
+def render_report(
+    db: Database, *, max_attempts: int, mapstatsid: int | None = None, stages: Iterable[StoredStage] = ()
+) -> str:
     """The whole page. ``mapstatsid``: the map to show up close (default: the complete
-    map played last)."""
+    map played last). ``stages`` (the registry's): what each stage has stored."""
     sql = db.sql
     shown = _pick_map(sql, mapstatsid)
     body = "\n".join((
+        _stored_section(db, stages),
         _stages_section(sql, max_attempts),
         _failures_section(db),
         _rating_section(sql),
@@ -205,6 +210,23 @@ def _stages_section(sql: Sql, max_attempts: int) -> str:
     html.append(f'<table id="table-maps-by-month"><tr><th>month</th>{head}<th class="n">all</th></tr>{rows}</table>')
     html.append("</section>")
     return "\n".join(html)
+
+
+def _stored_section(db: Database, stages: Iterable[StoredStage]) -> str:
+    """Each stage's counts (those of ``scrapy summary``), the world ranking's included."""
+    rows = [(stage.name, label, count) for stage in stages for label, count in db.summary([stage]).items()
+            if label != "failures recorded"]
+    if not rows:
+        return ""
+    body = "".join(
+        f'<tr><td>{escape(name)}</td><td>{escape(label)}</td><td class="n">{count:,}</td></tr>'
+        for name, label, count in rows
+    )
+    return (
+        '<section id="stored-by-stage"><h2>Stored by stage</h2>'
+        f"<table><thead><tr><th>stage</th><th>what</th><th class=\"n\">count</th></tr></thead><tbody>{body}"
+        "</tbody></table></section>"
+    )
 
 
 def _failures_section(db: Database) -> str:
