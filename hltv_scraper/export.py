@@ -27,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage.database import utc_now
 from hltv_scraper.storage.export import (
     BOOLEAN,
@@ -142,7 +143,7 @@ def export_dataset(
         sink = _SINKS[file_format](staging.folder, FORMATS[file_format])
         try:
             with snapshot(db.sql):
-                for table in export_tables(db.sql):
+                for table in export_tables(db.sql, STAGES.values()):
                     name, writer = sink.table(table.name, table.columns)
                     count = 0
                     try:

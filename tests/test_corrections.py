@@ -9,22 +9,23 @@ from hltv_scraper.items import MapStatsPages, PerfEconomyPages
 from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.mapstats import parse_mapstats
 from hltv_scraper.parsers.performance import parse_performance
-from hltv_scraper.storage import MAP_STATS, PERF_ECONOMY, Database
-from hltv_scraper.validation import check_for
+from hltv_scraper.stages import STAGES
+from hltv_scraper.storage import Database
 from tests.support.pages import load_page, mutated
 
 MAP = 219128
 MATCH = 2389951
 GONE, CAME = 14094, 99999  # the re-read scoreboard shows another player in Kaiis' place
+MAP_STATS, PERF_ECONOMY = STAGES["map_stats"], STAGES["perf_economy"]
 
 
 def store(db: Database, *replacements: tuple[str, str]) -> None:
     page = (lambda name: mutated(name, *replacements)) if replacements else load_page
     db.save(MAP_STATS, MAP, MapStatsPages(parse_mapstats(page(f"mapstats-{MAP}"))),
-            parser_version="t", check=check_for(MAP_STATS))
+            parser_version="t", check=MAP_STATS.check)
     db.save(PERF_ECONOMY, MAP, PerfEconomyPages(parse_performance(page(f"performance-{MAP}")),
                                                 parse_economy(load_page(f"economy-{MAP}"))),
-            parser_version="t", check=check_for(PERF_ECONOMY))
+            parser_version="t", check=PERF_ECONOMY.check)
 
 
 @pytest.mark.both_backends

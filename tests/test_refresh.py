@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hltv_scraper.stages import STAGES, claimable
 from hltv_scraper.storage import Database
 from tests.support.crawl import database_settings, run_crawl
 from tests.support.discovery import assert_match_matches_truth
@@ -103,8 +104,8 @@ def test_a_refresh_stores_what_changed_on_the_site_and_records_each_change_once(
     assert_match_matches_truth(database, MATCH)
     assert rows(database, "SELECT count(*) FROM rereads") == [(0,)]
     with Database.open(database) as db:
-        assert db.summary()["corrections recorded"] == 2
-        assert db.pending_counts(max_attempts=3) == {"matches": 0, "map_stats": 0, "perf_economy": 0}
+        assert db.summary(STAGES.values())["corrections recorded"] == 2
+        assert db.pending_counts(claimable(), max_attempts=3) == {"matches": 0, "map_stats": 0, "perf_economy": 0}
 
     # read again with nothing changed: no correction
     assert scrapy(database, "refresh", "--mapstatsid", str(CHANGED), "--stage", "map_stats").returncode == 0
@@ -138,12 +139,12 @@ def test_refresh_chooses_units_by_date_rating_version_and_id(database):
         db.sql.run("UPDATE maps SET mapstats_at = 'then', perf_economy_at = 'then', "
                    "rating_version = CASE mapstatsid WHEN 12 THEN '3.0' ELSE '2.0' END")
         march_1, march_2 = 1740787200000, 1740873600000
-        assert db.refresh(["matches", "map_stats"], since_ms=march_1, until_ms=march_2) == {"matches": 1, "map_stats": 2}
-        assert db.refresh(["perf_economy"], rating_version="2.0") == {"perf_economy": 2}
-        assert db.refresh(["perf_economy"], since_ms=march_2, rating_version="2.0") == {"perf_economy": 1}
-        assert db.refresh(["map_stats"], mapstatsids=[21]) == {"map_stats": 1}
+        assert db.refresh([STAGES["matches"], STAGES["map_stats"]], since_ms=march_1, until_ms=march_2) == {"matches": 1, "map_stats": 2}
+        assert db.refresh([STAGES["perf_economy"]], rating_version="2.0") == {"perf_economy": 2}
+        assert db.refresh([STAGES["perf_economy"]], since_ms=march_2, rating_version="2.0") == {"perf_economy": 1}
+        assert db.refresh([STAGES["map_stats"]], mapstatsids=[21]) == {"map_stats": 1}
         with pytest.raises(KeyError):
-            db.refresh(["map_stats"], mapstatsids=[21, 99])
+            db.refresh([STAGES["map_stats"]], mapstatsids=[21, 99])
         asked = db.sql.all("SELECT stage, unit_id FROM rereads ORDER BY stage, unit_id")
     assert [(r["stage"], r["unit_id"]) for r in asked] == [
         ("map_stats", 11), ("map_stats", 12), ("map_stats", 21), ("matches", 1), ("perf_economy", 11), ("perf_economy", 21),

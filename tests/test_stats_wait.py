@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hltv_scraper.parsers.match import parse_match
+from hltv_scraper.stages import STAGES, claimable
 from hltv_scraper.storage import Database
 from tests.support.crawl import run_crawl
 from tests.support.discovery import assert_match_matches_truth
@@ -68,8 +69,8 @@ def test_a_match_without_stats_links_is_read_again_after_the_wait_and_stored_who
     assert rows(database, "SELECT count(*), count(mapstatsid) FROM maps WHERE match_id = ? AND played = 1", MATCH) == [(3, 0)]
     assert rows(database, "SELECT count(*) FROM player_stats") == [(0,)]
     with Database.open(database) as db:
-        assert db.pending_counts(max_attempts=3)["matches"] == 0  # stored, not due yet
-        assert db.summary()["matches waiting for stats"] == 1
+        assert db.pending_counts(claimable(), max_attempts=3)["matches"] == 0  # stored, not due yet
+        assert db.summary(STAGES.values())["matches waiting for stats"] == 1
     assert run_crawl("matches", settings).stat("hltv/matches/requested") == 0
 
     sleep_until(due)
@@ -112,7 +113,7 @@ def test_a_match_whose_stats_never_come_is_marked_after_the_last_delay_and_not_r
     assert run_crawl("matches", settings).stat("hltv/matches/requested") == 0
     assert server.requests[("match", MATCH)] == 3
     with Database.open(database) as db:
-        assert db.summary()["maps without published stats"] == 3
+        assert db.summary(STAGES.values())["maps without published stats"] == 3
         assert db.next_stats_due() is None
 
 

@@ -22,9 +22,12 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from hltv_scraper.commands._base import DatabaseCommand
-from hltv_scraper.commands.requeue import TRACKED, _ids
-from hltv_scraper.storage import STAGES
+from hltv_scraper.commands._rows import ids_option
+from hltv_scraper.stages import STAGES, claimable
 
+#: The stages whose stored units can be read again: those whose units wait in their
+#: table (a walk's snapshots are read again by walking).
+TRACKED = [stage.name for stage in claimable()]
 #: Pages one unit of each stage costs to read again.
 PAGES_PER_UNIT = {name: len(STAGES[name].pages) for name in TRACKED}
 
@@ -62,12 +65,12 @@ class Command(DatabaseCommand, ScrapyCommand):
         rating_version = opts.rating_version.strip() if opts.rating_version is not None else None
         if opts.rating_version is not None and not rating_version:
             raise UsageError("--rating-version needs a version (2.0, 2.1, 3.0)")
-        mapstatsids = _ids(opts.mapstatsid, "--mapstatsid")
+        mapstatsids = ids_option(opts.mapstatsid, "--mapstatsid")
         if not (since or until or rating_version or mapstatsids):
             raise UsageError("say what to read again: --since (and --until), --rating-version or --mapstatsid")
         with self.database() as db:
             try:
-                asked = db.refresh(stages, since_ms=since_ms, until_ms=until_ms, rating_version=rating_version,
+                asked = db.refresh([STAGES[name] for name in stages], since_ms=since_ms, until_ms=until_ms, rating_version=rating_version,
                                    mapstatsids=mapstatsids)
             except KeyError as exc:
                 column, missing = exc.args

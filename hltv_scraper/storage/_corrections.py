@@ -3,21 +3,20 @@
 A unit read again from the site (``scrapy refresh``, a match waiting for its stats
 links, a unit whose earlier attempt failed) is written by its stage's writer as any
 unit is. Around that write, inside the same transaction, :func:`snapshot` reads the
-rows of every table the stage writes for the unit, by primary key, and :func:`record`
+unit's rows of every table the stage compares (its ``UnitTable.corrected``), by primary key, and :func:`record`
 reads them again and stores the difference: a value before and after the re-read,
 never a step in between, and nothing for rows deleted and written again alike.
 
 Each stage answers for its own columns. The scoreboard's re-read may take back the
 performance columns (a scoreboard with other players); what they became is the
-performance page's re-read to say, so the map stats stage leaves them out and hands
-the performance stage what they were before (``rereads.baseline``): its re-read
+performance page's re-read to say, so the scoreboard's stage leaves them out and hands
+the performance stage (its ``UnitTable.takes_back``) what they were before (``rereads.baseline``): its re-read
 compares with that, never with the NULLs in between.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hltv_scraper.storage import _rereads
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from hltv_scraper.storage._sql import Sql
+    from hltv_scraper.storage.stages import CorrectedTable, UnitTable
 
 T = TypeVar("T")
 
@@ -38,75 +38,37 @@ _BOOKKEEPING = frozenset(
     "match_attempts_version mapstats_attempts_version perf_attempts_version "
     "stats_checks stats_due_at no_stats_at".split()
 )
-_PERFORMANCE = ("kpr", "dpr", "impact", "mk_rating")
-_MAP = ("match_id", "map_number")
-
-
-@dataclass(frozen=True)
-class _Table:
-    name: str
-    #: primary key columns
-    key: tuple[str, ...]
-    #: the unit's rows: columns of its key (``match_id`` or the map's two)
-    of: tuple[str, ...]
-    #: the only columns this stage answers for (None: all but bookkeeping)
-    only: tuple[str, ...] | None = None
-    #: columns this stage leaves to another
-    leave: tuple[str, ...] = ()
-
-
-#: The tables each stage's writer writes, and which of their columns it answers for.
-SCOPES: dict[str, tuple[_Table, ...]] = {
-    "matches": (
-        _Table("matches", ("match_id",), ("match_id",)),
-        _Table("vetoes", ("match_id", "step"), ("match_id",)),
-        _Table("lineups", ("match_id", "team_id", "player_id"), ("match_id",)),
-        _Table("maps", _MAP, ("match_id",)),
-    ),
-    "map_stats": (
-        _Table("matches", ("match_id",), ("match_id",)),
-        _Table("maps", _MAP, _MAP),
-        _Table("player_stats", (*_MAP, "player_id"), _MAP, leave=_PERFORMANCE),
-        _Table("round_history", (*_MAP, "round_number"), _MAP),
-    ),
-    "perf_economy": (
-        _Table("player_stats", (*_MAP, "player_id"), _MAP, only=_PERFORMANCE),
-        _Table("economy", (*_MAP, "round_number", "team_id"), _MAP),
-        _Table("kill_matrix", (*_MAP, "matrix_type", "player1_id", "player2_id"), _MAP),
-    ),
-}
 
 Snapshot = dict[str, dict[tuple[Any, ...], Row]]
-#: Stages whose rows of a unit another stage's re-read may take back: the map stats
-#: stage's (a scoreboard with other players) takes the performance and economy.
-_LATER = {"map_stats": ("perf_economy",)}
 
 
 def written(
-    db: Sql, stage: str, unit_id: int, unit: Row, write: Callable[[], T], *,
+    db: Sql, stage: str, rows: UnitTable, unit_id: int, unit: Row, write: Callable[[], T], *,
     reread: bool, now: str, parser_version: str,
 ) -> T:
     """``write()`` the unit; when that is a re-read of what the stage stored (or the
-    stage was handed what an earlier re-read took back), record what changed. A unit
-    asked for a re-read (its ``fetch_anew``) has the ask answered."""
+    stage was handed what an earlier re-read took back), record what changed in its
+    ``rows.corrected`` tables. A unit asked for a re-read (its ``fetch_anew``) has the
+    ask answered."""
+    tables = rows.corrected
     handed = _rereads.baseline(db, stage, unit_id) if unit["fetch_anew"] else None
-    before = from_json(stage, handed) if handed is not None else snapshot(db, stage, unit) if reread else None
-    later = {name: snapshot(db, name, unit) for name in _LATER.get(stage, ())} if before is not None else {}
+    before = from_json(tables, handed) if handed is not None else snapshot(db, tables, unit) if reread else None
+    later = rows.takes_back if before is not None else None
+    kept = snapshot(db, later[1], unit) if later is not None else None
     result = write()
     if before is not None:
-        record(db, stage, unit_id, unit, before, now=now, parser_version=parser_version)
-    for name, rows in later.items():
-        if snapshot(db, name, unit) != rows:  # taken back: the later stage's to say
-            _rereads.hand_over(db, name, unit_id, to_json(rows), reason=_rereads.SCOREBOARD, now=now)
+        record(db, stage, tables, unit_id, unit, before, now=now, parser_version=parser_version)
+    if later is not None and snapshot(db, later[1], unit) != kept:  # taken back: the later stage's to say
+        _rereads.hand_over(db, later[0], unit_id, to_json(kept), reason=_rereads.SCOREBOARD, now=now)
     if unit["fetch_anew"]:  # only a unit read anew can have an ask on record
         _rereads.done(db, stage, unit_id)
     return result
 
 
-def snapshot(db: Sql, stage: str, unit: Row) -> Snapshot:
-    """The unit's rows in every table the stage writes, by primary key."""
+def snapshot(db: Sql, tables: tuple[CorrectedTable, ...], unit: Row) -> Snapshot:
+    """The unit's rows in each of ``tables``, by primary key."""
     taken: Snapshot = {}
-    for table in SCOPES[stage]:
+    for table in tables:
         where = " AND ".join(f"{column} = :{column}" for column in table.of)
         rows = db.all(f"SELECT * FROM {table.name} WHERE {where}", {c: unit[c] for c in table.of})
         taken[table.name] = {tuple(row[c] for c in table.key): row for row in rows}
@@ -114,12 +76,13 @@ def snapshot(db: Sql, stage: str, unit: Row) -> Snapshot:
 
 
 def record(
-    db: Sql, stage: str, unit_id: int, unit: Row, before: Snapshot, *, now: str, parser_version: str
+    db: Sql, stage: str, tables: tuple[CorrectedTable, ...], unit_id: int, unit: Row, before: Snapshot, *,
+    now: str, parser_version: str,
 ) -> int:
     """Store one correction per value that differs between ``before`` and now; how many."""
-    after = snapshot(db, stage, unit)
+    after = snapshot(db, tables, unit)
     rows = []
-    for table in SCOPES[stage]:
+    for table in tables:
         old_rows, new_rows = before[table.name], after[table.name]
         for key in sorted(old_rows.keys() | new_rows.keys(), key=_sortable):
             old, new = old_rows.get(key, {}), new_rows.get(key, {})
@@ -144,15 +107,15 @@ def to_json(taken: Snapshot) -> str:
     return json.dumps({table: list(rows.values()) for table, rows in taken.items()})
 
 
-def from_json(stage: str, text: str) -> Snapshot:
+def from_json(tables: tuple[CorrectedTable, ...], text: str) -> Snapshot:
     stored = json.loads(text)
     return {
         table.name: {tuple(row[c] for c in table.key): row for row in stored.get(table.name, [])}
-        for table in SCOPES[stage]
+        for table in tables
     }
 
 
-def _columns(table: _Table, old: Row, new: Row) -> list[str]:
+def _columns(table: CorrectedTable, old: Row, new: Row) -> list[str]:
     names = table.only or [c for c in (new or old) if c not in _BOOKKEEPING]
     return [c for c in names if c not in table.key and c not in table.leave]
 

@@ -14,7 +14,8 @@ SQLAlchemy's result object where that is wanted (streaming reads, tests).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -44,6 +45,10 @@ NOW_EPOCH = {
 #: Claiming units: the rows another transaction is claiming are skipped, not waited
 #: for (SQLite has one writer at a time: its write transaction is the lock).
 SKIP_LOCKED = {SQLITE: "", POSTGRESQL: "FOR UPDATE OF u SKIP LOCKED"}
+
+#: names of server-side cursors, unique in a process
+_cursors = itertools.count()
+
 
 def dialect(connection: Connection) -> str:
     return connection.dialect.name
@@ -91,12 +96,24 @@ class Sql:
         """Execute one statement through SQLAlchemy: its result object."""
         return self.connection.execute(sql(statement), dict(params or {}))
 
-    def _execute(self, method: str, statement: str, params: Any) -> Any:
+    def stream(self, statement: str, params: Mapping[str, Any] | None = None, *, rows: int) -> Iterator[list[tuple]]:
+        """One query's rows, ``rows`` at a time, read as they are needed: PostgreSQL's
+        through a server-side cursor (psycopg's ordinary one holds a whole result), inside
+        the transaction the caller has begun; SQLite's cursor reads lazily anyway."""
+        cursor = self._execute("execute", statement, params or {}, server_side=self.dialect == POSTGRESQL)
+        try:
+            while batch := cursor.fetchmany(rows):
+                yield [tuple(row) for row in batch]
+        finally:
+            cursor.close()
+
+    def _execute(self, method: str, statement: str, params: Any, *, server_side: bool = False) -> Any:
         dialect = self.connection.dialect
         text, values = _compiled(statement, dialect)
         if values is not None:  # a positional style: the values in the statement's order
             params = list(map(values, params)) if method == "executemany" else values(params)
-        cursor = self.connection.connection.driver_connection.cursor()
+        driver = self.connection.connection.driver_connection
+        cursor = driver.cursor(name=f"stream_{next(_cursors)}") if server_side else driver.cursor()
         try:
             getattr(cursor, method)(text, params)
         except dialect.loaded_dbapi.Error as exc:

@@ -1,2 +1,0 @@
--- Reserved: version 5 is the rankings stage's, on another branch. This empty step
--- keeps the numbering whole until that branch lands; it is then replaced by it.
