@@ -125,8 +125,10 @@ def requeue(
         params,
     )
     keys = sorted(row[rows.key] for row in reset)
-    # their archived pages may be what failed: the next attempt fetches them anew
-    ask(db, stage, keys, reason=REQUEUE, now=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    # their archived pages may be what failed: the next attempt fetches them anew (a
+    # stage whose re-reads are recorded answers the ask; a walk's snapshots take none)
+    if rows.corrected:
+        ask(db, stage, keys, reason=REQUEUE, now=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     return keys
 
 
