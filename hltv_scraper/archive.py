@@ -13,9 +13,10 @@ slug and the host do not matter: an archive recorded from one server replays a c
 aimed at another. Only real pages are kept (the policy refuses Cloudflare pages and
 error statuses), never the cookies the site set (``Set-Cookie`` headers are credentials,
 and an archive is what users copy between machines: they are dropped when an entry is
-stored, and from an older entry when it is read), and entries never expire (results pages are fetched anew, see
-:class:`ArchivePolicy`). With ``HLTV_REPLAY`` the crawl is served from the archive alone;
-a page that is not in it (or is corrupt) becomes a fetch failure.
+stored, and from an older entry when it is read), and entries never expire; results
+pages, and the pages of a unit read anew, are fetched again and the entry replaced (see
+:class:`ArchivePolicy`). With ``HLTV_REPLAY`` the crawl is served from the archive
+alone; a page that is not in it (or is corrupt) becomes a fetch failure.
 """
 
 from __future__ import annotations
@@ -103,12 +104,20 @@ class ArchiveStorage:
         _write_atomically(meta_path, json.dumps(meta, indent=1).encode())
 
 
-class ArchivePolicy:
-    """Keep only real pages; never expire what was kept, but for the results listing.
+#: Request meta: fetch this page from the site, not the archive (and keep the new copy).
+FETCH_ANEW = "hltv_fetch_anew"
 
-    A map or match page, once over, says the same forever. A results page at an offset
-    says something new every day: a live crawl always fetches it again (and keeps the
-    newest copy); only a replay serves it from the archive.
+
+class ArchivePolicy:
+    """Keep only real pages; serve what was kept, but for the results listing and the
+    pages of a unit read anew.
+
+    A results page at an offset says something new every day: a live crawl always
+    fetches it again (and keeps the newest copy). So does the page of a unit whose last
+    attempt failed to parse or validate (the archived copy may be cut off: serving it
+    again would pin the unit to it), or that is read again on purpose (a refresh, a
+    requeue, a match waiting for its stats links): the spider marks its requests with
+    :data:`FETCH_ANEW`. Only a replay serves everything from the archive.
     """
 
     def __init__(self, settings: BaseSettings) -> None:
@@ -124,8 +133,11 @@ class ArchivePolicy:
         return refusal_reason(response, request.meta.get("hltv_markers", ())) is None
 
     def is_cached_response_fresh(self, cachedresponse: Response, request: Request) -> bool:
-        # a page whose content moves on (the results listing's first pages) is read afresh
-        return self.replay or not request.meta.get("hltv_changes", False)
+        if self.replay:
+            return True
+        # a page whose content moves on (the results listing's first pages), or of a
+        # unit read anew, is read afresh
+        return not request.meta.get("hltv_changes", False) and not request.meta.get(FETCH_ANEW)
 
     def is_cached_response_valid(
         self, cachedresponse: Response, response: Response, request: Request

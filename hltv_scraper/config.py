@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import secrets
 import socket
 from dataclasses import dataclass, field
@@ -264,6 +265,11 @@ class HltvConfig:
     #: HLTV_MAPS_IN_FLIGHT: maps requested but not yet resolved. Bounds memory and keeps
     #: the scheduler from holding the whole pending list.
     maps_in_flight: int = 16
+    #: HLTV_STATS_WAIT: the delays after which a match whose played maps have no stats
+    #: link yet (or that is not over) is read again, each counted from the last read of
+    #: its page; after the last, such a map is marked as having no published stats.
+    #: HLTV publishes most stats pages within the hour, some a day or days later.
+    stats_wait: tuple[float, ...] = (3600.0, 21600.0, 86400.0, 259200.0)
     #: HLTV_ARCHIVE_DIR: where every good response is kept (gzipped, by page and id).
     archive_dir: Path = Path("data/archive")
     #: HLTV_ARCHIVE: record responses into the archive (and serve them from it).
@@ -325,6 +331,7 @@ class HltvConfig:
             backoff_start_delay=read.seconds("HLTV_BACKOFF_START_DELAY", default.backoff_start_delay, minimum=0),
             backoff_max_delay=read.seconds("HLTV_BACKOFF_MAX_DELAY", default.backoff_max_delay, minimum=0),
             maps_in_flight=read.whole("HLTV_MAPS_IN_FLIGHT", default.maps_in_flight, minimum=1),
+            stats_wait=read.delays("HLTV_STATS_WAIT", default.stats_wait),
             archive_dir=archive_dir,
             archive=read.flag("HLTV_ARCHIVE", default.archive),
             replay=replay,
@@ -345,7 +352,7 @@ KNOWN_SETTINGS = frozenset({
     "HLTV_MAX_FETCH_FAILURES", "HLTV_MAX_UNREACHABLE", "HLTV_MAX_PARSE_FAILURES",
     "HLTV_LEASE_SECONDS", "HLTV_WORKER_ID", "HLTV_REFUSAL_RETRIES",
     "HLTV_BACKOFF_START_DELAY", "HLTV_BACKOFF_MAX_DELAY", "HLTV_MAPS_IN_FLIGHT",
-    "HLTV_ARCHIVE_DIR", "HLTV_ARCHIVE", "HLTV_REPLAY",
+    "HLTV_ARCHIVE_DIR", "HLTV_ARCHIVE", "HLTV_REPLAY", "HLTV_STATS_WAIT",
     "HLTV_IMPERSONATE", "HLTV_COOKIES_FILE", "HLTV_USER_AGENT", "HLTV_FLARESOLVERR_URL",
     "HLTV_FLARESOLVERR_TIMEOUT",
     "HLTV_BROWSER", "HLTV_BROWSER_EXECUTABLE", "HLTV_BROWSER_MAX_PAGES",
@@ -356,6 +363,10 @@ KNOWN_SETTINGS = frozenset({
 
 
 # -- reading and checking -----------------------------------------------------------
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class _Reader:
@@ -401,6 +412,28 @@ class _Reader:
             least = f"more than {minimum:g}" if above else f"at least {minimum:g}"
             raise UsageError(f"{name} takes a number of seconds, {least}, got {value!r}")
         return number
+
+    def delays(self, name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+        """Durations separated by commas (``1h,6h,24h``: a number and one of s, m, h,
+        d; a bare number is seconds), in seconds; ``0`` or ``none`` for none."""
+        value = self.raw(name)
+        if value is None or value == "":
+            return default
+        if isinstance(value, (list, tuple)):
+            value = ",".join(map(str, value))
+        text = str(value).strip().lower()
+        if text in ("0", "none", "off"):
+            return ()
+        delays = []
+        for part in text.split(","):
+            found = _DURATION.fullmatch(part.strip())
+            if found is None or float(found.group(1)) <= 0:
+                raise UsageError(
+                    f"{name} takes delays separated by commas, each a number with s, m, h or d "
+                    f"(like 1h,6h,24h,72h), or 0 for none; got {value!r}"
+                )
+            delays.append(float(found.group(1)) * _UNIT_SECONDS[found.group(2) or "s"])
+        return tuple(delays)
 
     def flag(self, name: str, default: bool) -> bool:
         value = self.raw(name)

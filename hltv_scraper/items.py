@@ -20,6 +20,9 @@ class Unit:
     id: int
     slug: str | None = None
     team_names: tuple[str | None, str | None] = (None, None)
+    #: its pages must come from the site, not the archive: its last attempt failed, or
+    #: it is read again on purpose (a refresh, a requeue, a match waiting for stats)
+    fetch_anew: bool = False
 
 
 class ValidationError(ValueError):
@@ -326,7 +329,7 @@ class MatchPage:
     event_id: int | None = None
     event_name: str | None = None
     date_unix_ms: int | None = None  # start time
-    status: str | None = None  # the countdown text: "Match over", "Match deleted"
+    status: str | None = None  # the countdown text: "Match over", "Match deleted"; "Upcoming", "Live"
     format_text: str | None = None  # the first veto box, lines joined by "\n"
     stage: str | None = None  # its "* ..." line, e.g. "Grand final"
     is_forfeit: bool | None = None  # the match or one of its maps was forfeited

@@ -121,6 +121,7 @@ class UnitTransactionPipeline:
                 check=self.stage.check,
                 worker=self.ledger.worker,
                 overwrite=self.ledger.overwrite,
+                stats_wait=self.ledger.config.stats_wait,
             )
         except AlreadyStored:
             logger.info("%s was stored by another crawl meanwhile; left as it is", label.capitalize())

@@ -27,13 +27,13 @@ from hltv_scraper.export import ExportError, export_dataset, selection
 from hltv_scraper.storage import Database
 from tests.support.crawl import database_settings
 from tests.support.dataset import (
-    KEYS, MAP_TABLES, MAP_VIEWS, MATCH_TABLES, SNAPSHOT_TABLES, VIEWS, copy_sqlite, demo_maps, table_rows,
+    KEYS, LOGS, MAP_TABLES, MAP_VIEWS, MATCH_TABLES, SNAPSHOT_TABLES, VIEWS, copy_sqlite, demo_maps, table_rows,
 )
 from tests.support.pages import load_expected
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ("parquet", "csv", "jsonl", "duckdb")
-TABLES = [*KEYS, *VIEWS]
+TABLES = [*KEYS, *LOGS, *VIEWS]
 PROVENANCE = ("scraped_at", "updated_at", "source_url", "parser_version")
 SMALL_BATCHES = 97  # pages through every table of the demo more than once, off any round number
 
@@ -132,6 +132,9 @@ def expected(
                     for r in ({**r, "mapstatsid": maps[r["match_id"], r["map_number"]]["mapstatsid"]}
                               for r in rows)]
         files[table] = (names, [r for r in rows if taken(table, r) and changed(table, r)])
+    for table in LOGS:  # whole, whatever the maps and dates; changed: seen since
+        names, rows = table_rows(database, table)
+        files[table] = (names, [r for r in rows if not changed_since or r["seen_at"] > changed_since])
     players = [p for p in everything["player_stats"][1] if taken("player_stats", p)]
     rows = [player_map(p, maps[p["match_id"], p["map_number"]], matches[p["match_id"]]) for p in players]
     if changed_since:
@@ -643,7 +646,7 @@ def test_an_empty_database_gives_empty_files_with_headers(tmp_path, file_format)
     assert result.files == {file_name(table, file_format): 0 for table in TABLES}
     for table in TABLES:
         path = tmp_path / "out" / f"{table}.{file_format}"
-        first = "ranking_date" if table in SNAPSHOT_TABLES else "match_id"
+        first = LOGS[table][0] if table in LOGS else "ranking_date" if table in SNAPSHOT_TABLES else "match_id"
         if file_format == "duckdb":
             names, rows = read_back(tmp_path / "out" / "hltv.duckdb" / table, "duckdb")
             assert rows == [] and names[0] == first

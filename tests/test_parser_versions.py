@@ -139,7 +139,7 @@ def test_the_match_writer_stores_the_demo_id(database):
 def test_the_demo_id_version_makes_matches_stale_and_gives_failed_maps_their_attempts_back(database):
     from hltv_scraper.parsers import current_parser_version
 
-    assert current_parser_version() == "1.2.0"
+    assert current_parser_version() >= "1.2.0"
     save_match(database, parser_version="1.1.0")
     with Database.open(database) as db:
         mapstatsids = sorted(r["mapstatsid"] for r in db.sql.all("SELECT mapstatsid FROM maps WHERE mapstatsid IS NOT NULL"))

@@ -87,6 +87,24 @@ def test_requeue_a_failed_match(database):
     assert rows(database, "SELECT match_id, match_attempts FROM matches ORDER BY 1") == [(7, 0), (8, 0)]
 
 
+def test_a_requeued_snapshot_is_asked_for_no_reread(database):
+    """A walk's snapshots are never read again on request: requeueing one leaves no
+    ask in ``rereads`` that nothing would ever answer."""
+    db = Database.open(database)
+    try:
+        db.sql.run("INSERT INTO ranking_snapshots (ranking_date, ranking_id, ranking_attempts, scraped_at, "
+                   "updated_at) VALUES ('2025-11-24', 20251124, 2, '2025-11-24', '2025-11-24')")
+        db.record_failure(STAGES["rankings"], 20251124, failures=[("ranking", "ranking: no teams", None)],
+                          parser_version="1.0")
+        assert db.requeue(STAGES["rankings"]) == [20251124]
+        db.add_matches([(7, None)])
+        fail(db, "matches", 7, "match: no .teamsBox")
+        assert db.requeue(STAGES["matches"]) == [7]
+    finally:
+        db.close()
+    assert rows(database, "SELECT stage, unit_id FROM rereads") == [("matches", 7)]
+
+
 def scrapy(*args: str, database) -> subprocess.CompletedProcess:
     settings = [item for name, value in database_settings(database).items() for item in ("-s", f"{name}={value}")]
     return subprocess.run([sys.executable, "-m", "scrapy", *args, *settings],

@@ -66,6 +66,18 @@ on a ``.stream-box`` of the "Rewatch" box (``.streams``), after the stream boxes
 The page keeps its canonical link (the match id); its expected values are the match's
 truth, whose ``demo_id`` is the id the fixture page links.
 
+``variant-upcoming-match``, ``variant-live-match`` and ``variant-nostats-match``: 2389951
+before its stats were published or before it was over (what a crawl reading the
+results listing soon after a match, or ``addmatches`` of a match page, meets).
+``nostats``: the finished page without any stats link (in the map holders and in the
+match stats section below them, which goes). ``upcoming``: the countdown shows "18h :
+10m : 7s", the team boxes no score, every map holder is a ``.played`` holder of a map
+"TBA" without results, and there is no veto, demo link or match stats section yet.
+``live``: the countdown shows "LIVE", the team boxes 1-0; the first map is over (its
+score and halves, no stats link), the other two show their names and "-" for scores.
+Their expected values: the match's truth, with what such a page cannot show as None,
+every map not played (but the live one's first) and no mapstatsid.
+
 ``variant-economy`` (nothing lost: the chart alone decides every round here):
 
 - 219128: no equipment-category icon tables, no per-team buy-type counts.
@@ -338,6 +350,72 @@ def rewatch_2022(section: etree._Element, demo_id: int) -> None:
 REWATCH_VARIANTS = {"rewatch2025": (2389951, rewatch_2025), "rewatch2022": (2366498, rewatch_2022)}
 
 
+NOT_OVER_MATCH = 2389951
+_TBA_HOLDER = (
+    '<div class="mapholder"><div class="played"><div class="map-name-holder">'
+    '<img alt="TBA" class="minimap" src="/img/static/maps/tba.png" title="TBA"/>'
+    '<div class="mapname">TBA</div></div></div></div>'
+)
+
+
+def _without_stats_links(section: etree._Element) -> None:
+    for link in section.cssselect(".mapholder a.results-stats"):
+        link.getparent().remove(link)
+    one(section, ".matchstats").drop_tree()
+
+
+def nostats_match(section: etree._Element) -> None:
+    _without_stats_links(section)
+
+
+def upcoming_match(section: etree._Element) -> None:
+    _without_stats_links(section)
+    one(section, ".countdown").text = "18h : 10m : 7s"
+    for score in section.cssselect(".teamsBox .won, .teamsBox .lost"):
+        score.drop_tree()
+    for holder in section.cssselect(".mapholder"):
+        holder.addprevious(lxml.html.fragment_fromstring(_TBA_HOLDER))
+        holder.drop_tree()
+    section.cssselect(".veto-box")[1].drop_tree()
+    one(section, ".match-demo").drop_tree()
+
+
+def live_match(section: etree._Element) -> None:
+    _without_stats_links(section)
+    one(section, ".countdown").text = "LIVE"
+    for score in section.cssselect(".teamsBox .won, .teamsBox .lost"):
+        score.text = "1" if score.get("class") == "won" else "0"
+    for holder in section.cssselect(".mapholder")[1:]:
+        for score in holder.cssselect(".results-team-score"):
+            score.text = "-"
+        for half in holder.cssselect(".results-center-half-score"):
+            for child in list(half):
+                half.remove(child)
+    one(section, ".match-demo").drop_tree()
+
+
+def not_over_expected(truth: dict[str, Any], variant: str) -> dict[str, Any]:
+    expected = {key: value for key, value in truth.items() if key != "files"}
+    maps = []
+    for number, played in enumerate(truth["maps"], 1):
+        if variant == "upcoming" or (variant == "live" and number > 1):
+            name = "TBA" if variant == "upcoming" else played["map_name"]
+            maps.append({"map_number": number, "map_name": name, "mapstatsid": None,
+                         "played": False, "team1_rounds": None, "team2_rounds": None})
+        else:
+            maps.append({**played, "mapstatsid": None, "stats_url": None})
+    expected["maps"] = maps
+    if variant == "upcoming":
+        expected.update(status="Upcoming", team1_score=None, team2_score=None,
+                        winner_team_id=None, demo_id=None, vetoes=[])
+    elif variant == "live":
+        expected.update(status="Live", team1_score=1, team2_score=0, winner_team_id=None, demo_id=None)
+    return expected
+
+
+NOT_OVER_VARIANTS = {"nostats": nostats_match, "upcoming": upcoming_match, "live": live_match}
+
+
 def _match_truth(match_id: int) -> dict[str, Any]:
     return json.loads((PAGES / f"expected-match-{match_id}.json").read_text("utf-8"))
 
@@ -489,6 +567,10 @@ def variants() -> dict[str, tuple[bytes, dict[str, Any]]]:
             lambda section, edit=edit, demo_id=truth["demo_id"]: edit(section, demo_id),
             {key: value for key, value in truth.items() if key != "files"},
             truth_file=f"expected-match-{match_id}.json")
+    for variant, edit in NOT_OVER_VARIANTS.items():
+        add(f"variant-{variant}-match-{NOT_OVER_MATCH}", "match", NOT_OVER_MATCH, edit,
+            not_over_expected(_match_truth(NOT_OVER_MATCH), variant),
+            truth_file=f"expected-match-{NOT_OVER_MATCH}.json")
     for mapstatsid, (edit, unknown) in PERFORMANCE_VARIANTS.items():
         add(f"variant-performance-{mapstatsid}", "performance", mapstatsid, edit,
             performance_expected(_truth(mapstatsid), unknown))

@@ -27,6 +27,12 @@ def positive_id(text: str | None, column: str, where: str) -> int:
     return int(text)
 
 
+def ids_option(values: list[str], option: str) -> list[int]:
+    """Ids given to ``option`` as ``1 2`` or ``1,2``, each a positive whole number, once."""
+    parts = [part for value in values for part in value.split(",") if part.strip()]
+    return list(dict.fromkeys(positive_id(part, "the id", option) for part in parts))
+
+
 def read_csv(
     path: Path,
     *,

@@ -6,8 +6,10 @@ A unit that failed ``HLTV_MAX_ATTEMPTS`` times is left alone by later crawls. Wh
 cause is gone (HLTV fixed the page, a parser fix shipped without a new parser version),
 this resets the attempts of the stage's units that have failures on record: all of
 them, those whose latest failure's reason contains ``--reason`` (any case), or those
-named by id (``--match-id`` names a match's maps in the map stages). A new
-PARSER_VERSION does the same by itself for units that failed under an older one.
+named by id (``--match-id`` names a match's maps in the map stages). Their pages are
+fetched anew on the next attempt, not served from the archive (the archived copy may be
+what failed). A new PARSER_VERSION gives attempts back by itself for units that failed
+under an older one.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from hltv_scraper.commands._base import DatabaseCommand
-from hltv_scraper.commands._rows import positive_id
+from hltv_scraper.commands._rows import ids_option
 from hltv_scraper.stages import STAGES, tracked
 
 #: Stages whose units are rows with attempts (results pages are walked, never pending).
@@ -49,8 +51,8 @@ class Command(DatabaseCommand, ScrapyCommand):
         stage = STAGES[opts.stage]
         rows = stage.rows
         assert rows is not None
-        mapstatsids = _ids(opts.mapstatsid, "--mapstatsid")
-        match_ids = _ids(opts.match_id, "--match-id")
+        mapstatsids = ids_option(opts.mapstatsid, "--mapstatsid")
+        match_ids = ids_option(opts.match_id, "--match-id")
         if mapstatsids and rows.key != "mapstatsid":
             how = "name them with --match-id" if rows.key == "match_id" else "--mapstatsid names none"
             raise UsageError(f"the {stage.name} stage's units are {rows.called}: {how}")
@@ -70,12 +72,6 @@ class Command(DatabaseCommand, ScrapyCommand):
                 ) from None
         print(f"{db.location}: {len(reset)} failed {rows.called} pending again for {stage.name}"
               + (f": {_listed(reset)}" if reset else ""))
-
-
-def _ids(values: list[str], option: str) -> list[int]:
-    """Ids given as ``1 2`` or ``1,2``, each a positive whole number."""
-    parts = [part for value in values for part in value.split(",") if part.strip()]
-    return list(dict.fromkeys(positive_id(part, "the id", option) for part in parts))
 
 
 def _listed(ids: list[int], most: int = 20) -> str:

@@ -8,6 +8,8 @@ its count, not as a thousand.
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from scrapy.commands import ScrapyCommand
@@ -55,6 +57,7 @@ def print_summary(db: Database, *, max_attempts: int) -> None:
     width = max(map(len, [*counts, *pending]))
     for name, count in {**counts, **pending}.items():
         print(f"  {name:<{width}}  {count:>8}")
+    _print_stats_wait(db)
     _print_versions(db, version)
     leases = db.leases(tracked())
     if leases:
@@ -63,6 +66,23 @@ def print_summary(db: Database, *, max_attempts: int) -> None:
         print(f"  {lease['worker']}: {lease['units']} {lease['units_of']}, "
               f"expiring within {lease['expires_in']:.0f} s")
     _print_failures(db)
+
+
+def _print_stats_wait(db: Database) -> None:
+    due = db.next_stats_due()
+    if due is None:
+        return
+    when = datetime.fromtimestamp(due, tz=timezone.utc).isoformat(timespec="seconds")
+    left = due - time.time()
+    wait = "now" if left <= 0 else f"in {_duration(left)}"
+    print(f"Next match due for its stats links: {when} ({wait}; `scrapy collect` reads it)")
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def _print_versions(db: Database, current: str) -> None:

@@ -149,6 +149,8 @@ class LeasedUnits:
         self._handed_out = 0
         self._after = -1
         self._idle_since: float | None = None
+        #: claiming the units the stage reads first (``UnitTable.first``: matches due again)
+        self._first = False
 
     @staticmethod
     def arguments(named_argument: str | None = None) -> list[str]:
@@ -213,6 +215,8 @@ class LeasedUnits:
         if self._named is not None:
             context.count("claimed", len(self._named))
             return
+        rows = context.stage.rows
+        self._first = rows is not None and rows.first is not None and not self.reparse
         pending = context.db.count_pending(
             context.stage, max_attempts=context.config.max_attempts, parser_version=context.parser_version,
             stale=self.reparse,
@@ -240,8 +244,12 @@ class LeasedUnits:
             max_attempts=config.max_attempts, after=self._after, limit=want,
             parser_version=context.parser_version, stale=self.reparse,
             # once per crawl: what failed here would fail alike now
-            exclude=sorted(left_pending),
+            exclude=sorted(left_pending), first=self._first,
         )
+        if not batch and self._first:
+            # the units the stage reads first are all claimed: now every pending one
+            self._first, self._after = False, -1
+            return await self.take(context, room=room, left_pending=left_pending)
         if not batch:
             wait = context.db.foreign_lease_wait(
                 context.stage, worker=context.worker, max_attempts=config.max_attempts,

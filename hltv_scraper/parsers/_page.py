@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from scrapy.http import TextResponse
 
 #: Stored with every row a parser produced; bump it when a parser's output changes.
-PARSER_VERSION = "1.2.0"
+PARSER_VERSION = "1.3.0"
 
 # HLTV pages are ~6 MB, almost all site chrome around one `.contentCol`. Building a
 # tree of just that section is what makes re-parsing a whole archive affordable. It is

@@ -58,6 +58,12 @@ _HALF_TOKEN = re.compile(r"\d+|[();]")
 _SIDE_CLASSES = {"ct": "CT", "ct-color": "CT", "t": "T", "t-color": "T"}
 _FORFEITED_MAP = "default"
 _DELETED = "match deleted"
+#: A map holder of a match whose maps are not decided yet.
+_UNDECIDED_MAP = "tba"
+#: The status of a match not over yet, for the countdown of one not started ("18h :
+#: 10m : 7s", "2d : 4h : 10m : 7s") and HLTV's "LIVE".
+UPCOMING, LIVE = "Upcoming", "Live"
+_COUNTDOWN = re.compile(r"(?:\d+\s*[dhms]\s*:\s*)*\d+\s*[dhms]", re.I)
 # The GOTV demo archive, linked relative or absolute, from any attribute: ``href`` (2022
 # pages, the fixtures), ``data-demo-link`` (2025 pages). Other ``/download/`` links and
 # demo links of other sites are not it.
@@ -83,9 +89,13 @@ def parse_match(response: TextResponse) -> MatchPage:
     teams = [_team(box, css) for css in _TEAMS]
     if teams[0].id == teams[1].id:
         raise ParseError(f"match: both teams have the id {teams[0].id}")
-    maps = [_map(holder, number) for number, holder in enumerate(root.css(".mapholder"), 1)]
-    lineups, ranks = _lineups(root, teams)
     when = _time_and_event(box.css(".timeAndEvent") or root.css(".timeAndEvent"))
+    if when["status"] is None and teams[0].score is None and teams[1].score is None:
+        # no countdown text (a page saved before its script ran) and no result: not played
+        when["status"] = UPCOMING
+    over = when["status"] not in (UPCOMING, LIVE)
+    maps = [_map(holder, number, over=over) for number, holder in enumerate(root.css(".mapholder"), 1)]
+    lineups, ranks = _lineups(root, teams)
     page = load(
         MatchPageLoader, "match",
         match_id=_match_id(response),
@@ -218,8 +228,18 @@ def _time_and_event(info: SelectorList) -> dict[str, int | str | None]:
         "event_name": (node_text(event) or event.attrib.get("title")) if event
         else node_text(info.css(".event")),
         "date_unix_ms": whole_number(unix, "match: date (data-unix)"),
-        "status": node_text(info.css(".countdown")),
+        "status": _status(node_text(info.css(".countdown"))),
     }
+
+
+def _status(text: str | None) -> str | None:
+    """The countdown's text ("Match over", "Match deleted"); a match not over is
+    :data:`UPCOMING` (the countdown to its start) or :data:`LIVE`, never the countdown."""
+    if text is None:
+        return None
+    if _COUNTDOWN.fullmatch(text):
+        return UPCOMING
+    return LIVE if text.casefold() == "live" else text
 
 
 def _format(root: Selector) -> dict[str, int | bool | str | None]:
@@ -249,7 +269,9 @@ def _format(root: Selector) -> dict[str, int | bool | str | None]:
 # -- maps --------------------------------------------------------------------------
 
 
-def _map(holder: Selector, number: int) -> MatchMap:
+def _map(holder: Selector, number: int, *, over: bool = True) -> MatchMap:
+    """One map holder. Of a match not over (upcoming, live) only a map with a score is
+    played; a map still to be decided ("TBA") never is."""
     piece = f"match: map {number}"
     name = node_text(holder.css(".mapname")) or clean_text(
         holder.css(".map-name-holder img::attr(alt)").get()
@@ -265,6 +287,8 @@ def _map(holder: Selector, number: int) -> MatchMap:
         True if holder.css(".played") else False if holder.css(".optional")
         else None not in rounds
     )
+    if name.casefold() == _UNDECIDED_MAP or not over:
+        played = played and None not in rounds
     # Only this holder's own link: the page repeats the stats links further down.
     stats = holder.css("a.results-stats[href], a[href*='/mapstatsid/']")[:1]
     mapstatsid = None

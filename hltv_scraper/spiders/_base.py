@@ -91,6 +91,8 @@ class UnitSpider(Spider):
                 # what fetching checks a body against, and whether the archive may serve it
                 "hltv_markers": page.markers,
                 "hltv_changes": page.changes(unit.id),
+                # a unit read again, or whose last attempt failed, is fetched anew
+                "hltv_fetch_anew": unit.fetch_anew,
             },
             dont_filter=True,  # a unit is requested once per crawl by construction
         )

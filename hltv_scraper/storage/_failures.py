@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from hltv_scraper.storage._rereads import REQUEUE, ask
 from hltv_scraper.storage._sql import listed
 
 if TYPE_CHECKING:
@@ -122,7 +124,12 @@ def requeue(
             RETURNING {rows.key}""",
         params,
     )
-    return sorted(row[rows.key] for row in reset)
+    keys = sorted(row[rows.key] for row in reset)
+    # their archived pages may be what failed: the next attempt fetches them anew (a
+    # stage whose re-reads are recorded answers the ask; a walk's snapshots take none)
+    if rows.corrected:
+        ask(db, stage, keys, reason=REQUEUE, now=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    return keys
 
 
 def _check_known(db: Sql, rows: UnitTable, column: str, ids: list[int]) -> None:

@@ -15,6 +15,7 @@ its lease. A crawl that dies leaves leases that simply expire.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -25,6 +26,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from hltv_scraper.items import Unit, ValidationError
+from hltv_scraper.storage import _corrections, _refresh, _stats_wait
 from hltv_scraper.storage._errors import AlreadyStored, DatabaseUnavailable, SaveResult
 from hltv_scraper.storage._failures import FailureGroup, failure_groups, requeue
 from hltv_scraper.storage._schema import (
@@ -163,9 +165,11 @@ class Database:
         parser_version: str | None = None,
         stale: bool = False,
         exclude: Sequence[int] = (),
+        first: bool = False,
     ) -> list[Unit]:
         """Lease up to ``limit`` pending (or ``stale``) units with keys above ``after``
-        that no live lease holds and are not in ``exclude``, lowest keys first."""
+        that no live lease holds and are not in ``exclude``, lowest keys first; with
+        ``first``, only those the stage reads before the others (``UnitTable.first``)."""
         rows = _rows(stage)
         excluded, params = listed("exclude", exclude) if exclude else ("", {})
         with self.transaction() as db:
@@ -177,6 +181,7 @@ class Database:
                       WHERE u.{rows.key} > :after AND {_wanted_checked(rows, stale, parser_version)}
                         AND (u.lease_expires IS NULL OR u.lease_expires < {db.now_epoch})
                         {f'AND u.{rows.key} NOT IN {excluded}' if exclude else ''}
+                      {f'AND ({rows.first})' if first and rows.first else ''}
                       ORDER BY u.{rows.key} LIMIT :limit {db.skip_locked})
                     RETURNING {rows.key}""",
                 _versioned({"worker": worker, "lease_seconds": lease_seconds, "after": after,
@@ -277,6 +282,7 @@ class Database:
         worker: str | None = None,
         overwrite: bool = True,
         check: Check | None = None,
+        stats_wait: Sequence[float] | None = None,
     ) -> SaveResult:
         """Validate and write one unit's parsed pages in one transaction.
 
@@ -289,6 +295,12 @@ class Database:
         Without ``overwrite``, a unit the stage already stored (another crawl got there
         first) is left as it is and AlreadyStored raised; so is one another live crawl
         holds the lease of.
+
+        A unit the stage stored before, read again from the site (its row's
+        ``fetch_anew``), has what changed recorded in ``corrections`` in the same
+        transaction; its ask for a re-read (``rereads``) is answered. For the match
+        stage, ``stats_wait`` (HLTV_STATS_WAIT, in seconds) schedules the match's next
+        read while its maps wait for their stats links; None schedules nothing.
         """
         bundle = _bundle(stage, bundle)
         rows = stage.rows
@@ -300,7 +312,9 @@ class Database:
                 if key is None and not rows.made_by_writer:
                     raise ValidationError(stage.page_names[0], f"{rows.key} {unit_id} is not in the database")
                 taken = key is not None and worker is not None and _leased_by_another(db, key, worker)
-                if key is not None and (taken or (not overwrite and key[rows.done] is not None)):
+                # a unit read again on purpose is stored already: that is the point
+                reread = key is not None and key[rows.done] is not None and bool(key.get("fetch_anew"))
+                if key is not None and (taken or (not overwrite and key[rows.done] is not None and not reread)):
                     _clear_lease(db, rows, unit_id, worker)
                     result = None
                 else:
@@ -308,8 +322,18 @@ class Database:
                     # back, in the writer's own UPDATE of the unit's row
                     lease = ", lease_worker = NULL, lease_expires = NULL" if worker is not None else ""
                     stamp = Stamp(f", {rows.version} = :stamp_version{lease}", {"stamp_version": parser_version})
-                    result = stage.write(db, key, bundle, now=now, parser_version=parser_version,
-                                         check=check, stamp=stamp)
+
+                    def write() -> SaveResult:
+                        return stage.write(db, key, bundle, now=now, parser_version=parser_version,
+                                           check=check, stamp=stamp)
+
+                    if key is not None and rows.corrected:  # what a re-read changed is recorded
+                        result = _corrections.written(db, stage.name, rows, unit_id, key, write, reread=reread,
+                                                      now=now, parser_version=parser_version)
+                    else:
+                        result = write()
+                    if rows.waits_for_stats and stats_wait is not None:
+                        _stats_wait.schedule(db, unit_id, stats_wait, now=now)
             else:
                 result = stage.write(db, key, bundle, now=now, parser_version=parser_version,
                                      check=check, stamp=Stamp())
@@ -387,6 +411,36 @@ class Database:
         with self.transaction() as db:
             return requeue(db, stage.name, stage.rows, reason=reason, unit_ids=unit_ids, match_ids=match_ids)
 
+    def refresh(
+        self,
+        stages: Sequence[StoredStage],
+        *,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        rating_version: str | None = None,
+        mapstatsids: Sequence[int] = (),
+    ) -> dict[str, int]:
+        """Make the stages' stored units due for a re-read, fetched anew, in one
+        transaction: those of matches played at or after ``since_ms`` and before
+        ``until_ms`` (maps by their match's date), of maps whose rating is of
+        ``rating_version``, or of these maps (every condition given holds). No data
+        changes until each re-read commits. Returns the units asked for, by stage;
+        mapstatsids not in the database raise KeyError ``("mapstatsid", [ids])``."""
+        if mapstatsids:
+            among, params = listed("id", list(mapstatsids))
+            known = {row["mapstatsid"] for row in self.sql.all(
+                f"SELECT mapstatsid FROM maps WHERE mapstatsid IN {among}", params)}
+            missing = [unit_id for unit_id in mapstatsids if unit_id not in known]
+            if missing:
+                raise KeyError("mapstatsid", missing)
+        with self.transaction() as db:
+            now = utc_now()
+            return {
+                stage.name: _refresh.refresh(db, stage.name, _rows(stage), since_ms=since_ms, until_ms=until_ms,
+                                             rating_version=rating_version, mapstatsids=mapstatsids, now=now)
+                for stage in stages
+            }
+
     # -- telling the project what to collect ------------------------------------------
 
     def add_maps(self, maps: list[tuple[int, int, int]]) -> tuple[int, int]:
@@ -442,9 +496,21 @@ class Database:
 
     def summary(self, stages: Iterable[StoredStage]) -> dict[str, int]:
         """Counts a person checks after a run: how far each stage's units got, what
-        it stored (``stages`` in the order a collection runs them)."""
-        counts = {label: self.sql.value(query) for stage in stages for label, query in stage.counts}
-        return {**counts, "failures recorded": self.sql.value("SELECT count(*) FROM failures")}
+        it stored (``stages`` in the order a collection runs them), what failed and
+        what is to be read again."""
+        one = self.sql.value
+        counts = {label: one(query) for stage in stages for label, query in stage.counts}
+        return {
+            **counts,
+            "failures recorded": one("SELECT count(*) FROM failures"),
+            "units due for a re-read": one("SELECT count(*) FROM rereads"),
+            "corrections recorded": one("SELECT count(*) FROM corrections"),
+        }
+
+    def next_stats_due(self) -> float | None:
+        """When the next match waiting for its maps' stats links is due again (seconds
+        since the epoch); None when none waits."""
+        return self.sql.value("SELECT min(stats_due_at) FROM matches WHERE stats_due_at IS NOT NULL")
 
     def pending_counts(
         self, stages: Iterable[StoredStage], *, max_attempts: int, parser_version: str | None = None
@@ -641,7 +707,7 @@ def _versioned(params: dict[str, Any], parser_version: str | None) -> dict[str, 
     """``params`` with ``:parser_version``. Storage knows no parser version of its own:
     the caller passes it. Without one, attempts count whatever version they were
     counted under (SQL's ``<> NULL`` is never true)."""
-    return {**params, "parser_version": parser_version}
+    return {**params, "parser_version": parser_version, "now_epoch": time.time()}
 
 
 def _wanted_checked(rows: UnitTable, stale: bool, parser_version: str | None) -> str:
@@ -652,7 +718,8 @@ def _wanted_checked(rows: UnitTable, stale: bool, parser_version: str | None) ->
 
 def _unit(row: Row) -> Unit:
     return Unit(
-        id=row["unit_id"], slug=row.get("slug") or None, team_names=(row.get("team1_name"), row.get("team2_name"))
+        id=row["unit_id"], slug=row.get("slug") or None, team_names=(row.get("team1_name"), row.get("team2_name")),
+        fetch_anew=bool(row.get("fetch_anew")),
     )
 
 

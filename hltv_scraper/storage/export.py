@@ -48,9 +48,12 @@ VIEWS = (PLAYER_MAPS, ECONOMY_ROUNDS, ROUNDS, KILL_PAIRS, MATCH_RANKS)
 #: 0/1 columns, true or false in meaning (``is_*`` columns are too)
 _BOOLEAN = frozenset({"played", "won"})
 #: Columns of the crawls' own bookkeeping, not data: left out of exports.
-_OPERATIONAL = frozenset({"lease_worker", "lease_expires"})
+_OPERATIONAL = frozenset({"lease_worker", "lease_expires", "stats_checks", "stats_due_at"})
 _PROVENANCE = ("scraped_at", "updated_at", "source_url", "parser_version")
 _MATCH, _MAP, _SNAPSHOT = OF_MATCH, OF_MAP, OF_SNAPSHOT
+#: rows of a log, each belonging to no one unit: every row, whatever the selection's
+#: maps and dates (``changed_since`` takes those seen after it)
+_LOG = "log"
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,12 @@ def export_tables(db: Sql, stages: Iterable[StoredStage]) -> list[ExportTable]:
             at = next(n for n, column in enumerate(columns) if column.name == "map_number") + 1
             columns = (*columns[:at], Column("mapstatsid", INTEGER, "mp.mapstatsid"), *columns[at:])
         tables.append(ExportTable(name, columns, key, unit, with_map=unit == _MAP and name != "maps"))
+    if "corrections" in present:
+        tables.append(ExportTable(
+            "corrections",
+            tuple(Column(c["name"], _kind(c["name"], c["type"])) for c in inspector.get_columns("corrections")),
+            ("correction_id",), _LOG,
+        ))
     player_stats = next(table for table in tables if table.name == "player_stats")
     tables += [_player_maps(player_stats), _economy_rounds(), _rounds(), _kill_pairs()]
     if "team_rankings" in present:
@@ -191,6 +200,8 @@ def read_batches(
 
 
 def _statement(table: ExportTable, selection: Selection, *, keyset: bool = False, paged: bool = True) -> str:
+    if table.unit == _LOG:
+        return _log_statement(table, selection, keyset=keyset, paged=paged)
     match = "t" if table.source == "matches" else "m"
     map_ = "t" if table.source == "maps" else "mp"
     # a ranking snapshot belongs to no match: the selection's dates and completeness
@@ -236,6 +247,17 @@ def _statement(table: ExportTable, selection: Selection, *, keyset: bool = False
     return (
         f"SELECT {', '.join(column.expression for column in table.selected)} FROM {source}{where} "
         f"ORDER BY {', '.join(f't.{c}' for c in table.key)}{' LIMIT :batch' if paged else ''}"
+    )
+
+
+def _log_statement(table: ExportTable, selection: Selection, *, keyset: bool, paged: bool) -> str:
+    conditions = ["t.seen_at > :changed_since"] if selection.changed_since is not None else []
+    if keyset:
+        conditions.append(f"t.{table.key[0]} > :after0")
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return (
+        f"SELECT {', '.join(column.expression for column in table.selected)} FROM {table.source} t"
+        f"{where} ORDER BY t.{table.key[0]}{' LIMIT :batch' if paged else ''}"
     )
 
 

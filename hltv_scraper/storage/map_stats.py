@@ -17,8 +17,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult
-from hltv_scraper.storage._maps import HAS_SCOREBOARD, MAP_SELECT
-from hltv_scraper.storage.stages import OF_MAP, ExportedTable, MapStatsRead, UnitTable
+from hltv_scraper.storage._maps import HAS_SCOREBOARD, map_select
+from hltv_scraper.storage._rereads import asked_for, fetch_anew
+from hltv_scraper.storage import perf_economy
+from hltv_scraper.storage.stages import OF_MAP, CorrectedTable, ExportedTable, MapStatsRead, UnitTable
 from hltv_scraper.storage._sql import iso_date, listed
 
 if TYPE_CHECKING:
@@ -157,6 +159,8 @@ def forget_perf_economy(db: Sql, map_id: dict[str, int]) -> None:
     db.run(f"UPDATE maps SET perf_economy_at = NULL, perf_economy_version = NULL {where}", map_id)
 
 
+_MAP = ("match_id", "map_number")
+
 ROWS = UnitTable(
     table="maps",
     key="mapstatsid",
@@ -164,16 +168,28 @@ ROWS = UnitTable(
     done="mapstats_at",
     attempts_version="mapstats_attempts_version",
     version="mapstats_version",
-    # A mapstatsid, no scoreboard yet.
-    pending=f"u.mapstatsid IS NOT NULL AND u.mapstats_at IS NULL AND NOT {HAS_SCOREBOARD}",
-    select=MAP_SELECT,
+    # A mapstatsid, no scoreboard yet (or one due for a re-read).
+    pending=(
+        f"u.mapstatsid IS NOT NULL AND ((u.mapstats_at IS NULL AND NOT {HAS_SCOREBOARD}) "
+        f"OR {asked_for('map_stats', 'mapstatsid')})"
+    ),
+    select=map_select(fetch_anew("map_stats", "mapstatsid", "mapstats_attempts", "mapstats_at")),
     called="maps",
+    corrected=(
+        CorrectedTable("matches", ("match_id",), ("match_id",)),
+        CorrectedTable("maps", _MAP, _MAP),
+        CorrectedTable("player_stats", (*_MAP, "player_id"), _MAP, leave=perf_economy.PERFORMANCE),
+        CorrectedTable("round_history", (*_MAP, "round_number"), _MAP),
+    ),
+    # a scoreboard with other players takes their performance back
+    takes_back=("perf_economy", perf_economy.CORRECTED),
 )
 
 COUNTS = (
     ("maps", "SELECT count(*) FROM maps"),
     ("maps with a stats page", "SELECT count(*) FROM maps WHERE mapstatsid IS NOT NULL"),
     ("maps with scoreboard", "SELECT count(*) FROM maps WHERE mapstats_at IS NOT NULL"),
+    ("maps without published stats", "SELECT count(*) FROM maps WHERE no_stats_at IS NOT NULL"),
 )
 
 EXPORTS = (

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult
-from hltv_scraper.storage.stages import OF_MATCH, ExportedTable, MatchRead, UnitTable
+from hltv_scraper.storage._rereads import asked_for, fetch_anew
+from hltv_scraper.storage.stages import OF_MATCH, CorrectedTable, ExportedTable, MatchRead, UnitTable
 from hltv_scraper.storage._sql import iso_date, listed
 
 if TYPE_CHECKING:
@@ -131,7 +132,8 @@ def _rows(db: Sql, key: Row, page: MatchPage) -> MatchRead:
     )
 
 
-#: A match is pending until its page is stored.
+#: A match is pending until its page is stored; then again while its maps wait for
+#: their stats links (``:now_epoch``), or when due for a re-read.
 ROWS = UnitTable(
     table="matches",
     key="match_id",
@@ -139,13 +141,23 @@ ROWS = UnitTable(
     done="match_page_at",
     attempts_version="match_attempts_version",
     version="match_page_version",
-    pending="u.match_page_at IS NULL",
+    pending=f"u.match_page_at IS NULL OR u.stats_due_at <= :now_epoch OR {asked_for('matches', 'match_id')}",
     select=(
         "SELECT u.match_id AS unit_id, u.match_id, u.match_page_at, u.lease_worker, "
-        "u.lease_expires, u.slug, u.team1_id, u.team1_name, u.team2_id, u.team2_name "
+        "u.lease_expires, u.slug, u.team1_id, u.team1_name, u.team2_id, u.team2_name, "
+        f"{fetch_anew('matches', 'match_id', 'match_attempts', 'match_page_at', 'u.stats_due_at IS NOT NULL')} "
         "FROM matches u"
     ),
     called="matches",
+    # matches due again (stats waits, re-reads) before the never read
+    first="u.match_page_at IS NOT NULL",
+    waits_for_stats=True,
+    corrected=(
+        CorrectedTable("matches", ("match_id",), ("match_id",)),
+        CorrectedTable("vetoes", ("match_id", "step"), ("match_id",)),
+        CorrectedTable("lineups", ("match_id", "team_id", "player_id"), ("match_id",)),
+        CorrectedTable("maps", ("match_id", "map_number"), ("match_id",)),
+    ),
 )
 
 COUNTS = (
@@ -153,6 +165,7 @@ COUNTS = (
     ("matches with match page", "SELECT count(*) FROM matches WHERE match_page_at IS NOT NULL"),
     ("veto steps", "SELECT count(*) FROM vetoes"),
     ("lineup players", "SELECT count(*) FROM lineups"),
+    ("matches waiting for stats", "SELECT count(*) FROM matches WHERE stats_due_at IS NOT NULL"),
 )
 
 EXPORTS = (

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult
-from hltv_scraper.storage._maps import HAS_SCOREBOARD, MAP_SELECT
-from hltv_scraper.storage.stages import OF_MAP, ExportedTable, PerfEconomyRead, UnitTable
+from hltv_scraper.storage._maps import HAS_SCOREBOARD, map_select
+from hltv_scraper.storage._rereads import asked_for, fetch_anew
+from hltv_scraper.storage.stages import OF_MAP, CorrectedTable, ExportedTable, PerfEconomyRead, UnitTable
 
 if TYPE_CHECKING:
     from hltv_scraper.items import PerfEconomyPages
@@ -103,6 +104,17 @@ def write_perf_economy(
     )
 
 
+#: The scoreboard columns this stage answers for (the scoreboard's stage, the rest).
+PERFORMANCE = ("kpr", "dpr", "impact", "mk_rating")
+#: What a re-read compares: the players' performance, the economy, the kill matrices.
+CORRECTED = (
+    CorrectedTable("player_stats", ("match_id", "map_number", "player_id"), ("match_id", "map_number"),
+                   only=PERFORMANCE),
+    CorrectedTable("economy", ("match_id", "map_number", "round_number", "team_id"), ("match_id", "map_number")),
+    CorrectedTable("kill_matrix", ("match_id", "map_number", "matrix_type", "player1_id", "player2_id"),
+                   ("match_id", "map_number")),
+)
+
 ROWS = UnitTable(
     table="maps",
     key="mapstatsid",
@@ -111,13 +123,17 @@ ROWS = UnitTable(
     attempts_version="perf_attempts_version",
     version="perf_economy_version",
     # Scoreboard stored, performance/economy not yet (a map whose players have kpr is done).
+    # A re-read waits for the scoreboard's own re-read (the page it is checked against).
     pending=(
-        f"u.mapstatsid IS NOT NULL AND u.perf_economy_at IS NULL AND {HAS_SCOREBOARD} "
+        f"u.mapstatsid IS NOT NULL AND ((u.perf_economy_at IS NULL AND {HAS_SCOREBOARD} "
         "AND NOT EXISTS (SELECT 1 FROM player_stats p WHERE p.match_id = u.match_id "
-        "AND p.map_number = u.map_number AND p.kpr IS NOT NULL)"
+        "AND p.map_number = u.map_number AND p.kpr IS NOT NULL)) "
+        f"OR ({asked_for('perf_economy', 'mapstatsid')} AND {HAS_SCOREBOARD} "
+        f"AND NOT {asked_for('map_stats', 'mapstatsid')}))"
     ),
-    select=MAP_SELECT,
+    select=map_select(fetch_anew("perf_economy", "mapstatsid", "perf_attempts", "perf_economy_at")),
     called="maps",
+    corrected=CORRECTED,
 )
 
 COUNTS = (

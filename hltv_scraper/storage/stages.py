@@ -60,6 +60,22 @@ class Writer(Protocol):
 
 
 @dataclass(frozen=True)
+class CorrectedTable:
+    """A table a stage's writer writes for a unit, as a re-read compares it
+    (``corrections``): one row per value that changed."""
+
+    name: str
+    #: primary key columns
+    key: tuple[str, ...]
+    #: the unit's rows: columns of its key (``match_id`` or the map's two)
+    of: tuple[str, ...]
+    #: the only columns this stage answers for (None: all but bookkeeping)
+    only: tuple[str, ...] | None = None
+    #: columns this stage leaves to another
+    leave: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class UnitTable:
     """Where a stage's units are rows: one per unit, claimed, attempted, stored."""
 
@@ -86,6 +102,17 @@ class UnitTable:
     #: whether the writer makes a unit's row when it stores the unit (units found by a
     #: walk, not pending in the table): a unit without a row is written, not refused
     made_by_writer: bool = False
+    #: SQL over ``u``: pending units claimed before the others (matches due again)
+    first: str | None = None
+    #: a read of a unit schedules its next while its maps wait for their stats links
+    #: (HLTV_STATS_WAIT: the match stage)
+    waits_for_stats: bool = False
+    #: the tables a re-read of a unit compares (``corrections``); none: not recorded
+    corrected: tuple[CorrectedTable, ...] = ()
+    #: another stage whose rows of the unit this stage's write may take back, with its
+    #: corrected tables (a scoreboard with other players takes back performance): that
+    #: stage reads the unit again, comparing with what they were before
+    takes_back: tuple[str, tuple[CorrectedTable, ...]] | None = None
 
     def attempts_left(self, alias: str = "u") -> str:
         """SQL over the unit's row ``alias``: fewer than ``:max_attempts`` failures, or

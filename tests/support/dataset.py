@@ -22,7 +22,7 @@ from tests.support.seed import rows
 #: The columns that are the crawls' bookkeeping, not data: not exported.
 OPERATIONAL = {"lease_worker", "lease_expires", "match_attempts", "perf_attempts", "mapstats_attempts",
                "match_attempts_version", "perf_attempts_version", "mapstats_attempts_version",
-               "ranking_attempts", "ranking_attempts_version"}
+               "ranking_attempts", "ranking_attempts_version", "stats_checks", "stats_due_at"}
 FLAGS = {"is_lan", "is_forfeit", "played", "won"}
 #: The tables the export writes, in its order (the registry's stages, each its tables).
 KEYS = {
@@ -40,6 +40,8 @@ KEYS = {
 }
 #: Tables of the world ranking: every stored snapshot is exported, whatever the matches.
 SNAPSHOT_TABLES = ("ranking_snapshots", "team_rankings", "team_ranking_players")
+#: Tables of rows that belong to no one unit, exported whole (after the unit tables).
+LOGS = {"corrections": ["correction_id"]}
 MAP_TABLES = ("maps", "player_stats", "round_history", "economy", "kill_matrix")
 MATCH_TABLES = ("matches", "vetoes", "lineups")
 #: What the export writes besides the tables, in order: the views of maps, then the
@@ -79,7 +81,8 @@ def table_rows(database: Path | str, table: str) -> tuple[list[str], list[dict[s
     meaning: flags as booleans, times as UTC datetimes."""
     db = Database.open(database)
     try:
-        result = db.sql.result(f"SELECT * FROM {table} ORDER BY {', '.join(KEYS[table])}")
+        key = {**KEYS, **LOGS}[table]
+        result = db.sql.result(f"SELECT * FROM {table} ORDER BY {', '.join(key)}")
         names = [n for n in result.keys() if n not in OPERATIONAL]
         rows = [{n: meaning(n, row[n]) for n in names} for row in result.mappings()]
     finally:

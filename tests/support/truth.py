@@ -55,7 +55,8 @@ def assert_untouched(before: dict, after: dict) -> None:
     assert after["economy"] == [] and after["kill_matrix"] == [] and after["failures"] == []
 
 
-def assert_matches_truth(database: Path, mapstatsid: int) -> None:
+def assert_matches_truth(database: Path, mapstatsid: int, *, attempts: int = 0) -> None:
+    """The map is stored whole as its truth file says (after ``attempts`` failed ones)."""
     truth = expected(mapstatsid)
     stored = snapshot(database, mapstatsid)
     by_id = {row[0]: row for row in stored["players"]}
@@ -72,7 +73,7 @@ def assert_matches_truth(database: Path, mapstatsid: int) -> None:
         for k in truth["kill_matrix"]
     )
     assert {row[0] for row in stored["kill_matrix"]} == {"all", "first_kill", "awp"}
-    assert stored["map"] == [(0, 1)]
+    assert stored["map"] == [(attempts, 1)]
 
 
 CF_CHALLENGE = page_bytes("special-cf-challenge-performance-173424")
