@@ -4,12 +4,15 @@ is one line naming it (masked) and what was wrong, as DatabaseUnavailable."""
 from __future__ import annotations
 
 import socket
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from hltv_scraper.storage import Database, DatabaseUnavailable
-from tests.support.seed import rows
+from hltv_scraper.storage._schema import _statements, migrations
 
 
 def one_line(error: pytest.ExceptionInfo) -> str:
@@ -52,15 +55,32 @@ def test_an_empty_postgresql_database_gets_no_tables_when_reading(postgres):
 
 @pytest.mark.both_backends
 def test_an_existing_database_opens_for_reading_and_is_migrated(database):
-    with Database.open(database) as db:
-        latest = db.schema_version
-    # an older schema of ours (before demo ids): reading still migrates it
-    rows(database, "ALTER TABLE matches DROP COLUMN demo_id")
-    rows(database, "DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)"
-         if str(database).startswith("postgresql") else f"PRAGMA user_version = {latest - 1}")
+    """A database one migration behind (whichever migration is the newest) is brought up
+    to date by a read."""
+    dialect = "postgresql" if str(database).startswith("postgresql") else "sqlite"
+    shipped = migrations(dialect)
+    latest = len(shipped)
+    older = [statement for _, _, script in shipped[:-1] for statement in _statements(script)]
+    if dialect == "sqlite":  # an older schema of ours, made by hand
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(database)) as connection:
+            for statement in [*older, f"PRAGMA user_version = {latest - 1}"]:
+                connection.execute(statement)
+            connection.commit()
+    else:
+        with psycopg.connect(database) as connection:
+            for statement in older:
+                connection.execute(statement)
+            connection.execute(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            connection.execute(
+                "INSERT INTO schema_migrations (version, name) SELECT v, 'older' FROM generate_series(1, %s) v",
+                (latest - 1,),
+            )
     with Database.open(database, create=False) as db:
-        assert db.schema_version == latest and db.applied == [db.applied[0]]
-        assert db.applied[0].startswith(f"{latest:04d}_")
+        assert db.schema_version == latest and db.applied == [shipped[-1][1]]
 
 
 # -- bad locations, whatever create -------------------------------------------------------
