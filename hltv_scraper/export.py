@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -34,6 +35,7 @@ from hltv_scraper.storage.export import (
     Column,
     Selection,
     arrow_schema,
+    estimated_rows,
     export_tables,
     read_batches,
     snapshot,
@@ -52,6 +54,8 @@ DUCKDB_FILE = "hltv.duckdb"
 DUCKDB_MEMORY = "64MB"
 #: rows per record batch read, and per row group of a Parquet file
 BATCH_ROWS = 65_536
+#: tables read and written side by side (threads, each on a connection of its own)
+READERS = 2
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _INCREMENTAL_OVERLAP = timedelta(minutes=1)
 
@@ -143,17 +147,16 @@ def export_dataset(
     try:
         sink = _SINKS[file_format](staging.folder, FORMATS[file_format])
         try:
-            with snapshot(db.sql) as source:
-                for table in export_tables(db.sql):
-                    name, writer = sink.table(table.name, table.columns)
-                    count = 0
-                    try:
-                        for batch in read_batches(source, table, rows, batch_rows=batch_rows):
-                            writer.write(batch)
-                            count += batch.num_rows
-                    finally:
-                        writer.close()
-                    result.files[name] = count
+            tables = export_tables(db.sql)
+            with snapshot(db.sql, readers=min(READERS, len(tables))) as readers:
+                # the largest first, each to the next reader free: they end together
+                size = {t.name: estimated_rows(readers[0], t) * len(t.columns) for t in tables}
+                queue = sorted(tables, key=lambda t: size[t.name], reverse=True)
+                counts = _side_by_side(readers, queue, lambda reader, table: _write_table(
+                    sink, reader, table, rows, batch_rows))
+            for table in tables:  # reported in the tables' order
+                name, count = counts[table.name]
+                result.files[name] = count
         finally:
             sink.close()
         staging.move_into_place()
@@ -161,6 +164,50 @@ def export_dataset(
         staging.abandon()
         raise
     return result
+
+
+def _write_table(sink: _Sink, reader: Any, table: Any, rows: Selection, batch_rows: int) -> tuple[str, int]:
+    """Read one table and write it whole: its name as reported, and its rows."""
+    name, writer = sink.table(table.name, table.columns)
+    count = 0
+    try:
+        for batch in read_batches(reader, table, rows, batch_rows=batch_rows):
+            writer.write(batch)
+            count += batch.num_rows
+    finally:
+        writer.close()
+    return name, count
+
+
+def _side_by_side(readers: list[Any], queue: list[Any], work: Callable[[Any, Any], Any]) -> dict[str, Any]:
+    """``work(reader, table)`` for every table of ``queue``, in that order, each reader
+    (a thread of its own) taking the next table when done with one: the drivers, Arrow
+    and the file writers run in compiled code, out of the GIL's way. The first failure
+    stops every reader after its current table, and is raised."""
+    pending, done, failed = list(queue), {}, []
+    lock = threading.Lock()
+
+    def run(reader: Any) -> None:
+        while True:
+            with lock:
+                if failed or not pending:
+                    return
+                table = pending.pop(0)
+            try:
+                done[table.name] = work(reader, table)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+                with lock:
+                    failed.append(exc)
+                return
+
+    threads = [threading.Thread(target=run, args=(reader,), name=f"export-{n}") for n, reader in enumerate(readers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failed:
+        raise failed[0]
+    return done
 
 
 class _Staging:
@@ -263,7 +310,9 @@ class _DuckDb:
         )
 
     def table(self, name: str, columns: Sequence[Column]) -> tuple[str, _Writer]:
-        return f"{DUCKDB_FILE}:{name}", _DuckDbTable(self.connection, name, columns)
+        # a cursor is a connection of its own to the same database: one per table, as
+        # the tables are loaded side by side
+        return f"{DUCKDB_FILE}:{name}", _DuckDbTable(self.connection.cursor(), name, columns)
 
     def close(self) -> None:
         self.connection.close()
@@ -280,7 +329,7 @@ class _DuckDbTable:
         self.connection.from_arrow(pa.Table.from_batches([batch])).insert_into(self.name)
 
     def close(self) -> None:
-        pass
+        self.connection.close()
 
 
 def _as_text(batch: pa.RecordBatch, *, flags: bool) -> list[list[Any]]:

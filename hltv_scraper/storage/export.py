@@ -24,12 +24,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import Float, Integer, Numeric
 
+from hltv_scraper.storage._schema import begin, rollback
 from hltv_scraper.storage._sql import POSTGRESQL, SQLITE, sql
 
 if TYPE_CHECKING:
@@ -147,45 +149,86 @@ def export_tables(db: Sql) -> list[ExportTable]:
     return tables
 
 
-class Snapshot:
-    """An ADBC connection to the export's database, inside one read-only transaction."""
+class Reader:
+    """One ADBC connection to the export's database, inside a read-only transaction."""
 
     def __init__(self, connection: Any, dialect: str) -> None:
         self.connection, self.dialect = connection, dialect
 
+    def execute(self, statement: str) -> list[tuple]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(statement)
+            return cursor.fetchall() if cursor.description else []
+
 
 @contextmanager
-def snapshot(db: Sql) -> Iterator[Snapshot]:
-    """Reads through the snapshot see the database as it was at their first query."""
+def snapshot(db: Sql, *, readers: int = 1) -> Iterator[list[Reader]]:
+    """``readers`` connections that all see the database as it was at one moment, while
+    crawls go on writing: tables can be read side by side, on as many cores.
+
+    On SQLite each reader's snapshot starts while the write lock is held for a moment
+    (so no commit falls between two of them); on PostgreSQL the first reader's snapshot
+    is imported by the others (``SET TRANSACTION SNAPSHOT``, as ``pg_dump -j`` does).
+    """
+    opened: list[Reader] = []
+    try:
+        for _ in range(readers):
+            opened.append(Reader(_connect(db), db.dialect))
+        if db.dialect == SQLITE:
+            holding = readers > 1
+            if holding:
+                begin(db.connection)  # BEGIN IMMEDIATE: no commit until every reader has begun
+            try:
+                for reader in opened:
+                    # deferred: WAL mode keeps the first read's snapshot to the end
+                    reader.execute("BEGIN")
+                    reader.execute("SELECT count(*) FROM sqlite_master")
+            finally:
+                if holding:
+                    rollback(db.connection)
+        else:
+            first, *others = opened
+            first.execute(_BEGIN_READ)
+            (moment,), = first.execute("SELECT pg_export_snapshot()")
+            for reader in others:
+                reader.execute(_BEGIN_READ)
+                reader.execute(f"SET TRANSACTION SNAPSHOT '{moment}'")
+        yield opened
+    finally:
+        for reader in opened:
+            try:
+                reader.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - a connection that broke has nothing to end
+                pass
+            reader.connection.close()
+
+
+def estimated_rows(reader: Reader, table: ExportTable) -> float:
+    """About how many rows the table's source holds (to read the largest first)."""
+    if reader.dialect == SQLITE:
+        (rows,), = reader.execute(f"SELECT count(*) FROM {table.source}")
+    else:
+        (rows,), = reader.execute(f"SELECT reltuples FROM pg_class WHERE oid = '{table.source}'::regclass")
+    return float(rows or 0)
+
+
+_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+
+
+def _connect(db: Sql) -> Any:
     url = db.connection.engine.url
     if db.dialect == SQLITE:
         import adbc_driver_sqlite.dbapi as driver
 
         # a URI filename, read-only: the export writes nothing to the crawl's database
-        from pathlib import Path
+        return driver.connect(f"{Path(url.database).resolve().as_uri()}?mode=ro", autocommit=True)
+    import adbc_driver_postgresql.dbapi as driver
 
-        connection = driver.connect(f"{Path(url.database).resolve().as_uri()}?mode=ro", autocommit=True)
-        begin = "BEGIN"  # deferred: WAL mode keeps the first read's snapshot to its end
-    else:
-        import adbc_driver_postgresql.dbapi as driver
-
-        connection = driver.connect(url.set(drivername="postgresql").render_as_string(hide_password=False),
-                                    autocommit=True)
-        begin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(begin)
-        try:
-            yield Snapshot(connection, db.dialect)
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("ROLLBACK")
-    finally:
-        connection.close()
+    return driver.connect(url.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True)
 
 
 def read_batches(
-    source: Snapshot, table: ExportTable, selection: Selection, *, batch_rows: int = 65_536
+    source: Reader, table: ExportTable, selection: Selection, *, batch_rows: int = 65_536
 ) -> Iterator[pa.RecordBatch]:
     """The table's selected rows in key order, as record batches of :func:`arrow_schema`
     (about ``batch_rows`` rows each: PostgreSQL's driver sizes its batches in bytes)."""
@@ -456,5 +499,6 @@ def _kill_pairs() -> ExportTable:
         source="kill_matrix",
         changed_by=("t", "p1", "p2"),
         with_map=True,
-        joins=f"CROSS JOIN (SELECT 1 AS direction UNION ALL SELECT 2) d {players}",
+        # the players looked up once per row of kill_matrix, then the two directions
+        joins=f"{players} CROSS JOIN (SELECT 1 AS direction UNION ALL SELECT 2) d",
     )
