@@ -64,6 +64,7 @@ from hltv_scraper.validation import check_perf_economy  # noqa: E402
 from tests.support.postgres import PostgresServer  # noqa: E402
 from tools import _bench_data as data  # noqa: E402
 from tools import _bench_progress as progress  # noqa: E402
+from tools import _bench_roundtrips as roundtrips  # noqa: E402
 from tools import _bench_several as several  # noqa: E402
 from tools import bench_export as export_bench  # noqa: E402
 from tools._bench_several import table as _table  # noqa: E402
@@ -453,13 +454,16 @@ def print_memory(r: dict[str, Any]) -> None:
 # -- 4. whole-map commits -------------------------------------------------------------
 
 
-def bench_commits(location: Path | str, count: int) -> dict[str, Any]:
-    """Database.save of ``count`` pre-parsed maps, one transaction each."""
+def bench_commits(location: Path | str, count: int, round_trip_maps: int = 100) -> dict[str, Any]:
+    """Database.save of ``count`` pre-parsed maps, one transaction each; on PostgreSQL,
+    the round trips of a whole-map commit, a claim and a renewal, counted on the wire
+    over ``round_trip_maps`` more maps (through a relay: not while commits are timed)."""
     if isinstance(location, Path):
         location.parent.mkdir(parents=True, exist_ok=True)
-    copies = data.plan(count, data.FIXTURE_MAPS)
-    data.seed(location, copies)
     sqlite = isinstance(location, Path)
+    copies = data.plan(count + (0 if sqlite else round_trip_maps), data.FIXTURE_MAPS)
+    data.seed(location, copies)
+    copies, counted = copies[:count], copies[count:]
     seeded = data.database_bytes(location) if sqlite else None
     parsed = {
         m: PerfEconomyPages(**{page: PARSERS[page](response(page, data.page_bytes(page, m), m))
@@ -489,6 +493,8 @@ def bench_commits(location: Path | str, count: int) -> dict[str, Any]:
         "commits_per_second": round(count / seconds, 1),
         "ms_per_commit": round(seconds / count * 1000, 2),
     }
+    if not sqlite:
+        result["round_trips"] = count_round_trips(location, counted, parsed)
     if sqlite:
         stored = data.database_bytes(location)
         result.update({
@@ -497,6 +503,36 @@ def bench_commits(location: Path | str, count: int) -> dict[str, Any]:
             "bytes_per_map_perf_economy": round((stored - seeded) / count),
         })
     return result
+
+
+def count_round_trips(location: str, copies: list[Any], parsed: dict[int, Any]) -> dict[str, float]:
+    """Round trips per whole-map commit, per claim of 16 units and per renewal of their
+    leases, counted by a relay between this client and the server."""
+    port = int(location.rsplit(":", 1)[1].split("/")[0])
+    with roundtrips.CountingRelay(port) as relay:
+        db = Database.open(relay.url(location))
+        try:
+            def per_call(calls: list[Callable[[], Any]]) -> float:
+                before = relay.round_trips
+                for call in calls:
+                    call()
+                return round((relay.round_trips - before) / len(calls), 2)
+
+            claims: list[list[Any]] = []
+            claim = lambda: claims.append(db.claim(  # noqa: E731
+                "perf_economy", worker="bench", lease_seconds=600, max_attempts=3, limit=16,
+                parser_version=PARSER_VERSION))
+            found = {
+                "claim": per_call([claim] * 4),
+                "renewal": per_call([lambda units=units: db.renew(
+                    "perf_economy", [u.id for u in units], worker="bench", lease_seconds=600) for units in claims]),
+                "commit": per_call([lambda copy=copy: db.save(
+                    "perf_economy", copy.mapstatsid, parsed[copy.source], parser_version=PARSER_VERSION,
+                    overwrite=False, check=check_perf_economy) for copy in copies]),
+            }
+        finally:
+            db.close()
+    return found
 
 
 def print_commits(sqlite: dict[str, Any], postgresql: dict[str, Any]) -> None:
