@@ -123,7 +123,7 @@ def main() -> int:
     parser.add_argument("--memory-maps", default="200,5000",
                         help="pending maps of the small and the large memory run")
     parser.add_argument("--sqlite-maps", type=int, default=2000)
-    parser.add_argument("--process-maps", type=int, default=1000)
+    parser.add_argument("--process-maps", type=int, default=500)
     parser.add_argument("--export-maps", default="2000,20000", help="database sizes of the export runs")
     parser.add_argument("--export-formats", default="parquet,duckdb")
     parser.add_argument("--no-export-postgresql", dest="export_postgresql", action="store_false",
@@ -279,7 +279,7 @@ FIGURES: list[tuple[str, Callable[[dict], Any], str, Callable[[Any], bool] | Non
       for page in PARSERS],
     ("replay: maps/s", _dig("replay", "maps_per_second"), "-", None),
     ("replay: ms outside parsing per map", _dig("replay", "overhead_ms_per_map"), "< parse per map",
-     None),
+     lambda value: value < 0),  # replaced below by the run's own verdict
     ("memory: peak RSS growth %, large vs small",
      lambda r: None if _dig("memory", "growth")(r) is None else round(r["memory"]["growth"] * 100, 1),
      "<= 10", _at_most(10)),
@@ -318,6 +318,8 @@ def print_figures(results: dict[str, Any], previous: dict[str, Any]) -> None:
             continue
         before = pick(previous)
         verdict = "-" if met is None else "yes" if met(value) else "NO"
+        if label.startswith("replay: ms outside"):  # against this run's parse time
+            verdict = "yes" if results["replay"]["target_met"] else "NO"
         rows.append((label, _shown(value), target, verdict, "-" if before is None else _shown(before)))
     rows.append(("bench time, minutes", _shown(sum(results["section_seconds"].values()) / 60),
                  "<= 15 (make bench)", "-",

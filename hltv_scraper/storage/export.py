@@ -180,6 +180,9 @@ def snapshot(db: Sql, *, readers: int = 1) -> Iterator[list[Reader]]:
                 begin(db.connection)  # BEGIN IMMEDIATE: no commit until every reader has begun
             try:
                 for reader in opened:
+                    # reads in key order go down the tables' trees again and again: a
+                    # page cache that holds their upper levels saves a system call a page
+                    reader.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
                     # deferred: WAL mode keeps the first read's snapshot to the end
                     reader.execute("BEGIN")
                     reader.execute("SELECT count(*) FROM sqlite_master")
@@ -205,14 +208,17 @@ def snapshot(db: Sql, *, readers: int = 1) -> Iterator[list[Reader]]:
 
 def estimated_rows(reader: Reader, table: ExportTable) -> float:
     """About how many rows the table's source holds (to read the largest first)."""
-    if reader.dialect == SQLITE:
-        (rows,), = reader.execute(f"SELECT count(*) FROM {table.source}")
+    if reader.dialect == SQLITE:  # the highest rowid: one step down the table's tree
+        (rows,), = reader.execute(f"SELECT max(rowid) FROM {table.source}")
     else:
         (rows,), = reader.execute(f"SELECT reltuples FROM pg_class WHERE oid = '{table.source}'::regclass")
     return float(rows or 0)
 
 
 _BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+#: each SQLite reader's page cache (SQLite's default is 2 MB): a sixth of the system
+#: time of an ordered read of kill_matrix with it, for 16 MB of memory a reader
+SQLITE_CACHE_KB = 16_384
 
 
 def _connect(db: Sql) -> Any:
