@@ -53,7 +53,7 @@ DUCKDB_FILE = "hltv.duckdb"
 #: DuckDB's own memory while it loads batches (it writes to the file beyond that)
 DUCKDB_MEMORY = "64MB"
 #: rows per record batch read, and per row group of a Parquet file
-BATCH_ROWS = 65_536
+BATCH_ROWS = 32_768
 #: tables read and written side by side (threads, each on a connection of its own)
 READERS = 2
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

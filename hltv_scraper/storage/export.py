@@ -234,7 +234,7 @@ def _connect(db: Sql) -> Any:
 
 
 def read_batches(
-    source: Reader, table: ExportTable, selection: Selection, *, batch_rows: int = 65_536
+    source: Reader, table: ExportTable, selection: Selection, *, batch_rows: int = 32_768
 ) -> Iterator[pa.RecordBatch]:
     """The table's selected rows in key order, as record batches of :func:`arrow_schema`
     (about ``batch_rows`` rows each: PostgreSQL's driver sizes its batches in bytes)."""
