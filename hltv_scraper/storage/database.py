@@ -524,16 +524,21 @@ class Database:
         integer) surfaces as :class:`ValidationError` naming ``page``: the page did not
         say what we believed.
         """
+        committing = False
         try:
             with pipelined(self.connection):
                 begin(self.connection)
                 yield self.sql
+                committing = True
                 commit(self.connection)
         except BaseException as exc:
-            # A COMMIT that fails (disk full, I/O error) may leave the transaction
-            # open too: roll it back, or the next commit would write this half.
+            # A COMMIT that fails (disk full, I/O error, a deferred constraint) may
+            # leave the transaction open too: roll it back, or the next commit would
+            # write this half.
             if in_transaction(self.connection):
                 rollback(self.connection)
+            if committing and self.dialect != POSTGRESQL:
+                raise  # the COMMIT's own failure (pipelined, a statement's may surface there)
             if isinstance(exc, IntegrityError):
                 raise ValidationError(page, f"the database refused a row: {exc.orig}") from exc
             if isinstance(exc, DataError) or (
