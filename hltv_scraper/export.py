@@ -30,6 +30,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage.database import utc_now
 from hltv_scraper.storage.export import (
     Column,
@@ -147,7 +148,7 @@ def export_dataset(
     try:
         sink = _SINKS[file_format](staging.folder, FORMATS[file_format])
         try:
-            tables = export_tables(db.sql)
+            tables = export_tables(db.sql, STAGES.values())
             with snapshot(db.sql, readers=min(READERS, len(tables))) as readers:
                 # the largest first, each to the next reader free: they end together
                 size = {t.name: estimated_rows(readers[0], t) * len(t.columns) for t in tables}
