@@ -20,7 +20,6 @@ both are raised as SQLAlchemy's errors too.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,10 +51,6 @@ NOW_EPOCH = {
 #: Claiming units: the rows another transaction is claiming are skipped, not waited
 #: for (SQLite has one writer at a time: its write transaction is the lock).
 SKIP_LOCKED = {SQLITE: "", POSTGRESQL: "FOR UPDATE OF u SKIP LOCKED"}
-
-#: names of server-side cursors, unique in a process
-_cursors = itertools.count()
-
 
 def dialect(connection: Connection) -> str:
     return connection.dialect.name
@@ -108,17 +103,6 @@ class Sql:
         """Execute one statement through SQLAlchemy: its result object."""
         return self.connection.execute(sql(statement), dict(params or {}))
 
-    def stream(self, statement: str, params: Mapping[str, Any] | None = None, *, rows: int) -> Iterator[list[tuple]]:
-        """One query's rows, ``rows`` at a time, read as they are needed: PostgreSQL's
-        through a server-side cursor (psycopg's ordinary one holds a whole result), inside
-        the transaction the caller has begun; SQLite's cursor reads lazily anyway."""
-        cursor = self._execute("execute", statement, params or {}, server_side=self.dialect == POSTGRESQL)
-        try:
-            while batch := cursor.fetchmany(rows):
-                yield [tuple(row) for row in batch]
-        finally:
-            cursor.close()
-
     def _rows(self, cursor: Any) -> list[Row]:
         rows = self._read(cursor.fetchall)
         names = [column[0] for column in cursor.description]
@@ -132,13 +116,13 @@ class Sql:
         except self.connection.dialect.loaded_dbapi.Error as exc:
             raise _error(exc, self.connection.dialect) from exc
 
-    def _execute(self, method: str, statement: str, params: Any, *, server_side: bool = False) -> Any:
+    def _execute(self, method: str, statement: str, params: Any) -> Any:
         dialect = self.connection.dialect
         text, values = _compiled(statement, dialect)
         if values is not None:  # a positional style: the values in the statement's order
             params = list(map(values, params)) if method == "executemany" else values(params)
         driver = self.connection.connection.driver_connection
-        cursor = driver.cursor(name=f"stream_{next(_cursors)}") if server_side else driver.cursor()
+        cursor = driver.cursor()
         try:
             getattr(cursor, method)(text, params)
         except dialect.loaded_dbapi.Error as exc:
