@@ -6,16 +6,16 @@ the round's winner), ``rounds`` (one row per round of the round history, in its 
 half, sides, pistol, score before it and both teams' economy), ``kill_pairs`` (one row
 per ordered pair of opponents and kill matrix: both directions) and ``match_ranks`` (each
 team of a match with its world rank on the match's day). Every per-map table carries the
-map's ``mapstatsid``. A table or a view is one SQL statement and its columns (:class:`ExportTable`): the database
-computes the joins, nothing is worked out row by row in Python.
+map's ``mapstatsid``. A table or a view is one SQL statement and its columns
+(:class:`ExportTable`): the database computes the joins, nothing is worked out row by
+row in Python.
 
 Each statement is read through an ADBC driver (``adbc-driver-sqlite``,
 ``adbc-driver-postgresql``), which turns the database's rows into Arrow record batches
 in compiled code (PostgreSQL's through ``COPY ... TO STDOUT`` in its binary form), one
-streamed query per table, read in one ordered pass: memory holds one batch, however
-large the database, and a view with windows over whole maps (``rounds``) computes them
-once. The
-batches are then given the export's types in Arrow (0/1 flags as booleans, ISO-8601
+streamed query per table, in one ordered pass: memory holds one batch, however large
+the database, and a view with windows over whole maps (``rounds``) computes them once.
+The batches are then given the export's types in Arrow (0/1 flags as booleans, ISO-8601
 text as UTC timestamps). Read them inside :func:`snapshot` and every file of one export
 shows the same moment, while crawls go on writing.
 
