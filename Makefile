@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= data/demo
 
-.PHONY: install browser postgres demo test test-fast bench scrapyd clean
+.PHONY: install browser postgres demo test test-fast bench bench-quick bench-large scrapyd clean
 
 install: $(STAMP)
 
@@ -36,8 +36,17 @@ test: install browser postgres
 test-fast: install postgres
 	$(BIN)/python -m pytest -q -n 2 -m "not slow"
 
+# Every section within 15 minutes on 2 cores; each figure beside its target and the
+# previous run's (bench-results.json). bench-quick: parse, commits, export at small sizes
+# (~3 minutes); bench-large: the 100,000-map export alone (~10 minutes).
 bench: install
 	$(BIN)/python tools/bench.py
+
+bench-quick: install
+	$(BIN)/python tools/bench.py --quick
+
+bench-large: install
+	$(BIN)/python tools/bench.py --only export-large
 
 # scrapyd on 127.0.0.1:6800 with basic auth (SCRAPYD_USERNAME / SCRAPYD_PASSWORD from the
 # environment), the project deployed to it. Stop it with deploy/scrapyd.sh stop.

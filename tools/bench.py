@@ -1,6 +1,6 @@
 """`make bench`: how fast and how lean the core job is, measured in one run.
 
-    python tools/bench.py [--only parse,replay,memory,sqlite] [--json bench-results.json]
+    python tools/bench.py [--quick] [--large-export] [--only parse,sqlite,export] [--json bench-results.json]
 
 1. parse   Parse cost per page (performance, economy, map stats of map 219128, ~6 MB
            each) against the floor of merely building an lxml tree of the same bytes,
@@ -18,10 +18,20 @@
            SQLite) against a local server that answers after 200 ms.
 6. processes  An offline re-parse by 1 and by 2 processes sharing one SQLite file.
 7. export  `scrapy export` to Parquet and to DuckDB of databases of --export-maps maps
-           (make demo's ten maps copied over; built first if missing): time and peak
-           RSS, which must stay flat in the size of the database (tools/bench_export.py).
+           (make demo's ten maps copied over; built first if missing), from SQLite and
+           from PostgreSQL, each against its floor measured in the same run (the sqlite3
+           shell's CSV dump of the same tables; COPY TO STDOUT): time, the multiple of
+           the floor, peak RSS, which must stay flat in the size of the database
+           (tools/bench_export.py).
 8. progress  What the progress line's pending counts cost per 60 s interval on
            --progress-maps complete maps, SQLite and PostgreSQL (tools/_bench_progress.py).
+9. export-large  The export of --large-export-maps (100,000) maps, the CS2 era, against
+           the floor: only with --large-export (it takes ~10 minutes of its own).
+
+`make bench` runs sections 1-8 (within 15 minutes on 2 cores); `make bench-quick`
+(--quick) runs parse, the commits and the export at small sizes, within 3 minutes.
+At the end each figure is printed beside its target and the previous run's figure,
+read from the JSON file before it is written anew.
 
 Prints a table and writes the same figures to the JSON file. Not part of `make test`.
 """
@@ -65,6 +75,7 @@ from hltv_scraper.validation import check_perf_economy  # noqa: E402
 from tests.support.postgres import PostgresServer  # noqa: E402
 from tools import _bench_data as data  # noqa: E402
 from tools import _bench_progress as progress  # noqa: E402
+from tools import _bench_roundtrips as roundtrips  # noqa: E402
 from tools import _bench_several as several  # noqa: E402
 from tools import bench_export as export_bench  # noqa: E402
 from tools._bench_several import table as _table  # noqa: E402
@@ -90,70 +101,238 @@ except (OSError, AttributeError):
     _LIBC = None
 
 
+SECTIONS = ("parse", "replay", "memory", "sqlite", "several", "processes", "export", "progress", "export-large")
+#: what `make bench` runs: every section but the 100,000-map export (--large-export)
+DEFAULT_SECTIONS = SECTIONS[:-1]
+#: `make bench-quick`: parse, commits and export at small sizes, within 3 minutes
+QUICK = {"only": "parse,sqlite,export", "repeat": 3, "sqlite_maps": 500, "export_maps": "2000",
+         "export_postgresql": False}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="parse,replay,memory,sqlite,several,processes,export,progress",
-                        help="comma-separated sections to run (default: all)")
-    parser.add_argument("--json", default=str(ROOT / "bench-results.json"), help="where the figures go")
+    parser.add_argument("--only", default=",".join(DEFAULT_SECTIONS),
+                        help="comma-separated sections to run (default: all but export-large)")
+    parser.add_argument("--quick", action="store_true",
+                        help="parse, commits and export at small sizes (make bench-quick, ~3 minutes)")
+    parser.add_argument("--large-export", action="store_true",
+                        help="also the export of --large-export-maps maps (section export-large, ~10 minutes)")
+    parser.add_argument("--json", default=str(ROOT / "bench-results.json"),
+                        help="where the figures go (the previous run's are read from it first)")
     parser.add_argument("--repeat", type=int, default=7, help="parse timings per page (median taken)")
     parser.add_argument("--replay-maps", type=int, default=2000)
-    parser.add_argument("--memory-maps", default="200,20000",
+    parser.add_argument("--memory-maps", default="200,5000",
                         help="pending maps of the small and the large memory run")
     parser.add_argument("--sqlite-maps", type=int, default=2000)
-    parser.add_argument("--process-maps", type=int, default=1000)
-    parser.add_argument("--export-maps", default="2000,100000", help="database sizes of the export runs")
+    parser.add_argument("--process-maps", type=int, default=500)
+    parser.add_argument("--export-maps", default="2000,20000", help="database sizes of the export runs")
     parser.add_argument("--export-formats", default="parquet,duckdb")
+    parser.add_argument("--no-export-postgresql", dest="export_postgresql", action="store_false",
+                        help="export from SQLite only")
+    parser.add_argument("--large-export-maps", type=int, default=100_000)
     parser.add_argument("--progress-maps", type=int, default=200_000)
     args = parser.parse_args()
+    if args.quick:
+        for name, value in QUICK.items():
+            setattr(args, name, value)
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
-    unknown = sections - {"parse", "replay", "memory", "sqlite", "several", "processes", "export", "progress"}
+    if args.large_export:
+        sections.add("export-large")
+    unknown = sections - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}")
 
-    results: dict[str, Any] = {"environment": environment()}
+    previous_file = Path(args.json)
+    previous = json.loads(previous_file.read_text()) if previous_file.exists() else {}
+    results: dict[str, Any] = {"environment": environment(), "section_seconds": {}}
     print(f"hltv-scraper bench: {describe(results['environment'])}\n", flush=True)
+    timer = _SectionTimer(results["section_seconds"])
     with tempfile.TemporaryDirectory(prefix="hltv-bench-") as tmp:
         work = Path(tmp)
         if "parse" in sections:
-            results["parse"] = bench_parse(args.repeat)
+            with timer("parse"):
+                results["parse"] = bench_parse(args.repeat)
             print_parse(results["parse"])
         if "replay" in sections:
-            results["replay"] = bench_replay(work / "replay", args.replay_maps)
+            with timer("replay"):
+                results["replay"] = bench_replay(work / "replay", args.replay_maps)
             print_replay(results["replay"])
         if "memory" in sections:
             counts = [int(n) for n in args.memory_maps.split(",")]
-            results["memory"] = bench_memory(work / "memory", counts)
+            with timer("memory"):
+                results["memory"] = bench_memory(work / "memory", counts)
             print_memory(results["memory"])
-        postgres = PostgresServer().start() if sections & {"sqlite", "several", "progress"} else None
+        wanted_postgres = sections & {"sqlite", "several", "progress"} or (
+            args.export_postgresql and sections & {"export", "export-large"})
+        postgres = PostgresServer().start() if wanted_postgres else None
         try:
             if "sqlite" in sections:
-                results["sqlite"] = bench_commits(work / "sqlite.sqlite3", args.sqlite_maps)
-                results["postgresql"] = bench_commits(postgres.new_database(), args.sqlite_maps)
+                with timer("sqlite"):
+                    results["sqlite"] = bench_commits(work / "sqlite.sqlite3", args.sqlite_maps)
+                    results["postgresql"] = bench_commits(postgres.new_database(), args.sqlite_maps)
                 print_commits(results["sqlite"], results["postgresql"])
             if "several" in sections:
-                results["several"] = several.bench_several(work / "several", postgres)
+                with timer("several"):
+                    results["several"] = several.bench_several(work / "several", postgres)
                 several.print_several(results["several"])
             if "progress" in sections:
-                results["progress"] = [
-                    progress.bench_progress(work / "progress.sqlite3", args.progress_maps),
-                    progress.bench_progress(postgres.new_database(), args.progress_maps),
-                ]
+                with timer("progress"):
+                    results["progress"] = [
+                        progress.bench_progress(work / "progress.sqlite3", args.progress_maps),
+                        progress.bench_progress(postgres.new_database(), args.progress_maps),
+                    ]
                 progress.print_progress(results["progress"])
+            if "processes" in sections:
+                with timer("processes"):
+                    results["processes"] = several.bench_processes(work / "processes", args.process_maps)
+                several.print_processes(results["processes"])
+            export_server = postgres if args.export_postgresql else None
+            if "export" in sections:
+                print("\n8. Export: time against the floor (same run), and peak RSS, by database size", flush=True)
+                with timer("export"):
+                    results["export"] = export_bench.bench_export(
+                        demo_database(), work / "export", [int(n) for n in args.export_maps.split(",")],
+                        args.export_formats.split(","), export_server,
+                    )
+            if "export-large" in sections:
+                print(f"\n9. Export of {args.large_export_maps:,} maps (the CS2 era): time against the floor, "
+                      "peak RSS", flush=True)
+                with timer("export-large"):
+                    results["export_large"] = export_bench.bench_export(
+                        demo_database(), work / "export-large", [args.large_export_maps],
+                        args.export_formats.split(","), None,
+                    )
         finally:
             if postgres is not None:
                 postgres.stop()
-        if "processes" in sections:
-            results["processes"] = several.bench_processes(work / "processes", args.process_maps)
-            several.print_processes(results["processes"])
-        if "export" in sections:
-            print("\nExport: time and peak RSS by database size", flush=True)
-            results["export"] = export_bench.bench_export(
-                demo_database(), work / "export", [int(n) for n in args.export_maps.split(",")],
-                args.export_formats.split(","),
-            )
+    print_figures(results, previous)
     Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nfigures written to {args.json}")
+    print(f"\nfigures written to {args.json} ({sum(results['section_seconds'].values()) / 60:.1f} minutes)")
     return 0
+
+
+class _SectionTimer:
+    """How long each section took, bench data included (``section_seconds``)."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+
+    def __call__(self, name: str) -> Any:
+        timer = self
+
+        class _Timing:
+            def __enter__(self) -> None:
+                self.started = time.perf_counter()
+
+            def __exit__(self, *exc: Any) -> None:
+                timer.seconds[name] = round(time.perf_counter() - self.started, 1)
+
+        return _Timing()
+
+
+# -- the figures against their targets ------------------------------------------------
+
+
+def _export_figure(key: str, database: str, file_format: str, field: str) -> Callable[[dict], Any]:
+    """The figure ``field`` of the largest export of ``file_format`` from ``database``."""
+
+    def pick(results: dict) -> Any:
+        runs = [r for r in results.get(key) or [] if r.get("database", "SQLite") == database
+                and r["format"] == file_format]
+        return max(runs, key=lambda r: r["maps"]).get(field) if runs else None
+
+    return pick
+
+
+def _dig(*path: Any) -> Callable[[dict], Any]:
+    def pick(results: dict) -> Any:
+        value: Any = results
+        for step in path:
+            if isinstance(value, dict):
+                value = value.get(step)
+            elif isinstance(value, list) and isinstance(step, int) and step < len(value):
+                value = value[step]
+            else:
+                return None
+        return value
+
+    return pick
+
+
+def _commit_share(results: dict) -> Any:
+    sqlite, postgresql = results.get("sqlite"), results.get("postgresql")
+    if not sqlite or not postgresql:
+        return None
+    return round(postgresql["commits_per_second"] / sqlite["commits_per_second"], 2)
+
+
+def _at_most(bound: float) -> Callable[[Any], bool]:
+    return lambda value: value <= bound
+
+
+def _at_least(bound: float) -> Callable[[Any], bool]:
+    return lambda value: value >= bound
+
+
+#: (figure, how it is read from the results, target as shown, whether it is met)
+FIGURES: list[tuple[str, Callable[[dict], Any], str, Callable[[Any], bool] | None]] = [
+    *[(f"parse {page}: x lxml floor", _dig("parse", page, "ratio"), "<= 0.2x", _at_most(0.2))
+      for page in PARSERS],
+    ("replay: maps/s", _dig("replay", "maps_per_second"), "-", None),
+    ("replay: ms outside parsing per map", _dig("replay", "overhead_ms_per_map"), "< parse per map",
+     lambda value: value < 0),  # replaced below by the run's own verdict
+    ("memory: peak RSS growth %, large vs small",
+     lambda r: None if _dig("memory", "growth")(r) is None else round(r["memory"]["growth"] * 100, 1),
+     "<= 10", _at_most(10)),
+    ("commits/s SQLite", _dig("sqlite", "commits_per_second"), "-", None),
+    ("commits/s PostgreSQL", _dig("postgresql", "commits_per_second"), "-", None),
+    ("PostgreSQL commits vs SQLite's", _commit_share, ">= 0.5x", _at_least(0.5)),
+    ("round trips per whole-map commit", _dig("postgresql", "round_trips", "commit"), "<= 3", _at_most(3)),
+    ("round trips per claim", _dig("postgresql", "round_trips", "claim"), "<= 3", _at_most(3)),
+    ("round trips per renewal", _dig("postgresql", "round_trips", "renewal"), "<= 3", _at_most(3)),
+    ("4 crawls vs 1, PostgreSQL", lambda r: next((x["speedup"] for x in _dig("several", "runs")(r) or []
+                                                   if x["backend"] == "postgresql" and x["crawls"] == 4), None),
+     "-", None),
+    ("2 processes vs 1, SQLite re-parse", _dig("processes", "speedup"), "-", None),
+    *[(f"export {db} {fmt} x floor{' (largest)' if key == 'export' else ' (100k maps)'}",
+       _export_figure(key, db, fmt, "ratio"), f"<= {export_bench.TARGET_RATIO[fmt]:.0f}x",
+       _at_most(export_bench.TARGET_RATIO[fmt]))
+      for key in ("export", "export_large") for db in ("SQLite", "PostgreSQL") for fmt in ("parquet", "duckdb")],
+    *[(f"export {fmt} peak RSS MB{' (100k maps)' if key == 'export_large' else ''}",
+       _export_figure(key, "SQLite", fmt, "peak_rss_mb"), f"< {export_bench.TARGET_PEAK_RSS_MB}",
+       _at_most(export_bench.TARGET_PEAK_RSS_MB))
+      for key in ("export", "export_large") for fmt in ("parquet", "duckdb")],
+    *[(f"progress {n}: worst s per 60 s interval", _dig("progress", i, "worst_interval_s"), "<= 0.6 s",
+       _at_most(0.6)) for i, n in enumerate(("SQLite", "PostgreSQL"))],
+]
+
+
+def print_figures(results: dict[str, Any], previous: dict[str, Any]) -> None:
+    """Each figure of this run beside its target and the previous run's figure."""
+    when = (previous.get("environment") or {}).get("when", "none")
+    print(f"\nFigures against their targets (previous run: {when}; absolute times depend on the load "
+          "on the machine, ratios measured in one run far less)")
+    rows = [("figure", "this run", "target", "met", "previous run")]
+    for label, pick, target, met in FIGURES:
+        value = pick(results)
+        if value is None:
+            continue
+        before = pick(previous)
+        verdict = "-" if met is None else "yes" if met(value) else "NO"
+        if label.startswith("replay: ms outside"):  # against this run's parse time
+            verdict = "yes" if results["replay"]["target_met"] else "NO"
+        rows.append((label, _shown(value), target, verdict, "-" if before is None else _shown(before)))
+    rows.append(("bench time, minutes", _shown(sum(results["section_seconds"].values()) / 60),
+                 "<= 15 (make bench)", "-",
+                 _shown(sum((previous.get("section_seconds") or {}).values()) / 60)
+                 if previous.get("section_seconds") else "-"))
+    _table(rows)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def demo_database() -> Path:
@@ -454,13 +633,16 @@ def print_memory(r: dict[str, Any]) -> None:
 # -- 4. whole-map commits -------------------------------------------------------------
 
 
-def bench_commits(location: Path | str, count: int) -> dict[str, Any]:
-    """Database.save of ``count`` pre-parsed maps, one transaction each."""
+def bench_commits(location: Path | str, count: int, round_trip_maps: int = 100) -> dict[str, Any]:
+    """Database.save of ``count`` pre-parsed maps, one transaction each; on PostgreSQL,
+    the round trips of a whole-map commit, a claim and a renewal, counted on the wire
+    over ``round_trip_maps`` more maps (through a relay: not while commits are timed)."""
     if isinstance(location, Path):
         location.parent.mkdir(parents=True, exist_ok=True)
-    copies = data.plan(count, data.FIXTURE_MAPS)
-    data.seed(location, copies)
     sqlite = isinstance(location, Path)
+    copies = data.plan(count + (0 if sqlite else round_trip_maps), data.FIXTURE_MAPS)
+    data.seed(location, copies)
+    copies, counted = copies[:count], copies[count:]
     seeded = data.database_bytes(location) if sqlite else None
     parsed = {
         m: PerfEconomyPages(**{page: PARSERS[page](response(page, data.page_bytes(page, m), m))
@@ -490,6 +672,8 @@ def bench_commits(location: Path | str, count: int) -> dict[str, Any]:
         "commits_per_second": round(count / seconds, 1),
         "ms_per_commit": round(seconds / count * 1000, 2),
     }
+    if not sqlite:
+        result["round_trips"] = count_round_trips(location, counted, parsed)
     if sqlite:
         stored = data.database_bytes(location)
         result.update({
@@ -498,6 +682,36 @@ def bench_commits(location: Path | str, count: int) -> dict[str, Any]:
             "bytes_per_map_perf_economy": round((stored - seeded) / count),
         })
     return result
+
+
+def count_round_trips(location: str, copies: list[Any], parsed: dict[int, Any]) -> dict[str, float]:
+    """Round trips per whole-map commit, per claim of 16 units and per renewal of their
+    leases, counted by a relay between this client and the server."""
+    port = int(location.rsplit(":", 1)[1].split("/")[0])
+    with roundtrips.CountingRelay(port) as relay:
+        db = Database.open(relay.url(location))
+        try:
+            def per_call(calls: list[Callable[[], Any]]) -> float:
+                before = relay.round_trips
+                for call in calls:
+                    call()
+                return round((relay.round_trips - before) / len(calls), 2)
+
+            claims: list[list[Any]] = []
+            claim = lambda: claims.append(db.claim(  # noqa: E731
+                "perf_economy", worker="bench", lease_seconds=600, max_attempts=3, limit=16,
+                parser_version=PARSER_VERSION))
+            found = {
+                "claim": per_call([claim] * 4),
+                "renewal": per_call([lambda units=units: db.renew(
+                    "perf_economy", [u.id for u in units], worker="bench", lease_seconds=600) for units in claims]),
+                "commit": per_call([lambda copy=copy: db.save(
+                    "perf_economy", copy.mapstatsid, parsed[copy.source], parser_version=PARSER_VERSION,
+                    overwrite=False, check=check_perf_economy) for copy in copies]),
+            }
+        finally:
+            db.close()
+    return found
 
 
 def print_commits(sqlite: dict[str, Any], postgresql: dict[str, Any]) -> None:
@@ -511,6 +725,12 @@ def print_commits(sqlite: dict[str, Any], postgresql: dict[str, Any]) -> None:
           f"+ perf_economy {sqlite['bytes_per_map_perf_economy'] / 1024:.1f} KB, "
           f"total {sqlite['bytes_per_map_total'] / 1024:.1f} KB")
     print("   (the PostgreSQL server is the suite's throwaway one: fsync and synchronous_commit off)")
+    trips = postgresql.get("round_trips")
+    if trips:
+        print(f"   PostgreSQL round trips, counted on the wire: {trips['commit']:.1f} per whole-map commit, "
+              f"{trips['claim']:.1f} per claim of 16 units, {trips['renewal']:.1f} per renewal (target: <= 3 each)")
+        print(f"   PostgreSQL commits at {postgresql['commits_per_second'] / sqlite['commits_per_second']:.2f}x "
+              "SQLite's rate (target: >= 0.5x)")
 
 
 if __name__ == "__main__":

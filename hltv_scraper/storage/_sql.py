@@ -10,12 +10,18 @@ the same for both databases. The statement itself goes straight to the driver's
 cursor: SQLAlchemy's per-execution machinery cost more than SQLite's own work on a
 map's write, a third of the whole-map commits per second. :meth:`Sql.result` gives
 SQLAlchemy's result object where that is wanted (streaming reads, tests).
+
+On PostgreSQL a transaction's statements go out in psycopg's pipeline mode
+(:func:`pipelined`): the client waits for the server only where it reads a result, so a
+whole map's write (a dozen statements) costs three round trips, not one per statement.
+A statement's error may then surface where a later result is read, or at the commit:
+both are raised as SQLAlchemy's errors too.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -45,10 +51,6 @@ NOW_EPOCH = {
 #: Claiming units: the rows another transaction is claiming are skipped, not waited
 #: for (SQLite has one writer at a time: its write transaction is the lock).
 SKIP_LOCKED = {SQLITE: "", POSTGRESQL: "FOR UPDATE OF u SKIP LOCKED"}
-
-#: names of server-side cursors, unique in a process
-_cursors = itertools.count()
-
 
 def dialect(connection: Connection) -> str:
     return connection.dialect.name
@@ -84,41 +86,68 @@ class Sql:
         return found[0] if found else None
 
     def all(self, statement: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        cursor = self.run(statement, params)
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return self._rows(self.run(statement, params))
+
+    def all_of(self, *queries: tuple[str, Mapping[str, Any]]) -> list[list[Row]]:
+        """The rows of each query. Every query is sent before any result is read: in a
+        pipeline (PostgreSQL) they travel together, one round trip for all."""
+        cursors = [self.run(statement, params) for statement, params in queries]
+        return [self._rows(cursor) for cursor in cursors]
 
     def value(self, statement: str, params: Mapping[str, Any] | None = None) -> Any:
-        row = self.run(statement, params).fetchone()
+        cursor = self.run(statement, params)
+        row = self._read(cursor.fetchone)
         return None if row is None else row[0]
 
     def result(self, statement: str, params: Mapping[str, Any] | None = None) -> CursorResult:
         """Execute one statement through SQLAlchemy: its result object."""
         return self.connection.execute(sql(statement), dict(params or {}))
 
-    def stream(self, statement: str, params: Mapping[str, Any] | None = None, *, rows: int) -> Iterator[list[tuple]]:
-        """One query's rows, ``rows`` at a time, read as they are needed: PostgreSQL's
-        through a server-side cursor (psycopg's ordinary one holds a whole result), inside
-        the transaction the caller has begun; SQLite's cursor reads lazily anyway."""
-        cursor = self._execute("execute", statement, params or {}, server_side=self.dialect == POSTGRESQL)
-        try:
-            while batch := cursor.fetchmany(rows):
-                yield [tuple(row) for row in batch]
-        finally:
-            cursor.close()
+    def _rows(self, cursor: Any) -> list[Row]:
+        rows = self._read(cursor.fetchall)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row)) for row in rows]
 
-    def _execute(self, method: str, statement: str, params: Any, *, server_side: bool = False) -> Any:
+    def _read(self, fetch: Callable[[], Any]) -> Any:
+        """A cursor's result; in a pipeline, an error of any statement sent before it
+        surfaces here: as SQLAlchemy's error, like one raised when it was sent."""
+        try:
+            return fetch()
+        except self.connection.dialect.loaded_dbapi.Error as exc:
+            raise _error(exc, self.connection.dialect) from exc
+
+    def _execute(self, method: str, statement: str, params: Any) -> Any:
         dialect = self.connection.dialect
         text, values = _compiled(statement, dialect)
         if values is not None:  # a positional style: the values in the statement's order
             params = list(map(values, params)) if method == "executemany" else values(params)
         driver = self.connection.connection.driver_connection
-        cursor = driver.cursor(name=f"stream_{next(_cursors)}") if server_side else driver.cursor()
+        cursor = driver.cursor()
         try:
             getattr(cursor, method)(text, params)
         except dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(text, params, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
         return cursor
+
+
+@contextmanager
+def pipelined(connection: Connection) -> Iterator[None]:
+    """Inside, PostgreSQL statements are sent without waiting for their results (psycopg's
+    pipeline mode): the client waits only where it reads one, and at the end. Nothing
+    changes on SQLite, where every statement is a call into the same process."""
+    if dialect(connection) != POSTGRESQL:
+        yield
+        return
+    dialect_ = connection.dialect
+    try:
+        with connection.connection.driver_connection.pipeline():
+            yield
+    except dialect_.loaded_dbapi.Error as exc:  # a statement's error, surfacing at the end
+        raise _error(exc, dialect_) from exc
+
+
+def _error(exc: Exception, dialect: Dialect) -> DBAPIError:
+    return DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, dialect=dialect)
 
 
 def listed(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:

@@ -42,7 +42,7 @@ from hltv_scraper.storage._schema import (
     rollback,
     schema_version,
 )
-from hltv_scraper.storage._sql import Row, Sql, Stamp, listed
+from hltv_scraper.storage._sql import Row, Sql, Stamp, listed, pipelined
 from hltv_scraper.storage.results import known_match_ids
 from hltv_scraper.storage.stages import Check, StoredStage, UnitTable
 
@@ -572,16 +572,29 @@ class Database:
     def transaction(self, *, page: str = "unit") -> Iterator[Sql]:
         """``BEGIN`` ... ``COMMIT``, rolled back on any exception.
 
+        On PostgreSQL the statements go out pipelined (``_sql.pipelined``): the client
+        waits only where it reads a result, and for the commit. A statement's error may
+        then surface at a later read or at the commit, and is handled the same.
+
         A row the schema refuses (a constraint, a number too large for a 64-bit
         integer) surfaces as :class:`ValidationError` naming ``page``: the page did not
         say what we believed.
         """
-        begin(self.connection)
+        committing = False
         try:
-            yield self.sql
+            with pipelined(self.connection):
+                begin(self.connection)
+                yield self.sql
+                committing = True
+                commit(self.connection)
         except BaseException as exc:
+            # A COMMIT that fails (disk full, I/O error, a deferred constraint) may
+            # leave the transaction open too: roll it back, or the next commit would
+            # write this half.
             if in_transaction(self.connection):
                 rollback(self.connection)
+            if committing and self.dialect != POSTGRESQL:
+                raise  # the COMMIT's own failure (pipelined, a statement's may surface there)
             if isinstance(exc, IntegrityError):
                 raise ValidationError(page, f"the database refused a row: {exc.orig}") from exc
             if isinstance(exc, DataError) or (
@@ -590,14 +603,6 @@ class Database:
                 raise ValidationError(page, f"a number too large to store: {exc.orig}") from exc
             if isinstance(exc, OverflowError):
                 raise ValidationError(page, f"a number too large to store: {exc}") from exc
-            raise
-        try:
-            commit(self.connection)
-        except BaseException:
-            # A COMMIT that fails (disk full, I/O error) may leave the transaction
-            # open: roll it back, or the next commit would write this half too.
-            if in_transaction(self.connection):
-                rollback(self.connection)
             raise
 
     def _units(self, db: Sql, rows: UnitTable, ids: list[int]) -> list[Unit]:

@@ -1,4 +1,4 @@
-"""Reading the dataset out for ``scrapy export``: each table and the analysis views, in batches.
+"""Reading the dataset out for ``scrapy export``: each table and the analysis views, as Arrow.
 
 The views are ``player_maps`` (one row per player and map), ``economy_rounds`` (one row
 per round of the economy page, both teams side by side in the match's team order, with
@@ -6,15 +6,17 @@ the round's winner), ``rounds`` (one row per round of the round history, in its 
 half, sides, pistol, score before it and both teams' economy), ``kill_pairs`` (one row
 per ordered pair of opponents and kill matrix: both directions) and ``match_ranks`` (each
 team of a match with its world rank on the match's day). Every per-map table carries the
-map's ``mapstatsid``.
+map's ``mapstatsid``. A table or a view is one SQL statement and its columns
+(:class:`ExportTable`): the database computes the joins, nothing is worked out row by
+row in Python.
 
-Batches follow the primary key (``WHERE key > last ORDER BY key LIMIT n``) rather than
-one long cursor: psycopg's ordinary cursor holds a whole result in memory, and keyset
-pages read through the key's index the same way on SQLite and PostgreSQL, so memory
-stays flat however large the database is. A view that is one statement with windows
-over whole maps (``rounds``) is read in one ordered pass instead, streamed in batches
-(a server-side cursor on PostgreSQL): keyset pages would compute its windows again from
-each page to the end. Read them inside :func:`snapshot` and every file of one export
+Each statement is read through an ADBC driver (``adbc-driver-sqlite``,
+``adbc-driver-postgresql``), which turns the database's rows into Arrow record batches
+in compiled code (PostgreSQL's through ``COPY ... TO STDOUT`` in its binary form), one
+streamed query per table, in one ordered pass: memory holds one batch, however large
+the database, and a view with windows over whole maps (``rounds``) computes them once.
+The batches are then given the export's types in Arrow (0/1 flags as booleans, ISO-8601
+text as UTC timestamps). Read them inside :func:`snapshot` and every file of one export
 shows the same moment, while crawls go on writing.
 
 What a column holds (an integer, a real, text, a 0/1 flag, a timestamp) is read from the
@@ -23,19 +25,25 @@ schema itself, so a column a later migration adds is exported without a change h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import Float, Integer, Numeric
 
-from hltv_scraper.storage._schema import begin_read, in_transaction, rollback
+from hltv_scraper.storage._schema import begin, rollback
+from hltv_scraper.storage._sql import POSTGRESQL, SQLITE, sql
 from hltv_scraper.storage.stages import OF_MAP, OF_MATCH, OF_SNAPSHOT
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    import pyarrow as pa
 
     from hltv_scraper.storage._sql import Sql
     from hltv_scraper.storage.stages import StoredStage
@@ -73,7 +81,8 @@ class Column:
 class ExportTable:
     name: str
     columns: tuple[Column, ...]
-    #: the columns batches are ordered and paged by: the source table's primary key
+    #: what rows are ordered by: the source table's primary key (columns of ``t``; a
+    #: name with a dot is an expression of its own, e.g. ``d.direction``)
     key: tuple[str, ...]
     #: whether a row belongs to a map or to a match
     unit: str
@@ -83,6 +92,8 @@ class ExportTable:
     #: as ``t``: it yields ``columns`` by name, the ``key`` and an ``updated_at`` (the
     #: latest change of the rows it is made of)
     statement: str = ""
+    #: the stored table whose size tells the view's (to read the largest first)
+    sized_by: str = ""
     #: aliases whose ``updated_at`` makes a row changed
     changed_by: tuple[str, ...] = ("t",)
     #: whether rows read need the map (``mp``) and the match (``m``) joined
@@ -92,18 +103,14 @@ class ExportTable:
     joins: str = ""
     #: a condition every row read meets
     condition: str = ""
-    #: what is selected, when it is not ``columns``; ``expand`` turns each row of it into
-    #: rows of ``columns``
-    selected: tuple[Column, ...] = ()
-    expand: Callable[[tuple], tuple[tuple, ...]] | None = None
 
     def __post_init__(self) -> None:
         if self.statement:
             object.__setattr__(self, "source", f"({self.statement})")
         if not self.source:
             object.__setattr__(self, "source", self.name)
-        if not self.selected:
-            object.__setattr__(self, "selected", self.columns)
+        if not self.sized_by:
+            object.__setattr__(self, "sized_by", self.source)
 
     @property
     def column_names(self) -> list[str]:
@@ -162,46 +169,172 @@ def export_tables(db: Sql, stages: Iterable[StoredStage]) -> list[ExportTable]:
     return tables
 
 
+class Reader:
+    """One ADBC connection to the export's database, inside a read-only transaction."""
+
+    def __init__(self, connection: Any, dialect: str) -> None:
+        self.connection, self.dialect = connection, dialect
+
+    def execute(self, statement: str) -> list[tuple]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(statement)
+            return cursor.fetchall() if cursor.description else []
+
+
 @contextmanager
-def snapshot(db: Sql) -> Iterator[None]:
-    """Reads inside see the database as it was at their first query."""
-    begin_read(db.connection)
+def snapshot(db: Sql, *, readers: int = 1) -> Iterator[list[Reader]]:
+    """``readers`` connections that all see the database as it was at one moment, while
+    crawls go on writing: tables can be read side by side, on as many cores.
+
+    On SQLite each reader's snapshot starts while the write lock is held for a moment
+    (so no commit falls between two of them); on PostgreSQL the first reader's snapshot
+    is imported by the others (``SET TRANSACTION SNAPSHOT``, as ``pg_dump -j`` does).
+    """
+    opened: list[Reader] = []
     try:
-        yield
+        for _ in range(readers):
+            opened.append(Reader(_connect(db), db.dialect))
+        if db.dialect == SQLITE:
+            holding = readers > 1
+            if holding:
+                begin(db.connection)  # BEGIN IMMEDIATE: no commit until every reader has begun
+            try:
+                for reader in opened:
+                    # reads in key order go down the tables' trees again and again: a
+                    # page cache that holds their upper levels saves a system call a page
+                    reader.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+                    # deferred: WAL mode keeps the first read's snapshot to the end
+                    reader.execute("BEGIN")
+                    reader.execute("SELECT count(*) FROM sqlite_master")
+            finally:
+                if holding:
+                    rollback(db.connection)
+        else:
+            first, *others = opened
+            first.execute(_BEGIN_READ)
+            (moment,), = first.execute("SELECT pg_export_snapshot()")
+            for reader in others:
+                reader.execute(_BEGIN_READ)
+                reader.execute(f"SET TRANSACTION SNAPSHOT '{moment}'")
+        yield opened
     finally:
-        if in_transaction(db.connection):
-            rollback(db.connection)
+        for reader in opened:
+            try:
+                reader.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - a connection that broke has nothing to end
+                pass
+            reader.connection.close()
+
+
+def estimated_rows(reader: Reader, table: ExportTable) -> float:
+    """About how many rows the table's source holds (a view's: the stored table it is
+    sized by), to read the largest first."""
+    if reader.dialect == SQLITE:  # the highest rowid: one step down the table's tree
+        (rows,), = reader.execute(f"SELECT max(rowid) FROM {table.sized_by}")
+    else:
+        (rows,), = reader.execute(f"SELECT reltuples FROM pg_class WHERE oid = '{table.sized_by}'::regclass")
+    return float(rows or 0)
+
+
+_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+#: each SQLite reader's page cache (SQLite's default is 2 MB): a sixth of the system
+#: time of an ordered read of kill_matrix with it, for 16 MB of memory a reader
+SQLITE_CACHE_KB = 16_384
+
+
+def _connect(db: Sql) -> Any:
+    url = db.connection.engine.url
+    if db.dialect == SQLITE:
+        import adbc_driver_sqlite.dbapi as driver
+
+        # a URI filename, read-only: the export writes nothing to the crawl's database
+        return driver.connect(f"{Path(url.database).resolve().as_uri()}?mode=ro", autocommit=True)
+    import adbc_driver_postgresql.dbapi as driver
+
+    return driver.connect(url.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True)
 
 
 def read_batches(
-    db: Sql, table: ExportTable, selection: Selection, *, batch_rows: int = 10_000
-) -> Iterator[list[tuple]]:
-    """The table's selected rows, in key order, ``batch_rows`` at a time (as tuples of
-    ``table.columns``, values as stored)."""
-    if table.statement:
-        # windows over whole maps: keyset pages would compute them again from the page's
-        # key to the end, page after page; one ordered pass reads them once
-        yield from db.stream(_statement(table, selection, paged=False), selection.params, rows=batch_rows)
-        return
-    names = [column.name for column in table.selected]
-    key_at = [names.index(column) for column in table.key]
-    expand = table.expand
-    after: list[Any] | None = None
-    while True:
-        params = {**selection.params, "batch": batch_rows}
-        if after is not None:
-            params.update({f"after{n}": value for n, value in enumerate(after)})
-        batch = [tuple(row) for row in db.run(_statement(table, selection, keyset=after is not None), params)]
-        if batch:
-            yield batch if expand is None else [row for read in batch for row in expand(read)]
-        if len(batch) < batch_rows:
-            return
-        after = [batch[-1][index] for index in key_at]
+    source: Reader, table: ExportTable, selection: Selection, *, batch_rows: int = 32_768
+) -> Iterator[pa.RecordBatch]:
+    """The table's selected rows in key order, as record batches of :func:`arrow_schema`
+    (about ``batch_rows`` rows each: PostgreSQL's driver sizes its batches in bytes)."""
+    import pyarrow as pa
+
+    schema = arrow_schema(table.columns)
+    statement = _statement(table, selection)
+    sentinel = source.dialect == SQLITE
+    if sentinel:
+        # The SQLite driver infers each column's type from the first batch's values, and
+        # a column NULL all through it would be taken for an integer: one typed row
+        # comes first, and is dropped.
+        typed = ", ".join(f"{_SENTINEL[c.kind]} AS {c.name}" for c in table.columns)
+        statement = f"SELECT {typed} UNION ALL SELECT * FROM ({statement})"
+    statement = _literal(statement, selection.params, source.dialect)
+    cursor = source.connection.cursor()
+    try:
+        if source.dialect == SQLITE:
+            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
+        cursor.execute(statement)
+        for batch in cursor.fetch_record_batch():
+            if sentinel:
+                batch, sentinel = batch.slice(1), False
+            if batch.num_rows:
+                yield pa.RecordBatch.from_arrays(
+                    [_typed(array, f.type) for array, f in zip(batch.columns, schema)], schema=schema
+                )
+    finally:
+        cursor.close()
 
 
-def _statement(table: ExportTable, selection: Selection, *, keyset: bool = False, paged: bool = True) -> str:
+def arrow_schema(columns: tuple[Column, ...] | list[Column]) -> pa.Schema:
+    """The export's Arrow types: int64, float64, string, bool, timestamp (ms, UTC)."""
+    import pyarrow as pa
+
+    types = {
+        INTEGER: pa.int64(), REAL: pa.float64(), BOOLEAN: pa.bool_(),
+        TIMESTAMP: pa.timestamp("ms", tz="UTC"), TEXT: pa.string(),
+    }
+    return pa.schema([(c.name, types[c.kind]) for c in columns])
+
+
+#: a value of each kind, for the typed first row of a SQLite read
+_SENTINEL = {INTEGER: "0", BOOLEAN: "0", REAL: "0.0", TEXT: "''", TIMESTAMP: "''"}
+#: statements with their parameters written in: the values are numbers and an ISO time
+#: the options parsed, quoted by SQLAlchemy (named style: a ``%`` stays as written)
+_LITERAL = {SQLITE: sqlite.dialect(), POSTGRESQL: postgresql.dialect(paramstyle="named")}
+
+
+def _literal(statement: str, params: dict[str, Any], dialect: str) -> str:
+    clause = sql(statement)
+    # only the statement's own: a ranking table's leaves the selection's dates out
+    used = {name: value for name, value in params.items() if re.search(rf":{name}\b", statement)}
+    if used:
+        clause = clause.bindparams(**used)
+    return clause.compile(dialect=_LITERAL[dialect], compile_kwargs={"literal_binds": True}).string
+
+
+def _typed(array: pa.Array, wanted: pa.DataType) -> pa.Array:
+    """``array`` as read (SQLite's int64, float64 and text; PostgreSQL's int32 too) as
+    the export's type: stored 0/1 flags as booleans, ISO-8601 text as UTC timestamps."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if array.type == wanted:
+        return array
+    if pa.types.is_timestamp(wanted) and (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        try:  # 2026-01-31T06:00:00+00:00, the form of every *_at
+            return pc.cast(array, wanted)
+        except pa.ArrowInvalid:  # a time without its offset (matches.date): UTC
+            return pc.cast(pc.cast(array, pa.timestamp(wanted.unit)), wanted)
+    if pa.types.is_boolean(wanted) and pa.types.is_floating(array.type):
+        array = pc.cast(array, pa.int64())
+    return pc.cast(array, wanted)
+
+
+def _statement(table: ExportTable, selection: Selection) -> str:
     if table.unit == _LOG:
-        return _log_statement(table, selection, keyset=keyset, paged=paged)
+        return _log_statement(table, selection)
     match = "t" if table.source == "matches" else "m"
     map_ = "t" if table.source == "maps" else "mp"
     # a ranking snapshot belongs to no match: the selection's dates and completeness
@@ -238,27 +371,16 @@ def _statement(table: ExportTable, selection: Selection, *, keyset: bool = False
                 "EXISTS (SELECT 1 FROM maps c WHERE c.match_id = t.match_id AND c.perf_economy_at > :changed_since)"
             )
         conditions.append(f"({' OR '.join(changed)})")
-    if keyset:
-        conditions.append(
-            f"({', '.join(f't.{c}' for c in table.key)}) > "
-            f"({', '.join(f':after{n}' for n in range(len(table.key)))})"
-        )
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    return (
-        f"SELECT {', '.join(column.expression for column in table.selected)} FROM {source}{where} "
-        f"ORDER BY {', '.join(f't.{c}' for c in table.key)}{' LIMIT :batch' if paged else ''}"
-    )
+    selected = ", ".join(f"{column.expression} AS {column.name}" for column in table.columns)
+    order = ", ".join(c if "." in c else f"t.{c}" for c in table.key)
+    return f"SELECT {selected} FROM {source}{where} ORDER BY {order}"
 
 
-def _log_statement(table: ExportTable, selection: Selection, *, keyset: bool, paged: bool) -> str:
-    conditions = ["t.seen_at > :changed_since"] if selection.changed_since is not None else []
-    if keyset:
-        conditions.append(f"t.{table.key[0]} > :after0")
-    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    return (
-        f"SELECT {', '.join(column.expression for column in table.selected)} FROM {table.source} t"
-        f"{where} ORDER BY t.{table.key[0]}{' LIMIT :batch' if paged else ''}"
-    )
+def _log_statement(table: ExportTable, selection: Selection) -> str:
+    where = " WHERE t.seen_at > :changed_since" if selection.changed_since is not None else ""
+    selected = ", ".join(f"{column.expression} AS {column.name}" for column in table.columns)
+    return f"SELECT {selected} FROM {table.source} t{where} ORDER BY t.{table.key[0]}"
 
 
 def _kind(name: str, sql_type: Any) -> str:
@@ -515,6 +637,7 @@ def _rounds() -> ExportTable:
         key=("match_id", "map_number", "round_number"),
         unit=_MAP,
         statement=ROUNDS_STATEMENT,
+        sized_by="round_history",
         with_map=True,
     )
 
@@ -522,19 +645,13 @@ def _rounds() -> ExportTable:
 def _kill_pairs() -> ExportTable:
     """One row per kill matrix, ordered pair of opponents, in both directions: who
     killed whom how often. A row of ``kill_matrix`` holds both directions of a pair; it
-    is read once and written as two rows (the row player as killer, then as victim)."""
-    selected = (
-        *_MAP_KEY,
-        Column("matrix_type", TEXT, "t.matrix_type"),
-        Column("player1_id", INTEGER, "t.player1_id"),
-        Column("player1_name", TEXT, "p1.player_name"),
-        Column("player1_team_id", INTEGER, "p1.team_id"),
-        Column("player2_id", INTEGER, "t.player2_id"),
-        Column("player2_name", TEXT, "p2.player_name"),
-        Column("player2_team_id", INTEGER, "p2.team_id"),
-        Column("player1_kills", INTEGER, "t.player1_kills"),
-        Column("player2_kills", INTEGER, "t.player2_kills"),
-    )
+    is joined with the two directions (``d``) and read as two rows: the row player as
+    killer, then as victim."""
+
+    def pick(first: str, second: str) -> str:
+        """``first`` in the first direction, ``second`` in the other."""
+        return f"CASE WHEN d.direction = 1 THEN {first} ELSE {second} END"
+
     players = " ".join(
         f"LEFT JOIN player_stats p{n} ON p{n}.match_id = t.match_id AND p{n}.map_number = t.map_number "
         f"AND p{n}.player_id = t.player{n}_id"
@@ -543,32 +660,24 @@ def _kill_pairs() -> ExportTable:
     return ExportTable(
         KILL_PAIRS,
         (
-            Column("match_id", INTEGER),
-            Column("map_number", INTEGER),
-            Column("mapstatsid", INTEGER),
-            Column("matrix_type", TEXT),
-            Column("killer_id", INTEGER),
-            Column("killer_name", TEXT),
-            Column("killer_team_id", INTEGER),
-            Column("victim_id", INTEGER),
-            Column("victim_name", TEXT),
-            Column("victim_team_id", INTEGER),
-            Column("kills", INTEGER),
+            *_MAP_KEY,
+            Column("matrix_type", TEXT, "t.matrix_type"),
+            Column("killer_id", INTEGER, pick("t.player1_id", "t.player2_id")),
+            Column("killer_name", TEXT, pick("p1.player_name", "p2.player_name")),
+            Column("killer_team_id", INTEGER, pick("p1.team_id", "p2.team_id")),
+            Column("victim_id", INTEGER, pick("t.player2_id", "t.player1_id")),
+            Column("victim_name", TEXT, pick("p2.player_name", "p1.player_name")),
+            Column("victim_team_id", INTEGER, pick("p2.team_id", "p1.team_id")),
+            Column("kills", INTEGER, pick("t.player1_kills", "t.player2_kills")),
         ),
-        key=("match_id", "map_number", "matrix_type", "player1_id", "player2_id"),
+        key=("match_id", "map_number", "matrix_type", "player1_id", "player2_id", "d.direction"),
         unit=_MAP,
         source="kill_matrix",
         changed_by=("t", "p1", "p2"),
         with_map=True,
-        joins=players,
-        selected=selected,
-        expand=_both_directions,
+        # the players looked up once per row of kill_matrix, then the two directions
+        joins=f"{players} CROSS JOIN (SELECT 1 AS direction UNION ALL SELECT 2) d",
     )
-
-
-def _both_directions(row: tuple) -> tuple[tuple, ...]:
-    map_, one, other, (one_kills, other_kills) = row[:4], row[4:7], row[7:10], row[10:]
-    return (*map_, *one, *other, one_kills), (*map_, *other, *one, other_kills)
 
 
 def _match_ranks() -> ExportTable:
@@ -603,4 +712,5 @@ def _match_ranks() -> ExportTable:
         key=("match_id", "team_id"),
         unit=_MATCH,
         source=ranked,
+        sized_by="matches",
     )

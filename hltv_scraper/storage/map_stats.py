@@ -43,9 +43,12 @@ def write_map_stats(
 ) -> SaveResult:
     page = pages.mapstats
     map_id = {"match_id": key["match_id"], "map_number": key["map_number"]}
-    match = db.one(
-        "SELECT team1_id, team2_id, match_page_at FROM matches WHERE match_id = :match_id", map_id
+    # read together: on PostgreSQL one round trip for both
+    matches, stored_players = db.all_of(
+        ("SELECT team1_id, team2_id, match_page_at FROM matches WHERE match_id = :match_id", map_id),
+        ("SELECT player_id FROM player_stats WHERE match_id = :match_id AND map_number = :map_number", map_id),
     )
+    match = matches[0] if matches else None
     if check is not None:
         check(pages, MapStatsRead(unit=key, match=match))
     left, right = page.teams
@@ -88,7 +91,7 @@ def write_map_stats(
            WHERE match_id = :match_id AND map_number = :map_number""",
         {**values, "rating_version": page.rating_version, **map_id, **provenance, **stamp.params},
     )
-    _forget_what_the_page_no_longer_shows(db, map_id, page)
+    _forget_what_the_page_no_longer_shows(db, map_id, page, {row["player_id"] for row in stored_players})
     columns = ", ".join(_SCOREBOARD)
     updates = ", ".join(f"{c} = excluded.{c}" for c in _SCOREBOARD)
     db.many(
@@ -124,12 +127,13 @@ def write_map_stats(
     )
 
 
-def _forget_what_the_page_no_longer_shows(db: Sql, map_id: dict[str, int], page: MapStatsPage) -> None:
-    """Stored players and rounds of this map the page does not show (only ever on a
-    re-parse: a first write finds none)."""
+def _forget_what_the_page_no_longer_shows(
+    db: Sql, map_id: dict[str, int], page: MapStatsPage, stored: set[int]
+) -> None:
+    """Stored players (``stored``: their ids) and rounds of this map the page does not
+    show (only ever on a re-parse: a first write finds none)."""
     where = "WHERE match_id = :match_id AND map_number = :map_number"
     players, player_params = listed("player_id", [p.player_id for p in page.players])
-    stored = {row["player_id"] for row in db.all(f"SELECT player_id FROM player_stats {where}", map_id)}
     if stored - set(player_params.values()):
         forget_perf_economy(db, map_id)
         db.run(f"DELETE FROM player_stats {where} AND player_id NOT IN {players}", {**map_id, **player_params})

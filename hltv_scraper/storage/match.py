@@ -119,17 +119,12 @@ def _slug(url: str | None) -> str | None:
 def _rows(db: Sql, key: Row, page: MatchPage) -> MatchRead:
     """What the match check compares the page with."""
     mapstatsids = [m.mapstatsid for m in page.maps if m.mapstatsid]
-    elsewhere: list[Row] = []
+    queries = [("SELECT map_number, mapstatsid FROM maps WHERE match_id = :match_id", {"match_id": key["match_id"]})]
     if mapstatsids:
         among, params = listed("mapstatsid", mapstatsids)
-        elsewhere = db.all(
-            f"SELECT match_id, map_number, mapstatsid FROM maps WHERE mapstatsid IN {among}", params
-        )
-    return MatchRead(
-        unit=key,
-        maps=db.all("SELECT map_number, mapstatsid FROM maps WHERE match_id = :match_id", {"match_id": key["match_id"]}),
-        maps_elsewhere=elsewhere,
-    )
+        queries.append((f"SELECT match_id, map_number, mapstatsid FROM maps WHERE mapstatsid IN {among}", params))
+    maps, *elsewhere = db.all_of(*queries)  # on PostgreSQL one round trip for both
+    return MatchRead(unit=key, maps=maps, maps_elsewhere=elsewhere[0] if elsewhere else [])
 
 
 #: A match is pending until its page is stored; then again while its maps wait for

@@ -34,12 +34,12 @@ def write_perf_economy(
     performance, economy = pages.performance, pages.economy
     map_id = {"match_id": key["match_id"], "map_number": key["map_number"]}
     where = "WHERE match_id = :match_id AND map_number = :map_number"
-    history = db.all(f"SELECT round_number, winner_team_id, winner_side FROM round_history {where}", map_id)
-    teams = check(pages, PerfEconomyRead(
-        unit=key,
-        players=db.all(f"SELECT player_id, team_id, kills FROM player_stats {where}", map_id),
-        rounds=history,
-    ))
+    # read together: on PostgreSQL one round trip for both
+    history, players = db.all_of(
+        (f"SELECT round_number, winner_team_id, winner_side FROM round_history {where}", map_id),
+        (f"SELECT player_id, team_id, kills FROM player_stats {where}", map_id),
+    )
+    teams = check(pages, PerfEconomyRead(unit=key, players=players, rounds=history))
     team_ids, swapped = teams.team_ids, teams.swapped
     rounds = {row["round_number"] for row in history}
     db.many(
