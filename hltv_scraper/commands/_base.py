@@ -8,11 +8,13 @@ self.database() as db``; only commands whose ``creates`` is true may make a new 
 and closes it, and turns the two kinds of expected mistakes,
 ``scrapy.exceptions.UsageError`` and ``hltv_scraper.storage.DatabaseUnavailable``, into
 the one line Scrapy prints last, after its usage line, with exit status 2. Anything else
-is a bug and keeps its traceback.
+is a bug and keeps its traceback. Its first line (on stderr) names the database and the
+archive it uses, as absolute paths.
 """
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -51,6 +53,8 @@ class DatabaseCommand:
         if args:
             raise UsageError(f"unexpected arguments: {' '.join(args)} (see scrapy {self._name()} -h)")
         try:
+            # on stderr: stdout may be the export or summary a pipe reads
+            print(self.config.where(), file=sys.stderr)
             self.execute(opts)
         except DatabaseUnavailable as exc:
             raise UsageError(one_line(exc), print_help=False) from None

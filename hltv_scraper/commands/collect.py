@@ -70,7 +70,7 @@ class Command(ScrapyCommand):
         if args:
             raise UsageError(f"unexpected arguments: {' '.join(args)} (see scrapy collect -h)")
         self.arguments = _spider_arguments(opts)
-        config = HltvConfig.from_settings(self.settings)
+        config = self.config = HltvConfig.from_settings(self.settings)
         if config.replay:
             _check_replayable(self.settings, config)
         try:
@@ -80,6 +80,7 @@ class Command(ScrapyCommand):
             raise UsageError(one_line(exc), print_help=False) from None
 
     def run(self, args: list[str], opts: Namespace) -> None:
+        logger.info(self.config.where())
         chain = _Chain(self.crawler_process, self.arguments)
         asyncio.get_event_loop().create_task(chain.run())
         self.crawler_process.start(stop_after_crawl=False)

@@ -12,6 +12,7 @@ that cannot be opened: one line, printed last), and 1 when a brake stopped the c
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
@@ -23,6 +24,8 @@ from hltv_scraper.config import HltvConfig
 
 if TYPE_CHECKING:
     from argparse import Namespace
+
+logger = logging.getLogger(__name__)
 
 
 class Command(ScrapyCrawl):
@@ -51,6 +54,7 @@ class Command(ScrapyCrawl):
         check_arguments = getattr(loader.load(args[0]), "check_arguments", None)
         if check_arguments is not None:
             check_arguments(opts.spargs)
+        logger.info(HltvConfig.from_settings(self.settings).where())
         crawler = self._create_crawler(args[0])
         mistakes: list[BaseException] = []
         watch(self.crawler_process.crawl(crawler, **opts.spargs), mistakes)
