@@ -8,7 +8,8 @@ self.database() as db``; only commands whose ``creates`` is true may make a new 
 and closes it, and turns the two kinds of expected mistakes,
 ``scrapy.exceptions.UsageError`` and ``hltv_scraper.storage.DatabaseUnavailable``, into
 the one line Scrapy prints last, after its usage line, with exit status 2. Anything else
-is a bug and keeps its traceback. Its first line (on stderr) names the database and the
+is a bug and keeps its traceback. A file it cannot write for a full disk is one line too,
+with exit status 1; output into a closed pipe ends quietly. Its first line (on stderr) names the database and the
 archive it uses, as absolute paths.
 """
 
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from scrapy.exceptions import UsageError
 
 from hltv_scraper.config import HltvConfig
+from hltv_scraper.output import CannotWrite, standard_output
 from hltv_scraper.storage import Database, DatabaseUnavailable
 
 if TYPE_CHECKING:
@@ -55,9 +57,15 @@ class DatabaseCommand:
         try:
             # on stderr: stdout may be the export or summary a pipe reads
             print(self.config.where(), file=sys.stderr)
-            self.execute(opts)
+            with standard_output() as problems:
+                self.execute(opts)
         except DatabaseUnavailable as exc:
             raise UsageError(one_line(exc), print_help=False) from None
+        except CannotWrite as exc:
+            problems = [str(exc)]
+        if problems:  # the disk, not the input: exit 1
+            print(f"scrapy {self._name()}: {problems[0]}", file=sys.stderr)
+            self.exitcode = 1
 
     def execute(self, opts: Namespace) -> None:
         raise NotImplementedError

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from argparse import ArgumentParser, Namespace
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from hltv_scraper.commands._base import DATABASE_HELP, one_line, open_database
 from hltv_scraper.commands._crawling import exit_status, finish_reason, is_mistake
 from hltv_scraper.commands.summary import summarise
 from hltv_scraper.config import HltvConfig
+from hltv_scraper.output import standard_output
 from hltv_scraper.storage import STAGES, DatabaseUnavailable
 
 if TYPE_CHECKING:
@@ -89,13 +91,16 @@ class Command(ScrapyCommand):
             if outcomes:
                 print("\nStages: " + _listed(outcomes))
             raise UsageError(one_line(chain.mistake), print_help=False)
-        print("\nStages: " + _listed(outcomes))
         try:
-            summarise(self.settings)
+            with standard_output() as problems:
+                print("\nStages: " + _listed(outcomes))
+                summarise(self.settings)
         except DatabaseUnavailable as exc:
             raise UsageError(one_line(exc), print_help=False) from None
+        for problem in problems:
+            print(f"scrapy collect: {problem}", file=sys.stderr)
         done = len(outcomes) == len(CHAIN) and all(exit_status(reason) == 0 for _, reason in outcomes)
-        self.exitcode = 0 if done and not chain.bug else 1
+        self.exitcode = 0 if done and not chain.bug and not problems else 1
 
 
 class _Chain:
