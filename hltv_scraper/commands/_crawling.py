@@ -13,7 +13,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from hltv_scraper.brakes import CLOSE_REASON_DATABASE, CLOSE_REASON_LAYOUT, CLOSE_REASON_REFUSED
+from hltv_scraper.brakes import (
+    CLOSE_REASON_DATABASE,
+    CLOSE_REASON_LAYOUT,
+    CLOSE_REASON_NOTHING,
+    CLOSE_REASON_REFUSED,
+)
 from hltv_scraper.storage import DatabaseUnavailable
 
 if TYPE_CHECKING:
@@ -22,7 +27,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: The close reasons of the brakes: the crawl stopped before its work was done.
-BRAKES = frozenset({CLOSE_REASON_REFUSED, "hltv_site_unreachable", CLOSE_REASON_LAYOUT, CLOSE_REASON_DATABASE})
+BRAKES = frozenset({
+    CLOSE_REASON_REFUSED, "hltv_site_unreachable", CLOSE_REASON_LAYOUT, CLOSE_REASON_DATABASE,
+    CLOSE_REASON_NOTHING,
+})
 #: Scrapy's close reason after Ctrl-C (or SIGTERM, as scrapyd's cancel sends).
 INTERRUPTED = "shutdown"
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +78,10 @@ class Ledger:
         self.parser_version = current_parser_version()
         self.worker = self.config.new_worker_id()
         self._flight: dict[int, dict[str, Any]] = {}  # unit id -> page -> outcome
+        #: fetch failure reason -> pages, and the last (unit id, reason): what to say
+        #: when nothing could be fetched, or the listing ends
+        self.fetch_reasons: Counter[str] = Counter()
+        self.last_fetch_failure: tuple[int, str] | None = None
         self._room = asyncio.Event()  # set whenever a unit settles
         #: units this crawl settled that are still pending (failed, not fetched)
         self.left_pending: set[int] = set()
@@ -156,6 +161,9 @@ class Ledger:
         page once every page of it has one, else None."""
         outcomes = self._flight.setdefault(outcome.unit_id, {})
         outcomes[outcome.page] = outcome
+        if getattr(outcome, "kind", None) == "fetch":  # a PageFailure's
+            self.fetch_reasons[outcome.reason] += 1
+            self.last_fetch_failure = (outcome.unit_id, outcome.reason)
         return dict(outcomes) if set(outcomes) >= set(self.pages) else None
 
     def give_back(self, unit_id: int) -> None:

@@ -237,6 +237,10 @@ class Waiting:
         return f"waiting for {self.units} leases held by {plural} {who} (they expire {when})"
 
 
+#: Fetch failures of a results page after the first that mean the listing ends there.
+_END_OF_LISTING = ("not_in_archive", "http_404", "http_410")
+
+
 class ResultsListing:
     """HLTV's results listing, newest first: pages read one after the other from
     ``offset`` (steps of 100), until the first of: ``pages`` pages read; a page whose
@@ -297,6 +301,18 @@ class ResultsListing:
             yield unit
             read += 1
             await ledger.settled()
+            not_fetched = ledger.last_fetch_failure
+            if offset in ledger.left_pending and not_fetched is not None and not_fetched[0] == offset:
+                # the brakes (or, on the first page, the verdict on a crawl that fetched
+                # nothing) say what is wrong; a page missing after the first is where the
+                # listing, an archived one often, ends before its last page says so
+                end = read > 1 and not_fetched[1] in _END_OF_LISTING
+                logger.info("%s %s (%s): stopping", ledger.label(offset).capitalize(),
+                            "is not there: the end of the listing" if end else "could not be fetched",
+                            not_fetched[1])
+                ledger.stats.set_value("hltv/results_pages/stopped_because",
+                                       "the end of the listing" if end else "a page was not fetched")
+                return
             if offset in ledger.left_pending:  # fetched or parsed but not stored
                 logger.error("%s was not stored: stopping", ledger.label(offset).capitalize())
                 ledger.stats.set_value("hltv/results_pages/stopped_because", "a page was not stored")
