@@ -47,6 +47,13 @@ def finish_reason(crawler: Crawler) -> str | None:
     return crawler.stats.get_value("finish_reason") if crawler.stats else None
 
 
+def committed(crawler: Crawler) -> int:
+    """Units the crawl committed (``hltv/<units>/committed``)."""
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    return sum(value for key, value in stats.items()
+               if key.startswith("hltv/") and key.endswith("/committed") and key.count("/") == 2)
+
+
 def exit_status(reason: str | None) -> int:
     """0 when the crawl's work is done, 1 when a brake or Ctrl-C stopped it."""
     return 1 if reason is None or reason in BRAKES or reason == INTERRUPTED else 0

@@ -8,6 +8,8 @@ prints ``scrapy summary``. ``--since``/``--until``/``--pages``/``--full`` go to 
 stage, ``--limit`` to each of the others. A stage that stops early (a brake: the site
 refusing us or unreachable, a changed layout, the database; or Ctrl-C) ends the chain
 there, with that reason and exit status 1: the next stages would meet the same wall. A
+stage that fetched nothing of what it asked for (``hltv_nothing_fetched``: those pages
+are missing) does not: the chain goes on, and exits 1 only if no stage stored anything. A
 mistake in the input (an option, a setting, the database) is one line, exit status 2,
 before anything runs.
 """
@@ -25,7 +27,8 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from hltv_scraper.commands._base import DATABASE_HELP, one_line, open_database
-from hltv_scraper.commands._crawling import exit_status, finish_reason, is_mistake
+from hltv_scraper.brakes import CLOSE_REASON_NOTHING
+from hltv_scraper.commands._crawling import committed, exit_status, finish_reason, is_mistake
 from hltv_scraper.commands.summary import summarise
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.output import standard_output
@@ -99,7 +102,11 @@ class Command(ScrapyCommand):
             raise UsageError(one_line(exc), print_help=False) from None
         for problem in problems:
             print(f"scrapy collect: {problem}", file=sys.stderr)
-        done = len(outcomes) == len(CHAIN) and all(exit_status(reason) == 0 for _, reason in outcomes)
+        done = len(outcomes) == len(CHAIN) and all(
+            exit_status(reason) == 0 or (reason == CLOSE_REASON_NOTHING and chain.stored) for _, reason in outcomes
+        )
+        if not chain.stored and any(reason == CLOSE_REASON_NOTHING for _, reason in outcomes):
+            logger.error("Nothing was stored: no stage could fetch what it asked for")
         self.exitcode = 0 if done and not chain.bug and not problems else 1
 
 
@@ -113,6 +120,8 @@ class _Chain:
         self.current: tuple[str, Crawler] | None = None  # the stage running
         self.mistake: BaseException | None = None
         self.bug = False
+        #: units the stages committed
+        self.stored = 0
 
     async def run(self) -> None:
         try:
@@ -123,6 +132,10 @@ class _Chain:
                 self.current = None
                 reason = finish_reason(crawler)
                 self.ended.append((name, reason))
+                self.stored += committed(crawler)
+                if reason == CLOSE_REASON_NOTHING:
+                    # what this stage asked for is missing; the next stages have their own units
+                    continue
                 if reason != "finished":
                     logger.error("Stage %s ended with %s: the chain stops here", name, reason)
                     return

@@ -33,6 +33,7 @@ from hltv_scraper.ledger.arguments import (
     whole_number,
 )
 from hltv_scraper.storage import Unit
+from hltv_scraper.stopping import free_leases_of_the_dead
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -124,6 +125,7 @@ class LeasedUnits:
         # the units named with -a are this crawl's already.
         named = [unit.id for unit in self._named or ()]
         ledger.db.release_all(ledger.stage, worker=ledger.worker, keep=named)
+        free_leases_of_the_dead(ledger.db, ledger.stage)  # a forced stop's, on this host
         if self._named is not None:
             ledger.claimed(self._named)
             return
