@@ -44,6 +44,9 @@ NOW_EPOCH = {
 #: Claiming units: the rows another transaction is claiming are skipped, not waited
 #: for (SQLite has one writer at a time: its write transaction is the lock).
 SKIP_LOCKED = {SQLITE: "", POSTGRESQL: "FOR UPDATE OF u SKIP LOCKED"}
+#: What a read of the unit row a write decides on ends with: on PostgreSQL the row stays
+#: locked to the commit (SQLite's write transaction holds the whole file already).
+FOR_UPDATE = {SQLITE: "", POSTGRESQL: "FOR UPDATE OF u"}
 
 def dialect(connection: Connection) -> str:
     return connection.dialect.name
@@ -64,6 +67,8 @@ class Sql:
         self.now_epoch = NOW_EPOCH[self.dialect]
         #: what a claiming sub-select ends with
         self.skip_locked = SKIP_LOCKED[self.dialect]
+        #: what a read of a row to update ends with
+        self.for_update = FOR_UPDATE[self.dialect]
 
     def run(self, statement: str, params: Mapping[str, Any] | None = None) -> Any:
         """Execute one statement; the driver's cursor, its rows not yet fetched."""

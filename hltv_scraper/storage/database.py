@@ -296,7 +296,7 @@ class Database:
             now = utc_now()  # once the write lock is ours: see ExportResult.next_changed_since
             key = None
             if stage.tracked:
-                key = _unit_row(db, stage, unit_id)
+                key = _unit_row(db, stage, unit_id, lock=True)
                 if key is None:
                     raise ValidationError(stage.pages[0], f"{stage.key} {unit_id} is not in the database")
                 taken = worker is not None and _leased_by_another(db, key, worker)
@@ -306,8 +306,9 @@ class Database:
                 else:
                     # the version it was stored with, and (for a crawl) its lease given
                     # back, in the writer's own UPDATE of the unit's row
-                    lease = ", lease_worker = NULL, lease_expires = NULL" if worker is not None else ""
-                    stamp = Stamp(f", {stage.version} = :stamp_version{lease}", {"stamp_version": parser_version})
+                    lease = _OWN_LEASE_CLEARED if worker is not None else ""
+                    stamp = Stamp(f", {stage.version} = :stamp_version{lease}",
+                                  {"stamp_version": parser_version, "stamp_worker": worker})
                     result = stage.write(db, key, bundle, now=now, parser_version=parser_version,
                                          check=check, stamp=stamp)
             else:
@@ -339,7 +340,7 @@ class Database:
         stage = _stage(stage)
         with self.transaction() as db:
             now = utc_now()
-            key = _unit_row(db, stage, unit_id) if stage.tracked else None
+            key = _unit_row(db, stage, unit_id, lock=True) if stage.tracked else None
             if key is not None and worker is not None and _leased_by_another(db, key, worker):
                 return False
             if key is not None:
@@ -658,8 +659,20 @@ def _unit(row: Row) -> Unit:
     return Unit(id=row["unit_id"], slug=row["slug"] or None, team_names=(row["team1_name"], row["team2_name"]))
 
 
-def _unit_row(db: Sql, stage: Stage, unit_id: int) -> Row | None:
-    return db.one(f"{stage.select} WHERE u.{stage.key} = :id", {"id": unit_id})
+def _unit_row(db: Sql, stage: Stage, unit_id: int, *, lock: bool = False) -> Row | None:
+    """The unit's row; with ``lock``, locked until the transaction ends (PostgreSQL), so
+    the lease and the done mark a write decides on stay as read: a crawl whose lease
+    lapsed and was taken over waits here, then sees the other crawl's lease."""
+    lock_clause = f" {db.for_update}" if lock and db.for_update else ""
+    return db.one(f"{stage.select} WHERE u.{stage.key} = :id{lock_clause}", {"id": unit_id})
+
+
+#: The writer's UPDATE of a unit row gives the lease back only if it is still this
+#: worker's (one that lapsed may be another crawl's by now).
+_OWN_LEASE_CLEARED = (
+    ", lease_expires = CASE WHEN lease_worker = :stamp_worker THEN NULL ELSE lease_expires END"
+    ", lease_worker = CASE WHEN lease_worker = :stamp_worker THEN NULL ELSE lease_worker END"
+)
 
 
 def _leased_by_another(db: Sql, key: Row, worker: str) -> bool:

@@ -1,0 +1,108 @@
+"""The books stay right under faults: a writer that crashes, leases that cross on
+PostgreSQL, a lease renewal that fails, a crawl that runs long, a database connection
+that drops."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+
+from hltv_scraper.storage import AlreadyStored, Database
+from hltv_scraper.validation import check_for
+from tests.support.seed import rows, seed_scoreboard
+from tests.test_storage_boundary import perf_economy_pages
+
+MAP = 188093
+
+
+def wait_for_a_lock_wait(url: str, timeout: float = 10) -> None:
+    """Until some session of this database waits on a row lock."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url.replace("postgresql://", "postgresql://", 1), autocommit=True) as watcher:
+        while True:
+            waiting = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'").fetchone()[0]
+            if waiting:
+                return
+            assert time.monotonic() < deadline, "the save never waited for the row lock"
+            time.sleep(0.01)
+
+
+def test_a_save_on_postgresql_locks_the_unit_row_and_leaves_a_lease_taken_over(postgres):
+    url = postgres.new_database()
+    seed_scoreboard(url, MAP)
+    with Database.open(url) as db:
+        db.claim_named("perf_economy", [MAP], worker="a", lease_seconds=600)
+    # crawl B takes the map over (A's lease lapsed) in a transaction not yet committed
+    other = psycopg.connect(url)
+    other.execute("UPDATE maps SET lease_worker = 'b', lease_expires = "
+                  "extract(epoch FROM now()) + 600 WHERE mapstatsid = %s", (MAP,))
+    outcome: list[object] = []
+
+    def save() -> None:
+        with Database.open(url) as db:
+            try:
+                outcome.append(db.save("perf_economy", MAP, perf_economy_pages(MAP), parser_version="t",
+                                       check=check_for("perf_economy"), worker="a", overwrite=False))
+            except AlreadyStored as exc:
+                outcome.append(exc)
+
+    saving = threading.Thread(target=save)
+    saving.start()
+    wait_for_a_lock_wait(url)  # A's save waits for B's transaction
+    other.commit()
+    other.close()
+    saving.join(timeout=30)
+
+    # A read the row only once B's lease was there: it stored nothing over it
+    assert len(outcome) == 1 and isinstance(outcome[0], AlreadyStored), outcome
+    assert rows(url, "SELECT lease_worker, perf_economy_at FROM maps WHERE mapstatsid = ?", MAP) == [("b", None)]
+
+
+def test_a_failure_on_postgresql_locks_the_unit_row_too(postgres):
+    url = postgres.new_database()
+    seed_scoreboard(url, MAP)
+    with Database.open(url) as db:
+        db.claim_named("perf_economy", [MAP], worker="a", lease_seconds=600)
+    other = psycopg.connect(url)
+    other.execute("UPDATE maps SET lease_worker = 'b', lease_expires = "
+                  "extract(epoch FROM now()) + 600 WHERE mapstatsid = %s", (MAP,))
+    counted: list[bool] = []
+
+    def fail() -> None:
+        with Database.open(url) as db:
+            counted.append(db.record_failure("perf_economy", MAP, failures=[("performance", "broken", None)],
+                                             parser_version="t", worker="a"))
+
+    failing = threading.Thread(target=fail)
+    failing.start()
+    wait_for_a_lock_wait(url)
+    other.commit()
+    other.close()
+    failing.join(timeout=30)
+
+    assert counted == [False]  # B holds it: A's failure is not counted on it
+    assert rows(url, "SELECT perf_attempts, lease_worker FROM maps WHERE mapstatsid = ?", MAP) == [(0, "b")]
+    assert rows(url, "SELECT count(*) FROM failures") == [(0,)]
+
+
+@pytest.mark.both_backends
+def test_a_save_clears_only_its_own_lease(database):
+    seed_scoreboard(database, MAP)
+    with Database.open(database) as db:
+        db.claim_named("perf_economy", [MAP], worker="b", lease_seconds=-5)  # B's lease lapsed
+        db.save("perf_economy", MAP, perf_economy_pages(MAP), parser_version="t",
+                check=check_for("perf_economy"), worker="a", overwrite=False)
+    # stored, and the lease is still B's to give back: not this save's
+    assert rows(database, "SELECT lease_worker FROM maps WHERE mapstatsid = ? AND perf_economy_at IS NOT NULL",
+                MAP) == [("b",)]
+    seed_scoreboard(database, 219128)
+    with Database.open(database) as db:
+        db.claim_named("perf_economy", [219128], worker="a", lease_seconds=60)
+        db.save("perf_economy", 219128, perf_economy_pages(219128), parser_version="t",
+                check=check_for("perf_economy"), worker="a", overwrite=False)
+    assert rows(database, "SELECT lease_worker, lease_expires FROM maps WHERE mapstatsid = 219128") == [(None, None)]
