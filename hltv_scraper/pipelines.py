@@ -123,7 +123,10 @@ class UnitTransactionPipeline:
             logger.exception("Storing %s failed", label)
             page = self.stage.pages[0]
             url = getattr(outcomes.get(page), "url", None)
-            return self._record_failure(unit_id, [(page, f"storage error: {exc!r}"[:500], url)]), {}
+            reason = f"storage error: {exc!r}"[:500]
+            # a writer that fails on every unit (a page variant it cannot take) stops the
+            # crawl as a parser's failures do, before it burns every unit's attempts
+            return self._record_failure(unit_id, [(page, reason, url)]), {page: reason}
         for table, count in result.rows.items():
             self.stats.inc_value(f"hltv/rows/{table}", count)
         for name, count in result.counts.items():

@@ -12,6 +12,7 @@ import pytest
 
 from hltv_scraper.storage import AlreadyStored, Database
 from hltv_scraper.validation import check_for
+from tests.support.crawl import run_crawl
 from tests.support.seed import rows, seed_scoreboard
 from tests.test_storage_boundary import perf_economy_pages
 
@@ -106,3 +107,29 @@ def test_a_save_clears_only_its_own_lease(database):
         db.save("perf_economy", 219128, perf_economy_pages(219128), parser_version="t",
                 check=check_for("perf_economy"), worker="a", overwrite=False)
     assert rows(database, "SELECT lease_worker, lease_expires FROM maps WHERE mapstatsid = 219128") == [(None, None)]
+
+
+def test_a_writer_that_crashes_on_every_map_stops_the_crawl_as_a_layout_change(
+    server, database, crawl_settings, monkeypatch
+):
+    from tests.support.truth import ALL_MAPS
+
+    for mapstatsid in ALL_MAPS:
+        seed_scoreboard(database, mapstatsid)
+
+    def crashing_check(stage):
+        def check(pages, rows):
+            raise KeyError("a team name this code has never seen")
+        return check
+
+    monkeypatch.setattr("hltv_scraper.pipelines.check_for", crashing_check)
+    settings = {**crawl_settings, "HLTV_MAX_PARSE_FAILURES": 3, "HLTV_MAPS_IN_FLIGHT": 1, "CONCURRENT_REQUESTS": 2}
+
+    result = run_crawl("perf_economy", settings)
+
+    assert result.close_reason == "hltv_layout_changed"
+    assert result.stat("hltv/maps/requested") < len(ALL_MAPS)  # it stopped early
+    assert "storage error: KeyError" in result.stats["hltv/stopped_because"]
+    # not one map paid an attempt for the writer's bug
+    assert rows(database, "SELECT DISTINCT perf_attempts FROM maps") == [(0,)]
+    assert rows(database, "SELECT count(*) FROM failures")[0][0] >= 3
