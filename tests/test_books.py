@@ -109,6 +109,7 @@ def test_a_save_clears_only_its_own_lease(database):
     assert rows(database, "SELECT lease_worker, lease_expires FROM maps WHERE mapstatsid = 219128") == [(None, None)]
 
 
+@pytest.mark.slow
 def test_a_writer_that_crashes_on_every_map_stops_the_crawl_as_a_layout_change(
     server, database, crawl_settings, monkeypatch
 ):
@@ -133,3 +134,36 @@ def test_a_writer_that_crashes_on_every_map_stops_the_crawl_as_a_layout_change(
     # not one map paid an attempt for the writer's bug
     assert rows(database, "SELECT DISTINCT perf_attempts FROM maps") == [(0,)]
     assert rows(database, "SELECT count(*) FROM failures")[0][0] >= 3
+
+
+@pytest.mark.slow
+def test_the_claims_exclusion_list_stays_bounded(server, database, crawl_settings, monkeypatch):
+    from hltv_scraper.ledger import sources
+    from tests.support.server import Answer
+    from tests.support.truth import ALL_MAPS
+
+    for mapstatsid in ALL_MAPS:
+        seed_scoreboard(database, mapstatsid)
+    failing, held = ALL_MAPS[:6], ALL_MAPS[-1]
+    for mapstatsid in failing:
+        server.script("performance", mapstatsid, Answer(status=404, body=b"not found"))
+    with Database.open(database) as db:  # another crawl holds one map: this one sweeps again for it
+        db.claim_named("perf_economy", [held], worker="other", lease_seconds=600)
+    monkeypatch.setattr(sources, "EXCLUDE_MOST", 2, raising=False)
+    excluded: list[int] = []
+    claim = Database.claim
+
+    def claim_counting_exclusions(self, stage, **kwargs):  # the real claim, its exclusions counted
+        excluded.append(len(kwargs.get("exclude", ())))
+        return claim(self, stage, **kwargs)
+
+    monkeypatch.setattr(Database, "claim", claim_counting_exclusions)
+
+    # it waits for the other crawl's lease one lease period of its own, sweeping again
+    result = run_crawl("perf_economy", {**crawl_settings, "HLTV_MAPS_IN_FLIGHT": 1, "HLTV_LEASE_SECONDS": 1})
+
+    assert result.close_reason == "finished"
+    assert excluded.count(2) >= 2, excluded  # the sweeps again skipped its six failures two at a time
+    assert max(excluded) == 2, excluded  # never more than EXCLUDE_MOST
+    assert result.stat("hltv/maps/committed") == len(ALL_MAPS) - len(failing) - 1
+    assert all(server.requests[("performance", mapstatsid)] == 1 for mapstatsid in failing)

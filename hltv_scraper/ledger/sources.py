@@ -15,6 +15,7 @@ opens), then asked by the :class:`~hltv_scraper.ledger.ledger.Ledger` for units 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -155,17 +156,21 @@ class LeasedUnits:
             want = ledger.room_left()
             if self.limit is not None:
                 want = min(want, self.limit - count)
+            # once per crawl: what failed here would fail alike now
+            exclude, until = _excluded(ledger.left_pending, after)
             try:
                 batch = ledger.db.claim(
                     ledger.stage, worker=ledger.worker, lease_seconds=config.lease_seconds,
                     max_attempts=config.max_attempts, after=after, limit=want,
                     parser_version=ledger.parser_version, stale=self.reparse,
-                    # once per crawl: what failed here would fail alike now
-                    exclude=sorted(ledger.left_pending),
+                    exclude=exclude, until=until,
                 )
             except DBAPIError as exc:
                 ledger.refused(exc, "No unit could be claimed")
                 return
+            if not batch and until is not None:  # nothing left below the window's end
+                after = until
+                continue
             if not batch:
                 wait = ledger.db.foreign_lease_wait(
                     ledger.stage, worker=ledger.worker, max_attempts=config.max_attempts,
@@ -217,6 +222,21 @@ class LeasedUnits:
 
     def closed(self, ledger: Ledger) -> None:
         ledger.db.release_all(ledger.stage, worker=ledger.worker)
+
+
+#: The most unit ids one claim excludes (bind parameters: SQLite takes 32,766 at most).
+EXCLUDE_MOST = 500
+
+
+def _excluded(left_pending: set[int], after: int) -> tuple[list[int], int | None]:
+    """The units left pending by this crawl a claim above ``after`` must skip, at most
+    :data:`EXCLUDE_MOST` of them; with more, the claim stops at the last one excluded
+    (``until``) and the next claim goes on from there. Those at or below ``after`` need
+    no excluding: the claim starts above it."""
+    ahead = heapq.nsmallest(EXCLUDE_MOST + 1, (unit for unit in left_pending if unit > after))
+    if len(ahead) <= EXCLUDE_MOST:
+        return ahead, None
+    return ahead[:EXCLUDE_MOST], ahead[EXCLUDE_MOST - 1]
 
 
 class Waiting:

@@ -174,9 +174,11 @@ class Database:
         parser_version: str | None = None,
         stale: bool = False,
         exclude: Sequence[int] = (),
+        until: int | None = None,
     ) -> list[Unit]:
         """Lease up to ``limit`` pending (or ``stale``) units with keys above ``after``
-        that no live lease holds and are not in ``exclude``, lowest keys first."""
+        (and at most ``until``) that no live lease holds and are not in ``exclude``,
+        lowest keys first."""
         stage = _stage(stage)
         excluded, params = listed("exclude", exclude) if exclude else ("", {})
         with self.transaction() as db:
@@ -188,10 +190,12 @@ class Database:
                       WHERE u.{stage.key} > :after AND {_wanted_checked(stage, stale, parser_version)}
                         AND (u.lease_expires IS NULL OR u.lease_expires < {db.now_epoch})
                         {f'AND u.{stage.key} NOT IN {excluded}' if exclude else ''}
+                        {f'AND u.{stage.key} <= :until' if until is not None else ''}
                       ORDER BY u.{stage.key} LIMIT :limit {db.skip_locked})
                     RETURNING {stage.key}""",
                 _versioned({"worker": worker, "lease_seconds": lease_seconds, "after": after,
-                            "max_attempts": max_attempts, "limit": limit, **params}, parser_version),
+                            "max_attempts": max_attempts, "limit": limit, "until": until, **params},
+                           parser_version),
             )
             return self._units(db, stage, sorted(row[stage.key] for row in claimed))
 
