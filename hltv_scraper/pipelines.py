@@ -68,7 +68,7 @@ class UnitTransactionPipeline:
             self._resolve(item.unit_id, outcomes)
         return item
 
-    def _resolve(self, unit_id: int, outcomes: dict[str, Any]) -> None:
+    def _resolve(self, unit_id: int, outcomes: dict[str, Any], *, again: bool = False) -> None:
         if self._stopping:  # the database refused a write: the crawl is closing
             self.ledger.settle(unit_id, NOT_WRITTEN)
             return
@@ -86,6 +86,11 @@ class UnitTransactionPipeline:
             else:
                 bucket, parse_failures = self._save(unit_id, outcomes)
         except DBAPIError as exc:
+            if not again and self.db.reopen_if_lost():
+                # the server dropped the connection mid-write (a restart, a failover):
+                # nothing of the unit was written; once more, on the new connection
+                self._resolve(unit_id, outcomes, again=True)
+                return
             self.ledger.settle(unit_id, NOT_WRITTEN)
             self._cannot_write(unit_id, exc)
             return

@@ -167,3 +167,86 @@ def test_the_claims_exclusion_list_stays_bounded(server, database, crawl_setting
     assert max(excluded) == 2, excluded  # never more than EXCLUDE_MOST
     assert result.stat("hltv/maps/committed") == len(ALL_MAPS) - len(failing) - 1
     assert all(server.requests[("performance", mapstatsid)] == 1 for mapstatsid in failing)
+
+
+# -- the PostgreSQL server going away ----------------------------------------------------
+
+
+@pytest.fixture
+def own_postgres():
+    """A PostgreSQL server of the test's own, to restart or stop under a crawl."""
+    from tests.support.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+def crawl_in_thread(name: str, settings: dict) -> tuple[threading.Thread, list]:
+    outcome: list = []
+    thread = threading.Thread(target=lambda: outcome.append(run_crawl(name, settings)))
+    thread.start()
+    return thread, outcome
+
+
+def wait_until(condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the crawl never got there"
+        time.sleep(0.02)
+
+
+@pytest.mark.slow
+def test_a_server_restart_during_a_crawl_opens_the_connection_again_and_loses_no_map(
+    own_postgres, server, tmp_path, caplog
+):
+    from tests.support.server import Answer
+    from tests.support.truth import ALL_MAPS
+
+    url = own_postgres.new_database()
+    for mapstatsid in ALL_MAPS:
+        seed_scoreboard(url, mapstatsid)
+    server.script_all(Answer(delay=0.3))
+    settings = {"HLTV_DB_URL": url, "HLTV_BASE_URL": server.base_url, "HLTV_ARCHIVE_DIR": str(tmp_path / "a"),
+                "HLTV_MAPS_IN_FLIGHT": 2, "CONCURRENT_REQUESTS": 2}
+
+    def committed() -> int:
+        return rows(url, "SELECT count(*) FROM maps WHERE perf_economy_at IS NOT NULL")[0][0]
+
+    thread, outcome = crawl_in_thread("perf_economy", settings)
+    wait_until(lambda: committed() >= 2)  # a commit count, not a moment
+    own_postgres.restart()
+    thread.join(timeout=120)
+
+    (result,) = outcome
+    assert result.close_reason == "finished", result.stats.get("hltv/stopped_because")
+    assert committed() == len(ALL_MAPS)
+    assert result.stat("hltv/maps/committed") == len(ALL_MAPS)
+    assert any("was lost; opened it again" in message for message in caplog.messages)
+
+
+@pytest.mark.slow
+def test_a_lease_renewal_that_fails_stops_the_crawl_before_the_leases_lapse(own_postgres, server, tmp_path, caplog):
+    from tests.support.server import Answer
+    from tests.support.truth import ALL_MAPS
+
+    url = own_postgres.new_database()
+    for mapstatsid in ALL_MAPS:
+        seed_scoreboard(url, mapstatsid)
+    server.script_all(Answer(delay=4))  # pages slow to come: the leases need renewing
+    settings = {"HLTV_DB_URL": url, "HLTV_BASE_URL": server.base_url, "HLTV_ARCHIVE_DIR": str(tmp_path / "a"),
+                "HLTV_LEASE_SECONDS": 3, "HLTV_MAPS_IN_FLIGHT": 2, "CONCURRENT_REQUESTS": 2}
+
+    thread, outcome = crawl_in_thread("perf_economy", settings)
+    wait_until(lambda: sum(server.requests.values()) >= 1)
+    own_postgres.halt()  # the database is gone and stays gone: no connection can be opened
+    try:
+        thread.join(timeout=60)
+        (result,) = outcome
+    finally:
+        own_postgres.resume()
+
+    assert result.close_reason == "hltv_database_error"
+    # it stopped at the next renewal (every third of the lease), not when a page came in
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert errors and "The leases of the units in flight could not be renewed; stopping the crawl" in errors[0], errors

@@ -202,7 +202,12 @@ class Ledger:
     def _renew_leases(self) -> None:
         try:
             self.source.renew(self, list(self._flight))
-        except Exception:  # a lost connection: say so, the next renewal may work
+        except DBAPIError as exc:
+            # (a dropped connection was opened again already, once.) Leases that lapse
+            # let another crawl take units over: stop while they are still ours.
+            if not self.ended:
+                self.refused(exc, "The leases of the units in flight could not be renewed")
+        except Exception:
             logger.exception("Could not renew the leases of the units in flight")
 
     def _closed(self, spider: Spider, reason: str) -> None:

@@ -14,6 +14,8 @@ its lease. A crawl that dies leaves leases that simply expire.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -46,6 +48,9 @@ from hltv_scraper.storage.stages import STAGES, Stage
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
+
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -106,6 +111,27 @@ class Database:
 
     def close(self) -> None:
         self.connection.close()
+
+    def reopen_if_lost(self) -> bool:
+        """After an error: if the PostgreSQL server dropped this connection (a restart, a
+        failover), open a new one in its place. True if it did; False when the connection
+        still answers (the error was something else) or no new one could be opened."""
+        if self.dialect != POSTGRESQL:
+            return False  # a SQLite file has no connection to lose
+        try:
+            self.sql.value("SELECT 1")
+            return False
+        except Exception:  # noqa: BLE001 (a closed connection fails before the driver's errors)
+            pass
+        with contextlib.suppress(Exception):
+            self.connection.close()
+        try:
+            connection = connect(self.url)
+        except (DBAPIError, OSError):
+            return False
+        self.connection, self.sql = connection, Sql(connection)
+        logger.warning("The connection to the database %s was lost; opened it again", self.location)
+        return True
 
     def __enter__(self) -> Database:
         return self
@@ -525,7 +551,14 @@ class Database:
         integer) surfaces as :class:`ValidationError` naming ``page``: the page did not
         say what we believed.
         """
-        begin(self.connection)
+        try:
+            begin(self.connection)
+        except DBAPIError:
+            # nothing of the transaction happened yet: a dropped connection is opened
+            # again once and the transaction begun there
+            if not self.reopen_if_lost():
+                raise
+            begin(self.connection)
         try:
             yield self.sql
         except BaseException as exc:
