@@ -171,6 +171,9 @@ class LeasedUnits:
             if not batch and until is not None:  # nothing left below the window's end
                 after = until
                 continue
+            if not batch and free_leases_of_the_dead(ledger.db, ledger.stage):
+                after = -1  # a crawl of this host died holding units: they are free now
+                continue
             if not batch:
                 wait = ledger.db.foreign_lease_wait(
                     ledger.stage, worker=ledger.worker, max_attempts=config.max_attempts,
