@@ -282,7 +282,8 @@ class HltvConfig:
         """The line every crawl and command starts with: the database (its password
         masked) and the archive, as absolute paths."""
         database = shown_url(self.db_url) if self.db_url else str(self.db_path)
-        return f"Database: {database}; archive: {self.archive_dir}"
+        archive = self.archive_dir if self.archive or self.replay else f"off ({self.archive_dir})"
+        return f"Database: {database}; archive: {archive}"
 
     @property
     def site_host(self) -> str:

@@ -190,3 +190,16 @@ def test_the_config_is_built_once_per_crawl_with_browser_and_proxies_on(
     assert result.stat("hltv/maps/committed") == 1
     assert result.stat("hltv/proxies/active") == 1  # proxies, clearance and handler were on
     assert len(built) == 1
+
+
+@pytest.mark.slow
+def test_a_crawl_first_names_its_database_and_archive(tmp_path):
+    scrapy = str(Path(sys.executable).parent / "scrapy")
+    done = subprocess.run(
+        [scrapy, "crawl", "perf_economy", "-s", f"HLTV_DB_PATH={tmp_path / 'x.sqlite3'}",
+         "-s", "HLTV_ARCHIVE=0", "-s", "HLTV_DB_URL=", "-s", "HLTV_ARCHIVE_DIR=~/nowhere"],
+        cwd=ROOT / "docs", capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]  # nothing pending: nothing asked for
+    first = done.stderr.splitlines()[0]
+    assert first == f"Database: {tmp_path / 'x.sqlite3'}; archive: off ({Path.home() / 'nowhere'})"

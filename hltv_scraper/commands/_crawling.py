@@ -11,6 +11,7 @@ can print it as one line, last, with exit status 2.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.brakes import (
@@ -33,6 +34,15 @@ BRAKES = frozenset({
 })
 #: Scrapy's close reason after Ctrl-C (or SIGTERM, as scrapyd's cancel sends).
 INTERRUPTED = "shutdown"
+
+
+def say_where(settings: Any, config: Any) -> None:
+    """The crawl's first line: its database and archive. On the terminal it comes before
+    Scrapy's own start-up lines; into a log file (scrapyd's), it is logged there."""
+    if settings.get("LOG_FILE"):
+        logger.info(config.where())
+    else:
+        print(config.where(), file=sys.stderr, flush=True)
 
 
 def is_mistake(error: BaseException) -> bool:

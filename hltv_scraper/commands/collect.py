@@ -28,7 +28,7 @@ from scrapy.exceptions import UsageError
 
 from hltv_scraper.commands._base import DATABASE_HELP, one_line, open_database
 from hltv_scraper.brakes import CLOSE_REASON_NOTHING
-from hltv_scraper.commands._crawling import committed, exit_status, finish_reason, is_mistake
+from hltv_scraper.commands._crawling import committed, exit_status, finish_reason, is_mistake, say_where
 from hltv_scraper.commands.summary import summarise
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.output import standard_output
@@ -75,7 +75,7 @@ class Command(ScrapyCommand):
         if args:
             raise UsageError(f"unexpected arguments: {' '.join(args)} (see scrapy collect -h)")
         self.arguments = _spider_arguments(opts)
-        config = self.config = HltvConfig.from_settings(self.settings)
+        config = HltvConfig.from_settings(self.settings)
         if config.replay:
             _check_replayable(self.settings, config)
         try:
@@ -83,9 +83,9 @@ class Command(ScrapyCommand):
                 pass
         except DatabaseUnavailable as exc:
             raise UsageError(one_line(exc), print_help=False) from None
+        say_where(self.settings, config)
 
     def run(self, args: list[str], opts: Namespace) -> None:
-        logger.info(self.config.where())
         chain = _Chain(self.crawler_process, self.arguments)
         asyncio.get_event_loop().create_task(chain.run())
         self.crawler_process.start(stop_after_crawl=False)

@@ -12,20 +12,17 @@ that cannot be opened: one line, printed last), and 1 when a brake stopped the c
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
 from hltv_scraper.commands._base import DATABASE_HELP, one_line
-from hltv_scraper.commands._crawling import exit_status, finish_reason, watch
+from hltv_scraper.commands._crawling import exit_status, finish_reason, say_where, watch
 from hltv_scraper.config import HltvConfig
 
 if TYPE_CHECKING:
     from argparse import Namespace
-
-logger = logging.getLogger(__name__)
 
 
 class Command(ScrapyCrawl):
@@ -39,7 +36,7 @@ class Command(ScrapyCrawl):
     def process_options(self, args: list[str], opts: Namespace) -> None:
         super().process_options(args, opts)
         # a bad HLTV_* setting is one line here, before Scrapy starts (and logs) anything
-        HltvConfig.from_settings(self.settings)
+        say_where(self.settings, HltvConfig.from_settings(self.settings))
 
     def run(self, args: list[str], opts: Namespace) -> None:
         if len(args) < 1:
@@ -54,7 +51,6 @@ class Command(ScrapyCrawl):
         check_arguments = getattr(loader.load(args[0]), "check_arguments", None)
         if check_arguments is not None:
             check_arguments(opts.spargs)
-        logger.info(HltvConfig.from_settings(self.settings).where())
         crawler = self._create_crawler(args[0])
         mistakes: list[BaseException] = []
         watch(self.crawler_process.crawl(crawler, **opts.spargs), mistakes)
