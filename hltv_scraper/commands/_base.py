@@ -8,9 +8,9 @@ self.database() as db``; only commands whose ``creates`` is true may make a new 
 and closes it, and turns the two kinds of expected mistakes,
 ``scrapy.exceptions.UsageError`` and ``hltv_scraper.storage.DatabaseUnavailable``, into
 the one line Scrapy prints last, after its usage line, with exit status 2. Anything else
-is a bug and keeps its traceback. A file it cannot write for a full disk is one line too,
-with exit status 1; output into a closed pipe ends quietly. Its first line (on stderr) names the database and the
-archive it uses, as absolute paths.
+is a bug and keeps its traceback. A file it cannot write for a full disk is one line
+too, with exit status 1; output into a closed pipe ends quietly. Its first line (on
+stderr) names the database and the archive it uses, as absolute paths.
 """
 
 from __future__ import annotations

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from hltv_scraper.commands._base import DATABASE_HELP, one_line, open_database
 from hltv_scraper.brakes import CLOSE_REASON_NOTHING
+from hltv_scraper.commands._base import DATABASE_HELP, one_line, open_database
 from hltv_scraper.commands._crawling import committed, exit_status, finish_reason, is_mistake, say_where
 from hltv_scraper.commands.summary import summarise
 from hltv_scraper.config import HltvConfig

@@ -83,7 +83,6 @@ class Command(DatabaseCommand, ScrapyCommand):
         print(f"{db.location}: {len(reset)} failed {what} pending again for {stage.name}"
               + (f": {_listed(reset)}" if reset else ""))
 
-
     def _release_leases(self, opts: Namespace) -> None:
         if opts.reason is not None or opts.mapstatsid or opts.match_id:
             raise UsageError("--release-leases frees leases; it takes only --worker and --stage")
