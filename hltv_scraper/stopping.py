@@ -75,7 +75,8 @@ class StopSending:
 
     def stop_sending(self) -> None:
         """Claim nothing more and send nothing more; what is on the wire may arrive."""
-        from hltv_scraper.ledger.ledger import Ledger  # the ledger's sources use this module
+        # imported here: the ledger's sources import this module
+        from hltv_scraper.ledger.ledger import Ledger
 
         if self.asked:
             return

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from hltv_scraper.brakes import CLOSE_REASON_NOTHING, CLOSE_REASON_UNREACHABLE, nothing_fetched
+from hltv_scraper.brakes import (
+    CLOSE_REASON_NOTHING,
+    CLOSE_REASON_UNREACHABLE,
+    nothing_fetched,
+)
 from hltv_scraper.commands._crawling import exit_status
 from tests.support.crawl import run_crawl
 from tests.support.seed import seed_scoreboard

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from hltv_scraper.storage import Database
 from hltv_scraper.stopping import ABANDON_AFTER, is_gone, worker_process
+from hltv_scraper.storage import Database
 from tests.support.crawl import database_settings
 from tests.support.seed import rows, seed_scoreboard
 from tests.support.server import Answer
