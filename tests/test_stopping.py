@@ -74,6 +74,11 @@ def test_the_first_ctrl_c_sends_nothing_new_and_releases_every_lease(server, ten
     assert sum(server.requests.values()) <= sent_when_asked + 1
     assert held_leases(ten_maps) == 0
     assert "Closing spider (shutdown)" in log
+    # what was whole is committed, nothing else written: a map has economy rows iff stored
+    with_economy = rows(ten_maps, "SELECT DISTINCT m.mapstatsid FROM maps m JOIN economy e "
+                                  "ON e.match_id = m.match_id AND e.map_number = m.map_number")
+    stored = rows(ten_maps, "SELECT mapstatsid FROM maps WHERE perf_economy_at IS NOT NULL")
+    assert sorted(with_economy) == sorted(stored)
 
 
 def test_a_page_slow_to_come_is_abandoned_within_seconds(server, ten_maps, tmp_path):
