@@ -9,6 +9,7 @@ import time
 
 import psycopg
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from hltv_scraper.storage import AlreadyStored, Database
 from hltv_scraper.validation import check_for
@@ -194,6 +195,24 @@ def wait_until(condition, timeout: float = 60) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the crawl never got there"
         time.sleep(0.02)
+
+
+@pytest.mark.slow
+def test_after_a_server_restart_reads_and_transactions_go_on_on_a_new_connection(own_postgres):
+    url = own_postgres.new_database()
+    seed_scoreboard(url, MAP)
+    with Database.open(url) as db:
+        own_postgres.restart()
+        assert db.leases() == []  # a read, outside any transaction
+        own_postgres.restart()
+        assert [unit.id for unit in db.claim("perf_economy", worker="a", lease_seconds=60, max_attempts=3)] == [MAP]
+        db.reopen_seconds = 1  # (15 s by default)
+        own_postgres.halt()
+        try:  # a server that stays away is an error, not a loop
+            with pytest.raises(DBAPIError):
+                db.leases()
+        finally:
+            own_postgres.resume()
 
 
 @pytest.mark.slow

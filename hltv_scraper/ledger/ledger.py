@@ -91,6 +91,9 @@ class Ledger:
         self.waiting: Waiting | None = None
         self._renewal: task.LoopingCall | None = None
         self.db = Database.open(self.config.database, create=source.creates_database)
+        # waiting for a dropped connection must end while this crawl's leases (renewed
+        # every third of their time) still hold
+        self.db.reopen_seconds = min(self.db.reopen_seconds, self.config.lease_seconds / 3)
         try:
             source.prepare(self)
         except BaseException:
@@ -200,8 +203,9 @@ class Ledger:
             self._renewal.start(self.config.lease_seconds / 3, now=False)
 
     def _renew_leases(self) -> None:
+        in_flight = list(self._flight)
         try:
-            self.source.renew(self, list(self._flight))
+            self.db.again_if_lost(lambda: self.source.renew(self, in_flight))
         except DBAPIError as exc:
             # (a dropped connection was opened again already, once.) Leases that lapse
             # let another crawl take units over: stop while they are still ours.

@@ -159,12 +159,12 @@ class LeasedUnits:
             # once per crawl: what failed here would fail alike now
             exclude, until = _excluded(ledger.left_pending, after)
             try:
-                batch = ledger.db.claim(
+                batch = ledger.db.again_if_lost(lambda: ledger.db.claim(
                     ledger.stage, worker=ledger.worker, lease_seconds=config.lease_seconds,
                     max_attempts=config.max_attempts, after=after, limit=want,
                     parser_version=ledger.parser_version, stale=self.reparse,
                     exclude=exclude, until=until,
-                )
+                ))
             except DBAPIError as exc:
                 ledger.refused(exc, "No unit could be claimed")
                 return

@@ -17,12 +17,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
@@ -43,13 +44,17 @@ from hltv_scraper.storage._schema import (
     rollback,
     schema_version,
 )
-from hltv_scraper.storage._sql import Row, Sql, Stamp, listed
+from hltv_scraper.storage._sql import Row, Sql, Stamp, alive, listed
 from hltv_scraper.storage.stages import STAGES, Stage
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+#: How long a dropped PostgreSQL connection is tried again for (a restart, a failover)
+#: before the crawl stops. The event loop waits meanwhile: it happens seldom.
+REOPEN_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,10 @@ class Database:
     def __init__(self, connection: Connection, url: URL, *, applied: Sequence[str] = ()) -> None:
         self.connection = connection
         self.url = url
-        self.sql = Sql(connection)
+        self.sql = Sql(connection, reopen=self.reopen_if_lost)
+        self._gone = False  # the server dropped the connection and never came back
+        #: how long a dropped connection is tried again for
+        self.reopen_seconds = REOPEN_SECONDS
         #: the migrations opening the database applied (``0004_demo_ids.sql``...)
         self.applied = list(applied)
 
@@ -112,24 +120,41 @@ class Database:
     def close(self) -> None:
         self.connection.close()
 
+    def again_if_lost(self, call: Callable[[], T]) -> T:
+        """``call()``; if the server dropped the connection in the middle of it (its
+        transaction rolled back), once more on a connection opened anew."""
+        try:
+            return call()
+        except DBAPIError:
+            if not self.reopen_if_lost():
+                raise
+        return call()
+
     def reopen_if_lost(self) -> bool:
         """After an error: if the PostgreSQL server dropped this connection (a restart, a
         failover), open a new one in its place. True if it did; False when the connection
         still answers (the error was something else) or no new one could be opened."""
-        if self.dialect != POSTGRESQL:
-            return False  # a SQLite file has no connection to lose
-        try:
-            self.sql.value("SELECT 1")
-            return False
-        except Exception:  # noqa: BLE001 (a closed connection fails before the driver's errors)
-            pass
+        if self.dialect != POSTGRESQL or self._gone or alive(self.connection):
+            return False  # a SQLite file has no connection to lose; this one answers
+        # a server restarting takes a few seconds to accept connections again
+        deadline = time.monotonic() + self.reopen_seconds
+        pause = 0.2
+        while True:
+            try:
+                connection = connect(self.url)
+                break
+            except (DBAPIError, OSError):
+                if time.monotonic() + pause > deadline:
+                    # the server stays away: the old connection stays, dead (every use is
+                    # a DBAPIError, at once), and it is not waited for again
+                    self._gone = True
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
         with contextlib.suppress(Exception):
             self.connection.close()
-        try:
-            connection = connect(self.url)
-        except (DBAPIError, OSError):
-            return False
-        self.connection, self.sql = connection, Sql(connection)
+        # the same Sql object on the new connection: whoever holds it goes on with it
+        self.connection = self.sql.connection = connection
         logger.warning("The connection to the database %s was lost; opened it again", self.location)
         return True
 
