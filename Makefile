@@ -18,8 +18,9 @@ $(STAMP): requirements.txt pyproject.toml
 demo: install
 	$(BIN)/python tools/demo.py --workdir $(DEMO_DIR)
 
-# Debian's Chromium, for HLTV_BROWSER and its tests (Playwright's own download is not used),
-# and Xvfb, the virtual display a windowed Chromium needs on a server (HLTV_BROWSER_HEADLESS=0).
+# Debian's Chromium, which auto mode (the default) opens at the first challenge, and its tests
+# (patchright drives it: no browser is downloaded), and Xvfb, the virtual display its window
+# needs on a server.
 browser:
 	command -v chromium >/dev/null && command -v Xvfb >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium xvfb)
 
@@ -29,6 +30,7 @@ postgres:
 
 # Both cores: most tests wait on servers, browsers and subprocesses, not on the CPU.
 test: install browser postgres
+	$(BIN)/ruff check hltv_scraper tests tools
 	$(BIN)/python -m pytest -q -n 2
 
 test-fast: install postgres

@@ -11,7 +11,9 @@ a storage of our own whose layout a person can browse::
 Entries are keyed by page and unit (mapstatsid, match id, offset), not by URL, so the
 slug and the host do not matter: an archive recorded from one server replays a crawl
 aimed at another. Only real pages are kept (the policy refuses Cloudflare pages and
-error statuses), and entries never expire (results pages are fetched anew, see
+error statuses), never the cookies the site set (``Set-Cookie`` headers are credentials,
+and an archive is what users copy between machines: they are dropped when an entry is
+stored, and from an older entry when it is read), and entries never expire (results pages are fetched anew, see
 :class:`ArchivePolicy`). With ``HLTV_REPLAY`` the crawl is served from the archive alone;
 a page that is not in it (or is corrupt) becomes a fetch failure.
 """
@@ -32,8 +34,8 @@ from scrapy.http import Headers
 from scrapy.responsetypes import responsetypes
 
 from hltv_scraper.config import HltvConfig
-from hltv_scraper.items import RESULTS
-from hltv_scraper.site import page_of_url, refusal_reason
+from hltv_scraper.site import refusal_reason
+from hltv_scraper.stages import page_of_url
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
 
 # Hop-by-hop and encoding headers describe the transfer, not the stored body.
 _DROPPED_HEADERS = {b"content-encoding", b"content-length", b"transfer-encoding"}
+#: Headers that carry credentials (a ``cf_clearance``): never kept.
+_SECRET_HEADERS = {"set-cookie", "set-cookie2"}
 
 
 class ArchiveStorage:
@@ -74,6 +78,10 @@ class ArchiveStorage:
             return None
         meta = json.loads(meta_path.read_text("utf-8"))
         body = gzip.decompress(body_path.read_bytes())  # a corrupt entry raises: a miss
+        if any(name.lower() in _SECRET_HEADERS for name in meta["headers"]):
+            # recorded before cookies were dropped: cleaned in place
+            meta["headers"] = {k: v for k, v in meta["headers"].items() if k.lower() not in _SECRET_HEADERS}
+            _write_atomically(meta_path, json.dumps(meta, indent=1).encode())
         headers = Headers({k.encode(): [v.encode() for v in vs] for k, vs in meta["headers"].items()})
         response_class = responsetypes.from_args(headers=headers, url=request.url, body=body)
         return response_class(
@@ -86,7 +94,7 @@ class ArchiveStorage:
         headers = {
             key.decode("latin-1"): [v.decode("latin-1") for v in values]
             for key, values in response.headers.items()
-            if key.lower() not in _DROPPED_HEADERS
+            if key.lower() not in _DROPPED_HEADERS and key.decode("latin-1").lower() not in _SECRET_HEADERS
         }
         meta = {"url": response.url, "status": response.status, "headers": headers}
         # Body first, meta last: an entry counts only once its meta exists, so a crawl
@@ -113,10 +121,11 @@ class ArchivePolicy:
         page = request.meta.get("hltv_page")
         if page is None:
             return response.status == 200
-        return refusal_reason(response, page) is None
+        return refusal_reason(response, request.meta.get("hltv_markers", ())) is None
 
     def is_cached_response_fresh(self, cachedresponse: Response, request: Request) -> bool:
-        return self.replay or request.meta.get("hltv_page") != RESULTS
+        # a page whose content moves on (the results listing's first pages) is read afresh
+        return self.replay or not request.meta.get("hltv_changes", False)
 
     def is_cached_response_valid(
         self, cachedresponse: Response, response: Response, request: Request

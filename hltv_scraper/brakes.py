@@ -1,5 +1,7 @@
 """When a crawl stops by itself: the site refusing us, not there at all, or its pages no
-longer parsing.
+longer parsing. This is the one home of those rules; fetching (``hltv_scraper.fetch``)
+only reports what it saw (refusals, unreachable addresses, every proxy benched) and
+never imports this module.
 
 All are streaks over units of work in the order they resolve:
 
@@ -174,6 +176,11 @@ def nothing_fetched(units: str, counts: dict[str, int], reasons: dict[str, int])
         f"nothing was stored: {asked} asked for could not be fetched ({shown})"
         f"{f'; {hint}' if hint else ''}",
     )
+
+
+def benched_everywhere(*, unreachable: bool, message: str) -> Stop:
+    """The stop of a crawl whose every proxy is benched (``fetch/proxies.py`` says so)."""
+    return Stop(CLOSE_REASON_UNREACHABLE if unreachable else CLOSE_REASON_REFUSED, message)
 
 
 def close_crawl(crawler: Crawler, reason: str) -> None:

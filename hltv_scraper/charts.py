@@ -75,13 +75,16 @@ def economy(
     teams: Sequence[tuple[str, Sequence[int | None]]],
     winners: Sequence[int | None],
     notes: Sequence[str],
+    breaks: Sequence[tuple[int, str]] = (),
 ) -> str:
     """Each team's equipment value per round (``teams``: name, a value per round, None
     where the round has no economy), a filled dot where the team won the round and a
     strip of winners on top for every round (``winners``: the index in ``teams`` of each
     round's winner; ``notes``: its tooltip). Rounds without economy are shaded and the
-    lines break there rather than bridge them."""
-    width, height, left, right, top, bottom = 900, 390, 64, 16, 76, 44
+    lines break there rather than bridge them. ``breaks``: ``(index of the first round
+    of a half, label)``, drawn as a vertical line (half-time, overtime). Labels sit on
+    a white halo, readable over the shading."""
+    width, height, left, right, top, bottom = 900, 390, 64, 62, 76, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for _, series in teams for v in series if v is not None]
     top_value = max(_nice_ceiling(max(values, default=0), step=5_000), 25_000)
@@ -96,25 +99,33 @@ def economy(
     parts = [_legend([(name, TEAM_COLOURS[n]) for n, (name, _) in enumerate(teams)]
                      + [("won the round (filled)", "#495057")], left, 16)]
     parts += _y_axis(left, top, plot_w, plot_h, top_value, _dollars, step_value=5_000)
+    absent = [i for i in range(len(rounds)) if all(series[i] is None for _, series in teams)]
+    for i in absent:
+        parts.append(
+            f'<rect class="no-economy" x="{x(i) - step / 2:.1f}" y="{top}" width="{step:.1f}" '
+            f'height="{plot_h}" fill="#e9ecef"><title>round {rounds[i]}: no economy published</title></rect>'
+        )
     for value, label in BUY_LINES:
         if value < top_value:
             parts.append(
                 f'<line x1="{left}" x2="{left + plot_w}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
                 f'stroke="#868e96" stroke-dasharray="4 4"/>'
-                f'<text x="{left + plot_w - 4}" y="{y(value) - 4:.1f}" font-size="10" fill="#868e96" '
-                f'text-anchor="end">{label}</text>'
+                f'<text class="buy-line" x="{left + plot_w + 4}" y="{y(value) + 4:.1f}" font-size="11" '
+                f'fill="#495057" {_HALO}>{label}</text>'
             )
-    absent = [i for i in range(len(rounds)) if all(series[i] is None for _, series in teams)]
-    for i in absent:
+    for index, label in breaks:
+        bx = x(index) - step / 2
         parts.append(
-            f'<rect class="no-economy" x="{x(i) - step / 2:.1f}" y="{top}" width="{step:.1f}" '
-            f'height="{plot_h}" fill="#f1f3f5"><title>round {rounds[i]}: no economy published</title></rect>'
+            f'<line class="half-break" x1="{bx:.1f}" x2="{bx:.1f}" y1="{top - 34}" y2="{top + plot_h}" '
+            f'stroke="#495057" stroke-width="1.2" stroke-dasharray="2 3"/>'
+            f'<text class="half-break-label" x="{bx + 4:.1f}" y="{top + 13}" font-size="11" fill="#343a40" '
+            f'{_HALO}>{escape(label)}</text>'
         )
-    if absent:
+    if absent:  # over the lines, on its halo
         first, last = absent[0], absent[-1]
         parts.append(
             f'<text class="no-economy-label" x="{(x(first) + x(last)) / 2:.1f}" y="{top + plot_h / 2:.1f}" '
-            f'font-size="11" fill="#868e96" text-anchor="middle">no economy</text>'
+            f'font-size="12" fill="#495057" text-anchor="middle" {_HALO}>no economy published</text>'
         )
     strip_y = top - 30
     parts.append(f'<text x="{left - 8}" y="{strip_y + 10}" font-size="10" text-anchor="end">winner</text>')
@@ -158,19 +169,19 @@ def heat_map(
 ) -> str:
     """A grid of ``(kills, deaths)`` cells, shaded by kills: the row player killed the
     column player ``kills`` times and was killed by them ``deaths`` times."""
-    left, top, cell_w, cell_h = 150, 70, 96, 44
+    left, top, cell_w, cell_h = 104, 48, 64, 36
     width = left + cell_w * len(columns) + 16
     height = top + cell_h * len(rows) + 16
     most = max((c[0] for row in cells for c in row if c), default=0) or 1
-    parts = [f'<text x="4" y="16" font-size="12" fill="#495057">{escape(corner)}</text>']
+    parts = [f'<text x="4" y="14" font-size="11" fill="#495057">{escape(corner)}</text>']
     for j, name in enumerate(columns):
         cx = left + cell_w * (j + 0.5)
-        parts.append(f'<text x="{cx:.1f}" y="{top - 10}" font-size="12" text-anchor="middle">'
-                     f"{escape(_short(name))}<title>{escape(name)}</title></text>")
+        parts.append(f'<text x="{cx:.1f}" y="{top - 8}" font-size="11" text-anchor="middle">'
+                     f"{escape(_short(name, 10))}<title>{escape(name)}</title></text>")
     for i, name in enumerate(rows):
         y = top + cell_h * i
-        parts.append(f'<text x="{left - 8}" y="{y + cell_h / 2 + 4:.1f}" font-size="12" text-anchor="end">'
-                     f"{escape(_short(name))}<title>{escape(name)}</title></text>")
+        parts.append(f'<text x="{left - 6}" y="{y + cell_h / 2 + 4:.1f}" font-size="11" text-anchor="end">'
+                     f"{escape(_short(name, 13))}<title>{escape(name)}</title></text>")
         for j, cell in enumerate(cells[i]):
             x = left + cell_w * j
             if cell is None:
@@ -184,13 +195,46 @@ def heat_map(
                 f'fill="{_red(shade)}" stroke="#fff" stroke-width="2">'
                 f"<title>{escape(rows[i])} killed {escape(columns[j])} {kills} times, "
                 f"was killed {deaths} times</title></rect>"
-                f'<text class="count" x="{x + cell_w / 2}" y="{y + cell_h / 2 + 5:.1f}" font-size="14" '
+                f'<text class="count" x="{x + cell_w / 2}" y="{y + cell_h / 2 + 5:.1f}" font-size="13" '
                 f'text-anchor="middle" fill="{ink}">{kills}:{deaths}</text>'
             )
     return _svg(chart_id, width, height, parts)
 
 
+#: How a round ended, as a 16 x 16 glyph drawn white on the winner's side colour.
+_WIN_GLYPHS = {
+    "elimination": '<path d="M4.5 4.5l7 7M11.5 4.5l-7 7" stroke="#fff" stroke-width="2.2" stroke-linecap="round"/>',
+    "bomb_exploded": (
+        '<circle cx="8" cy="8" r="2.8" fill="#fff"/><path d="M8 1.8v2.4M8 11.8v2.4M1.8 8h2.4M11.8 8h2.4'
+        'M3.6 3.6l1.7 1.7M10.7 10.7l1.7 1.7M3.6 12.4l1.7-1.7M10.7 5.3l1.7-1.7" stroke="#fff" '
+        'stroke-width="1.6" stroke-linecap="round"/>'
+    ),
+    "bomb_defused": (
+        '<path d="M3.8 8.4l2.8 2.8 5.6-6.4" fill="none" stroke="#fff" stroke-width="2.2" '
+        'stroke-linecap="round" stroke-linejoin="round"/>'
+    ),
+    "time": (
+        '<circle cx="8" cy="8.5" r="5" fill="none" stroke="#fff" stroke-width="1.6"/>'
+        '<path d="M8 5.8v2.9l2 1.3" fill="none" stroke="#fff" stroke-width="1.6" stroke-linecap="round"/>'
+    ),
+}
+SIDE_COLOURS = {"CT": "#3867b5", "T": "#c77d1c"}
+
+
+def round_outcome(win_type: str | None, side: str | None, title: str) -> str:
+    """One round won: how it ended (``win_type``) on the colour of the side that won it."""
+    glyph = _WIN_GLYPHS.get(win_type or "", '<circle cx="8" cy="8" r="2.5" fill="#fff"/>')
+    return (
+        f'<svg class="outcome {escape(win_type or "unknown")}" viewBox="0 0 16 16" width="16" height="16">'
+        f"<title>{escape(title)}</title>"
+        f'<rect width="16" height="16" rx="3" fill="{SIDE_COLOURS.get(side or "", "#868e96")}"/>{glyph}</svg>'
+    )
+
+
 # -- pieces ---------------------------------------------------------------------------
+
+#: A white outline under a text: readable over lines and shading.
+_HALO = 'paint-order="stroke" stroke="#fff" stroke-width="3" stroke-linejoin="round"'
 
 
 def _svg(chart_id: str, width: int, height: float, parts: list[str]) -> str:

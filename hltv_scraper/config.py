@@ -40,9 +40,10 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 _OFF = (*_FALSE, "none", "")
 
-#: HLTV_BROWSER values: every page in the browser, or pages over plain HTTP and only a
-#: challenged one in the browser (its cookies then handed to the plain path).
-ALWAYS, HANDOFF = "always", "handoff"
+#: HLTV_BROWSER values: every page in the browser; pages over plain HTTP and only a
+#: challenged one in the browser (its cookies then handed to the plain path); or the
+#: crawl's own choice between the two, per address (``fetch/auto.py``), the default.
+ALWAYS, HANDOFF, AUTO = "always", "handoff", "auto"
 #: Who solves a challenge on the plain path.
 BROWSER, FLARESOLVERR = "browser", "flaresolverr"
 _PROXY_SCHEMES = ("http", "https")
@@ -163,25 +164,40 @@ class ProxyConfig:
 
 @dataclass(frozen=True)
 class BrowserConfig:
-    #: HLTV_BROWSER: ``0`` plain HTTP, ``1`` every map page in Chromium, ``handoff``
+    #: HLTV_BROWSER: ``auto`` (the default) plain HTTP, a challenge solved in Chromium,
+    #: and every page of an address in Chromium once its clearance does not hold on the
+    #: plain path; ``0`` plain HTTP only, ``1`` every map page in Chromium, ``handoff``
     #: plain HTTP with Chromium solving the challenges (see ``fetch/clearance.py``).
-    mode: str | None = None
+    mode: str | None = AUTO
     #: HLTV_BROWSER_EXECUTABLE: the Chromium binary.
     executable: str = "/usr/bin/chromium"
+    #: Whether ``executable`` is there. Auto mode without it crawls until the first
+    #: challenge, then stops saying the site asks for a browser.
+    available: bool = True
     #: HLTV_BROWSER_MAX_PAGES: pages open at once in the browser.
     max_pages: int = 2
     #: HLTV_CHALLENGE_TIMEOUT: seconds a challenge may take to clear in the page.
     challenge_timeout: float = 30.0
-    #: HLTV_BROWSER_HEADLESS: ``0`` runs Chromium with a window (under Xvfb when there is
-    #: no display). Some challenges let a windowed browser through and not a headless one.
-    headless: bool = True
-    #: HLTV_BROWSER_IDLE_SECONDS: in handoff mode, the browser closes after this long
-    #: without a challenge to solve (a clearance lasts long; Chromium holds ~300 MB).
+    #: HLTV_BROWSER_HEADLESS: ``0`` (the default) runs Chromium with a window, under Xvfb
+    #: when there is no display: a headless Chromium says "HeadlessChrome" in its
+    #: User-Agent and client hints, and challenges refuse it.
+    headless: bool = False
+    #: HLTV_BROWSER_IDLE_SECONDS: in handoff and auto mode, the browser closes after this
+    #: long without a page to fetch (a clearance lasts long; Chromium holds ~300 MB).
     idle_seconds: float = 300.0
+    #: HLTV_BROWSER_RENDER_SECONDS: in auto mode, how long an address whose clearance
+    #: did not hold on the plain path has every page rendered in the browser before the
+    #: plain path is tried again.
+    render_seconds: float = 1800.0
+    #: HLTV_BROWSER_PROFILE_DIR: one folder per address (and per proxy) keeping the
+    #: browser's cookies and storage and the plain path's clearance between crawls;
+    #: None: nothing kept (a replay).
+    profile_dir: Path | None = None
 
     @property
     def enabled(self) -> bool:
-        return self.mode is not None
+        """Whether the crawl may drive Chromium."""
+        return self.mode is not None and self.available
 
 
 # -- fetching ---------------------------------------------------------------------------
@@ -326,7 +342,7 @@ class HltvConfig:
             replay=replay,
             # a replay never touches the network: no browser, proxy or solver, but the
             # values are still checked
-            browser=_browser(read, network=not replay),
+            browser=_browser(read, network=not replay, database_folder=_database_folder(read, default)),
             fetch=_fetch(read, network=not replay),
             proxies=_proxies(read, network=not replay),
         )
@@ -346,6 +362,7 @@ KNOWN_SETTINGS = frozenset({
     "HLTV_FLARESOLVERR_TIMEOUT",
     "HLTV_BROWSER", "HLTV_BROWSER_EXECUTABLE", "HLTV_BROWSER_MAX_PAGES",
     "HLTV_CHALLENGE_TIMEOUT", "HLTV_BROWSER_HEADLESS", "HLTV_BROWSER_IDLE_SECONDS",
+    "HLTV_BROWSER_RENDER_SECONDS", "HLTV_BROWSER_PROFILE_DIR",
     "HLTV_PROXIES", "HLTV_PROXY_MAX_REFUSALS", "HLTV_PROXY_BENCH_SECONDS",
 })
 
@@ -478,27 +495,47 @@ def _check_archive(folder: Path) -> None:
         raise UsageError(f"HLTV_REPLAY=1: the archive folder {folder} holds no page to replay")
 
 
-def _browser(read: _Reader, *, network: bool) -> BrowserConfig:
-    default = BrowserConfig()
+def _browser_mode(read: _Reader) -> str | None:
     value = read.raw("HLTV_BROWSER")
-    text = str(value if value is not None else "0").strip().lower()
+    text = str(value if value is not None else AUTO).strip().lower()
     if text == HANDOFF:
-        mode: str | None = HANDOFF
-    elif text in (*_TRUE, ALWAYS):
-        mode = ALWAYS
-    elif text in _OFF:
-        mode = None
-    else:
-        raise UsageError(f"HLTV_BROWSER takes 0, 1 or handoff, got {value!r}")
+        return HANDOFF
+    if text in ("", AUTO):
+        return AUTO
+    if text in (*_TRUE, ALWAYS):
+        return ALWAYS
+    if text in _OFF:
+        return None
+    raise UsageError(f"HLTV_BROWSER takes auto, 0, 1 or handoff, got {value!r}")
+
+
+def _database_folder(read: _Reader, default: HltvConfig) -> Path:
+    """Where the crawl keeps its files: beside the SQLite file, or ``data/`` with PostgreSQL."""
+    if read.text("HLTV_DB_URL"):
+        return Path("data")
+    return read.path("HLTV_DB_PATH", default.db_path).parent
+
+
+def _browser(read: _Reader, *, network: bool, database_folder: Path) -> BrowserConfig:
+    default = BrowserConfig()
+    mode = _browser_mode(read)
+    if mode == AUTO and read.text("HLTV_FLARESOLVERR_URL"):
+        mode = None  # FlareSolverr solves the challenges
+    executable = read.text("HLTV_BROWSER_EXECUTABLE") or default.executable
+    available = os.path.isfile(executable) and os.access(executable, os.X_OK)
+    profile_dir = read.path("HLTV_BROWSER_PROFILE_DIR", database_folder / "browser-profiles")
     config = BrowserConfig(
         mode=mode if network else None,
-        executable=read.text("HLTV_BROWSER_EXECUTABLE") or default.executable,
+        executable=executable,
+        available=available,
         max_pages=read.whole("HLTV_BROWSER_MAX_PAGES", default.max_pages, minimum=1),
         challenge_timeout=read.seconds("HLTV_CHALLENGE_TIMEOUT", default.challenge_timeout, minimum=0),
         headless=read.flag("HLTV_BROWSER_HEADLESS", default.headless),
         idle_seconds=read.seconds("HLTV_BROWSER_IDLE_SECONDS", default.idle_seconds, minimum=0),
+        render_seconds=read.seconds("HLTV_BROWSER_RENDER_SECONDS", default.render_seconds, minimum=0),
+        profile_dir=profile_dir if network else None,
     )
-    if config.enabled and not (os.path.isfile(config.executable) and os.access(config.executable, os.X_OK)):
+    if config.mode in (ALWAYS, HANDOFF) and not available:
         raise UsageError(
             f"HLTV_BROWSER is on but there is no Chromium at {config.executable}: install "
             "Debian's chromium (`make browser`) or point HLTV_BROWSER_EXECUTABLE at one"
@@ -508,14 +545,13 @@ def _browser(read: _Reader, *, network: bool) -> BrowserConfig:
 
 def _fetch(read: _Reader, *, network: bool) -> FetchConfig:
     default = FetchConfig()
-    browser_on = str(read.raw("HLTV_BROWSER") or "0").strip().lower() not in _OFF
-    handoff = str(read.raw("HLTV_BROWSER") or "").strip().lower() == HANDOFF
+    mode = _browser_mode(read)
     flaresolverr_url = read.text("HLTV_FLARESOLVERR_URL")
     if flaresolverr_url:
         parts = urlsplit(flaresolverr_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"HLTV_FLARESOLVERR_URL takes http://host:port/v1, got {flaresolverr_url!r}")
-        if browser_on:
+        if mode in (ALWAYS, HANDOFF):
             raise UsageError("HLTV_FLARESOLVERR_URL and HLTV_BROWSER both solve challenges: choose one")
     timeout = read.seconds("HLTV_FLARESOLVERR_TIMEOUT", default.flaresolverr_timeout, minimum=0, above=True)
     cookies_text = read.text("HLTV_COOKIES_FILE")
@@ -531,7 +567,8 @@ def _fetch(read: _Reader, *, network: bool) -> FetchConfig:
             "HLTV_COOKIES_FILE needs HLTV_USER_AGENT: the exact User-Agent of the browser "
             "the cookies come from (its navigator.userAgent); Cloudflare ties them together"
         )
-    solver = FLARESOLVERR if flaresolverr_url else BROWSER if handoff else None
+    # auto hands a browser's clearance to the plain path, as handoff does
+    solver = FLARESOLVERR if flaresolverr_url else BROWSER if mode in (HANDOFF, AUTO) else None
     return FetchConfig(
         impersonate=_impersonate(impersonate, handed_off=bool(solver or cookies_file)),
         cookies_file=Path(cookies_file) if cookies_file else None,

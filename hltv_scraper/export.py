@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hltv_scraper.output import CannotWrite, disk_full
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage.database import utc_now
 from hltv_scraper.storage.export import (
     BOOLEAN,
@@ -145,7 +146,7 @@ def export_dataset(
         sink = _SINKS[file_format](staging.folder, FORMATS[file_format])
         try:
             with snapshot(db.sql):
-                for table in export_tables(db.sql):
+                for table in export_tables(db.sql, STAGES.values()):
                     name, writer = sink.table(table.name, table.columns)
                     count = 0
                     try:

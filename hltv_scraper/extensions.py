@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from scrapy.extensions.logstats import LogStats
 
 from hltv_scraper.ledger.ledger import Ledger
+from hltv_scraper.stages import claimable
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -83,7 +84,7 @@ class Progress(LogStats):
         )
 
     def chain_left(self, ledger: Ledger | None, *, committed: int) -> str:
-        """Matches and maps every stage still has to do: from the database now and then,
+        """Units every tracked stage still has to do: from the database now and then,
         the running stage's own count lowered in between by the units it committed."""
         if ledger is None:
             return "chain: ?"
@@ -91,7 +92,7 @@ class Progress(LogStats):
         if self._chain is None or now - self._chain_read_at >= _CHAIN_REFRESH_SECONDS:
             try:
                 self._chain = ledger.db.pending_counts(
-                    max_attempts=ledger.config.max_attempts, parser_version=ledger.parser_version
+                    claimable(), max_attempts=ledger.config.max_attempts, parser_version=ledger.parser_version
                 )
             except Exception:  # a progress line must never break a crawl
                 logger.debug("Could not count pending units", exc_info=True)
@@ -101,9 +102,8 @@ class Progress(LogStats):
         stage = ledger.stage.name
         if stage in left:
             left[stage] = max(left[stage] - (committed - self._committed_then), 0)
-        return (
-            f"left: {left['matches']} match pages, {left['map_stats']} map stats pages, "
-            f"{left['perf_economy']} maps for performance/economy"
+        return "left: " + ", ".join(
+            stage.left.format(left[stage.name]) for stage in claimable() if stage.name in left
         )
 
 

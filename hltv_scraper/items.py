@@ -1,7 +1,7 @@
 """Typed items: what one page says, and what became of a page we could not use.
 
-Page items carry the requested unit's id (``unit_id``: the mapstatsid, match id or
-results offset, set by the spider, not read from the page) so the pipeline can pair the
+Page items carry the requested unit's id (``unit_id``: the mapstatsid, match id,
+results offset or ranking snapshot's YYYYMMDD, set by the spider, not read from the page) so the pipeline can pair the
 pages of one unit. Values are already clean:
 numbers are numbers, percentages are numbers of percent, ``-`` is ``None``.
 """
@@ -9,6 +9,29 @@ numbers are numbers, percentages are numbers of percent, ``-`` is ``None``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
+
+@dataclass(frozen=True)
+class Unit:
+    """What a spider needs to request a unit's pages: its key, the URL's slug as stored
+    (None when none was: the spider makes one of the team names, which storage leaves
+    to it), and the match's team names."""
+
+    id: int
+    slug: str | None = None
+    team_names: tuple[str | None, str | None] = (None, None)
+
+
+class ValidationError(ValueError):
+    """The parsed pages contradict the database (or each other): the unit is not written.
+    Raised by a stage's check (``hltv_scraper.validation``) inside storage's write."""
+
+    def __init__(self, page: str, reason: str) -> None:
+        super().__init__(f"{page}: {reason}")
+        self.page = page
+        self.reason = reason
+
+
 
 #: Page names, as used in URLs, the archive layout, stats keys and failure records.
 PERFORMANCE = "performance"
@@ -90,6 +113,20 @@ class EconomyPage:
     rounds: list[EconomyRound] = field(default_factory=list)
 
 
+class PageOutcome(Protocol):
+    """What became of one page of a unit: its parsed item (every page item has these),
+    a :class:`PageFailure` or a :class:`PagePassedOver`."""
+
+    @property
+    def unit_id(self) -> int | None: ...
+
+    @property
+    def page(self) -> str: ...
+
+    @property
+    def url(self) -> str | None: ...
+
+
 @dataclass
 class PageFailure:
     """A page that produced no usable item.
@@ -107,6 +144,17 @@ class PageFailure:
 
     FETCH = "fetch"
     PARSE = "parse"
+
+
+@dataclass
+class PagePassedOver:
+    """A page read and parsed that its unit source chose not to store (a snapshot
+    after ``-a until=``, or one stored already): the unit is settled, nothing written."""
+
+    unit_id: int
+    page: str
+    reason: str
+    url: str | None = None
 
 
 @dataclass
@@ -288,6 +336,44 @@ class MatchPage:
     lineups: list[LineupPlayer] = field(default_factory=list)
 
 
+# -- the world ranking: one weekly snapshot per page ---------------------------------
+
+RANKING = "ranking"
+
+
+@dataclass
+class RankingPlayer:
+    """One player of a ranked team's lineup, in page order; no id where the page links none."""
+
+    player_id: int | None = None
+    player_name: str | None = None
+
+
+@dataclass
+class RankingTeam:
+    """One ranked team of a snapshot, in page order (ties share a rank)."""
+
+    rank: int | None = None
+    team_id: int | None = None
+    team_name: str | None = None
+    points: int | None = None
+    rank_change: int | None = None  # places gained since the last snapshot; None: new or not shown
+    is_new: bool | None = None  # the page marks the team new to the ranking
+    players: list[RankingPlayer] = field(default_factory=list)
+
+
+@dataclass
+class RankingPage:
+    page = RANKING
+
+    unit_id: int | None = None  # the snapshot's date as the number YYYYMMDD, set by the spider
+    url: str | None = None
+    ranking_date: str | None = None  # ISO 'YYYY-MM-DD', as the page says
+    prev_date: str | None = None  # the snapshot the page links as previous; None: none
+    next_date: str | None = None  # None on the newest snapshot
+    teams: list[RankingTeam] = field(default_factory=list)
+
+
 # -- page bundles: the pages of one unit, as a stage's writer takes them ------------
 #
 # One field per page name of the stage (``Stage.pages``), so a writer reads
@@ -313,3 +399,9 @@ class MapStatsPages:
 class PerfEconomyPages:
     performance: PerformancePage
     economy: EconomyPage
+
+
+@dataclass(frozen=True)
+class RankingPages:
+    ranking: RankingPage
+

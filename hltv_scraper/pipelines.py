@@ -25,11 +25,19 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import NotConfigured
 from sqlalchemy.exc import DBAPIError
 
-from hltv_scraper.brakes import Brakes, Stop, close_crawl, database_refused, fetch_verdict
-from hltv_scraper.items import PageFailure
-from hltv_scraper.ledger.ledger import ALREADY_STORED, COMMITTED, FAILED, FETCH_FAILED, NOT_WRITTEN, Ledger
+from hltv_scraper.brakes import Brakes, Stop, benched_everywhere, close_crawl, database_refused, fetch_verdict
+from hltv_scraper.fetch.errors import every_address_benched
+from hltv_scraper.items import PageFailure, PageOutcome, PagePassedOver
+from hltv_scraper.ledger.ledger import (
+    ALREADY_STORED,
+    COMMITTED,
+    FAILED,
+    FETCH_FAILED,
+    NOT_WRITTEN,
+    PASSED_OVER,
+    Ledger,
+)
 from hltv_scraper.storage import AlreadyStored, ValidationError
-from hltv_scraper.validation import check_for
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -53,11 +61,13 @@ class UnitTransactionPipeline:
         ledger = Ledger.on(crawler)
         if ledger is None:  # a spider that is none of our stages stores nothing here
             raise NotConfigured(f"{crawler.spidercls.__name__} keeps no unit ledger")
-        return cls(crawler, ledger)
+        pipeline = cls(crawler, ledger)
+        crawler.signals.connect(pipeline._benched, signal=every_address_benched)
+        return pipeline
 
     def open_spider(self) -> None:
         self.brakes = Brakes.for_crawl(
-            self.ledger.config, first_failure_stops=self.ledger.source.stops_at_first_failure
+            self.ledger.config, first_failure_stops=self.ledger.first_failure_stops
         )
 
     def process_item(self, item: Any) -> Any:
@@ -68,7 +78,7 @@ class UnitTransactionPipeline:
             self._resolve(item.unit_id, outcomes)
         return item
 
-    def _resolve(self, unit_id: int, outcomes: dict[str, Any], *, again: bool = False) -> None:
+    def _resolve(self, unit_id: int, outcomes: dict[str, PageOutcome], *, again: bool = False) -> None:
         if self._stopping:  # the database refused a write: the crawl is closing
             self.ledger.settle(unit_id, NOT_WRITTEN)
             return
@@ -83,6 +93,8 @@ class UnitTransactionPipeline:
             elif failures:
                 self.ledger.give_back(unit_id)
                 bucket = FETCH_FAILED
+            elif any(isinstance(o, PagePassedOver) for o in outcomes.values()):
+                bucket = PASSED_OVER
             else:
                 bucket, parse_failures = self._save(unit_id, outcomes)
         except DBAPIError as exc:
@@ -102,18 +114,18 @@ class UnitTransactionPipeline:
         if stop is not None:
             self._brake(stop)
 
-    def _save(self, unit_id: int, outcomes: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    def _save(self, unit_id: int, outcomes: dict[str, PageOutcome]) -> tuple[str, dict[str, str]]:
         """The unit's bucket, and the pages that failed validation (for the layout brake)."""
         label = self.ledger.label(unit_id)
         try:
             result = self.db.save(
                 self.stage,
                 unit_id,
-                self.stage.bundle(**{page: outcomes[page] for page in self.stage.pages}),
+                self.stage.bundle(**{page: outcomes[page] for page in self.stage.page_names}),
                 parser_version=self.ledger.parser_version,
-                check=check_for(self.stage),
+                check=self.stage.check,
                 worker=self.ledger.worker,
-                overwrite=self.ledger.source.overwrite,
+                overwrite=self.ledger.overwrite,
             )
         except AlreadyStored:
             logger.info("%s was stored by another crawl meanwhile; left as it is", label.capitalize())
@@ -126,7 +138,7 @@ class UnitTransactionPipeline:
             raise
         except Exception as exc:  # a bug in a writer: rolled back, and on record as a failure
             logger.exception("Storing %s failed", label)
-            page = self.stage.pages[0]
+            page = self.stage.page_names[0]
             url = getattr(outcomes.get(page), "url", None)
             reason = f"storage error: {exc!r}"[:500]
             # a writer that fails on every unit (a page variant it cannot take) stops the
@@ -158,6 +170,9 @@ class UnitTransactionPipeline:
         for page, reason, _ in failures:
             logger.warning("%s failed on its %s page: %s", self.ledger.label(unit_id).capitalize(), page, reason)
         return FAILED
+
+    def _benched(self, unreachable: bool, message: str) -> None:
+        self._brake(benched_everywhere(unreachable=unreachable, message=message))
 
     def _brake(self, stop: Stop) -> None:
         if not self._closing:

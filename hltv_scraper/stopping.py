@@ -9,27 +9,24 @@ are given back untouched, see ``fetch/errors.drop_unsent``) and lets only the pa
 already on the wire arrive. Units whose pages are all in are committed as usual; the
 crawl then releases every lease it holds. A second signal is Scrapy's: the reactor
 stops at once, and the leases left behind are freed by the next crawl on this host
-(:func:`free_leases_of_the_dead`) or by ``scrapy requeue --release-leases``.
+(``ledger/sources.free_leases_of_the_dead``) or by ``scrapy requeue --release-leases``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import socket
 import threading
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
 from hltv_scraper.fetch.errors import drop_unsent
+from hltv_scraper.ledger.ledger import Ledger
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from typing_extensions import Self
-
-    from hltv_scraper.storage import Database, Stage
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +72,6 @@ class StopSending:
 
     def stop_sending(self) -> None:
         """Claim nothing more and send nothing more; what is on the wire may arrive."""
-        # imported here: the ledger's sources import this module
-        from hltv_scraper.ledger.ledger import Ledger
-
         if self.asked:
             return
         self.asked = True
@@ -97,17 +91,11 @@ class StopSending:
         would."""
         from twisted.internet import reactor
 
-        from hltv_scraper.ledger.ledger import Ledger
-
         logger.warning("Pages still on their way after %g s are abandoned; their units stay pending",
                        ABANDON_AFTER)
         ledger = Ledger.on(self.crawler)
         if ledger is not None:
-            try:
-                ledger.source.closed(ledger)
-            except Exception:
-                logger.exception("Could not give back this crawl's leases: they expire in %g s",
-                                 ledger.config.lease_seconds)
+            ledger.give_back_all()
         if reactor.running:
             reactor.stop()
 
@@ -118,42 +106,3 @@ class StopSending:
             if signal.getsignal(number) == self._signalled:
                 signal.signal(number, previous)
         self._previous.clear()
-
-
-# -- leases of crawls that are gone ---------------------------------------------------
-
-
-def worker_process(worker: str) -> tuple[str, int] | None:
-    """The host and process id of a default worker id (``host-pid-random``), else None."""
-    host, _, rest = worker.rpartition("-")
-    host, _, pid = host.rpartition("-")
-    if not host or not pid.isdigit() or not rest:
-        return None
-    return host, int(pid)
-
-
-def is_gone(worker: str) -> bool:
-    """Was ``worker`` a crawl on this host whose process is no longer running?"""
-    process = worker_process(worker)
-    if process is None or process[0] != socket.gethostname() or process[1] == os.getpid():
-        return False
-    try:
-        os.kill(process[1], 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # running, as another user
-        return False
-    return False
-
-
-def free_leases_of_the_dead(db: Database, stage: Stage) -> list[str]:
-    """Free the stage's leases held by crawls of this host that are gone (a forced stop,
-    a crash): the next crawl need not wait out their leases. The workers freed."""
-    workers = {str(row["worker"]) for row in db.leases() if row["units_of"] == stage.table}
-    gone = sorted(worker for worker in workers if is_gone(worker))
-    for worker in gone:
-        db.release_all(stage, worker=worker)
-    if gone:
-        logger.info("Freed the leases of %s: %s no longer running on this host",
-                    ", ".join(gone), "it is" if len(gone) == 1 else "they are")
-    return gone

@@ -28,13 +28,14 @@ from __future__ import annotations
 import html
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from hltv_scraper.storage import ValidationError
+from hltv_scraper.items import ValidationError
 
 if TYPE_CHECKING:
+    from hltv_scraper.storage import MapStatsRead, MatchRead, PerfEconomyRead, Read
     from hltv_scraper.items import (
         EconomyPage,
         MapStatsPage,
@@ -44,12 +45,9 @@ if TYPE_CHECKING:
         MatchPages,
         PerfEconomyPages,
         PerformancePage,
+        RankingPages,
     )
 
-#: What storage calls: ``check(pages, rows)``; it raises ValidationError or returns
-#: what the writer needs to know (None for most stages).
-Check = Callable[[Any, Mapping[str, Any]], Any]
-Rows = Mapping[str, Any]
 
 #: KPR is shown with two decimals: kpr x rounds may be off by half a hundredth a round.
 _KPR_ROUNDING = 0.005
@@ -121,7 +119,7 @@ def resolve_team_ids(
 # -- the match page ------------------------------------------------------------------------
 
 
-def check_match(pages: MatchPages, rows: Rows) -> None:
+def check_match(pages: MatchPages, rows: MatchRead) -> None:
     """The match page is of this match, names two teams, numbers its maps 1..N, and
     agrees with what is stored. ``rows``: ``unit`` (the match row), ``maps`` (the
     match's stored maps: ``map_number, mapstatsid``) and ``maps_elsewhere`` (stored
@@ -180,7 +178,7 @@ def _check_maps(page: MatchPage, match_id: int, stored_maps: Sequence[Mapping], 
 # -- the map stats page --------------------------------------------------------------------
 
 
-def check_map_stats(pages: MapStatsPages, rows: Rows) -> None:
+def check_map_stats(pages: MapStatsPages, rows: MapStatsRead) -> None:
     """The page is whole and consistent, and its teams are the match's. ``rows``:
     ``match`` (the match row: ``team1_id, team2_id``; an id not stored yet is the one
     the page fills in)."""
@@ -268,7 +266,7 @@ class EconomyTeams:
     swapped: bool
 
 
-def stored_scoreboard(rows: Rows) -> Scoreboard:
+def stored_scoreboard(rows: PerfEconomyRead) -> Scoreboard:
     """The scoreboard from the rows the writer read: ``unit`` (the map row, with its
     score), ``players`` (``player_id, team_id, kills``) and ``rounds`` (the round
     history: ``round_number, winner_team_id, winner_side``)."""
@@ -284,7 +282,7 @@ def stored_scoreboard(rows: Rows) -> Scoreboard:
     )
 
 
-def check_perf_economy(pages: PerfEconomyPages, rows: Rows) -> EconomyTeams:
+def check_perf_economy(pages: PerfEconomyPages, rows: PerfEconomyRead) -> EconomyTeams:
     """The performance and economy pages against the stored scoreboard and round
     history (``rows``: see :func:`stored_scoreboard`; the unit row carries the match's
     team names and ids); returns which team each economy series is."""
@@ -450,17 +448,42 @@ def _winner_disagreement(
 def _performance(reason: str, *, other: str = "mapstats") -> ValidationError:
     return ValidationError("performance", f"performance vs {other}: {reason}")
 
-
-# -- which check a stage's writer is given --------------------------------------------------
-
-#: By stage name (``Stage.name``); the results listing has none.
-CHECKS: dict[str, Check] = {
-    "matches": check_match,
-    "map_stats": check_map_stats,
-    "perf_economy": check_perf_economy,
-}
+# -- world ranking snapshots -------------------------------------------------------------
 
 
-def check_for(stage: Any) -> Check | None:
-    """The check to pass to ``Database.save`` for ``stage`` (a Stage or its name)."""
-    return CHECKS.get(getattr(stage, "name", stage))
+def check_ranking(pages: RankingPages, rows: Read) -> None:
+    """The snapshot is of its unit's date and reads as a ranking: at least one team,
+    each team once, ranks from 1 ascending (ties share a rank), points never rising down
+    the ranking, and no previous rank for a team marked new. ``rows``: ``unit`` (the
+    snapshot's row, or None when no row tracks it yet)."""
+    page, unit = pages.ranking, rows.get("unit")
+    if not page.ranking_date:
+        raise ValidationError("ranking", "the page gives no date")
+    if unit is not None and unit.get("ranking_date") not in (None, page.ranking_date):
+        raise ValidationError(
+            "ranking", f"the page is the snapshot of {page.ranking_date}, not {unit['ranking_date']}"
+        )
+    if not page.teams:
+        raise ValidationError("ranking", "the snapshot ranks no team")
+    seen: set[int] = set()
+    previous = None
+    for team in page.teams:
+        name = f"{team.team_name!r} (#{team.rank})"
+        if team.team_id is None or team.rank is None or team.points is None:
+            raise ValidationError("ranking", f"team {name} lacks its id, rank or points")
+        if team.team_id in seen:
+            raise ValidationError("ranking", f"team {team.team_id} is ranked twice")
+        seen.add(team.team_id)
+        if team.rank < 1 or team.points < 0:
+            raise ValidationError("ranking", f"team {name}: rank {team.rank}, points {team.points}")
+        if team.is_new and team.rank_change is not None:
+            raise ValidationError("ranking", f"team {name} is new but moved {team.rank_change} places")
+        if previous is not None:
+            if team.rank < previous.rank:
+                raise ValidationError("ranking", f"team {name} is listed after #{previous.rank}")
+            if team.points > previous.points:
+                raise ValidationError(
+                    "ranking",
+                    f"team {name} has {team.points} points, more than #{previous.rank}'s {previous.points}",
+                )
+        previous = team

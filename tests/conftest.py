@@ -59,11 +59,14 @@ def gated_server(gate: ClearanceGate) -> Iterator[FixtureServer]:
 
 @pytest.fixture
 def crawl_settings(server: FixtureServer, database: Path | str, tmp_path: Path) -> dict:
-    return {
+    settings = {
         **database_settings(database),
         "HLTV_BASE_URL": server.base_url,
         "HLTV_ARCHIVE_DIR": str(tmp_path / "archive"),
     }
+    if not isinstance(database, Path):  # PostgreSQL: the clearance profiles would go to ./data
+        settings["HLTV_BROWSER_PROFILE_DIR"] = str(tmp_path / "browser-profiles")
+    return settings
 
 
 @pytest.fixture(scope="session")

@@ -6,18 +6,30 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import psycopg
 import pytest
 from sqlalchemy.exc import DBAPIError
 
+from hltv_scraper.items import PerfEconomyPages
+from hltv_scraper.parsers.economy import parse_economy
+from hltv_scraper.parsers.performance import parse_performance
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage import AlreadyStored, Database
-from hltv_scraper.validation import check_for
 from tests.support.crawl import run_crawl
+from tests.support.pages import load_page
 from tests.support.seed import rows, seed_scoreboard
-from tests.test_storage_boundary import perf_economy_pages
 
 MAP = 188093
+STAGE = STAGES["perf_economy"]
+
+
+def perf_economy_pages(mapstatsid: int) -> PerfEconomyPages:
+    return PerfEconomyPages(
+        performance=parse_performance(load_page(f"performance-{mapstatsid}")),
+        economy=parse_economy(load_page(f"economy-{mapstatsid}")),
+    )
 
 
 def wait_for_a_lock_wait(url: str, timeout: float = 10) -> None:
@@ -38,7 +50,7 @@ def test_a_save_on_postgresql_locks_the_unit_row_and_leaves_a_lease_taken_over(p
     url = postgres.new_database()
     seed_scoreboard(url, MAP)
     with Database.open(url) as db:
-        db.claim_named("perf_economy", [MAP], worker="a", lease_seconds=600)
+        db.claim_named(STAGE, [MAP], worker="a", lease_seconds=600)
     # crawl B takes the map over (A's lease lapsed) in a transaction not yet committed
     other = psycopg.connect(url)
     other.execute("UPDATE maps SET lease_worker = 'b', lease_expires = "
@@ -48,8 +60,8 @@ def test_a_save_on_postgresql_locks_the_unit_row_and_leaves_a_lease_taken_over(p
     def save() -> None:
         with Database.open(url) as db:
             try:
-                outcome.append(db.save("perf_economy", MAP, perf_economy_pages(MAP), parser_version="t",
-                                       check=check_for("perf_economy"), worker="a", overwrite=False))
+                outcome.append(db.save(STAGE, MAP, perf_economy_pages(MAP), parser_version="t",
+                                       check=STAGE.check, worker="a", overwrite=False))
             except AlreadyStored as exc:
                 outcome.append(exc)
 
@@ -69,7 +81,7 @@ def test_a_failure_on_postgresql_locks_the_unit_row_too(postgres):
     url = postgres.new_database()
     seed_scoreboard(url, MAP)
     with Database.open(url) as db:
-        db.claim_named("perf_economy", [MAP], worker="a", lease_seconds=600)
+        db.claim_named(STAGE, [MAP], worker="a", lease_seconds=600)
     other = psycopg.connect(url)
     other.execute("UPDATE maps SET lease_worker = 'b', lease_expires = "
                   "extract(epoch FROM now()) + 600 WHERE mapstatsid = %s", (MAP,))
@@ -77,7 +89,7 @@ def test_a_failure_on_postgresql_locks_the_unit_row_too(postgres):
 
     def fail() -> None:
         with Database.open(url) as db:
-            counted.append(db.record_failure("perf_economy", MAP, failures=[("performance", "broken", None)],
+            counted.append(db.record_failure(STAGE, MAP, failures=[("performance", "broken", None)],
                                              parser_version="t", worker="a"))
 
     failing = threading.Thread(target=fail)
@@ -96,17 +108,17 @@ def test_a_failure_on_postgresql_locks_the_unit_row_too(postgres):
 def test_a_save_clears_only_its_own_lease(database):
     seed_scoreboard(database, MAP)
     with Database.open(database) as db:
-        db.claim_named("perf_economy", [MAP], worker="b", lease_seconds=-5)  # B's lease lapsed
-        db.save("perf_economy", MAP, perf_economy_pages(MAP), parser_version="t",
-                check=check_for("perf_economy"), worker="a", overwrite=False)
+        db.claim_named(STAGE, [MAP], worker="b", lease_seconds=-5)  # B's lease lapsed
+        db.save(STAGE, MAP, perf_economy_pages(MAP), parser_version="t",
+                check=STAGE.check, worker="a", overwrite=False)
     # stored, and the lease is still B's to give back: not this save's
     assert rows(database, "SELECT lease_worker FROM maps WHERE mapstatsid = ? AND perf_economy_at IS NOT NULL",
                 MAP) == [("b",)]
     seed_scoreboard(database, 219128)
     with Database.open(database) as db:
-        db.claim_named("perf_economy", [219128], worker="a", lease_seconds=60)
-        db.save("perf_economy", 219128, perf_economy_pages(219128), parser_version="t",
-                check=check_for("perf_economy"), worker="a", overwrite=False)
+        db.claim_named(STAGE, [219128], worker="a", lease_seconds=60)
+        db.save(STAGE, 219128, perf_economy_pages(219128), parser_version="t",
+                check=STAGE.check, worker="a", overwrite=False)
     assert rows(database, "SELECT lease_worker, lease_expires FROM maps WHERE mapstatsid = 219128") == [(None, None)]
 
 
@@ -119,12 +131,12 @@ def test_a_writer_that_crashes_on_every_map_stops_the_crawl_as_a_layout_change(
     for mapstatsid in ALL_MAPS:
         seed_scoreboard(database, mapstatsid)
 
-    def crashing_check(stage):
-        def check(pages, rows):
-            raise KeyError("a team name this code has never seen")
-        return check
+    def crashing_check(pages, rows):
+        raise KeyError("a team name this code has never seen")
 
-    monkeypatch.setattr("hltv_scraper.pipelines.check_for", crashing_check)
+    from hltv_scraper.spiders.stages import PerfEconomySpider
+
+    monkeypatch.setattr(PerfEconomySpider, "stage", replace(STAGE, check=crashing_check))
     settings = {**crawl_settings, "HLTV_MAX_PARSE_FAILURES": 3, "HLTV_MAPS_IN_FLIGHT": 1, "CONCURRENT_REQUESTS": 2}
 
     result = run_crawl("perf_economy", settings)
@@ -149,7 +161,7 @@ def test_the_claims_exclusion_list_stays_bounded(server, database, crawl_setting
     for mapstatsid in failing:
         server.script("performance", mapstatsid, Answer(status=404, body=b"not found"))
     with Database.open(database) as db:  # another crawl holds one map: this one sweeps again for it
-        db.claim_named("perf_economy", [held], worker="other", lease_seconds=600)
+        db.claim_named(STAGE, [held], worker="other", lease_seconds=600)
     monkeypatch.setattr(sources, "EXCLUDE_MOST", 2, raising=False)
     excluded: list[int] = []
     claim = Database.claim
@@ -203,14 +215,14 @@ def test_after_a_server_restart_reads_and_transactions_go_on_on_a_new_connection
     seed_scoreboard(url, MAP)
     with Database.open(url) as db:
         own_postgres.restart()
-        assert db.leases() == []  # a read, outside any transaction
+        assert db.leases([STAGE]) == []  # a read, outside any transaction
         own_postgres.restart()
-        assert [unit.id for unit in db.claim("perf_economy", worker="a", lease_seconds=60, max_attempts=3)] == [MAP]
+        assert [unit.id for unit in db.claim(STAGE, worker="a", lease_seconds=60, max_attempts=3)] == [MAP]
         db.reopen_seconds = 1  # (15 s by default)
         own_postgres.halt()
         try:  # a server that stays away is an error, not a loop
             with pytest.raises(DBAPIError):
-                db.leases()
+                db.leases([STAGE])
         finally:
             own_postgres.resume()
 

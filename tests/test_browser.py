@@ -143,7 +143,6 @@ def test_a_challenge_that_does_not_clear_is_a_refusal_retried_with_backoff(
 
 
 @pytest.mark.parametrize("values", [
-    pytest.param({}, id="default"),
     pytest.param({"HLTV_BROWSER": "0"}, id="off"),
     pytest.param({"HLTV_BROWSER": "1", "HLTV_REPLAY": "1"}, id="replay"),
 ])
@@ -158,13 +157,37 @@ def test_browser_mode_off_changes_no_setting(values, tmp_path):
     config = apply_fetch_settings(settings)
 
     assert config.fetch == FetchConfig()
-    assert config.browser == BrowserConfig()
+    assert config.browser.mode is None and not config.browser.enabled
     assert settings.copy_to_dict() == before
 
 
-def test_browser_mode_derives_scrapy_playwright_settings_and_the_command_line_wins():
+def test_auto_is_the_default_and_starts_no_browser_until_a_page_needs_one(tmp_path):
+    settings = Settings({"HLTV_BROWSER_EXECUTABLE": sys.executable, "HLTV_DB_PATH": str(tmp_path / "db" / "x.sqlite3")})
+
+    config = apply_fetch_settings(settings)
+
+    assert config.browser.mode == "auto" and config.browser.enabled and not config.browser.headless
+    assert config.browser.profile_dir == tmp_path / "db" / "browser-profiles"  # beside the database
+    assert config.fetch.solver == "browser" and config.fetch.impersonate == "chrome"
+    assert settings["PLAYWRIGHT_BROWSER_PROVIDER"] == "hltv_scraper.fetch.provider.UndetectedChromium"
+    assert settings.getdict("PLAYWRIGHT_CONTEXTS") == {}  # no context: no browser at start
+    assert "--enable-unsafe-swiftshader" in settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")["args"]
+
+
+def test_auto_without_chromium_is_no_error_until_the_site_asks(tmp_path):
+    settings = Settings({"HLTV_BROWSER_EXECUTABLE": str(tmp_path / "chromium")})
+
+    config = apply_fetch_settings(settings)
+
+    assert config.browser.mode == "auto" and not config.browser.available and not config.browser.enabled
+    assert config.fetch.solver == "browser"
+    assert "PLAYWRIGHT_BROWSER_PROVIDER" not in settings
+
+
+def test_browser_mode_derives_scrapy_playwright_settings_and_the_command_line_wins(tmp_path):
     settings = Settings()
     settings.setdict({
+        "HLTV_BROWSER_PROFILE_DIR": str(tmp_path),
         "HLTV_BASE_URL": "https://www.hltv.org",
         "HLTV_BROWSER_EXECUTABLE": sys.executable,  # any executable file will do here
         "HLTV_BROWSER_MAX_PAGES": "3",
@@ -176,14 +199,18 @@ def test_browser_mode_derives_scrapy_playwright_settings_and_the_command_line_wi
     apply_fetch_settings(settings)
     config = apply_fetch_settings(settings).browser  # repeating it changes nothing
 
-    assert config == BrowserConfig(mode="always", executable=sys.executable, max_pages=3, challenge_timeout=12.5)
+    assert config == BrowserConfig(
+        mode="always", executable=sys.executable, max_pages=3, challenge_timeout=12.5,
+        profile_dir=tmp_path,
+    )
     handlers = settings.getdict("DOWNLOAD_HANDLERS")
     assert handlers == {"https": "hltv_scraper.fetch.download_handler.HltvDownloadHandler"}
     assert settings["PLAYWRIGHT_BROWSER_TYPE"] == "chromium"
     launch = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
-    assert launch["headless"] is True and launch["executable_path"] == sys.executable
+    assert launch["headless"] is False and launch["executable_path"] == sys.executable
     assert "--no-sandbox" in launch["args"] and "--disable-background-networking" in launch["args"]
-    assert settings.getdict("PLAYWRIGHT_CONTEXTS") == {CONTEXT: {}}
+    # the window's real size, and no storage saved yet
+    assert settings.getdict("PLAYWRIGHT_CONTEXTS") == {CONTEXT: {"no_viewport": True}}
     assert settings.getint("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT") == 3
     assert settings["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"] == 5000  # -s beats derived
     assert settings.getdict("DOWNLOADER_MIDDLEWARES")["hltv_scraper.fetch.browser.BrowserMiddleware"] == 950
@@ -201,8 +228,10 @@ def test_the_plain_path_does_not_import_playwright():
         "import sys\n"
         "from scrapy.utils.project import get_project_settings\n"
         "from scrapy.crawler import Crawler\n"
-        "from hltv_scraper.spiders.perf_economy import PerfEconomySpider\n"
-        "crawler = Crawler(PerfEconomySpider, get_project_settings())\n"
+        "from hltv_scraper.spiders.stages import PerfEconomySpider\n"
+        "settings = get_project_settings()\n"
+        "settings.set('HLTV_BROWSER', '0')\n"
+        "crawler = Crawler(PerfEconomySpider, settings)\n"
         "crawler.addons.load_settings(crawler.settings)  # what a crawl does first\n"
         "assert crawler.settings.getdict('DOWNLOAD_HANDLERS') == {}\n"
         "print(sorted(m for m in sys.modules if 'playwright' in m or 'curl_cffi' in m))\n"

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
     ({"HLTV_BASE_URL": "notaurl"}, "HLTV_BASE_URL takes an http:// or https:// URL with a host, got 'notaurl'"),
     ({"HLTV_BASE_URL": "ftp://hltv.org"}, "HLTV_BASE_URL takes an http:// or https:// URL with a host, got 'ftp://hltv.org'"),
     ({"HLTV_BASE_URL": "https://"}, "HLTV_BASE_URL takes an http:// or https:// URL with a host, got 'https://'"),
-    ({"HLTV_BROWSER": "2"}, "HLTV_BROWSER takes 0, 1 or handoff, got '2'"),
+    ({"HLTV_BROWSER": "2"}, "HLTV_BROWSER takes auto, 0, 1 or handoff, got '2'"),
     ({"HLTV_MAX_ATTEMTPS": "3"}, "HLTV_MAX_ATTEMTPS is not a setting of this project; did you mean HLTV_MAX_ATTEMPTS?"),
     ({"HLTV_PROXY": "x"}, "HLTV_PROXY is not a setting of this project; did you mean HLTV_PROXIES?"),
 ])

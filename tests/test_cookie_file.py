@@ -71,8 +71,8 @@ def test_valid_cookies_get_every_page_without_a_challenge(server, gate, database
 
 
 def test_without_them_every_page_is_refused(server, gate, database, settings):
-    # the same crawl without the cookies: the gate is real
-    result = run_crawl("perf_economy", settings)
+    # the same crawl without the cookies, and no browser to solve: the gate is real
+    result = run_crawl("perf_economy", {**settings, "HLTV_BROWSER": "0"})
 
     assert result.stat("hltv/maps/committed") == 0
     assert gate.challenges > 0 and gate.passed == 0

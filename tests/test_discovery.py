@@ -26,6 +26,13 @@ from tests.support.server import Answer, CHALLENGE_HEADERS, FixtureServer
 from tests.support.truth import assert_scoreboard_matches_truth
 from tests.support.truth import CF_CHALLENGE, assert_matches_truth
 
+
+@pytest.fixture
+def crawl_settings(crawl_settings: dict) -> dict:
+    """Plain HTTP pinned: these sites answer with challenges no browser could clear,
+    and the tests are of how the plain path takes refusals (auto mode: test_auto.py)."""
+    return {**crawl_settings, "HLTV_BROWSER": "0"}
+
 ROOT = Path(__file__).resolve().parent.parent
 CHAIN = ("results", "matches", "map_stats", "perf_economy")
 
@@ -123,7 +130,8 @@ def test_scrapy_collect_runs_the_chain_and_prints_the_summary(server, database, 
                           capture_output=True, text=True, timeout=300)
 
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "Stages: results (finished), matches (finished), map_stats (finished), perf_economy (finished)" in done.stdout
+    assert ("Stages: results (finished), matches (finished), map_stats (finished), perf_economy (finished), "
+            "rankings (finished)") in done.stdout
     assert "maps with performance and economy" in done.stdout and "pending: matches" in done.stdout
     for name in CHAIN:
         assert f"{name} finished (finished)" in done.stderr
@@ -282,7 +290,7 @@ def test_a_broken_results_page_stops_the_crawl_as_a_layout_change(server, databa
 def test_a_results_page_that_cannot_be_stored_stops_the_walk(server, database, crawl_settings, monkeypatch):
     """Its matches are not in the database: a later run stopping at a page of known
     matches above it would never come back for them."""
-    from hltv_scraper.storage import _results
+    from hltv_scraper.storage import results as _results
 
     serve_listing(server, pages=3)
     second_page = {e["match_id"] for e in results_entries(100)}

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from hltv_scraper.storage import Database, DatabaseUnavailable
+from hltv_scraper.storage import Database
 from tests.support.crawl import database_settings
 from tests.support.server import Answer
 
@@ -121,8 +121,8 @@ def test_a_server_that_is_down_or_a_wrong_password_names_the_address_not_the_pas
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("args", "expected"), [
-    (["requeue"], "--stage is required: one of matches, map_stats, perf_economy"),
-    (["requeue", "--stage", "maps"], "--stage must be one of matches, map_stats, perf_economy, got 'maps'"),
+    (["requeue"], "--stage is required: one of matches, map_stats, perf_economy, rankings"),
+    (["requeue", "--stage", "maps"], "--stage must be one of matches, map_stats, perf_economy, rankings, got 'maps'"),
     (["export"], "--out is required: the folder to write the files into (e.g. --out export)"),
     (["report"], "--out is required: the HTML file to write (e.g. --out report.html)"),
     (["summary", "now"], "unexpected arguments: now (see scrapy summary -h)"),
@@ -257,7 +257,7 @@ def test_a_bug_while_the_crawl_is_built_keeps_its_traceback(tmp_path):
 @pytest.mark.slow
 def test_an_unknown_stage_is_one_line(tmp_path):
     result = scrapy("crawl", "result", settings={"HLTV_DB_PATH": tmp_path / "h.sqlite3"})
-    assert mistake(result) == "no stage named 'result': one of map_stats, matches, perf_economy, results"
+    assert mistake(result) == "no stage named 'result': one of map_stats, matches, perf_economy, rankings, results"
     assert not (tmp_path / "h.sqlite3").exists()
 
 

@@ -26,7 +26,9 @@ import hltv_scraper.export as export_module
 from hltv_scraper.export import ExportError, export_dataset, selection
 from hltv_scraper.storage import Database
 from tests.support.crawl import database_settings
-from tests.support.dataset import KEYS, MAP_TABLES, MATCH_TABLES, VIEWS, copy_sqlite, demo_maps, table_rows
+from tests.support.dataset import (
+    KEYS, MAP_TABLES, MAP_VIEWS, MATCH_TABLES, SNAPSHOT_TABLES, VIEWS, copy_sqlite, demo_maps, table_rows,
+)
 from tests.support.pages import load_expected
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +97,8 @@ def expected(
         return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc).date()
 
     def taken(table: str, row: dict[str, Any]) -> bool:
+        if table in SNAPSHOT_TABLES:
+            return True  # no match's: every stored snapshot
         if complete_only and table in MAP_TABLES and (row["match_id"], row["map_number"]) not in complete:
             return False
         if complete_only and table not in MAP_TABLES and row["match_id"] not in {m for m, _ in complete}:
@@ -112,7 +116,7 @@ def expected(
     def changed(table: str, row: dict[str, Any]) -> bool:
         if not changed_since or row["updated_at"] > changed_since:
             return True
-        if not complete_only:
+        if not complete_only or table in SNAPSHOT_TABLES:
             return False
         if table in MAP_TABLES:
             return (row["match_id"], row["map_number"]) in completed_since
@@ -154,6 +158,20 @@ def expected(
         rounds.append(economy_round(r, maps[key], match, *sides))
     files["economy_rounds"] = (list(rounds[0]) if rounds else [], rounds)
 
+    by_map: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for r in everything["round_history"][1]:
+        by_map.setdefault((r["match_id"], r["map_number"]), []).append(r)
+    rounds = []
+    for key, played in by_map.items():
+        match = matches[key[0]]
+        if not taken("round_history", played[0]):
+            continue
+        for row, r in zip(map_rounds(played, maps[key], match, economy), played):
+            sides = [economy.get((*key, r["round_number"], match[f"team{n}_id"])) for n in (1, 2)]
+            if changed_view(key, *played, match, *sides):
+                rounds.append(row)
+    files["rounds"] = (list(rounds[0]) if rounds else [], rounds)
+
     stats = {(p["match_id"], p["map_number"], p["player_id"]): p for p in everything["player_stats"][1]}
     pairs = []
     for k in everything["kill_matrix"][1]:
@@ -162,7 +180,36 @@ def expected(
         if taken("kill_matrix", k) and changed_view(key, k, one, other):
             pairs += kill_pairs(k, maps[key], one, other)
     files["kill_pairs"] = (list(pairs[0]) if pairs else [], pairs)
+    files["match_ranks"] = match_ranks(database, taken, changed)
     return files
+
+
+def match_ranks(database: Path | str, taken, changed) -> tuple[list[str], list[dict[str, Any]]]:
+    """Each team of each match with the latest stored snapshot on or before the match's
+    day, worked out from the rows (the demo stores none: no row)."""
+    db = Database.open(database)
+    try:
+        snapshots = sorted(r[0] for r in db.sql.result(
+            "SELECT ranking_date FROM ranking_snapshots WHERE ranking_at IS NOT NULL"))
+        ranked = {(r.ranking_date, r.team_id): r for r in db.sql.result(
+            "SELECT ranking_date, team_id, rank, points, updated_at FROM team_rankings")}
+        matches = list(db.sql.result("SELECT match_id, date, team1_id, team2_id, updated_at FROM matches"))
+    finally:
+        db.close()
+    rows = []
+    for match in sorted(matches, key=lambda m: m.match_id):
+        day = match.date and match.date[:10]
+        before = [s for s in snapshots if day and s <= day]
+        for team_id in sorted({match.team1_id, match.team2_id} - {None}):
+            ranking = before and ranked.get((before[-1], team_id))
+            if not ranking:
+                continue
+            row = {"match_id": match.match_id, "team_id": team_id, "ranking_date": ranking.ranking_date,
+                   "rank": ranking.rank, "points": ranking.points}
+            updated = datetime.strptime(max(match.updated_at, ranking.updated_at), "%Y-%m-%dT%H:%M:%S%z")
+            if taken("matches", row) and changed("matches", {**row, "updated_at": updated}):
+                rows.append(row)
+    return (list(rows[0]) if rows else [], rows)
 
 
 def economy_round(r: dict, game: dict, match: dict, team1: dict | None, team2: dict | None) -> dict[str, Any]:
@@ -173,6 +220,53 @@ def economy_round(r: dict, game: dict, match: dict, team1: dict | None, team2: d
         row |= {f"team{n}_id": match[f"team{n}_id"], f"team{n}_name": match[f"team{n}_name"],
                 **{f"team{n}_{c}": economy and economy[c] for c in ("equipment_value", "buy_type", "side")}}
     return row | {c: r[c] for c in ("winner_team_id", "winner_side", "win_type")}
+
+
+OTHER_SIDE = {"CT": "T", "T": "CT", None: None}
+
+
+def map_rounds(played: list[dict], game: dict, match: dict, economy: dict) -> list[dict[str, Any]]:
+    """The rows of ``rounds`` of one map, from its round history (in round order), the
+    map, the match and the economy rows by (match, map, round, team)."""
+    team1, team2 = match["team1_id"], match["team2_id"]
+    seen = {r["round_number"]: r["winner_side"] if r["winner_team_id"] == team1 else
+            OTHER_SIDE[r["winner_side"]] if r["winner_team_id"] == team2 else None for r in played}
+    known = [n for n in sorted(seen) if seen[n]]
+    # MR12 switches sides after round 12, MR15 after 15: which one rounds 13-15 say
+    switch = next((n for n in known if seen[n] != seen[known[0]]), None)
+    regulation = None if switch is None else 24 if switch <= 15 else 30
+
+    def half(n: int) -> int | None:
+        if regulation is None:
+            return 1 if n <= 12 else None
+        return 1 if n <= regulation // 2 else 2 if n <= regulation else 3 + (n - regulation - 1) // 3
+
+    side_of_half = {}
+    for n in known:
+        side_of_half.setdefault(half(n), seen[n])
+    score = {team1: 0, team2: 0}
+    rows = []
+    for r in played:
+        n = r["round_number"]
+        side = side_of_half.get(half(n))
+        key = (r["match_id"], r["map_number"], n)
+        e1, e2 = economy.get((*key, team1)), economy.get((*key, team2))
+        rows.append({
+            "match_id": r["match_id"], "map_number": r["map_number"], "mapstatsid": game["mapstatsid"],
+            "round_number": n, "half": half(n),
+            "is_pistol": n == 1 or (regulation is not None and n == regulation // 2 + 1)
+            if regulation is not None or n <= 12 else None,
+            "regulation_rounds": regulation,
+            "team1_id": team1, "team1_name": match["team1_name"], "team1_side": side,
+            "team2_id": team2, "team2_name": match["team2_name"], "team2_side": OTHER_SIDE[side],
+            "team1_score_before": score[team1], "team2_score_before": score[team2],
+            **{c: r[c] for c in ("winner_team_id", "winner_side", "win_type")},
+            "team1_equipment_value": e1 and e1["equipment_value"], "team1_buy_type": e1 and e1["buy_type"],
+            "team2_equipment_value": e2 and e2["equipment_value"], "team2_buy_type": e2 and e2["buy_type"],
+        })
+        if r["winner_team_id"] in score:
+            score[r["winner_team_id"]] += 1
+    return rows
 
 
 def kill_pairs(k: dict, game: dict, one: dict | None, other: dict | None) -> list[dict[str, Any]]:
@@ -305,7 +399,7 @@ def test_the_duckdb_file_holds_every_table_and_view_as_the_fixture_truths_say(de
             truth = load_expected(mapstatsid)
             map_key = {"i": mapstatsid}
             # the map's stats id on every per-map table and view, on every row of the map
-            for table in (*MAP_TABLES, *VIEWS):
+            for table in (*MAP_TABLES, *MAP_VIEWS):
                 (ids,), = db.execute(f"SELECT list(DISTINCT mapstatsid) FROM {table} "
                                      "WHERE match_id = ? AND map_number = ?", [match_id, map_number]).fetchall()
                 assert ids == [mapstatsid], table
@@ -549,15 +643,16 @@ def test_an_empty_database_gives_empty_files_with_headers(tmp_path, file_format)
     assert result.files == {file_name(table, file_format): 0 for table in TABLES}
     for table in TABLES:
         path = tmp_path / "out" / f"{table}.{file_format}"
+        first = "ranking_date" if table in SNAPSHOT_TABLES else "match_id"
         if file_format == "duckdb":
             names, rows = read_back(tmp_path / "out" / "hltv.duckdb" / table, "duckdb")
-            assert rows == [] and names[0] == "match_id"
+            assert rows == [] and names[0] == first
         elif file_format == "parquet":
             read = pq.read_table(path)
-            assert read.num_rows == 0 and read.column_names[0] == "match_id"
+            assert read.num_rows == 0 and read.column_names[0] == first
         elif file_format == "csv":
             lines = path.read_text("utf-8").splitlines()
-            assert len(lines) == 1 and lines[0].startswith("match_id,")
+            assert len(lines) == 1 and lines[0].startswith(f"{first},")
         else:
             assert path.read_bytes() == b""
     if file_format == "parquet":

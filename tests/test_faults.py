@@ -12,13 +12,11 @@ local fixture server. Pages are the fixture pages cut down to their content sect
 
 from __future__ import annotations
 
-import functools
 import gzip
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -28,13 +26,13 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from hltv_scraper.items import PerfEconomyPages
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage import Database
 from hltv_scraper.storage._schema import in_transaction
-from hltv_scraper.validation import check_for
 from tests.support.crawl import run_crawl
 from tests.support.pages import ARCHIVE_DIR, MAPSTATSIDS, load_expected, page_bytes
 from tests.support.seed import rows, seed_scoreboard
-from tests.support.server import _ROUTE, Answer, FixtureServer
+from tests.support.server import _ROUTE, FixtureServer
 from tests.support.truth import assert_matches_truth, assert_untouched, pending, snapshot
 from tests.support.faults import Crawl, PAGES, SlowServer, serve_small_pages, small_page
 
@@ -422,7 +420,7 @@ def test_the_database_refuses_a_number_too_large_for_it_as_a_validation_failure(
     db = Database.open(database)
     try:
         with pytest.raises(ValidationError):
-            db.save("perf_economy", 206389, pages, parser_version="test", check=check_for("perf_economy"))
+            db.save(STAGES["perf_economy"], 206389, pages, parser_version="test", check=STAGES["perf_economy"].check)
     finally:
         db.close()
     assert_untouched(before, snapshot(database, 206389))

@@ -28,7 +28,6 @@ from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.mapstats import parse_mapstats
 from hltv_scraper.parsers.performance import parse_performance
 from hltv_scraper.storage import Database, ValidationError
-from hltv_scraper.validation import check_for
 from tests.support.seed import seed_scoreboard
 from tests.support.faults import small_page
 from tests.support.fuzz import FUZZ, HUGE_NUMBERS, MAP, PARSERS, check, databases, good_items, mutated

@@ -67,7 +67,8 @@ def test_one_browser_solve_then_every_page_over_plain_http(server, gate, databas
     assert gate.passed == 1 + 2 * len(MAPS)  # the browser's reload, then the plain pages
     # the plain path looked like Chrome and sent the browser's exact User-Agent
     assert plain_user_agents(server) == {browser_user_agent(server)}
-    assert "HeadlessChrome/" in browser_user_agent(server)
+    # a windowed Chromium, the default: a normal Chrome User-Agent
+    assert "Chrome/" in browser_user_agent(server) and "Headless" not in browser_user_agent(server)
     first = server.request_headers[0]  # before the handoff: curl_cffi's own Chrome
     assert "http2-settings" in first and "sec-ch-ua" in first and "cookie" not in first
 

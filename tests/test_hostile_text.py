@@ -15,6 +15,7 @@ import sqlite3
 import lxml.html
 import pytest
 
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage import Database
 from tests.support.crawl import run_crawl
 from tests.support.pages import load_expected
@@ -132,7 +133,7 @@ def test_hostile_text_goes_into_sqlite_as_data_only(database):
     try:
         db.add_maps([(1, 1, 11)])
         for number, text in enumerate(PLAYERS):
-            db.record_failure("perf_economy", 11, failures=[("performance", text, text)], parser_version=text)
+            db.record_failure(STAGES["perf_economy"], 11, failures=[("performance", text, text)], parser_version=text)
     finally:
         db.close()
     stored = rows(database, "SELECT reason, url, parser_version FROM failures ORDER BY failure_id")

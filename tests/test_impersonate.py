@@ -46,7 +46,7 @@ def settings_for(https_server, tmp_path, name: str, **extra) -> dict:
 
 @pytest.mark.slow
 def test_impersonating_chrome_stores_the_same_rows_as_the_stock_handler(https_server, tmp_path):
-    stock = settings_for(https_server, tmp_path, "stock")
+    stock = settings_for(https_server, tmp_path, "stock", HLTV_BROWSER="0")  # Scrapy's own client
     impersonating = settings_for(https_server, tmp_path, "chrome", HLTV_IMPERSONATE="chrome", DOWNLOADER_MIDDLEWARES={
         **project_settings.DOWNLOADER_MIDDLEWARES, f"{__name__}.DontVerifyTheTestCertificate": 1,
     })

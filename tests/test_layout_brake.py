@@ -8,7 +8,7 @@ import pytest
 from hltv_scraper.parsers import _page, current_parser_version
 from tests.support.crawl import run_crawl
 from tests.support.seed import rows, seed_scoreboard
-from tests.support.server import Answer, page_bytes
+from tests.support.server import Answer
 from tests.support.truth import ALL_MAPS, assert_matches_truth, pending
 from tests.support.pages import restyled_performance
 

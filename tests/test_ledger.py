@@ -13,7 +13,8 @@ import pytest
 
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.extensions import Progress
-from hltv_scraper.storage import STAGES, Database
+from hltv_scraper.stages import STAGES
+from hltv_scraper.storage import Database
 from tests.support.crawl import run_crawl
 from tests.support.seed import rows, seed_scoreboard
 from tests.support.server import Answer, page_bytes
@@ -194,7 +195,7 @@ def test_a_crawl_waiting_for_a_dead_crawls_leases_says_so(server, database, craw
         seed_scoreboard(database, mapstatsid)
     db = Database.open(database)
     try:  # a crawl that died elsewhere holding both maps, for ten minutes
-        held = db.claim("perf_economy", worker="dead-worker", lease_seconds=600, max_attempts=3, limit=10)
+        held = db.claim(STAGES["perf_economy"], worker="dead-worker", lease_seconds=600, max_attempts=3, limit=10)
     finally:
         db.close()
     assert [unit.id for unit in held] == maps

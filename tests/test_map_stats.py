@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from hltv_scraper.items import MapStatsPages
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage import Database
-from hltv_scraper.validation import check_for
 from tests.support.crawl import run_crawl
-from tests.support.seed import is_postgres, expected, rows
+from tests.support.seed import is_postgres, rows
 from tests.support.server import Answer, page_bytes
 from tests.support.truth import ALL_MAPS, assert_matches_truth
 from tests.support.truth import add_maps, assert_scoreboard_matches_truth
@@ -86,7 +86,7 @@ def test_a_scoreboard_impossible_for_the_round_count_fails_validation(database, 
     db = Database.open(database)
     try:
         with pytest.raises(ValidationError, match=message):
-            db.save("map_stats", 188093, MapStatsPages(page), parser_version="test", check=check_for("map_stats"))
+            db.save(STAGES["map_stats"], 188093, MapStatsPages(page), parser_version="test", check=STAGES["map_stats"].check)
     finally:
         db.close()
     assert rows(database, "SELECT count(*) FROM player_stats") == [(0,)]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage import Database
 from hltv_scraper.storage._schema import (
     _set_version,
@@ -75,14 +76,14 @@ def test_a_failure_under_another_version_starts_the_count_again(database):
     try:
         db.add_maps([(1, 1, 11)])
         for version in ("1.0", "1.0", "1.0", "2.0", "2.0"):
-            db.record_failure("map_stats", 11, failures=[("mapstats", "broken", None)], parser_version=version)
+            db.record_failure(STAGES["map_stats"], 11, failures=[("mapstats", "broken", None)], parser_version=version)
             if version == "1.0":
                 counted = rows(database, "SELECT mapstats_attempts FROM maps")[0][0]
         assert counted == 3
         assert rows(database, "SELECT mapstats_attempts, mapstats_attempts_version FROM maps") == [(2, "2.0")]
-        assert db.count_pending("map_stats", max_attempts=3, parser_version="2.0") == 1
-        assert db.count_pending("map_stats", max_attempts=2, parser_version="2.0") == 0
-        assert db.count_pending("map_stats", max_attempts=2, parser_version="3.0") == 1
+        assert db.count_pending(STAGES["map_stats"], max_attempts=3, parser_version="2.0") == 1
+        assert db.count_pending(STAGES["map_stats"], max_attempts=2, parser_version="2.0") == 0
+        assert db.count_pending(STAGES["map_stats"], max_attempts=2, parser_version="3.0") == 1
     finally:
         db.close()
 
@@ -125,7 +126,7 @@ def save_match(database, *, demo_id=..., parser_version="t") -> None:
         page.demo_id = None
     with Database.open(database) as db:
         db.add_matches([(MATCH, None)])
-        db.save("matches", MATCH, MatchPages(page), parser_version=parser_version, check=check_match)
+        db.save(STAGES["matches"], MATCH, MatchPages(page), parser_version=parser_version, check=check_match)
 
 
 def test_the_match_writer_stores_the_demo_id(database):
@@ -144,12 +145,12 @@ def test_the_demo_id_version_makes_matches_stale_and_gives_failed_maps_their_att
         mapstatsids = sorted(r["mapstatsid"] for r in db.sql.all("SELECT mapstatsid FROM maps WHERE mapstatsid IS NOT NULL"))
         assert mapstatsids
         for _ in range(3):  # an MR15 map the old parser refused, out of attempts
-            db.record_failure("map_stats", mapstatsids[0], parser_version="1.1.0",
+            db.record_failure(STAGES["map_stats"], mapstatsids[0], parser_version="1.1.0",
                               failures=[("mapstats", "round 22 has outcome icons ['emptyHistory', 'emptyHistory']", None)])
-        assert db.count_pending("map_stats", max_attempts=3, parser_version="1.1.0") == len(mapstatsids) - 1
-        assert db.count_pending("map_stats", max_attempts=3, parser_version=current_parser_version()) == len(mapstatsids)
-        assert [u.id for u in db.claim("map_stats", worker="w", lease_seconds=60, max_attempts=3,
+        assert db.count_pending(STAGES["map_stats"], max_attempts=3, parser_version="1.1.0") == len(mapstatsids) - 1
+        assert db.count_pending(STAGES["map_stats"], max_attempts=3, parser_version=current_parser_version()) == len(mapstatsids)
+        assert [u.id for u in db.claim(STAGES["map_stats"], worker="w", lease_seconds=60, max_attempts=3,
                                        parser_version=current_parser_version())] == mapstatsids
         # the stored match is stale: -a reparse=stale refills its demo id
-        assert db.count_pending("matches", max_attempts=3, parser_version=current_parser_version(), stale=True) == 1
-        assert db.count_pending("matches", max_attempts=3, parser_version="1.1.0", stale=True) == 0
+        assert db.count_pending(STAGES["matches"], max_attempts=3, parser_version=current_parser_version(), stale=True) == 1
+        assert db.count_pending(STAGES["matches"], max_attempts=3, parser_version="1.1.0", stale=True) == 0

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from pathlib import Path
 
 import pytest
 
 from hltv_scraper.items import PerfEconomyPages
-from hltv_scraper.storage import _perf_economy
+from hltv_scraper.stages import STAGES
+from hltv_scraper.storage import perf_economy as _perf_economy
 from hltv_scraper.validation import check_perf_economy
 from tests.support.crawl import run_crawl
 from tests.support.seed import expected, rows, seed_scoreboard
-from tests.support.server import Answer, FixtureServer, page_bytes
+from tests.support.server import Answer, page_bytes
 from tests.support.truth import ACCESS_DENIED, ALL_MAPS, CF_CHALLENGE, CF_HEADERS, assert_matches_truth, assert_untouched, pending, snapshot, without_database
+
+
+@pytest.fixture
+def crawl_settings(crawl_settings: dict) -> dict:
+    """Plain HTTP pinned: these sites answer with challenges no browser could clear,
+    and the tests are of how the plain path takes refusals (auto mode: test_auto.py)."""
+    return {**crawl_settings, "HLTV_BROWSER": "0"}
 
 pytestmark = pytest.mark.both_backends
 
@@ -258,6 +268,46 @@ def test_refusals_never_enter_the_archive(server, database, crawl_settings):
     assert not (archive / "performance" / "173424.html.gz").exists()
 
 
+def test_the_archive_keeps_no_cookie_the_site_sets(server, database, crawl_settings):
+    seed_scoreboard(database, 206389)
+    cookie = "cf_clearance=s3cr3t-clearance-value; Path=/; HttpOnly"
+    for page in ("performance", "economy"):
+        server.script(page, 206389, Answer(headers={"Set-Cookie": cookie, "X-Kept": "yes"}))
+
+    result = run_crawl("perf_economy", crawl_settings)
+
+    assert result.stat("hltv/maps/committed") == 1
+    archive = Path(crawl_settings["HLTV_ARCHIVE_DIR"])
+    metas = list(archive.rglob("*.json"))
+    assert len(metas) == 2
+    for meta in metas:
+        headers = json.loads(meta.read_text())["headers"]
+        assert "X-Kept" in headers  # the other headers stay
+        assert "s3cr3t" not in meta.read_text() and not any(k.lower() == "set-cookie" for k in headers)
+
+
+def test_an_archived_cookie_is_cleaned_when_the_entry_is_read(tmp_path):
+    from scrapy.http import Request
+    from scrapy.settings import Settings
+
+    from hltv_scraper.archive import ArchiveStorage
+
+    storage = ArchiveStorage(Settings({"HLTV_ARCHIVE_DIR": str(tmp_path)}))
+    url = "https://www.hltv.org/stats/matches/performance/mapstatsid/206389/x"
+    body_path, meta_path = storage.entry_paths(url)
+    body_path.parent.mkdir(parents=True)
+    body_path.write_bytes(gzip.compress(b"<html>page</html>"))
+    meta_path.write_text(json.dumps({"url": url, "status": 200, "headers": {
+        "Set-Cookie": ["cf_clearance=old-secret; Path=/"], "Content-Type": ["text/html"],
+    }}))  # an entry recorded before cookies were dropped
+
+    response = storage.retrieve_response(None, Request(url))
+
+    assert response.body == b"<html>page</html>" and b"Set-Cookie" not in response.headers
+    assert "old-secret" not in meta_path.read_text()
+    assert json.loads(meta_path.read_text())["headers"] == {"Content-Type": ["text/html"]}
+
+
 @pytest.mark.slow
 def test_a_map_another_crawl_finished_meanwhile_is_left_as_it_is(server, database, crawl_settings):
     from hltv_scraper.parsers.economy import parse_economy
@@ -272,11 +322,11 @@ def test_a_map_another_crawl_finished_meanwhile_is_left_as_it_is(server, databas
     )
     db = Database.open(database)
     try:
-        db.save("perf_economy", 188093, pages, parser_version="first", overwrite=False, check=check_perf_economy)
+        db.save(STAGES["perf_economy"], 188093, pages, parser_version="first", overwrite=False, check=check_perf_economy)
         with pytest.raises(AlreadyStored):
-            db.save("perf_economy", 188093, pages, parser_version="second", overwrite=False,
+            db.save(STAGES["perf_economy"], 188093, pages, parser_version="second", overwrite=False,
                     check=check_perf_economy)
-        db.save("perf_economy", 188093, pages, parser_version="third", check=check_perf_economy)  # -a mapstatsid=...
+        db.save(STAGES["perf_economy"], 188093, pages, parser_version="third", check=check_perf_economy)  # -a mapstatsid=...
     finally:
         db.close()
     assert rows(database, "SELECT DISTINCT parser_version FROM economy") == [("third",)]

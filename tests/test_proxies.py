@@ -52,7 +52,8 @@ def proxy_settings(proxies, crawl_settings, tmp_path) -> dict:
     listing = tmp_path / "proxies.txt"
     lines = ["# our addresses", ""] + [proxy_url(s) for s in proxies]
     listing.write_text("\n".join(lines) + "\n")
-    return {**crawl_settings, "HLTV_PROXIES": str(listing)}
+    # plain HTTP: these proxies refuse with a challenge no browser could clear
+    return {**crawl_settings, "HLTV_PROXIES": str(listing), "HLTV_BROWSER": "0"}
 
 
 def seed(database: Path, maps=ALL_MAPS[:6]) -> tuple[int, ...]:
@@ -230,10 +231,14 @@ def test_masking_and_browser_contexts(tmp_path):
     assert mask("http://bob:s3cr/et@proxy.example:8080") == "bob:***@proxy.example:8080"
     listing = tmp_path / "proxies.txt"
     listing.write_text("http://user:p%40ss@10.0.0.1:3128\nhttp://10.0.0.2:8080\n")
-    contexts = _contexts(HltvConfig.from_settings(Settings({"HLTV_PROXIES": str(listing)})).proxies)
+    contexts = _contexts(HltvConfig.from_settings(Settings({
+        "HLTV_PROXIES": str(listing), "HLTV_BROWSER_PROFILE_DIR": str(tmp_path / "profiles"),
+    })))
     assert contexts == {
-        "hltv user:***@10.0.0.1:3128": {"proxy": {"server": "http://10.0.0.1:3128", "username": "user", "password": "p@ss"}},
-        "hltv 10.0.0.2:8080": {"proxy": {"server": "http://10.0.0.2:8080"}},
+        "hltv user:***@10.0.0.1:3128": {
+            "no_viewport": True, "proxy": {"server": "http://10.0.0.1:3128", "username": "user", "password": "p@ss"},
+        },
+        "hltv 10.0.0.2:8080": {"no_viewport": True, "proxy": {"server": "http://10.0.0.2:8080"}},
     }
 
 

@@ -12,6 +12,13 @@ from tests.support.slots import SLOT_PROBE
 from tests.support.truth import CF_CHALLENGE, CF_HEADERS, assert_matches_truth, pending
 
 
+@pytest.fixture
+def crawl_settings(crawl_settings: dict) -> dict:
+    """Plain HTTP pinned: these sites answer with challenges no browser could clear,
+    and the tests are of how the plain path takes refusals (auto mode: test_auto.py)."""
+    return {**crawl_settings, "HLTV_BROWSER": "0"}
+
+
 def test_a_challenge_then_the_page_commits_the_map_whole(server, database, crawl_settings):
     seed_scoreboard(database, 206389)
     server.script("performance", 206389, Answer(status=403, body=CF_CHALLENGE, headers=CF_HEADERS), Answer())

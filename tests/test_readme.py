@@ -151,7 +151,8 @@ def settings_loader(settings):
 def spider_arguments(spider: type) -> set[str]:
     """The ``-a`` names a stage's spider takes, as its unit source declares them, and the
     one scrapyd adds to every job."""
-    return {"_job", *spider.source.arguments(spider.named_argument)}
+    unit = spider.stage.unit
+    return {"_job", *unit.source.arguments(unit.named_argument)}
 
 
 @pytest.fixture

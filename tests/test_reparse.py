@@ -10,8 +10,8 @@ from scrapy.exceptions import UsageError
 
 from hltv_scraper.items import MapStatsPages, PerfEconomyPages
 from hltv_scraper.parsers import current_parser_version
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage import Database
-from hltv_scraper.validation import check_for
 from tests.support.crawl import run_crawl
 from tests.support.seed import rows
 from tests.support.truth import add_maps
@@ -126,20 +126,20 @@ def test_a_rewritten_scoreboard_with_other_players_takes_the_maps_performance_wi
     add_maps(database, [STALE])
     db = Database.open(database)
     try:
-        db.save("map_stats", STALE, MapStatsPages(parse_mapstats(load_page(f"mapstats-{STALE}"))), parser_version=OLD)
-        db.save("perf_economy", STALE, PerfEconomyPages(performance=parse_performance(load_page(f"performance-{STALE}")),
+        db.save(STAGES["map_stats"], STALE, MapStatsPages(parse_mapstats(load_page(f"mapstats-{STALE}"))), parser_version=OLD)
+        db.save(STAGES["perf_economy"], STALE, PerfEconomyPages(performance=parse_performance(load_page(f"performance-{STALE}")),
                                                        economy=parse_economy(load_page(f"economy-{STALE}"))), parser_version=OLD,
-                check=check_for("perf_economy"))
+                check=STAGES["perf_economy"].check)
         # what the old parser got wrong: a player id, and a round too many
         rows(database, "UPDATE player_stats SET player_id = 4242 WHERE player_id = 14094")
         rows(database, "INSERT INTO round_history (match_id, map_number, round_number, scraped_at, updated_at) "
                        "SELECT match_id, map_number, 25, 'then', 'then' FROM maps WHERE mapstatsid = ?", STALE)
-        assert db.count_pending("perf_economy", max_attempts=3) == 0
+        assert db.count_pending(STAGES["perf_economy"], max_attempts=3) == 0
 
-        db.save("map_stats", STALE, MapStatsPages(parse_mapstats(load_page(f"mapstats-{STALE}"))),
+        db.save(STAGES["map_stats"], STALE, MapStatsPages(parse_mapstats(load_page(f"mapstats-{STALE}"))),
                 parser_version=current_parser_version())
 
-        assert db.count_pending("perf_economy", max_attempts=3) == 1
+        assert db.count_pending(STAGES["perf_economy"], max_attempts=3) == 1
     finally:
         db.close()
     assert rows(database, "SELECT count(*), count(kpr) FROM player_stats") == [(10, 0)]

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from parsel import Selector
 
+from hltv_scraper import charts
 from hltv_scraper.config import BrowserConfig
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.report import ReportError, render_report, write_report
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage import Database
 from tests.support.crawl import database_settings
 from tests.support.dataset import copy_sqlite, demo_maps, table_rows
@@ -63,9 +65,9 @@ def with_failures(demo_sqlite: Path, folder: Path) -> tuple[Path, dict[str, int]
             sql.run("UPDATE maps SET perf_economy_at = NULL WHERE mapstatsid = :id", {"id": incomplete})
         bad_scoreboard = [("mapstats", "the scoreboard is not 5 + 5 distinct players", "https://x/1")]
         for _ in range(3):  # given up on under this parser version
-            db.record_failure("map_stats", 800001, failures=bad_scoreboard, parser_version=current_parser_version())
-        db.record_failure("map_stats", 800002, failures=bad_scoreboard, parser_version="t")
-        db.record_failure("perf_economy", incomplete, parser_version="t",
+            db.record_failure(STAGES["map_stats"], 800001, failures=bad_scoreboard, parser_version=current_parser_version())
+        db.record_failure(STAGES["map_stats"], 800002, failures=bad_scoreboard, parser_version="t")
+        db.record_failure(STAGES["perf_economy"], incomplete, parser_version="t",
                           failures=[("economy", f"chart JSON of the wrong shape {HOSTILE}", None)])
     finally:
         db.close()
@@ -110,7 +112,7 @@ def test_a_map_given_up_on_under_an_older_parser_is_pending_again(demo_sqlite, t
     db = Database.open(database)
     try:  # 800002 runs out of attempts too, but under another parser version
         for _ in range(2):
-            db.record_failure("map_stats", 800002, parser_version="t",
+            db.record_failure(STAGES["map_stats"], 800002, parser_version="t",
                               failures=[("mapstats", "the scoreboard is not 5 + 5 distinct players", None)])
     finally:
         db.close()
@@ -172,7 +174,7 @@ def test_reasons_that_differ_only_in_names_and_ids_are_one_group_with_a_real_exa
     try:
         for mapstatsid, team, players in ((800002, "Paper Tigers", 4), (800003, "Grey Tide", 6),
                                           (800003, "Grey Tide", 6)):
-            db.record_failure("map_stats", mapstatsid, parser_version="t", failures=[
+            db.record_failure(STAGES["map_stats"], mapstatsid, parser_version="t", failures=[
                 ("mapstats", f"team '{team}' has {players} players on the scoreboard", None)])
         summary = db.failure_groups()
     finally:
@@ -198,13 +200,145 @@ def test_the_featured_map_shows_its_scoreboard(demo_sqlite):
     rows = page.css("#table-scoreboard tr.player")
     assert len(rows) == len(truth["players"]) == 10
     shown = {tuple(td.xpath("string()").get() for td in row.css("td")) for row in rows}
-    assert shown == {
-        (p["player_name"], f"{p['kills']}-{p['deaths']}", f"{p['adr']:.1f}", f"{p['kast']:.1f}%",
-         f"{p['rating']:.2f}")
-        for p in truth["players"]
-    }
+    assert shown == {scoreboard_row(p) for p in truth["players"]}
     teams = page.css("#table-scoreboard tr.team th::text").getall()
     assert teams == [truth["match"]["team1_name"], truth["match"]["team2_name"]]
+
+
+def scoreboard_row(p: dict) -> tuple[str, ...]:
+    """A truth file's player as the scoreboard shows them ("-" where the page has no value)."""
+
+    def shown(value, form: str = "{}") -> str:
+        return "-" if value is None else form.format(value)
+
+    return (p["player_name"], f"{p['kills']}-{p['deaths']}",
+            shown(p["hs_kills"] and 100 * p["hs_kills"] / p["kills"], "{:.0f}%"), shown(p["adr"], "{:.1f}"),
+            shown(p["kast"], "{:.1f}%"), f"{p['opening_kills']}:{p['opening_deaths']}", shown(p["multi_kills"]),
+            shown(p["clutch_wins"]), f"{p['rating']:.2f}")
+
+
+@pytest.mark.parametrize("mapstatsid", [OVERTIME_MAP, 162345])
+def test_the_scoreboard_has_headshots_opening_duels_multi_kills_and_clutches(demo_sqlite, mapstatsid):
+    truth = load_expected(mapstatsid)
+
+    page = report(demo_sqlite, mapstatsid=mapstatsid)
+
+    head = [th.xpath("string()").get() for th in page.css("#table-scoreboard tr")[0].css("th")]
+    assert head[:8] == ["player", "K-D", "HS%", "ADR", "KAST", "op. K:D", "MK", "1vsX"]
+    shown = {tuple(td.xpath("string()").get() for td in row.css("td")) for row in page.css("#table-scoreboard tr.player")}
+    assert shown == {scoreboard_row(p) for p in truth["players"]}
+    assert any(p["clutch_wins"] for p in truth["players"]) and any(p["opening_kills"] for p in truth["players"])
+
+
+def truth_halves(mapstatsid: int) -> list[dict]:
+    """Each half of a truth file's map: its rounds, each team's side, the score after it."""
+    truth = load_expected(mapstatsid)
+    team1 = truth["match"]["team1_id"]
+    regulation = {"MR12": 24, "MR15": 30}[truth["regulation"]]
+    halves: list[dict] = []
+    score = [0, 0]
+    for r in truth["rounds"]:
+        n = r["round_number"]
+        half = (1 if n <= regulation // 2 else 2) if n <= regulation else 3 + (n - regulation - 1) // 3
+        if not halves or halves[-1]["half"] != half:
+            won_side = r["winner_side"]
+            side1 = won_side if r["winner_team_id"] == team1 else {"CT": "T", "T": "CT"}[won_side]
+            halves.append({"half": half, "rounds": [], "sides": [side1, {"CT": "T", "T": "CT"}[side1]]})
+        halves[-1]["rounds"].append(r)
+        score[0 if r["winner_team_id"] == team1 else 1] += 1
+        halves[-1]["score"] = f"{score[0]}–{score[1]}"
+    # the economy page shows the same sides where it has the rounds
+    for h in halves:
+        for e in (e for e in truth["economy"] if e["round_number"] in {r["round_number"] for r in h["rounds"]}):
+            assert e["side"] == h["sides"][0 if e["team_id"] == team1 else 1]
+    return halves
+
+
+@pytest.mark.parametrize(("mapstatsid", "pistols"), [(OVERTIME_MAP, ["1", "13"]), (162345, ["1", "16"]),
+                                                     (219128, ["1", "13"])])
+def test_the_round_history_shows_halves_sides_breaks_and_how_each_round_ended(demo_sqlite, mapstatsid, pistols):
+    truth = load_expected(mapstatsid)
+    team1 = truth["match"]["team1_id"]
+    halves = truth_halves(mapstatsid)
+
+    page = report(demo_sqlite, mapstatsid=mapstatsid)
+
+    blocks = page.css("#round-history .half")
+    assert [int(b.attrib["data-half"]) for b in blocks] == [h["half"] for h in halves]
+    for block, half in zip(blocks, halves):
+        numbers = [int(n) for n in block.css(".round-number::text").getall()]
+        assert numbers == [r["round_number"] for r in half["rounds"]]
+        assert [block.css(f".team{n} .side::text").get() for n in (1, 2)] == half["sides"]
+        for n in (1, 2):
+            # each team's row: how each round it won ended, on its side's colour; nothing where it lost
+            won = [r for r in half["rounds"] if (r["winner_team_id"] == team1) == (n == 1)]
+            glyphs = block.css(f".team{n} svg.outcome")
+            assert [g.attrib["class"].split()[1] for g in glyphs] == [r["win_type"] for r in won]
+            assert {g.css("rect::attr(fill)").get() for g in glyphs} <= {charts.SIDE_COLOURS[half["sides"][n - 1]]}
+            assert len(block.css(f".team{n} .lost")) == len(half["rounds"]) - len(won)
+            assert block.css(f".team{n} .half-score::text").get() == str(len(won))
+    assert page.css("#round-history .round-number.pistol::text").getall() == pistols
+    # between the halves and at the end: the score at half-time, after regulation and each overtime
+    breaks = page.css("#round-history .break")
+    assert [b.css("b::text").get() for b in breaks] == [h["score"] for h in halves]
+    assert breaks[0].xpath("text()").get() == "half-time" and breaks[-1].xpath("text()").get() == "final"
+    assert breaks[-1].css("b::text").get() == f"{truth['match']['team1_rounds']}–{truth['match']['team2_rounds']}"
+    regulation = {"MR12": "MR12: 24 rounds", "MR15": "MR15: 30 rounds"}[truth["regulation"]]
+    assert regulation in page.css("#map").get()
+
+
+def test_the_economy_chart_draws_half_time_and_overtime_lines_with_labels_beside_the_shading(demo_sqlite):
+    page = report(demo_sqlite, mapstatsid=OVERTIME_MAP)
+
+    chart = page.css("#chart-economy")
+    # half-time after 12, then one line per overtime half: 24, 27, 30, 33
+    assert len(chart.css("line.half-break")) == 5
+    shading = chart.css("rect.no-economy")
+    right_edge = max(float(r.attrib["x"]) + float(r.attrib["width"]) for r in shading)
+    labels = chart.css("text.buy-line")
+    assert [t.xpath("string()").get() for t in labels] == ["semi-eco", "semi-buy", "full buy"]
+    assert all(float(t.attrib["x"]) >= right_edge for t in labels)  # outside the plot: never under the grey
+    assert all(t.attrib.get("paint-order") == "stroke" for t in labels)  # on a white halo
+
+
+def test_all_three_kill_matrices_are_shown(demo_sqlite):
+    mapstatsid = demo_maps()[0][2]
+    truth = load_expected(mapstatsid)
+
+    page = report(demo_sqlite, mapstatsid=mapstatsid)
+
+    for matrix_type, chart in (("all", "#chart-kill-matrix"), ("first_kill", "#chart-kill-matrix-first-kill"),
+                               ("awp", "#chart-kill-matrix-awp")):
+        cells = [(c["player1_kills"], c["player2_kills"]) for c in truth["kill_matrix"]
+                 if c["matrix_type"] == matrix_type]
+        shown = [tuple(map(int, t.split(":"))) for t in page.css(f"{chart} text.count::text").getall()]
+        assert sorted(shown) == sorted(cells) and len(shown) == 25, matrix_type
+
+
+def test_the_series_and_veto_around_the_map(demo_sqlite):
+    match_id, map_number, _ = next(m for m in demo_maps() if m[2] == OVERTIME_MAP)
+    _, vetoes = table_rows(demo_sqlite, "vetoes")
+    _, maps = table_rows(demo_sqlite, "maps")
+
+    page = report(demo_sqlite, mapstatsid=OVERTIME_MAP)
+
+    steps = [v for v in vetoes if v["match_id"] == match_id]
+    assert len(steps) == 7
+    assert [li.xpath("string()").get() for li in page.css("#veto li")] == [
+        f"{v['map_name']} was left over" if v["action"] == "left_over" else
+        f"{v['team_name']} {v['action']} {v['map_name']}" for v in steps]
+    games = [g for g in maps if g["match_id"] == match_id]
+    rows = [[td.xpath("string()").get() for td in r.css("td")] for r in page.css("#table-series tr")[1:]]
+    picked = {v["map_name"]: v["team_name"] for v in steps if v["action"] == "picked"}
+    left_over = next(v["map_name"] for v in steps if v["action"] == "left_over")
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        (str(g["map_number"]), g["map_name"], picked.get(g["map_name"], "decider" if g["map_name"] == left_over else ""))
+        for g in games]
+    assert rows[1][2] == "13–4" and rows[1][4] == str(games[1]["mapstatsid"])
+    assert [r[2] for r in rows[2:]] == ["forfeit", "not played", "not played"]
+    current = [td.xpath("string()").get() for td in page.css("#table-series tr.current td")]
+    assert current == [str(map_number), "Mirage", "19–17", picked["Mirage"], "this map"]
+    assert page.css("#series p b::text").get() == "Paper Tigers 3–0 Grey Tide"
 
 
 def test_an_overtime_map_shows_every_round_s_winner_and_economy_as_absent_where_hltv_has_none(demo_sqlite):
@@ -270,6 +404,17 @@ def test_scrapy_report_writes_the_file_and_refuses_a_bad_map(demo_sqlite, tmp_pa
     refused = scrapy("--out", str(tmp_path / "other.html"), "--map", "4242")
     assert refused.returncode != 0 and "map 4242 is not in the database" in refused.stdout + refused.stderr
     assert not (tmp_path / "other.html").exists()
+    for bad, message in (("4242", "no report written: map 4242 is not in the database"),
+                         ("12x", "--mapstatsid must be a map's stats id (a whole number), got '12x'")):
+        refused = scrapy("--out", str(tmp_path / "other.html"), "--mapstatsid", bad)
+        assert refused.returncode == 2
+        assert (refused.stdout + refused.stderr).strip().splitlines()[-1].endswith(f": error: {message}")
+        assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "other.html").exists()
+    chosen = tmp_path / "chosen.html"
+    assert scrapy("--out", str(chosen), "--mapstatsid", str(OVERTIME_MAP)).returncode == 0
+    assert Selector(text=chosen.read_text("utf-8")).css("#map h2::text").get().startswith(f"Map {OVERTIME_MAP}:")
+    chosen.unlink()
     assert sorted(p.name for p in out.parent.iterdir()) == ["report.html"]  # no temporary left
 
 
@@ -369,4 +514,56 @@ def test_chromium_shows_failures_grouped_and_their_text_as_text(chromium, demo_s
     assert page.title() == "HLTV dataset report"  # the failure's markup did not run
     for stage, count in stages.items():
         assert page.locator(".card", has_text=stage).locator("b").inner_text() == str(count)
+    page.close()
+
+
+def hex_colour(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def overlaps(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1280, 390])
+def test_chromium_draws_an_overtime_map_readable_at_desktop_and_phone_widths(chromium, demo_sqlite, tmp_path, width):
+    out = tmp_path / "report.html"
+    db = Database.open(demo_sqlite)
+    try:
+        write_report(render_report(db, max_attempts=3, mapstatsid=OVERTIME_MAP), out)
+    finally:
+        db.close()
+    page = chromium.new_page(viewport={"width": width, "height": 900})
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(out.as_uri())
+    shot = page.screenshot(full_page=True)
+    (tmp_path / f"report-{width}.png").write_bytes(shot)
+    image = read_png(shot)
+
+    assert requests == [out.as_uri()]
+    # nothing wider than the screen but what scrolls in its own box (the economy chart)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    history = page.locator("#round-history")
+    assert history.is_visible()
+    box = history.bounding_box()
+    assert box["width"] <= width and box["height"] > 60
+    # both sides' colours in the round history: every half's rounds are drawn
+    inside = Counter(image.pixels((box["x"], box["y"], box["width"], box["height"])))
+    for side, colour in charts.SIDE_COLOURS.items():
+        assert sum(n for pixel, n in inside.items() if close_to(pixel, hex_colour(colour))) > 200, side
+    assert page.locator("#round-history .half").count() == 6
+    for half in range(6):  # each half's two rows fit its box: no round pushed out
+        block = page.locator("#round-history .half").nth(half).bounding_box()
+        cells = page.locator("#round-history .half").nth(half).locator(".team1 .cells").bounding_box()
+        assert block["x"] <= cells["x"] and cells["x"] + cells["width"] <= block["x"] + block["width"]
+    # the buy types' labels clear of the grey overtime shading
+    shading = [page.locator("#chart-economy rect.no-economy").nth(i).bounding_box() for i in range(12)]
+    for n in range(3):
+        label = page.locator("#chart-economy text.buy-line").nth(n).bounding_box()
+        assert not any(overlaps(label, grey) for grey in shading), n
+    for table in ("#table-scoreboard", "#table-series", "#chart-kill-matrix-awp"):
+        assert page.locator(table).is_visible(), table
     page.close()

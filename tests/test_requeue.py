@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage import Database
 from tests.support.crawl import database_settings
 from tests.support.seed import rows
@@ -19,7 +20,7 @@ NO_SCOREBOARD = "mapstats: no scoreboard (table.stats-table)"
 def fail(db: Database, stage: str, unit_id: int, reason: str, times: int = 1) -> None:
     page = "match" if stage == "matches" else "mapstats"
     for _ in range(times):
-        db.record_failure(stage, unit_id, failures=[(page, reason, None)], parser_version="1.0")
+        db.record_failure(STAGES[stage], unit_id, failures=[(page, reason, None)], parser_version="1.0")
 
 
 def attempts(database) -> dict[int, int]:
@@ -47,30 +48,30 @@ def failed(database):
 def test_requeue_by_the_latest_reason_by_id_and_by_match(failed, database):
     db = failed
     assert attempts(database) == {11: 3, 12: 3, 13: 0, 21: 1}
-    assert db.count_pending("map_stats", max_attempts=3, parser_version="1.0") == 2
+    assert db.count_pending(STAGES["map_stats"], max_attempts=3, parser_version="1.0") == 2
 
-    assert db.requeue("map_stats", reason="No Scoreboard") == [11, 21]  # 12 failed otherwise last
+    assert db.requeue(STAGES["map_stats"], reason="No Scoreboard") == [11, 21]  # 12 failed otherwise last
     assert attempts(database) == {11: 0, 12: 3, 13: 0, 21: 0}
     assert rows(database, "SELECT mapstats_attempts_version FROM maps WHERE mapstatsid = 11") == [(None,)]
-    assert db.requeue("map_stats", reason="no scoreboard") == []  # nothing failed is left
-    assert db.requeue("map_stats", reason="%") == []  # a literal %, not a wildcard
-    assert db.requeue("map_stats", reason="17-round") == [12]
+    assert db.requeue(STAGES["map_stats"], reason="no scoreboard") == []  # nothing failed is left
+    assert db.requeue(STAGES["map_stats"], reason="%") == []  # a literal %, not a wildcard
+    assert db.requeue(STAGES["map_stats"], reason="17-round") == [12]
 
     fail(db, "map_stats", 11, NO_SCOREBOARD)
     fail(db, "map_stats", 21, NO_SCOREBOARD)
-    assert db.requeue("map_stats", match_ids=[2]) == [21]
-    assert db.requeue("map_stats", unit_ids=[12, 11]) == [11]
-    assert db.count_pending("map_stats", max_attempts=1, parser_version="1.0") == 4
+    assert db.requeue(STAGES["map_stats"], match_ids=[2]) == [21]
+    assert db.requeue(STAGES["map_stats"], unit_ids=[12, 11]) == [11]
+    assert db.count_pending(STAGES["map_stats"], max_attempts=1, parser_version="1.0") == 4
 
 
 @pytest.mark.both_backends
 def test_ids_not_in_the_database_requeue_nothing(failed, database):
     db = failed
     with pytest.raises(KeyError) as missing:
-        db.requeue("map_stats", unit_ids=[11, 999, 998])
+        db.requeue(STAGES["map_stats"], unit_ids=[11, 999, 998])
     assert missing.value.args == ("mapstatsid", [999, 998])
     with pytest.raises(KeyError):
-        db.requeue("map_stats", match_ids=[1, 3])
+        db.requeue(STAGES["map_stats"], match_ids=[1, 3])
     assert attempts(database) == {11: 3, 12: 3, 13: 0, 21: 1}
 
 
@@ -79,8 +80,8 @@ def test_requeue_a_failed_match(database):
     try:
         db.add_matches([(7, None), (8, None)])
         fail(db, "matches", 7, "match: no .teamsBox", times=2)
-        assert db.requeue("matches", unit_ids=[8]) == []  # never failed
-        assert db.requeue("matches") == [7]
+        assert db.requeue(STAGES["matches"], unit_ids=[8]) == []  # never failed
+        assert db.requeue(STAGES["matches"]) == [7]
     finally:
         db.close()
     assert rows(database, "SELECT match_id, match_attempts FROM matches ORDER BY 1") == [(7, 0), (8, 0)]

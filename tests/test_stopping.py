@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from hltv_scraper.stopping import ABANDON_AFTER, is_gone, worker_process
+from hltv_scraper.ledger.sources import is_gone, worker_process
+from hltv_scraper.stages import STAGES
+from hltv_scraper.stopping import ABANDON_AFTER
 from hltv_scraper.storage import Database
 from tests.support.crawl import database_settings
 from tests.support.seed import rows, seed_scoreboard
@@ -140,8 +142,8 @@ def test_a_worker_is_gone_only_when_its_process_on_this_host_is(tmp_path):
 def test_requeue_release_leases_frees_a_dead_machines_leases(ten_maps):
     db = Database.open(ten_maps)
     try:
-        db.claim("perf_economy", worker="dead-box-1234-ab12", lease_seconds=600, max_attempts=3, limit=3)
-        db.claim("perf_economy", worker="other-box-99-cd34", lease_seconds=600, max_attempts=3, limit=2)
+        db.claim(STAGES["perf_economy"], worker="dead-box-1234-ab12", lease_seconds=600, max_attempts=3, limit=3)
+        db.claim(STAGES["perf_economy"], worker="other-box-99-cd34", lease_seconds=600, max_attempts=3, limit=2)
     finally:
         db.close()
     settings = [arg for name, value in database_settings(ten_maps).items() for arg in ("-s", f"{name}={value}")]

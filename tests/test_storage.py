@@ -14,6 +14,7 @@ from hltv_scraper.config import HltvConfig
 from hltv_scraper.items import PerfEconomyPages
 from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.performance import parse_performance
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage import AlreadyStored, Database
 from hltv_scraper.storage._schema import connect, database_url, migrate, migrations, schema_version
 from hltv_scraper.validation import TeamResolutionError, check_perf_economy, resolve_team_ids, team_ids_by_column
@@ -103,12 +104,12 @@ def test_pending_maps_are_streamed_in_mapstatsid_order_and_respect_attempts(data
     rows(database, "UPDATE maps SET perf_attempts = 3 WHERE mapstatsid = 188093")
     db = Database.open(database)
     try:
-        assert [k.id for k in db.iter_pending("perf_economy", max_attempts=3)] == [162345, 219128]
-        assert [k.id for k in db.iter_pending("perf_economy", max_attempts=4)] == [162345, 188093, 219128]
-        assert db.count_pending("perf_economy", max_attempts=3) == 2
+        assert [k.id for k in db.iter_pending(STAGES["perf_economy"], max_attempts=3)] == [162345, 219128]
+        assert [k.id for k in db.iter_pending(STAGES["perf_economy"], max_attempts=4)] == [162345, 188093, 219128]
+        assert db.count_pending(STAGES["perf_economy"], max_attempts=3) == 2
         # their scoreboard is stored: nothing left for the map stats stage
-        assert list(db.iter_pending("map_stats", max_attempts=3)) == []
-        first = next(db.iter_pending("perf_economy", max_attempts=3))
+        assert list(db.iter_pending(STAGES["map_stats"], max_attempts=3)) == []
+        first = next(db.iter_pending(STAGES["perf_economy"], max_attempts=3))
         assert (first.id, first.slug, first.team_names) == (162345, None, ("Outpost", "Kingsfall"))
     finally:
         db.close()
@@ -120,7 +121,7 @@ def test_a_map_with_a_stored_kpr_is_done(database):
     rows(database, "UPDATE player_stats SET kpr = 0.5 WHERE player_id = (SELECT min(player_id) FROM player_stats)")
     db = Database.open(database)
     try:
-        assert list(db.iter_pending("perf_economy", max_attempts=3)) == []
+        assert list(db.iter_pending(STAGES["perf_economy"], max_attempts=3)) == []
     finally:
         db.close()
 
@@ -164,7 +165,7 @@ def test_add_maps_is_idempotent_and_refuses_contradictions(database):
         assert db.add_maps([(1, 1, 100)]) == (0, 1)
         with pytest.raises(ValueError, match="contradicts"):
             db.add_maps([(1, 3, 102), (2, 1, 100)])
-        assert [k.id for k in db.iter_pending("map_stats", max_attempts=3)] == [100, 101]
+        assert [k.id for k in db.iter_pending(STAGES["map_stats"], max_attempts=3)] == [100, 101]
     finally:
         db.close()
     assert rows(database, "SELECT count(*) FROM maps") == [(2,)]
@@ -174,7 +175,7 @@ def test_add_maps_is_idempotent_and_refuses_contradictions(database):
 
 
 def claim(db: Database, worker: str, *, lease: float = 60, limit: int = 16, after: int = -1) -> list[int]:
-    units = db.claim("map_stats", worker=worker, lease_seconds=lease, max_attempts=3, after=after, limit=limit)
+    units = db.claim(STAGES["map_stats"], worker=worker, lease_seconds=lease, max_attempts=3, after=after, limit=limit)
     return [unit.id for unit in units]
 
 
@@ -186,10 +187,10 @@ def test_a_claim_hands_each_unit_to_one_crawl(database):
         assert claim(db, "a", limit=2) == [101, 102]
         assert claim(other, "b", limit=10) == [103, 104, 105]  # a's live leases are skipped
         assert claim(db, "a") == [] and claim(other, "b") == []
-        assert {(r["worker"], r["units"]) for r in db.leases()} == {("a", 2), ("b", 3)}
-        assert 0 < db.foreign_lease_wait("map_stats", worker="a", max_attempts=3) <= 60
+        assert {(r["worker"], r["units"]) for r in db.leases(STAGES.values())} == {("a", 2), ("b", 3)}
+        assert 0 < db.foreign_lease_wait(STAGES["map_stats"], worker="a", max_attempts=3) <= 60
         # keyset: a crawl asks only for units after the last it was given
-        db.release("map_stats", 101, worker="a")
+        db.release(STAGES["map_stats"], 101, worker="a")
         assert claim(db, "a", after=102) == [] and claim(db, "a") == [101]
     finally:
         db.close()
@@ -230,12 +231,12 @@ def test_an_expired_lease_may_be_claimed_by_another_crawl(database):
         assert claim(db, "alive") == []
         with db.transaction() as sql:  # the dead crawl's lease runs out
             sql.run("UPDATE maps SET lease_expires = lease_expires - 61 WHERE mapstatsid = 101")
-        assert db.foreign_lease_wait("map_stats", worker="alive", max_attempts=3) == 0  # claim now
+        assert db.foreign_lease_wait(STAGES["map_stats"], worker="alive", max_attempts=3) == 0  # claim now
         assert claim(db, "alive") == [101]
-        assert db.foreign_lease_wait("map_stats", worker="alive", max_attempts=3) is None
+        assert db.foreign_lease_wait(STAGES["map_stats"], worker="alive", max_attempts=3) is None
         # renewing keeps it; a renewal by the crawl that lost it changes nothing
-        db.renew("map_stats", [101], worker="dead", lease_seconds=60)
-        assert [(r["worker"], r["units"]) for r in db.leases()] == [("alive", 1)]
+        db.renew(STAGES["map_stats"], [101], worker="dead", lease_seconds=60)
+        assert [(r["worker"], r["units"]) for r in db.leases(STAGES.values())] == [("alive", 1)]
     finally:
         db.close()
 
@@ -246,14 +247,14 @@ def test_storing_failing_and_releasing_clear_the_lease(database):
     db = Database.open(database)
     try:
         db.add_maps([(1, 1, 101), (1, 2, 102)])
-        db.claim_named("perf_economy", [188093], worker="w", lease_seconds=60)
+        db.claim_named(STAGES["perf_economy"], [188093], worker="w", lease_seconds=60)
         assert claim(db, "w") == [101, 102]
-        db.record_failure("map_stats", 101, failures=[("mapstats", "broken", None)], parser_version="t", worker="w")
-        db.release("map_stats", 102, worker="w")
+        db.record_failure(STAGES["map_stats"], 101, failures=[("mapstats", "broken", None)], parser_version="t", worker="w")
+        db.release(STAGES["map_stats"], 102, worker="w")
         pages = PerfEconomyPages(performance=parse_performance(load_page("performance-188093")),
                                  economy=parse_economy(load_page("economy-188093")))
-        db.save("perf_economy", 188093, pages, parser_version="t", worker="w", check=check_perf_economy)
-        assert db.leases() == []
+        db.save(STAGES["perf_economy"], 188093, pages, parser_version="t", worker="w", check=check_perf_economy)
+        assert db.leases(STAGES.values()) == []
     finally:
         db.close()
     assert rows(database, "SELECT mapstatsid, mapstats_attempts FROM maps WHERE match_id = 1 ORDER BY 1") == [(101, 1), (102, 0)]
@@ -264,12 +265,12 @@ def test_a_unit_another_live_crawl_holds_is_not_written(database):
     seed_scoreboard(database, 188093)
     db = Database.open(database)
     try:
-        db.claim_named("perf_economy", [188093], worker="holder", lease_seconds=60)
+        db.claim_named(STAGES["perf_economy"], [188093], worker="holder", lease_seconds=60)
         pages = PerfEconomyPages(performance=parse_performance(load_page("performance-188093")),
                                  economy=parse_economy(load_page("economy-188093")))
         with pytest.raises(AlreadyStored):
-            db.save("perf_economy", 188093, pages, parser_version="t", worker="late", check=check_perf_economy)
-        assert [(r["worker"], r["units"]) for r in db.leases()] == [("holder", 1)]
+            db.save(STAGES["perf_economy"], 188093, pages, parser_version="t", worker="late", check=check_perf_economy)
+        assert [(r["worker"], r["units"]) for r in db.leases(STAGES.values())] == [("holder", 1)]
     finally:
         db.close()
     assert rows(database, "SELECT count(*) FROM economy") == [(0,)]

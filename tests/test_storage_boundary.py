@@ -9,8 +9,9 @@ from hltv_scraper.items import MapStatsPages, PerfEconomyPages
 from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.mapstats import parse_mapstats
 from hltv_scraper.parsers.performance import parse_performance
-from hltv_scraper.storage import PERF_ECONOMY, Database, ValidationError
-from hltv_scraper.validation import check_for, check_map_stats, check_perf_economy
+from hltv_scraper.stages import STAGES
+from hltv_scraper.storage import Database, ValidationError
+from hltv_scraper.validation import check_map_stats, check_perf_economy
 from tests.support.pages import load_page
 from tests.support.seed import is_postgres, rows, seed_scoreboard
 
@@ -30,13 +31,13 @@ def test_a_failure_is_not_counted_on_a_unit_another_live_crawl_took_over(databas
     seed_scoreboard(database, 188093)
     with Database.open(database) as db:
         # crawl A's lease runs out while it fetches; crawl B takes the unit over
-        db.claim_named("perf_economy", [188093], worker="a", lease_seconds=-5)
-        assert [unit.id for unit in db.claim("perf_economy", worker="b", lease_seconds=60, max_attempts=3,
+        db.claim_named(STAGES["perf_economy"], [188093], worker="a", lease_seconds=-5)
+        assert [unit.id for unit in db.claim(STAGES["perf_economy"], worker="b", lease_seconds=60, max_attempts=3,
                                              parser_version="t")] == [188093]
-        counted = db.record_failure("perf_economy", 188093, failures=[("performance", "broken", None)],
+        counted = db.record_failure(STAGES["perf_economy"], 188093, failures=[("performance", "broken", None)],
                                     parser_version="t", worker="a")
         assert counted is False
-        assert [(r["worker"], r["units"]) for r in db.leases()] == [("b", 1)]
+        assert [(r["worker"], r["units"]) for r in db.leases(STAGES.values())] == [("b", 1)]
     assert rows(database, "SELECT perf_attempts FROM maps WHERE mapstatsid = 188093") == [(0,)]
     assert rows(database, "SELECT count(*) FROM failures") == [(0,)]
 
@@ -46,8 +47,8 @@ def test_a_failure_under_an_expired_foreign_lease_is_counted(database):
     """Only a live lease protects a unit: an expired one is anybody's."""
     seed_scoreboard(database, 188093)
     with Database.open(database) as db:
-        db.claim_named("perf_economy", [188093], worker="gone", lease_seconds=-5)
-        assert db.record_failure("perf_economy", 188093, failures=[("performance", "broken", None)],
+        db.claim_named(STAGES["perf_economy"], [188093], worker="gone", lease_seconds=-5)
+        assert db.record_failure(STAGES["perf_economy"], 188093, failures=[("performance", "broken", None)],
                                  parser_version="t", worker="a") is True
     assert rows(database, "SELECT perf_attempts FROM maps WHERE mapstatsid = 188093") == [(1,)]
 
@@ -73,11 +74,11 @@ def test_a_perf_economy_save_updates_the_maps_row_once(database):
     seed_scoreboard(database, 188093)
     _log_updates(database, "maps", "mapstatsid")
     with Database.open(database) as db:
-        db.claim_named("perf_economy", [188093], worker="w", lease_seconds=60)
+        db.claim_named(STAGES["perf_economy"], [188093], worker="w", lease_seconds=60)
         rows_before = rows(database, "SELECT count(*) FROM row_updates")[0][0]
-        db.save(PERF_ECONOMY, 188093, perf_economy_pages(188093), parser_version="t", worker="w",
+        db.save(STAGES["perf_economy"], 188093, perf_economy_pages(188093), parser_version="t", worker="w",
                 check=check_perf_economy)
-        assert db.leases() == []
+        assert db.leases(STAGES.values()) == []
     assert rows(database, "SELECT count(*) FROM row_updates")[0][0] - rows_before == 1
     assert rows(database, "SELECT perf_economy_version, perf_economy_at IS NOT NULL, lease_worker "
                           "FROM maps WHERE mapstatsid = 188093") == [("t", True, None)]
@@ -90,7 +91,7 @@ def test_a_map_stats_save_updates_the_maps_row_once(database):
     add_maps(database, [188093])
     _log_updates(database, "maps", "mapstatsid")
     with Database.open(database) as db:
-        db.save("map_stats", 188093, MapStatsPages(parse_mapstats(load_page("mapstats-188093"))),
+        db.save(STAGES["map_stats"], 188093, MapStatsPages(parse_mapstats(load_page("mapstats-188093"))),
                 parser_version="t", worker="w", check=check_map_stats)
     assert rows(database, "SELECT count(*) FROM row_updates") == [(1,)]
     assert rows(database, "SELECT mapstats_version FROM maps WHERE mapstatsid = 188093") == [("t",)]
@@ -102,10 +103,8 @@ def test_a_map_stats_save_updates_the_maps_row_once(database):
 def test_stages_name_their_bundle_with_one_field_per_page():
     from dataclasses import fields
 
-    from hltv_scraper.storage import STAGES
-
     for stage in STAGES.values():
-        assert tuple(f.name for f in fields(stage.bundle)) == stage.pages, stage.name
+        assert tuple(f.name for f in fields(stage.bundle)) == stage.page_names, stage.name
 
 
 def test_the_check_runs_inside_the_write_and_its_refusal_writes_nothing(database):
@@ -120,7 +119,7 @@ def test_the_check_runs_inside_the_write_and_its_refusal_writes_nothing(database
 
     with Database.open(database) as db:
         with pytest.raises(ValidationError, match="refused by the check"):
-            db.save("perf_economy", 188093, perf_economy_pages(188093), parser_version="t", check=refuse)
+            db.save(STAGES["perf_economy"], 188093, perf_economy_pages(188093), parser_version="t", check=refuse)
     assert seen == {"players": 10, "rounds": 17, "unit": 188093}
     assert rows(database, "SELECT count(*), count(kpr) FROM player_stats") == [(10, 0)]
     assert rows(database, "SELECT count(*) FROM economy") == [(0,)]
@@ -130,9 +129,9 @@ def test_a_perf_economy_save_without_a_check_is_a_bug_not_a_write(database):
     seed_scoreboard(database, 188093)
     with Database.open(database) as db:
         with pytest.raises(TypeError, match="check="):
-            db.save("perf_economy", 188093, perf_economy_pages(188093), parser_version="t")
+            db.save(STAGES["perf_economy"], 188093, perf_economy_pages(188093), parser_version="t")
         with pytest.raises(TypeError, match="PerfEconomyPages"):
-            db.save("perf_economy", 188093, MapStatsPages(None), parser_version="t", check=check_for("perf_economy"))
+            db.save(STAGES["perf_economy"], 188093, MapStatsPages(None), parser_version="t", check=STAGES["perf_economy"].check)
     assert rows(database, "SELECT count(kpr) FROM player_stats") == [(0,)]
 
 

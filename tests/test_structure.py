@@ -127,3 +127,55 @@ def test_importing_the_config_loads_at_most_three_project_modules():
     loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     modules = ast.literal_eval(loaded.stdout.strip())
     assert len(modules) <= 3, modules
+
+
+#: The layers of the package, lowest first: a module imports only from its own part or
+#: from parts of lower layers, so a back-arrow (storage importing the stages, fetching
+#: importing how a crawl stops) fails here.
+LAYERS = (
+    ("items", "config", "site", "charts", "output"),  # the item model, settings, what a page looks like, writing out
+    ("parsers", "storage", "validation", "fetch"),  # pure parsers, SQL, checks, getting pages
+    ("brakes", "report"),  # how a crawl stops; the report
+    ("ledger",),  # one crawl's units and where they come from
+    ("stages",),  # the declarations and their registry
+    ("spiders", "pipelines", "extensions", "stopping", "archive", "export"),  # built from them
+    ("commands", "settings"),  # what a user runs
+)
+
+
+def _part(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def test_every_import_goes_down_the_layers():
+    layer = {part: n for n, parts in enumerate(LAYERS) for part in parts}
+    unplaced = sorted({_part(m) for m in MODULES} - set(layer) - {PACKAGE})
+    assert not unplaced, f"place these in LAYERS: {unplaced}"
+    back_arrows = [
+        f"{module} imports {target}"
+        for module in MODULES
+        for target in imports_of(module)
+        if _part(module) != _part(target) and _part(target) != PACKAGE
+        and layer[_part(module)] <= layer[_part(target)]
+    ]
+    assert not back_arrows, back_arrows
+
+
+def test_a_stage_is_named_in_at_most_three_modules_besides_its_own():
+    """A stage's name outside its declaration, its storage module and its parsers is
+    where code hard-codes it: the registry, and at most two more."""
+    import re
+
+    from hltv_scraper.stages import STAGES
+
+    for name in ("map_stats", "perf_economy", "rankings"):
+        stage = STAGES[name]
+        own = {f"{PACKAGE}.stages.{name}", f"{PACKAGE}.storage.{name}"}
+        own |= {page.parse.__module__ for page in stage.pages}
+        word = re.compile(rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])")
+        naming = sorted(
+            module for module, path in MODULES.items()
+            if module not in own and word.search(path.read_text(encoding="utf-8"))
+        )
+        assert len(naming) <= 3, (name, naming)

@@ -7,6 +7,7 @@ import pytest
 
 from hltv_scraper.commands.summary import print_summary
 from hltv_scraper.parsers import _page
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage import Database
 from hltv_scraper.storage import normalise_reason
 from tests.support.seed import rows
@@ -41,12 +42,12 @@ def test_failures_of_many_maps_for_one_reason_read_as_one_line(database, capsys,
         db.add_maps([(mapstatsid, 1, mapstatsid) for mapstatsid in MAPS])
         for n, mapstatsid in enumerate(MAPS[:150]):
             reason = f"performance: expected 5 player cards for {f'Team {n % 40}, Ltd.'!r}, found {n % 2}"
-            db.record_failure("perf_economy", mapstatsid, failures=[("performance", reason, None)],
+            db.record_failure(STAGES["perf_economy"], mapstatsid, failures=[("performance", reason, None)],
                               parser_version="2.0.0" if n < 100 else "1.0.0")
         for mapstatsid in MAPS[150:153]:
             reason = f"economy vs mapstats: players [{mapstatsid}, 7, 8] are not on the scoreboard"
-            db.record_failure("perf_economy", mapstatsid, failures=[("economy", reason, None)], parser_version="2.0.0")
-        db.record_failure("map_stats", MAPS[0], failures=[("mapstats", "map stats: no .match-info-box", None)],
+            db.record_failure(STAGES["perf_economy"], mapstatsid, failures=[("economy", reason, None)], parser_version="2.0.0")
+        db.record_failure(STAGES["map_stats"], MAPS[0], failures=[("mapstats", "map stats: no .match-info-box", None)],
                           parser_version="2.0.0")
     finally:
         db.close()
@@ -89,7 +90,7 @@ def test_units_are_counted_by_the_parser_version_that_stored_them(database, caps
     ]
     db = Database.open(database)
     try:
-        assert db.count_pending("map_stats", max_attempts=3, parser_version="2.0.0", stale=True) == 5
+        assert db.count_pending(STAGES["map_stats"], max_attempts=3, parser_version="2.0.0", stale=True) == 5
     finally:
         db.close()
 
@@ -110,7 +111,7 @@ def test_failure_groups_count_distinct_units_and_keep_a_real_example(database):
         db.add_maps([(mapstatsid, 1, mapstatsid) for mapstatsid in MAPS[:3]])
         for attempt in range(2):
             for n, mapstatsid in enumerate(MAPS[:3]):
-                db.record_failure("map_stats", mapstatsid, parser_version="2.0.0", failures=[
+                db.record_failure(STAGES["map_stats"], mapstatsid, parser_version="2.0.0", failures=[
                     ("mapstats", f"team 'Team {n}' won {attempt + n} rounds in the history", None)])
         groups = db.failure_groups(recent=None)
         latest = db.failure_groups(recent=2)

@@ -14,10 +14,7 @@ from twisted.internet import error
 from hltv_scraper.brakes import CLOSE_REASON_UNREACHABLE, fetch_verdict
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.fetch.errors import unreachable_reason
-from hltv_scraper.spiders.map_stats import MapStatsSpider
-from hltv_scraper.spiders.matches import MatchesSpider
-from hltv_scraper.spiders.perf_economy import PerfEconomySpider
-from hltv_scraper.spiders.results import ResultsSpider
+from hltv_scraper.stages import STAGES
 from tests.support.crawl import run_crawl
 from tests.support.seed import seed_scoreboard
 from tests.support.truth import ALL_MAPS, pending
@@ -85,7 +82,7 @@ def test_at_the_default_settings_a_crawl_that_reaches_nothing_stops_within_a_min
     project = get_project_settings()
     longest_wait = project.getfloat("DOWNLOAD_DELAY") * (1 + project.getfloat("DOWNLOAD_DELAY_JITTER"))
     assert project.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 1
-    most_pages = max(len(s.parsers) for s in (ResultsSpider, MatchesSpider, MapStatsSpider, PerfEconomySpider))
+    most_pages = max(len(stage.pages) for stage in STAGES.values())
     requests = HltvConfig().max_unreachable * most_pages
     assert requests * longest_wait < 60, (requests, longest_wait)
     # and a connect that times out is given up after DOWNLOAD_TIMEOUT, not Scrapy's 180 s

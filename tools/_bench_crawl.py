@@ -11,6 +11,7 @@ and everything else (engine, archive reads, pipeline, SQLite).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import resource
 import sys
@@ -24,7 +25,7 @@ from scrapy import signals  # noqa: E402
 from scrapy.cmdline import execute  # noqa: E402
 
 from hltv_scraper.spiders._base import UnitSpider  # noqa: E402
-from hltv_scraper.spiders.perf_economy import PerfEconomySpider  # noqa: E402
+from hltv_scraper.spiders.stages import PerfEconomySpider  # noqa: E402
 
 _parse_seconds: dict[str, float] = {}
 _parse_calls: dict[str, int] = {}
@@ -55,9 +56,10 @@ def _peak_rss_kb() -> int | None:
 
 def main() -> None:
     out = Path(sys.argv[1])
-    PerfEconomySpider.parsers = {
-        page: _timed(page, parser) for page, parser in PerfEconomySpider.parsers.items()
-    }
+    stage = PerfEconomySpider.stage
+    PerfEconomySpider.stage = dataclasses.replace(
+        stage, pages=tuple(dataclasses.replace(page, parse=_timed(page.name, page.parse)) for page in stage.pages)
+    )
     original = UnitSpider.from_crawler.__func__
 
     def from_crawler(cls, crawler, *args, **kwargs):

@@ -18,7 +18,8 @@ from typing import Any
 
 from hltv_scraper.extensions import Progress
 from hltv_scraper.parsers import current_parser_version
-from hltv_scraper.storage import STAGES, Database
+from hltv_scraper.stages import STAGES, tracked
+from hltv_scraper.storage import Database
 
 INTERVAL = 60.0
 HOUR_OF_INTERVALS = 60
@@ -79,7 +80,7 @@ def bench_progress(location: Path | str, maps: int) -> dict[str, Any]:
         runs = []
         for _ in range(3):
             started = time.perf_counter()
-            counts = db.pending_counts(max_attempts=3, parser_version=current_parser_version())
+            counts = db.pending_counts(tracked(), max_attempts=3, parser_version=current_parser_version())
             runs.append(time.perf_counter() - started)
         one_count = statistics.median(runs)
         # The progress line over an hour of intervals, its clock stood in for.

@@ -59,6 +59,7 @@ from hltv_scraper.parsers import PARSER_VERSION, _page  # noqa: E402
 from hltv_scraper.parsers.economy import parse_economy  # noqa: E402
 from hltv_scraper.parsers.mapstats import parse_mapstats  # noqa: E402
 from hltv_scraper.parsers.performance import parse_performance  # noqa: E402
+from hltv_scraper.stages import STAGES  # noqa: E402
 from hltv_scraper.storage import Database  # noqa: E402
 from hltv_scraper.validation import check_perf_economy  # noqa: E402
 from tests.support.postgres import PostgresServer  # noqa: E402
@@ -470,7 +471,7 @@ def bench_commits(location: Path | str, count: int) -> dict[str, Any]:
     try:
         started = time.perf_counter()
         for copy in copies:
-            db.save("perf_economy", copy.mapstatsid, parsed[copy.source],
+            db.save(STAGES["perf_economy"], copy.mapstatsid, parsed[copy.source],
                     parser_version=PARSER_VERSION, overwrite=False, check=check_perf_economy)
         seconds = time.perf_counter() - started
         settings = (f"journal_mode={db.sql.value('PRAGMA journal_mode')}, "

@@ -144,7 +144,7 @@ def document(section: etree._Element, *, canonical: bool = False) -> bytes:
         (link,) = section.getroottree().xpath("//head/link[@rel='canonical']")
         head += lxml.html.tostring(link, encoding="unicode", with_tail=False)
     return (f"<!DOCTYPE html>\n<html><head>{head}</head><body>\n"
-            f"{inner}\n</body></html>\n").encode("utf-8")
+            f"{inner}\n</body></html>\n").encode()
 
 
 def one(root: etree._Element, css: str) -> etree._Element:

@@ -2,10 +2,10 @@
 
     scrapy collect [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--pages N] [--limit N] [--full]
 
-Runs ``results``, ``matches``, ``map_stats`` and ``perf_economy`` one after the other in
-this process, each a normal crawl with its own stats, log summary and close reason, then
-prints ``scrapy summary``. ``--since``/``--until``/``--pages``/``--full`` go to the results
-stage, ``--limit`` to each of the others. A stage that stops early (a brake: the site
+Runs every stage of the registry (``hltv_scraper.stages``) one after the other in this
+process, each a normal crawl with its own stats, log summary and close reason, then
+prints ``scrapy summary``. Each stage's unit source takes the options it knows: the
+results listing ``--since``/``--until``/``--pages``/``--full``, the leased stages ``--limit``. A stage that stops early (a brake: the site
 refusing us or unreachable, a changed layout, the database; or Ctrl-C) ends the chain
 there, with that reason and exit status 1: the next stages would meet the same wall. A
 stage that fetched nothing of what it asked for (``hltv_nothing_fetched``: those pages
@@ -31,8 +31,10 @@ from hltv_scraper.commands._base import DATABASE_HELP, one_line, open_database
 from hltv_scraper.commands._crawling import committed, exit_status, finish_reason, is_mistake, say_where
 from hltv_scraper.commands.summary import summarise
 from hltv_scraper.config import HltvConfig
+from hltv_scraper.ledger.arguments import CollectOptions
 from hltv_scraper.output import standard_output
-from hltv_scraper.storage import STAGES, DatabaseUnavailable
+from hltv_scraper.stages import STAGES
+from hltv_scraper.storage import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -50,7 +52,7 @@ class Command(ScrapyCommand):
         return "[--since YYYY-MM-DD] [--until YYYY-MM-DD] [--pages N] [--limit N] [--full]"
 
     def short_desc(self) -> str:
-        return "Run results, matches, map_stats and perf_economy in order, then the summary"
+        return f"Run {', '.join(CHAIN)} in order, then the summary"
 
     def long_desc(self) -> str:
         return (
@@ -175,10 +177,10 @@ def _check_replayable(settings: Any, config: HltvConfig) -> None:
     """A replay of the chain starts from the first results page: without it in the
     archive every stage would find nothing and the chain would "finish" empty."""
     from hltv_scraper.archive import ArchiveStorage
-    from hltv_scraper.items import RESULTS
-    from hltv_scraper.site import page_url
+    from hltv_scraper.storage import Unit
 
-    body, meta = ArchiveStorage(settings).entry_paths(page_url(config.base_url, RESULTS, 0))
+    first = next(iter(STAGES.values()))
+    body, meta = ArchiveStorage(settings).entry_paths(first.pages[0].url(config.base_url, Unit(id=0)))
     if not (body.is_file() and meta.is_file()):
         raise UsageError(
             f"HLTV_REPLAY=1: the archive {config.archive_dir} has no first results page "
@@ -198,11 +200,14 @@ def _spider_arguments(opts: Namespace) -> dict[str, dict[str, Any]]:
         raise UsageError(f"--until {opts.until} is before --since {opts.since}: --until takes the later day")
     for name in ("pages", "limit"):
         _count(name, getattr(opts, name))
-    results = {name: getattr(opts, name).strip() for name in ("since", "until", "pages") if getattr(opts, name)}
-    if opts.full:
-        results["full"] = "1"
-    limit = {"limit": opts.limit.strip()} if opts.limit else {}
-    return {"results": results, **{name: dict(limit) for name in CHAIN if name != "results"}}
+    options = CollectOptions(
+        since=opts.since.strip() if opts.since else None,
+        until=opts.until.strip() if opts.until else None,
+        pages=int(opts.pages) if opts.pages else None,
+        limit=int(opts.limit) if opts.limit else None,
+        full=bool(opts.full),
+    )
+    return {name: stage.unit.source.collect_arguments(options) for name, stage in STAGES.items()}
 
 
 def _day(name: str, value: str | None) -> date | None:

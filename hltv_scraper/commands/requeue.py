@@ -1,6 +1,6 @@
 """``scrapy requeue``: make a stage's failed units pending again, by hand.
 
-    scrapy requeue --stage perf_economy [--reason TEXT] [--mapstatsid ID ...] [--match-id ID ...]
+    scrapy requeue --stage STAGE [--reason TEXT] [--mapstatsid ID ...] [--match-id ID ...]
 
 A unit that failed ``HLTV_MAX_ATTEMPTS`` times is left alone by later crawls. When the
 cause is gone (HLTV fixed the page, a parser fix shipped without a new parser version),
@@ -26,10 +26,10 @@ from scrapy.exceptions import UsageError
 
 from hltv_scraper.commands._base import DatabaseCommand
 from hltv_scraper.commands._rows import positive_id
-from hltv_scraper.storage import STAGES
+from hltv_scraper.stages import STAGES, tracked
 
 #: Stages whose units are rows with attempts (results pages are walked, never pending).
-TRACKED = [name for name, stage in STAGES.items() if stage.tracked]
+TRACKED = [stage.name for stage in tracked()]
 
 
 class Command(DatabaseCommand, ScrapyCommand):
@@ -63,14 +63,19 @@ class Command(DatabaseCommand, ScrapyCommand):
         if opts.stage not in TRACKED:
             raise UsageError(f"--stage must be one of {', '.join(TRACKED)}, got {opts.stage!r}")
         stage = STAGES[opts.stage]
+        rows = stage.rows
+        assert rows is not None
         mapstatsids = _ids(opts.mapstatsid, "--mapstatsid")
         match_ids = _ids(opts.match_id, "--match-id")
-        if mapstatsids and stage.key != "mapstatsid":
-            raise UsageError(f"the {stage.name} stage's units are matches: name them with --match-id")
+        if mapstatsids and rows.key != "mapstatsid":
+            how = "name them with --match-id" if rows.key == "match_id" else "--mapstatsid names none"
+            raise UsageError(f"the {stage.name} stage's units are {rows.called}: {how}")
+        if match_ids and not rows.of_match:
+            raise UsageError(f"the {stage.name} stage's units are {rows.called}, of no match: --match-id names none")
         if opts.reason is not None and not opts.reason.strip():
             raise UsageError("--reason needs some text to look for")
         # a match is the matches stage's unit; in the map stages it names its maps
-        unit_ids, of_matches = (match_ids, None) if stage.key == "match_id" else (mapstatsids, match_ids)
+        unit_ids, of_matches = (match_ids, None) if rows.key == "match_id" else (mapstatsids, match_ids)
         with self.database() as db:
             try:
                 reset = db.requeue(stage, reason=opts.reason, unit_ids=unit_ids, match_ids=of_matches)
@@ -79,8 +84,7 @@ class Command(DatabaseCommand, ScrapyCommand):
                 raise UsageError(
                     f"nothing requeued: {column} {', '.join(map(str, missing))} not in the database {db.location}"
                 ) from None
-        what = "matches" if stage.key == "match_id" else "maps"
-        print(f"{db.location}: {len(reset)} failed {what} pending again for {stage.name}"
+        print(f"{db.location}: {len(reset)} failed {rows.called} pending again for {stage.name}"
               + (f": {_listed(reset)}" if reset else ""))
 
     def _release_leases(self, opts: Namespace) -> None:
@@ -91,13 +95,9 @@ class Command(DatabaseCommand, ScrapyCommand):
         worker = opts.worker.strip() if opts.worker is not None else None
         if worker == "":
             raise UsageError("--worker needs the worker's name (scrapy summary lists who holds leases)")
-        # the map stages share one table, and so their leases
-        stages = {STAGES[name].table: STAGES[name] for name in ([opts.stage] if opts.stage else TRACKED)}
+        stages = [STAGES[name] for name in ([opts.stage] if opts.stage else TRACKED)]
         with self.database() as db:
-            held = [row for row in db.leases() if row["units_of"] in stages
-                    and (worker is None or row["worker"] == worker)]
-            for row in held:
-                db.release_all(stages[row["units_of"]], worker=str(row["worker"]))
+            held = db.free_leases(stages, of=lambda holder: worker is None or holder == worker)
         if worker is not None and not held:
             print(f"{db.location}: {worker} holds no lease" + (f" on {opts.stage}" if opts.stage else ""))
             return

@@ -15,6 +15,7 @@ from scrapy.commands import ScrapyCommand
 from hltv_scraper.commands._base import DatabaseCommand, open_database
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.parsers import current_parser_version
+from hltv_scraper.stages import STAGES, claimable, tracked
 
 if TYPE_CHECKING:
     from argparse import Namespace
@@ -45,17 +46,17 @@ def summarise(settings: BaseSettings) -> None:
 
 def print_summary(db: Database, *, max_attempts: int) -> None:
     version = current_parser_version()
-    counts = db.summary()
+    counts = db.summary(STAGES.values())
     pending = {
         f"pending: {stage}": count
-        for stage, count in db.pending_counts(max_attempts=max_attempts, parser_version=version).items()
+        for stage, count in db.pending_counts(claimable(), max_attempts=max_attempts, parser_version=version).items()
     }
     print(f"Database {db.location}")
     width = max(map(len, [*counts, *pending]))
     for name, count in {**counts, **pending}.items():
         print(f"  {name:<{width}}  {count:>8}")
     _print_versions(db, version)
-    leases = db.leases()
+    leases = db.leases(tracked())
     if leases:
         print("Live leases:")
     for lease in leases:
@@ -65,7 +66,7 @@ def print_summary(db: Database, *, max_attempts: int) -> None:
 
 
 def _print_versions(db: Database, current: str) -> None:
-    stored = {stage: versions for stage, versions in db.stored_versions().items() if versions}
+    stored = {stage: versions for stage, versions in db.stored_versions(tracked()).items() if versions}
     if not stored:
         return
     print(f"Stored by parser version (this code: {current}):")
@@ -84,5 +85,6 @@ def _print_failures(db: Database) -> None:
     print(f"Failures by stage, page and reason (the latest {RECENT_FAILURES} at most):")
     for group in groups:
         versions = ", ".join(sorted(group.parser_versions))
-        print(f"  {group.failures:>7}  {group.stage} {group.page} page, {group.units} unit{'s' if group.units != 1 else ''}, parser {versions}, "
+        units = f"{group.units} unit{'s' if group.units != 1 else ''}"
+        print(f"  {group.failures:>7}  {group.stage} {group.page} page, {units}, parser {versions}, "
               f"latest {group.latest}: {group.reason}")

@@ -5,10 +5,13 @@
 - ``refusals``: the downloader middleware that judges Cloudflare's pages and backs off;
 - ``proxies``: one download slot per proxy, and a proxy that refuses benched;
 - ``cookies``: browser cookies (a file, Playwright's, FlareSolverr's) as jar cookies;
-- ``clearance``: a solved challenge's cookies and User-Agent handed to the plain path;
+- ``profiles``: clearances kept per address between crawls;
+- ``auto``: auto mode's choice, per address, between plain HTTP, handoff and the browser;
 - ``browser``: map pages (or challenge solves) in Chromium through scrapy-playwright;
+- ``clearance``: a solved challenge's cookies and User-Agent handed to the plain path;
 - ``flaresolverr``: challenges solved by a FlareSolverr service;
 - ``xvfb``: a virtual display for a windowed Chromium;
+- ``provider``: the undetected Chromium (patchright) scrapy-playwright drives;
 - ``download_handler``: the download handler, a router over plain HTTP, curl_cffi,
   Chromium and FlareSolverr;
 - ``scrapy_settings``: the add-on that derives Scrapy's settings from the config.

@@ -1,55 +1,46 @@
-"""Browser mode: map pages fetched by Chromium, for when Cloudflare wants a browser.
+"""The browser: map pages, or challenge solves, in Chromium through scrapy-playwright.
 
-Off by default: the crawl then uses Scrapy's plain HTTP/1.1 client and this module never
-imports Playwright. ``-s HLTV_BROWSER=1`` switches every map page request to
-scrapy-playwright: one Chromium, one browser context for the whole crawl (so the
-cookie a cleared challenge leaves, ``cf_clearance``, is sent with every later page),
-images, fonts and media never downloaded. With proxies (``HLTV_PROXIES``) there is one
-context per proxy, each with its own ``proxy`` option and its own cookies.
+The browser is Debian's Chromium driven by patchright (``fetch/provider.py``), with a
+window (under Xvfb when there is no display) and WebGL: nothing in it tells a
+challenge's script that it is automated. One browser context per address (one, or one
+per proxy of ``HLTV_PROXIES``), so the ``cf_clearance`` a cleared challenge leaves is
+sent with every later page of that address; its cookies and storage are loaded from,
+and saved to, the address's profile (``fetch/profiles.py``). Images, fonts and media
+are never downloaded.
 
-``-s HLTV_BROWSER=handoff`` keeps pages on plain HTTP and opens Chromium only for a
-page that comes back as a challenge; its cookies and User-Agent then go to the plain
-path (``fetch/clearance.py``), and the browser closes when idle (``fetch/download_handler.py``).
+- ``HLTV_BROWSER=auto`` (the default) and ``handoff`` keep pages on plain HTTP and open
+  Chromium only for a page that comes back as a challenge; its cookies and User-Agent
+  then go to the plain path (``fetch/clearance.py``). Auto mode also sends every page
+  of an address here when the clearance does not hold on the plain path
+  (``meta["hltv_render"]``, ``fetch/auto.py``). Playwright starts with the first such
+  page, and the browser closes when idle (``fetch/download_handler.py``).
+- ``HLTV_BROWSER=1`` sends every map page here from the first.
+- ``HLTV_BROWSER=0``: this module never imports Playwright.
 
 The spider knows nothing of this: :class:`BrowserMiddleware` gives every map page
-request (``request.meta["hltv_page"]``), or every challenge solve, the meta that sends
-it through the browser.
+request (``request.meta["hltv_page"]``) that goes to the browser, or every challenge
+solve, the meta that sends it there.
 
-Settings (all ``-s NAME=value``):
+Settings (all ``-s NAME=value``; defaults and reasons in ``config.py``):
+``HLTV_BROWSER_HEADLESS`` (default ``0``: a window), ``HLTV_BROWSER_IDLE_SECONDS``,
+``HLTV_BROWSER_EXECUTABLE`` (Debian's ``chromium``, ``make browser``; no browser is
+ever downloaded), ``HLTV_BROWSER_MAX_PAGES`` (pages open at once: each open map page is
+a 2-6 MB document in a renderer), ``HLTV_BROWSER_RENDER_SECONDS``,
+``HLTV_BROWSER_PROFILE_DIR`` and ``HLTV_CHALLENGE_TIMEOUT``: how long a page may show a
+Cloudflare challenge ("Just a moment...") while the browser works on it. A challenge
+that clears within it leaves the real page, an ordinary response; one still there
+afterwards is returned as it is, a refusal RefusalMiddleware retries with backoff,
+exactly as on the plain path. ``0`` does not wait.
 
-``HLTV_BROWSER`` (``0``, ``1`` or ``handoff``, default ``0``)
-    ``1``: fetch map pages with Chromium. Slower and heavier than plain HTTP (a
-    browser renders every page), so only worth it when plain requests are refused.
-    ``handoff``: Chromium solves challenges only. Ignored with ``HLTV_REPLAY=1``,
-    which never touches the network.
-``HLTV_BROWSER_HEADLESS`` (bool, default ``1``)
-    ``0``: Chromium with a window, under Xvfb when there is no display (``xvfb.py``).
-``HLTV_BROWSER_IDLE_SECONDS`` (seconds, default ``300``)
-    In handoff mode, the browser closes after this long without a challenge.
-``HLTV_BROWSER_EXECUTABLE`` (path, default ``/usr/bin/chromium``)
-    The Chromium to drive. Debian's ``chromium`` package (``make browser``);
-    Playwright's own browser download is not needed.
-``HLTV_BROWSER_MAX_PAGES`` (int >= 1, default ``2``)
-    Pages open at once in the browser (``PLAYWRIGHT_MAX_PAGES_PER_CONTEXT``). Each
-    open map page is a 2-6 MB document in a renderer: two keep memory modest, and
-    requests beyond it wait their turn.
-``HLTV_CHALLENGE_TIMEOUT`` (seconds, default ``30``)
-    How long a page may show a Cloudflare challenge ("Just a moment...") while the
-    browser works on it. A challenge that clears within it leaves the real page,
-    which counts as an ordinary response. One still there afterwards is returned as
-    it is: RefusalMiddleware classifies it as a refusal and retries it with backoff,
-    exactly as on the plain path. The wait never fails the request by itself. ``0``
-    does not wait.
-
-scrapy-playwright settings are derived from these when ``HLTV_BROWSER`` is on, at
+scrapy-playwright settings are derived from these whenever the browser may be used, at
 spider priority, so a ``-s PLAYWRIGHT_...`` on the command line still wins (by
 ``fetch/scrapy_settings.py``, which also registers the download handler that holds
 scrapy-playwright's):
-``PLAYWRIGHT_BROWSER_TYPE`` (chromium),
-``PLAYWRIGHT_LAUNCH_OPTIONS`` (headless or not, the executable, :data:`CHROMIUM_ARGS`;
-with a window and no display, the ``env`` with the ``DISPLAY`` of an Xvfb),
+``PLAYWRIGHT_BROWSER_TYPE`` (chromium), ``PLAYWRIGHT_BROWSER_PROVIDER`` (patchright's
+Chromium, ``fetch/provider.py``),
+``PLAYWRIGHT_LAUNCH_OPTIONS`` (headless or not, the executable, :data:`CHROMIUM_ARGS`),
 ``PLAYWRIGHT_CONTEXTS`` (one context, :data:`CONTEXT`, or one per proxy; none in
-handoff mode, so no browser starts until a challenge needs one),
+auto and handoff mode, so no browser starts until a page needs one),
 ``PLAYWRIGHT_MAX_PAGES_PER_CONTEXT``, ``PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER``,
 ``PLAYWRIGHT_ABORT_REQUEST`` (:func:`abort_request`),
 ``PLAYWRIGHT_PROCESS_REQUEST_HEADERS`` (``None``: the browser sends its own headers, so
@@ -60,20 +51,25 @@ Responses: scrapy-playwright builds a response from the FIRST navigation's statu
 headers and the LAST document's HTML (``page.content()``, the DOM as serialised by the
 browser). When a challenge clears, the first navigation was the challenge (403/503,
 ``cf-mitigated: challenge``) while the HTML is the real page; :class:`BrowserMiddleware`
-puts the final document's status and headers on the response, so RefusalMiddleware, the
-archive and Scrapy's HTTP error handling judge the page the browser ended on.
+puts the final document's status and headers on the response (patchright's reach
+scrapy-playwright without headers at all), so RefusalMiddleware, the archive and
+Scrapy's HTTP error handling judge the page the browser ended on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from hltv_scraper.config import ALWAYS, HltvConfig
+from hltv_scraper.fetch.profiles import Profiles, write_private
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
     from typing_extensions import Self
@@ -104,25 +100,50 @@ CHROMIUM_ARGS = (
     "--disable-breakpad",
     "--no-first-run",
     "--no-default-browser-check",
+    # WebGL on a machine without a GPU, as a person's Chromium has it: a page that finds
+    # no WebGL context is looking at a server
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    # the size of Xvfb's screen: a window as big as the screen it is on, as a person's
+    # maximised one (the page then sees its real size, see context_kwargs)
+    "--window-size=1920,1080",
 )
 
 #: Resource types never downloaded: the data is in the HTML.
 ABORTED_RESOURCE_TYPES = frozenset({"image", "font", "media"})
 
-#: True once the page is no longer a Cloudflare challenge (the same signs
-#: ``site.refusal_reason`` looks for in a body).
+#: True once the page is no longer a Cloudflare challenge (the signs
+#: ``site.refusal_reason`` looks for in a body), read from the DOM alone: patchright
+#: evaluates in an isolated world, which sees the page's document, not its variables,
+#: and the page never sees us read it.
 _CHALLENGE_GONE_JS = """() =>
     document.readyState !== "loading"
     && !/^\\s*just a moment/i.test(document.title)
-    && typeof window._cf_chl_opt === "undefined"
+    && !Array.from(document.scripts).some(s => /window\\._cf_chl_opt/.test(s.text))
 """
+#: The browser's User-Agent and the client hints it sends with it (``Sec-CH-UA*``), for
+#: the plain path to send the same.
+_IDENTITY_JS = """() => {
+    const data = navigator.userAgentData;
+    const hints = {};
+    if (data) {
+        hints["sec-ch-ua"] = data.brands.map(b => `"${b.brand}";v="${b.version}"`).join(", ");
+        hints["sec-ch-ua-mobile"] = data.mobile ? "?1" : "?0";
+        hints["sec-ch-ua-platform"] = `"${data.platform}"`;
+    }
+    return {user_agent: navigator.userAgent, hints: hints};
+}"""
 _POLL_SECONDS = 0.25
 
 #: Request meta key: the main-frame documents the page received, (status, headers) each.
 _DOCUMENTS = "hltv_browser_documents"
-#: Request meta key: the Playwright browser the page was opened in (``page.context.browser``),
-#: which the download handler closes when it is idle.
-BROWSER_IN_META = "hltv_browser"
+#: Request meta key: the browser context the page was opened in (``page.context``),
+#: whose storage the download handler saves and which it closes when idle.
+CONTEXT_IN_META = "hltv_browser_context"
+#: Request meta key: where the context's storage state is kept (``fetch/profiles.py``).
+STATE_IN_META = "hltv_browser_state"
+#: Request meta key set by auto mode: render this page in the browser.
+RENDER = "hltv_render"
 
 
 def context_name(proxy_label: str | None) -> str:
@@ -130,10 +151,26 @@ def context_name(proxy_label: str | None) -> str:
     return CONTEXT if proxy_label is None else f"{CONTEXT} {proxy_label}"
 
 
-def browser_meta(config: BrowserConfig, proxy: Proxy | None = None, *, solve: bool = False) -> dict[str, Any]:
+def context_kwargs(proxy: Proxy | None, state: Path | None) -> dict[str, Any]:
+    """A context's options: its proxy, and the cookies and storage its address kept
+    from the last crawl (``fetch/profiles.py``)."""
+    # no emulated viewport: Playwright's 1280x720 emulates a screen smaller than the
+    # window that shows it, which a page can see
+    kwargs: dict[str, Any] = {"no_viewport": True}
+    if proxy:
+        kwargs["proxy"] = proxy.playwright()
+    if state is not None and state.is_file():
+        kwargs["storage_state"] = str(state)
+    return kwargs
+
+
+def browser_meta(
+    config: BrowserConfig, proxy: Proxy | None = None, *, solve: bool = False, state: Path | None = None,
+) -> dict[str, Any]:
     """Request meta that sends one request through the browser, in the context of its
     proxy. ``solve``: the request is there to clear a challenge, and its response
-    carries the browser's cookies and User-Agent (``request.meta["hltv_solution"]``)."""
+    carries the browser's cookies and User-Agent (``request.meta["hltv_solution"]``).
+    ``state``: the address's saved browser storage."""
     from scrapy_playwright.page import PageMethod  # no Playwright import: a plain class
 
     # a fresh PageMethod per request: scrapy-playwright stores its result on it
@@ -143,10 +180,11 @@ def browser_meta(config: BrowserConfig, proxy: Proxy | None = None, *, solve: bo
     return {
         "playwright": True,
         "playwright_context": context_name(proxy.label if proxy else None),
-        # a context closed with an idle browser is made again, with its proxy
-        "playwright_context_kwargs": {"proxy": proxy.playwright()} if proxy else {},
+        # a context closed when idle is made again, with its proxy and saved storage
+        "playwright_context_kwargs": context_kwargs(proxy, state),
         "playwright_page_init_callback": f"{__name__}.track_documents",
         "playwright_page_methods": methods,
+        STATE_IN_META: state,
     }
 
 
@@ -158,10 +196,10 @@ def abort_request(request: Any) -> bool:
 async def track_documents(page: Any, request: Request) -> None:
     """``playwright_page_init_callback``: note every document the page's main frame
     receives, so the response can describe the last one (see the module docstring), and
-    the browser the page is in, for the download handler to close when idle."""
+    the context the page is in, for the download handler to save and close when idle."""
     documents: list[tuple[int, dict[str, str]]] = []
     request.meta[_DOCUMENTS] = documents
-    request.meta[BROWSER_IN_META] = page.context.browser
+    request.meta[CONTEXT_IN_META] = page.context
 
     def on_response(response: Any) -> None:
         try:
@@ -183,8 +221,6 @@ async def wait_for_challenge(page: Any, timeout: float) -> str:
 
     Returns ``"none"`` (no challenge), ``"cleared"`` or ``"timeout"``.
     """
-    from playwright.async_api import Error as PlaywrightError
-
     deadline = time.monotonic() + timeout
     seen_challenge = False
     while True:
@@ -192,7 +228,7 @@ async def wait_for_challenge(page: Any, timeout: float) -> str:
             if await page.evaluate(_CHALLENGE_GONE_JS):
                 return "cleared" if seen_challenge else "none"
             seen_challenge = True
-        except PlaywrightError:
+        except Exception:  # Playwright's or patchright's Error: the page moved on, or died
             if page.is_closed():
                 raise  # crashed or closed: the request fails, nothing to wait for
             seen_challenge = True  # the page is between documents
@@ -204,17 +240,26 @@ async def wait_for_challenge(page: Any, timeout: float) -> str:
 
 async def read_clearance(page: Any) -> dict[str, Any]:
     """A page method for a challenge solve: the cookies the page has now and the
-    browser's exact User-Agent, to hand to the plain path."""
+    browser's exact User-Agent and client hints, to hand to the plain path."""
+    identity = await page.evaluate(_IDENTITY_JS)
     return {
         "cookies": await page.context.cookies(page.url),
-        "user_agent": await page.evaluate("navigator.userAgent"),
+        "user_agent": identity.get("user_agent"),
+        "hints": identity.get("hints") or {},
     }
 
 
+async def save_state(context: Any, path: Path) -> None:
+    """Keep a context's cookies and storage for the next crawl, owner-readable only."""
+    state = await context.storage_state()
+    write_private(path, json.dumps(state))
+
+
 class BrowserMiddleware:
-    """Send map page requests (``HLTV_BROWSER=1``) and challenge solves (``handoff``)
-    through the browser; make a browser response describe the document the page ended
-    on, and count challenges (``hltv/browser/challenge/cleared|timeout``).
+    """Send map page requests (``HLTV_BROWSER=1``, or auto mode's ``meta["hltv_render"]``)
+    and challenge solves (handoff, auto) through the browser; make a browser response
+    describe the document the page ended on, and count challenges
+    (``hltv/browser/challenge/cleared|timeout``).
 
     Nearest the download handler, so the request already has its proxy."""
 
@@ -223,6 +268,7 @@ class BrowserMiddleware:
         hltv = HltvConfig.of(crawler)
         self.config = hltv.browser
         self.proxies = hltv.proxies.by_label()
+        self.profiles = Profiles(self.config.profile_dir) if self.config.profile_dir else None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -230,10 +276,12 @@ class BrowserMiddleware:
 
     def process_request(self, request: Request) -> None:
         solve = request.meta.get("hltv_solve") == "browser"
+        render = self.config.mode == ALWAYS or request.meta.get(RENDER)
         # every time, retries too: a retry may have moved to another proxy's context
-        if solve or (self.config.mode == ALWAYS and "hltv_page" in request.meta):
-            proxy = self.proxies.get(request.meta.get("hltv_proxy"))
-            request.meta.update(browser_meta(self.config, proxy, solve=solve))
+        if solve or (render and "hltv_page" in request.meta):
+            label = request.meta.get("hltv_proxy")
+            state = self.profiles.browser_state(label) if self.profiles else None
+            request.meta.update(browser_meta(self.config, self.proxies.get(label), solve=solve, state=state))
 
     def process_response(self, request: Request, response: Response) -> Response:
         if "playwright" not in response.flags:
@@ -244,8 +292,11 @@ class BrowserMiddleware:
             if getattr(method, "method", None) is read_clearance:
                 request.meta["hltv_solution"] = method.result
         documents = request.meta.pop(_DOCUMENTS, None)
-        if not documents or len(documents) < 2:
-            return response  # the first navigation's status and headers are the page's
+        if not documents:
+            return response
+        # the last document's status and headers: the first navigation's may be a
+        # challenge since cleared, and patchright's responses reach scrapy-playwright
+        # without their headers
         status, headers = documents[-1]
         headers.pop("content-encoding", None)  # the body is the browser's decoded DOM
         headers.pop("content-length", None)

@@ -25,6 +25,15 @@ that did not clear, it is a refusal like any other (retried with backoff, then a
 fetch failure). A solver that fails (FlareSolverr down or answering an error) is a
 fetch failure with its reason.
 
+In auto mode (``fetch/auto.py``) the same middleware also decides, per jar, when the
+plain path gives up: challenged again right after a solve, the jar's pages go to the
+browser (``meta["hltv_render"]``) for a while. Without a Chromium to solve with, the
+first challenge is :class:`BrowserNeeded`, and every later page fails alike unsent.
+
+A jar's clearance (cookies, User-Agent, client hints, and auto mode's choice) is kept
+in its address's profile (``fetch/profiles.py``) after every solve and when the crawl
+closes, and the next crawl starts with it.
+
 Stats: ``hltv/clearance/challenged``, ``hltv/clearance/solved/<solver>``,
 ``hltv/clearance/failed/<solver>``; with RefusalMiddleware's
 ``hltv/pages/fetched/<plain|browser|flaresolverr>``, the ratio of solves to pages.
@@ -38,12 +47,22 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from scrapy import signals
 from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
 from scrapy.exceptions import NotConfigured
 
-from hltv_scraper.config import FLARESOLVERR, HltvConfig
+from hltv_scraper.config import AUTO, BROWSER, FLARESOLVERR, HltvConfig
+from hltv_scraper.fetch.auto import AutoMode, pages_line
+from hltv_scraper.fetch.browser import RENDER
 from hltv_scraper.fetch.cookies import make_cookie, read_cookie_file
-from hltv_scraper.fetch.errors import SolverFailed
+from hltv_scraper.fetch.errors import (
+    SENDS_STOPPED,
+    BrowserNeeded,
+    NotSent,
+    SolverFailed,
+    stop_fetching,
+)
+from hltv_scraper.fetch.profiles import PlainState, Profiles, jar_cookies
 from hltv_scraper.site import is_challenge, refusal_reason
 
 if TYPE_CHECKING:
@@ -53,10 +72,12 @@ if TYPE_CHECKING:
     from scrapy.http import Request, Response
     from typing_extensions import Self
 
-    from hltv_scraper.config import FetchConfig
+    from hltv_scraper.config import BrowserConfig, FetchConfig
 
 logger = logging.getLogger(__name__)
 
+#: Stats key: challenges met without a Chromium to solve them.
+_NEEDED_STAT = "hltv/clearance/browser_needed"
 #: Request headers that travel with a browser's User-Agent when it has them.
 _CLIENT_HINTS = (b"sec-ch-ua", b"sec-ch-ua-mobile", b"sec-ch-ua-platform")
 
@@ -69,12 +90,21 @@ class Clearance:
 
 
 class ClearanceMiddleware(CookiesMiddleware):
-    def __init__(self, crawler: Crawler, config: FetchConfig, file_cookies: list[Cookie]) -> None:
+    def __init__(
+        self, crawler: Crawler, config: FetchConfig, file_cookies: list[Cookie], browser: BrowserConfig | None = None,
+    ) -> None:
         super().__init__(debug=crawler.settings.getbool("COOKIES_DEBUG"))
         self.crawler = crawler
         self.stats = crawler.stats
         self.config = config
         self.file_cookies = file_cookies
+        self.browser = browser
+        browser_solves = browser is not None and config.solver == BROWSER
+        #: clearances kept between crawls: with the browser as the solver
+        self.profiles = Profiles(browser.profile_dir) if browser_solves and browser.profile_dir else None
+        self.auto = AutoMode(crawler.stats, browser.render_seconds) if browser_solves and browser.mode == AUTO else None
+        #: set at the first challenge there is no Chromium for
+        self.browser_missing = browser_solves and not browser.available
         self.clearances: dict[Any, Clearance] = {}  # cookie jar key (proxy) -> clearance
         self.solving: dict[Any, asyncio.Future[bool]] = {}
         #: jars whose last page got through; a jar not in it sends one page at a time
@@ -93,7 +123,9 @@ class ClearanceMiddleware(CookiesMiddleware):
             cookies = read_cookie_file(config.cookies_file, host=hltv.site_host)
             logger.info("Sending %d cookies from %s (%s) with the User-Agent %r", len(cookies),
                         config.cookies_file, ", ".join(sorted({c.name for c in cookies})), config.user_agent)
-        return cls(crawler, config, cookies)
+        middleware = cls(crawler, config, cookies, hltv.browser)
+        crawler.signals.connect(middleware._closed, signal=signals.spider_closed)
+        return middleware
 
     def _clearance(self, key: Any) -> Clearance:
         clearance = self.clearances.get(key)
@@ -101,19 +133,86 @@ class ClearanceMiddleware(CookiesMiddleware):
             clearance = self.clearances[key] = Clearance(self.config.user_agent)
             for cookie in self.file_cookies:
                 self.jars[key].set_cookie(cookie)
+            if self.profiles is not None:
+                self._restore(key, clearance)
         return clearance
+
+    def _restore(self, key: Any, clearance: Clearance) -> None:
+        """The clearance the last crawl left for this jar's address."""
+        saved = self.profiles.load_plain(key)
+        names = []
+        for entry in saved.cookies:
+            try:
+                self.jars[key].set_cookie(make_cookie(entry))
+                names.append(entry["name"])
+            except (KeyError, TypeError, ValueError):
+                continue
+        if names and saved.user_agent:
+            self.generations += 1
+            clearance.user_agent = saved.user_agent
+            clearance.hints = {k.encode(): v.encode() for k, v in saved.hints.items()}
+            clearance.generation = self.generations
+            logger.info("Reusing the clearance saved %s by the last crawl (cookies %s)",
+                        "through " + key if key else "for this machine", ", ".join(sorted(set(names))))
+        if self.auto is not None:
+            self.auto.restore(key, saved.render_until)
+
+    def _save(self, key: Any) -> None:
+        if self.profiles is None or key not in self.clearances:
+            return
+        clearance = self.clearances[key]
+        if not clearance.generation and not (self.auto and key in self.auto.render_until):
+            return  # nothing earned: nothing to keep
+        try:
+            self.profiles.save_plain(key, PlainState(
+                cookies=jar_cookies(self.jars[key].jar),
+                user_agent=clearance.user_agent,
+                hints={k.decode(): v.decode() for k, v in clearance.hints.items()},
+                render_until=self.auto.render_until.get(key, 0.0) if self.auto else 0.0,
+            ))
+        except OSError as exc:
+            logger.warning("Could not save the clearance in %s: %s", self.profiles.root, exc)
+
+    def _closed(self, spider: Any) -> None:
+        for key in list(self.clearances):
+            self._save(key)
+        line = pages_line(self.stats.get_stats()) if self.config.solver is not None else None
+        if line:
+            logger.info(line)
 
     async def process_request(self, request: Request) -> None:
         if "hltv_page" in request.meta:
+            key = request.meta.get("cookiejar")
+            self._clearance(key)  # a jar's first page: the saved clearance goes in
+            request.meta.pop(RENDER, None)
+            if self._rendered(request, key):
+                return None
             if self.config.solver is not None:
                 await self._wait_for_clearance(request)
-            clearance = self._clearance(request.meta.get("cookiejar"))
+                if self.stats.get_value(SENDS_STOPPED):  # the crawl stopped while it waited
+                    self._probe_done(request)
+                    raise NotSent(NotSent.reason)
+                if self._rendered(request, key):  # the address switched while it waited
+                    return None
+            clearance = self._clearance(key)
+            if self.browser_missing and self.stats.get_value(_NEEDED_STAT) and not clearance.generation:
+                self._probe_done(request)
+                raise BrowserNeeded(self.browser.executable)  # never sent: it would be challenged
             if clearance.user_agent:
                 request.headers[b"User-Agent"] = clearance.user_agent
             for name, value in clearance.hints.items():
                 request.headers[name] = value
             request.meta["hltv_clearance"] = clearance.generation
         return super().process_request(request)
+
+    def _rendered(self, request: Request, key: Any) -> bool:
+        """Auto mode: send the page to the browser when its address renders every page
+        (the browser sends its own cookies and User-Agent)."""
+        if self.auto is None or not self.auto.renders(key):
+            return False
+        self._probe_done(request)
+        request.meta[RENDER] = True
+        return True
 
     async def _wait_for_clearance(self, request: Request) -> None:
         """Hold a page while its jar is being cleared, or while another page finds out
@@ -150,9 +249,13 @@ class ClearanceMiddleware(CookiesMiddleware):
         if page is None or self.config.solver is None:
             return response
         key = request.meta.get("cookiejar")
+        if request.meta.get(RENDER):
+            return response  # the browser's page: RefusalMiddleware judges it
         if not is_challenge(response):
             self.proven.add(key)
             self._probe_done(request)
+            if self.auto is not None:
+                self.auto.plain_page(key)
             return response
         self.proven.discard(key)
         try:
@@ -171,8 +274,21 @@ class ClearanceMiddleware(CookiesMiddleware):
             except SolverFailed:
                 return response  # the solver's failure is reported by the page that asked
             return _retry(request) if cleared else response
+        if self.auto is not None and (self.auto.renders(key) or not self.auto.clearance_held(key)):
+            if not self.auto.renders(key):
+                self.auto.switch_to_browser(key, request.url)
+                self._save(key)
+            return _render(request)
         if request.meta.get("hltv_solved"):
             return response  # it had its solve and the site still says no: a refusal
+        if self.browser_missing:
+            self.stats.inc_value(_NEEDED_STAT)
+            stop_fetching(self.crawler, (
+                f"the site asks for a browser (a Cloudflare challenge on {request.url}) and there "
+                f"is no Chromium at {self.browser.executable}: `make browser` installs one. "
+                "Pending units stay pending for a later run."
+            ))
+            raise BrowserNeeded(self.browser.executable)
         solving = self.solving[key] = asyncio.ensure_future(self._solve(key, request, page))
         solving.add_done_callback(lambda _: self.solving.pop(key, None))
         self._probe_done(request)  # the pages waiting for it now wait for the solve
@@ -200,7 +316,7 @@ class ClearanceMiddleware(CookiesMiddleware):
             self.stats.inc_value(f"hltv/clearance/failed/{solver}")
             raise SolverFailed(f"{solver}_failed: {type(exc).__name__}: {exc}") from exc
         solution = solve.meta.get("hltv_solution") or {}
-        is_page = refusal_reason(response, page) is None
+        is_page = refusal_reason(response, request.meta.get("hltv_markers", ())) is None
         # FlareSolverr may answer with the interstitial it left, yet with the clearance
         if not is_page and not (solver == FLARESOLVERR and solution.get("cookies")):
             self.stats.inc_value(f"hltv/clearance/failed/{solver}")
@@ -208,6 +324,9 @@ class ClearanceMiddleware(CookiesMiddleware):
             return False
         self._hand_off(key, solution, solve)
         self.stats.inc_value(f"hltv/clearance/solved/{solver}")
+        if self.auto is not None:
+            self.auto.solved(key)
+        self._save(key)
         return response if is_page and solver == FLARESOLVERR else True
 
     def _hand_off(self, key: Any, solution: dict[str, Any], solve: Request) -> None:
@@ -221,10 +340,20 @@ class ClearanceMiddleware(CookiesMiddleware):
                 continue  # not a cookie we can send
         self.generations += 1
         hints = {name: solve.headers[name] for name in _CLIENT_HINTS if solve.headers.get(name)}
+        # the browser's own, read in the page: they go with its User-Agent
+        hints.update({k.encode(): v.encode() for k, v in (solution.get("hints") or {}).items()})
         self.clearances[key] = Clearance(solution.get("user_agent") or self.config.user_agent, hints, self.generations)
         self.proven.add(key)  # the pages waiting for it go, with it
         logger.info("Cleared: the plain path goes on with cookies %s and the User-Agent %r",
                     ", ".join(sorted(names)), solution.get("user_agent"))
+
+
+def _render(request: Request) -> Request:
+    """The page again, rendered in the browser, on the same proxy."""
+    retry = request.replace(dont_filter=True)
+    retry.meta.pop("hltv_probe", None)
+    retry.meta.update(hltv_keep_proxy=True, **{RENDER: True})
+    return retry
 
 
 def _retry(request: Request) -> Request:

@@ -8,6 +8,7 @@ proxy) could not be reached at all: no connection, no such host, no answer to co
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -20,8 +21,15 @@ if TYPE_CHECKING:
     from scrapy.http import Request
     from twisted.python.failure import Failure
 
+logger = logging.getLogger(__name__)
+
 #: Signal sent with ``request`` and ``reason`` for every response refused as not the page.
 request_refused = object()
+#: Signal sent with ``unreachable`` (whether none of them answered at all) and
+#: ``message`` when every address the crawl fetches through is benched: the crawl's
+#: brakes (``hltv_scraper.brakes``, applied by the pipeline) stop it. Fetching only
+#: says what it saw; how a crawl stops is decided in one place.
+every_address_benched = object()
 
 #: Reason prefix of a request that reached nothing (see :func:`unreachable_reason`).
 UNREACHABLE = "unreachable"
@@ -39,6 +47,18 @@ class SolverFailed(PageRefused):
     """The challenge solver could not be used (a fetch failure with its reason)."""
 
 
+class BrowserNeeded(PageRefused):
+    """The site asks for a browser (a challenge) and there is no Chromium to solve it:
+    a fetch failure, and every later page fails alike without being sent, so the crawl
+    stops at its fetch-failure brake instead of asking the site again and again."""
+
+    def __init__(self, executable: str) -> None:
+        super().__init__(
+            f"browser_needed: the site asks for a browser and there is no Chromium at "
+            f"{executable}; `make browser` installs one"
+        )
+
+
 class SiteUnreachable(IgnoreRequest):
     """Nothing answered at the site's (or the proxy's) address: not a refusal."""
 
@@ -51,6 +71,24 @@ class NotSent(IgnoreRequest):
     """A request still waiting in a download slot when the crawl stopped: never sent."""
 
     reason = "not_sent: the crawl was stopping"
+
+
+#: The close reason of a crawl stopped because the site refuses it (the brakes' own
+#: ``hltv_fetch_failures``): exit status 1, pending units left for a later run.
+FETCH_FAILURES = "hltv_fetch_failures"
+
+
+def stop_fetching(crawler: Crawler, message: str) -> None:
+    """Stop a crawl that cannot get a single page more (the site asks for a browser and
+    there is none): said once, closed as a fetch-failure stop, nothing more sent."""
+    from scrapy.utils.defer import deferred_from_coro
+
+    if crawler.stats.get_value(SENDS_STOPPED):
+        return
+    logger.error("Stopping: %s", message)
+    crawler.stats.set_value("hltv/stopped_because", message)
+    deferred_from_coro(crawler.engine.close_spider_async(reason=FETCH_FAILURES))
+    drop_unsent(crawler)
 
 
 #: Stats key set when a crawl sends nothing more (see :func:`drop_unsent`).

@@ -28,9 +28,14 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from hltv_scraper.brakes import CLOSE_REASON_REFUSED, CLOSE_REASON_UNREACHABLE, close_crawl
 from hltv_scraper.config import HltvConfig
-from hltv_scraper.fetch.errors import UNREACHABLE, PageRefused, SiteUnreachable, request_refused
+from hltv_scraper.fetch.errors import (
+    UNREACHABLE,
+    PageRefused,
+    SiteUnreachable,
+    every_address_benched,
+    request_refused,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -177,23 +182,20 @@ class ProxyMiddleware:
             return
         self.closing = True
         reasons = [state.last_reason for state in self.states.values()]
-        if all(reason.startswith(UNREACHABLE) for reason in reasons):
+        unreachable = all(reason.startswith(UNREACHABLE) for reason in reasons)
+        if unreachable:
             message = (
                 f"every proxy ({len(self.states)}) is benched: none could be reached "
                 f"({'; '.join(reasons)}). Check the proxies file and the network; pending "
                 "units stay pending for a later run."
             )
-            reason = CLOSE_REASON_UNREACHABLE
         else:
             message = (
                 f"every proxy ({len(self.states)}) is benched after {self.config.max_refusals} "
                 "refusals in a row. The site is refusing all our addresses; pending units "
                 "stay pending for a later run."
             )
-            reason = CLOSE_REASON_REFUSED
-        logger.error("Stopping: %s", message)
-        self.stats.set_value("hltv/stopped_because", message)
-        close_crawl(self.crawler, reason)
+        self.crawler.signals.send_catch_log(every_address_benched, unreachable=unreachable, message=message)
 
     def _closed(self, spider: Any, reason: str) -> None:
         self._update_benched(time.monotonic())

@@ -73,7 +73,7 @@ class RefusalMiddleware:
         page = request.meta.get("hltv_page")
         if page is None:
             return response
-        reason = refusal_reason(response, page)
+        reason = refusal_reason(response, request.meta.get("hltv_markers", ()))
         if reason is None:
             self.stats.inc_value(f"hltv/pages/fetched/{_fetched_by(response)}")
             return response

@@ -5,11 +5,14 @@ Plain HTTP is the default and needs nothing from here. The other modes, chosen w
 
 ``HLTV_IMPERSONATE`` (``chrome``, any curl_cffi browser name, or ``0``)
     Fetch plain pages through curl_cffi (scrapy-impersonate), whose TLS and HTTP/2
-    handshakes look like that browser's. Default: off, except where a browser's
-    cookies are handed to the plain path (handoff, FlareSolverr, a cookie file): there
-    ``chrome``, as Cloudflare ties a clearance to the client that earned it.
-``HLTV_BROWSER`` (``0``, ``1``, ``handoff``) and its ``HLTV_BROWSER_*`` settings
-    See ``fetch/browser.py``; ``handoff`` solves challenges in Chromium (``fetch/clearance.py``).
+    handshakes look like that browser's. Default: ``chrome`` wherever a browser's
+    cookies may be handed to the plain path (auto, handoff, FlareSolverr, a cookie
+    file), as Cloudflare ties a clearance to the client that earned it; off with
+    ``HLTV_BROWSER=0``.
+``HLTV_BROWSER`` (``auto``, ``0``, ``1``, ``handoff``) and its ``HLTV_BROWSER_*`` settings
+    See ``fetch/browser.py``; ``handoff`` solves challenges in Chromium
+    (``fetch/clearance.py``), ``auto`` (the default) also renders every page of an
+    address in it when its clearance does not hold on the plain path (``fetch/auto.py``).
 ``HLTV_COOKIES_FILE`` (path) with ``HLTV_USER_AGENT`` (text)
     Cookies exported from a browser that got through, sent from the first request on
     with that browser's exact User-Agent (``HLTV_USER_AGENT`` alone just sets it).
@@ -24,30 +27,27 @@ crawler afterwards must not drop them) and below the command line, so any ``-s``
 Scrapy's own wins: the download handler (``fetch/download_handler.py``) for the site's
 scheme, ``ClearanceMiddleware`` in place of Scrapy's cookies middleware, when
 impersonating no Scrapy User-Agent nor default headers (the browser's own are sent),
-and scrapy-playwright's settings in browser mode. A windowed Chromium without a display
-gets an Xvfb, started here (its ``DISPLAY`` must be in ``PLAYWRIGHT_LAUNCH_OPTIONS``
-before scrapy-playwright's handler exists) and stopped when the engine stops.
+and scrapy-playwright's settings whenever the browser may be used, with patchright's
+Chromium as its browser provider (``fetch/provider.py``, which also starts the Xvfb
+of a windowed Chromium when it launches one).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from scrapy import signals
 from scrapy.settings import SETTINGS_PRIORITIES
 
 from hltv_scraper.config import ALWAYS, HltvConfig
-from hltv_scraper.fetch.browser import CHROMIUM_ARGS, CONTEXT, context_name
-from hltv_scraper.fetch.xvfb import Xvfb
+from hltv_scraper.fetch.browser import CHROMIUM_ARGS, context_kwargs, context_name
+from hltv_scraper.fetch.profiles import Profiles
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
-    from hltv_scraper.config import ProxyConfig
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ _FETCH = "hltv_scraper.fetch"
 DOWNLOAD_HANDLER = f"{_FETCH}.download_handler.HltvDownloadHandler"
 CLEARANCE_MIDDLEWARE = f"{_FETCH}.clearance.ClearanceMiddleware"
 BROWSER_MIDDLEWARE = f"{_FETCH}.browser.BrowserMiddleware"
+BROWSER_PROVIDER = f"{_FETCH}.provider.UndetectedChromium"
 
 
 def derive(settings: BaseSettings, values: dict[str, Any]) -> None:
@@ -76,12 +77,11 @@ def add_to_dict(settings: BaseSettings, name: str, entries: dict[str, Any]) -> N
     settings.set(name, merged, priority=priority)
 
 
-def apply_fetch_settings(settings: BaseSettings, hltv: HltvConfig | None = None, *, display: str | None = None) -> HltvConfig:
+def apply_fetch_settings(settings: BaseSettings, hltv: HltvConfig | None = None) -> HltvConfig:
     """Derive Scrapy's settings from the fetch mode (``hltv``, else read from
-    ``settings``); nothing for plain HTTP. ``display``: the X display a windowed
-    Chromium is given. Safe to repeat."""
+    ``settings``); nothing for plain HTTP. Safe to repeat."""
     hltv = hltv or HltvConfig.from_settings(settings)
-    apply_browser_settings(settings, hltv, display=display)
+    apply_browser_settings(settings, hltv)
     config, browser = hltv.fetch, hltv.browser
     if config.impersonate or browser.enabled or config.solver:
         # one handler for the site's scheme (https for HLTV, http for a test server):
@@ -100,8 +100,9 @@ def apply_fetch_settings(settings: BaseSettings, hltv: HltvConfig | None = None,
     return hltv
 
 
-def apply_browser_settings(settings: BaseSettings, hltv: HltvConfig, *, display: str | None = None) -> None:
-    """Turn ``HLTV_BROWSER`` into scrapy-playwright's settings; nothing when it is off."""
+def apply_browser_settings(settings: BaseSettings, hltv: HltvConfig) -> None:
+    """Turn ``HLTV_BROWSER`` into scrapy-playwright's settings; nothing when the crawl
+    may not drive a browser (``HLTV_BROWSER=0``, no Chromium, a replay)."""
     config = hltv.browser
     if not config.enabled:
         return
@@ -111,28 +112,32 @@ def apply_browser_settings(settings: BaseSettings, hltv: HltvConfig, *, display:
         "executable_path": config.executable,
         "args": list(CHROMIUM_ARGS),
     }
-    if display:  # the browser is launched by the Playwright driver: give it the display
-        launch["env"] = {**os.environ, "DISPLAY": display}
     derive(settings, {
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+        "PLAYWRIGHT_BROWSER_PROVIDER": BROWSER_PROVIDER,
         "PLAYWRIGHT_LAUNCH_OPTIONS": launch,
-        # handoff: no context at start, so no browser until a challenge needs one
-        "PLAYWRIGHT_CONTEXTS": _contexts(hltv.proxies) if config.mode == ALWAYS else {},
+        # handoff, auto: no context at start, so no browser until a page needs one
+        "PLAYWRIGHT_CONTEXTS": _contexts(hltv) if config.mode == ALWAYS else {},
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": config.max_pages,
         "PLAYWRIGHT_ABORT_REQUEST": f"{_FETCH}.browser.abort_request",
         "PLAYWRIGHT_PROCESS_REQUEST_HEADERS": None,
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": navigation_timeout_ms,
-        # a browser closed when idle is launched again for the next challenge
+        # a browser closed when idle is launched again for the next page it gets
         "PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER": True,
     })
     # Nearest the download handler: every other middleware sees the corrected response.
     add_to_dict(settings, "DOWNLOADER_MIDDLEWARES", {BROWSER_MIDDLEWARE: 950})
 
 
-def _contexts(config: ProxyConfig) -> dict[str, dict[str, Any]]:
-    if not config.proxies:
-        return {CONTEXT: {}}
-    return {context_name(proxy.label): {"proxy": proxy.playwright()} for proxy in config.proxies}
+def _contexts(hltv: HltvConfig) -> dict[str, dict[str, Any]]:
+    profiles = Profiles(hltv.browser.profile_dir) if hltv.browser.profile_dir else None
+    proxies = hltv.proxies.proxies or (None,)
+    return {
+        context_name(proxy.label if proxy else None): context_kwargs(
+            proxy, profiles.browser_state(proxy.label if proxy else None) if profiles else None,
+        )
+        for proxy in proxies
+    }
 
 
 class FetchModes:
@@ -142,7 +147,6 @@ class FetchModes:
 
     def __init__(self, crawler: Crawler | None = None) -> None:
         self.crawler = crawler
-        self.xvfb: Xvfb | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FetchModes:
@@ -151,21 +155,4 @@ class FetchModes:
     def update_settings(self, settings: BaseSettings) -> None:
         # the spider, made first, may have read it already (HltvConfig.of keeps it)
         config = HltvConfig.of(self.crawler) if self.crawler is not None else HltvConfig.from_settings(settings)
-        display = self._display(config)
-        apply_fetch_settings(settings, config, display=display)
-
-    def _display(self, config: HltvConfig) -> str | None:
-        """A display for a windowed Chromium where there is none: an Xvfb of this crawl."""
-        if not config.browser.enabled or config.browser.headless or os.environ.get("DISPLAY"):
-            return None
-        if self.xvfb is None:
-            self.xvfb = Xvfb()
-            display = self.xvfb.start()
-            if self.crawler is not None:  # after the download handler closed the browser
-                self.crawler.signals.connect(self._stop_xvfb, signal=signals.engine_stopped)
-            return display
-        return self.xvfb.display
-
-    def _stop_xvfb(self) -> None:
-        if self.xvfb is not None:
-            self.xvfb.stop()
+        apply_fetch_settings(settings, config)

@@ -1,9 +1,11 @@
-"""A virtual display for a browser with a window (``HLTV_BROWSER_HEADLESS=0``) on a server.
+"""A virtual display for a browser with a window (the default, ``HLTV_BROWSER_HEADLESS=0``)
+on a server.
 
-Some challenges let a windowed Chromium through and not a headless one. A server has no
-screen: Xvfb (Debian's ``xvfb``, installed by ``make browser``) is one in memory. It is
-started on a free display number (Xvfb picks it, ``-displayfd``) only when there is no
-``DISPLAY`` already, and stopped when the crawl's download handler closes.
+Challenges let a windowed Chromium through and not a headless one. A server has no
+screen: Xvfb (Debian's ``xvfb``, installed by ``make browser``) is one in memory. The
+browser provider (``fetch/provider.py``) starts it on a free display number (Xvfb picks
+it, ``-displayfd``) when it launches Chromium and there is no ``DISPLAY`` already, and
+stops it when it closes.
 """
 
 from __future__ import annotations

@@ -14,10 +14,22 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from scrapy.exceptions import UsageError
 
 _DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    """``scrapy collect``'s options, checked; each unit source picks the ones it takes."""
+
+    since: str | None = None
+    until: str | None = None
+    pages: int | None = None
+    limit: int | None = None
+    full: bool = False
 
 
 class SpiderArgumentError(UsageError, ValueError):
@@ -68,12 +80,17 @@ def id_list(name: str, value: str) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def day_start_ms(name: str, value: str) -> int:
-    """Midnight UTC of a ``YYYY-MM-DD`` day, in ms since the epoch."""
+def a_day(name: str, value: str) -> date:
+    """A ``YYYY-MM-DD`` day."""
     try:
-        day = date.fromisoformat(str(value).strip())
+        return date.fromisoformat(str(value).strip())
     except ValueError:
         raise SpiderArgumentError(f"-a {name}= takes a day as YYYY-MM-DD, got {value!r}") from None
+
+
+def day_start_ms(name: str, value: str) -> int:
+    """Midnight UTC of a ``YYYY-MM-DD`` day, in ms since the epoch."""
+    day = a_day(name, value)
     return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)
 
 

@@ -4,7 +4,8 @@ The ledger is built by the spider (in ``from_crawler``, after the spider's argum
 checked) and kept on the crawler, where the pipeline and the progress line find it. It
 holds the crawl's one database connection, and knows:
 
-- where units come from: its source (:mod:`hltv_scraper.ledger.sources`);
+- where units come from: its stage's unit source (:mod:`hltv_scraper.ledger.sources`),
+  which sees the crawl through a small context, not through the ledger;
 - which are in flight, with their pages' outcomes so far, grouped by unit; room for
   more frees when the pipeline settles one;
 - their leases: renewed while in flight, given back on a fetch failure and at the end;
@@ -19,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -28,6 +29,7 @@ from twisted.internet import task
 
 from hltv_scraper.brakes import database_refused
 from hltv_scraper.config import HltvConfig
+from hltv_scraper.ledger.sources import SourceContext
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.storage import Database
 
@@ -36,8 +38,10 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
-    from hltv_scraper.ledger.sources import LeasedUnits, ResultsListing, Waiting
-    from hltv_scraper.storage import Stage, Unit
+    from hltv_scraper.items import PageOutcome
+    from hltv_scraper.ledger.sources import UnitSource, Waiting
+    from hltv_scraper.stages import Stage
+    from hltv_scraper.storage import Unit
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +53,11 @@ NOT_WRITTEN = "not_written"
 FETCH_FAILED = "fetch_failed"
 DROPPED = "dropped_incomplete"
 NOT_REACHED = "not_reached"
+#: Read, and passed over by the unit source (outside the dates asked, stored already).
+PASSED_OVER = "passed_over"
 #: Buckets whose units stay pending: this crawl does not claim them again.
 _LEFT_PENDING = frozenset({FAILED, NOT_WRITTEN, FETCH_FAILED})
-SETTLED = (COMMITTED, ALREADY_STORED, FAILED, NOT_WRITTEN, FETCH_FAILED)
+SETTLED = (COMMITTED, ALREADY_STORED, FAILED, NOT_WRITTEN, FETCH_FAILED, PASSED_OVER)
 
 
 class Ledger:
@@ -60,50 +66,49 @@ class Ledger:
         crawler: Crawler,
         *,
         stage: Stage,
-        pages: Iterable[str],
-        units_name: str,
-        unit_label: str,
-        source: LeasedUnits | ResultsListing,
+        source: UnitSource,
     ) -> None:
         self.crawler = crawler
         self.config = HltvConfig.of(crawler)
         self.stage = stage
         #: the pages one unit needs
-        self.pages = tuple(pages)
+        self.pages = stage.page_names
         #: what a unit is called in stats (``hltv/maps/committed``)
-        self.units_name = units_name
-        self._unit_label = unit_label
-        self.source = source
+        self.units_name = stage.unit.called
+        self._source = source
         #: what this crawl stores and fails units under, read once
         self.parser_version = current_parser_version()
         self.worker = self.config.new_worker_id()
-        self._flight: dict[int, dict[str, Any]] = {}  # unit id -> page -> outcome
-        #: fetch failure reason -> pages, and the last (unit id, reason): what to say
-        #: when nothing could be fetched, or the listing ends
+        self._flight: dict[int, dict[str, PageOutcome]] = {}  # unit id -> page -> outcome
+        #: fetch failure reason -> pages (what to say when nothing could be fetched), and
+        #: unit id -> the last reason a page of it was not fetched (where a walk ends)
         self.fetch_reasons: Counter[str] = Counter()
-        self.last_fetch_failure: tuple[int, str] | None = None
+        self.not_fetched: dict[int, str] = {}
         self._room = asyncio.Event()  # set whenever a unit settles
         #: units this crawl settled that are still pending (failed, not fetched)
         self.left_pending: set[int] = set()
         #: the database refused us, or the crawl closed: claim nothing more
         self.ended = False
-        #: other workers' leases this crawl waits for, when it has nothing else to do
-        self.waiting: Waiting | None = None
         self._renewal: task.LoopingCall | None = None
         self.db = Database.open(self.config.database, create=source.creates_database)
         # waiting for a dropped connection must end while this crawl's leases (renewed
         # every third of their time) still hold
         self.db.reopen_seconds = min(self.db.reopen_seconds, self.config.lease_seconds / 3)
+        self._context = SourceContext(
+            db=self.db, stage=stage, worker=self.worker, config=self.config,
+            crawler_stats=lambda: crawler.stats,
+            parser_version=self.parser_version,
+        )
         try:
-            source.prepare(self)
+            source.prepare(self._context)
         except BaseException:
             self.db.close()
             raise
 
     @classmethod
-    def build(cls, crawler: Crawler, **declaration: Any) -> Ledger:
+    def build(cls, crawler: Crawler, *, stage: Stage, source: UnitSource) -> Ledger:
         """Open the crawl's ledger (and database) and keep it on the crawler."""
-        ledger = cls(crawler, **declaration)
+        ledger = cls(crawler, stage=stage, source=source)
         crawler.hltv_ledger = ledger
         crawler.signals.connect(ledger._opened, signal=signals.spider_opened)
         crawler.signals.connect(ledger._closed, signal=signals.spider_closed)
@@ -120,23 +125,49 @@ class Ledger:
 
     def label(self, unit_id: int) -> str:
         """A unit in the user's words: ``map 219128``, ``results page at offset 100``."""
-        return self._unit_label.format(unit_id)
+        return self.stage.unit.label(unit_id)
+
+    @property
+    def overwrite(self) -> bool:
+        """Whether a unit stored already is written again (named or stale units)."""
+        return self._source.overwrite
+
+    @property
+    def first_failure_stops(self) -> bool:
+        """Whether one unit not stored stops the crawl (a walk has no way on past it)."""
+        return self._source.stops_at_first_failure
+
+    @property
+    def waiting(self) -> Waiting | None:
+        """Other workers' leases this crawl waits for, when it has nothing else to do."""
+        return self._source.waiting
 
     # -- units coming in ---------------------------------------------------------------
 
     async def units(self) -> AsyncIterator[Unit]:
         """The source's units, each put in flight as it is handed out."""
-        if self.ended:
-            return
-        async for unit in self.source.units(self):
+        while not self.ended:
+            if self._source.one_at_a_time:
+                await self.settled()
             await self.room()
-            self._flight[unit.id] = {}
-            self.stats.inc_value(f"hltv/{self.units_name}/requested")
-            yield unit
-
-    def claimed(self, units: list[Unit]) -> None:
-        """The source took these units for this crawl."""
-        self.stats.inc_value(f"hltv/{self.units_name}/claimed", len(units))
+            try:
+                batch = await self._source.take(
+                    self._context, room=self.room_left(), left_pending=self.left_pending,
+                    not_fetched=self.not_fetched,
+                )
+            except DBAPIError as exc:
+                self.refused(exc, "No unit could be claimed")
+                return
+            if batch is None:
+                return
+            if isinstance(batch, float):  # units other crawls hold may come back
+                await asyncio.sleep(batch)
+                continue
+            for unit in batch:
+                await self.room()
+                self._flight[unit.id] = {}
+                self.stats.inc_value(f"hltv/{self.units_name}/requested")
+                yield unit
 
     async def room(self) -> None:
         """Wait until fewer than ``HLTV_MAPS_IN_FLIGHT`` units are in flight."""
@@ -155,23 +186,32 @@ class Ledger:
 
     def parsed(self, unit: Unit, item: Any) -> Any:
         """The source's last word on a parsed page before the pipeline sees it."""
-        return self.source.parsed(self, unit, item)
+        return self._source.parsed(self._context, unit, item)
 
     # -- outcomes ----------------------------------------------------------------------
 
-    def record(self, outcome: Any) -> dict[str, Any] | None:
+    def record(self, outcome: PageOutcome) -> dict[str, PageOutcome] | None:
         """Keep one page's outcome (its item, or a PageFailure); the unit's outcomes by
         page once every page of it has one, else None."""
+        assert outcome.unit_id is not None, outcome  # the spider sets it on every item
         outcomes = self._flight.setdefault(outcome.unit_id, {})
         outcomes[outcome.page] = outcome
         if getattr(outcome, "kind", None) == "fetch":  # a PageFailure's
             self.fetch_reasons[outcome.reason] += 1
-            self.last_fetch_failure = (outcome.unit_id, outcome.reason)
+            self.not_fetched[outcome.unit_id] = outcome.reason
         return dict(outcomes) if set(outcomes) >= set(self.pages) else None
 
     def give_back(self, unit_id: int) -> None:
         """Release the unit's lease untouched (a fetch failure): no attempt counted."""
-        self.source.give_back(self, unit_id)
+        self._source.give_back(self._context, unit_id)
+
+    def give_back_all(self) -> None:
+        """Release every lease this crawl holds (it is abandoned before it closes)."""
+        try:
+            self._source.closed(self._context)
+        except Exception:
+            logger.exception("Could not give back this crawl's leases: they expire in %g s",
+                             self.config.lease_seconds)
 
     def settle(self, unit_id: int, bucket: str) -> None:
         """The unit is done with in this crawl, in ``bucket``; it leaves the flight."""
@@ -187,25 +227,22 @@ class Ledger:
         self.ended = True
         database_refused(self.crawler, self.db.location, exc, what)
 
-    def waiting_for(self, waiting: Waiting | None) -> None:
-        self.waiting = waiting
-
     # -- the crawl's start and end -------------------------------------------------------
 
     def _opened(self, spider: Spider) -> None:
         try:
-            self.source.opened(self)
+            self._source.opened(self._context)
         except DBAPIError as exc:
             self.refused(exc, "Nothing was claimed")
             return
-        if self.source.holds_leases:
+        if self._source.holds_leases:
             self._renewal = task.LoopingCall(self._renew_leases)
             self._renewal.start(self.config.lease_seconds / 3, now=False)
 
     def _renew_leases(self) -> None:
         in_flight = list(self._flight)
         try:
-            self.db.again_if_lost(lambda: self.source.renew(self, in_flight))
+            self.db.again_if_lost(lambda: self._source.renew(self._context, in_flight))
         except DBAPIError as exc:
             # (a dropped connection was opened again already, once.) Leases that lapse
             # let another crawl take units over: stop while they are still ours.
@@ -221,7 +258,7 @@ class Ledger:
         self._account_for_the_rest()
         self._log_summary(spider.name, reason)
         try:
-            self.source.closed(self)
+            self._source.closed(self._context)
         except DBAPIError:
             logger.warning("Could not give back this crawl's leases: they expire in %g s",
                            self.config.lease_seconds)
@@ -251,6 +288,9 @@ class Ledger:
 
     def _log_summary(self, name: str, reason: str) -> None:
         count = self._count
+        if count(PASSED_OVER):
+            logger.info("%s: %d %s read and passed over (not stored, see above)", name, count(PASSED_OVER),
+                        self.units_name.replace("_", " "))
         logger.info(
             "%s finished (%s): %d %s requested, %d committed, %d failed, %d left pending by "
             "fetch failures, %d incomplete units dropped, %d already stored, %d not written, "

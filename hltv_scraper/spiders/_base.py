@@ -1,8 +1,9 @@
 """What every stage's spider shares: it routes each unit's pages to their parsers.
 
-A stage's spider declares its storage ``stage``, the ``parsers`` of the pages one unit
-needs, and where its units come from (``source``: leases claimed from the database, or
-the results listing). The units themselves, in flight and settled, are the crawl's
+A stage's spider is its declaration (``stage``, :mod:`hltv_scraper.stages`): the pages
+one unit needs with their URLs and parsers, and where its units come from (its unit
+source: leases claimed from the database, or a walk of pages). The spiders are made
+from the registry (:mod:`hltv_scraper.spiders.stages`). The units themselves, in flight and settled, are the crawl's
 :class:`~hltv_scraper.ledger.ledger.Ledger`, which the spider builds once its ``-a``
 arguments are checked. For each unit the ledger hands out, the spider requests every
 page; each request ends in exactly one item for the pipeline: the parsed page, or a
@@ -12,7 +13,7 @@ page; each request ends in exactly one item for the pipeline: the parsed page, o
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy import Request, Spider, signals
@@ -21,11 +22,9 @@ from scrapy.exceptions import CloseSpider
 from hltv_scraper.brakes import nothing_fetched
 from hltv_scraper.fetch.errors import failure_reason
 from hltv_scraper.items import PageFailure
-from hltv_scraper.ledger.ledger import Ledger
-from hltv_scraper.ledger.sources import LeasedUnits, ResultsListing
 from hltv_scraper.ledger.arguments import passed_by_scrapyd, positive_int, whole_number
+from hltv_scraper.ledger.ledger import Ledger
 from hltv_scraper.parsers import ParseError
-from hltv_scraper.site import page_url, slugify
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -33,7 +32,9 @@ if TYPE_CHECKING:
     from twisted.python.failure import Failure
     from typing_extensions import Self
 
-    from hltv_scraper.storage import Stage, Unit
+    from hltv_scraper.ledger.sources import UnitSource
+    from hltv_scraper.stages import Page, Stage
+    from hltv_scraper.storage import Unit
 
 __all__ = ["UnitSpider", "positive_int", "whole_number"]
 
@@ -41,20 +42,8 @@ logger = logging.getLogger(__name__)
 
 
 class UnitSpider(Spider):
-    #: The storage stage: pending units, their key, their writer.
+    #: The stage's declaration: its unit, its pages, its storage.
     stage: ClassVar[Stage]
-    #: page name -> parser (a plain function of a response).
-    parsers: ClassVar[dict[str, Callable[[Response], Any]]]
-    #: What a unit is called in stats (``hltv/maps/committed``).
-    units_name: ClassVar[str]
-    #: One unit in the user's words (``map {}``: ``map 219128``).
-    unit_label: ClassVar[str]
-    #: Where the units come from.
-    source: ClassVar[type[LeasedUnits] | type[ResultsListing]] = LeasedUnits
-    #: The spider argument naming units to redo (``-a mapstatsid=1,2``), if any.
-    named_argument: ClassVar[str | None] = None
-    #: How a user puts units in the database (for the error on an unknown id).
-    adding_hint: ClassVar[str] = "add maps with `scrapy addmaps`"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Read (and refused) here, before from_crawler opens anything.
@@ -63,46 +52,49 @@ class UnitSpider(Spider):
         self._unscheduled: set[tuple[int, str]] = set()  # yielded, not yet scheduled
 
     @classmethod
-    def check_arguments(cls, arguments: dict[str, Any]) -> LeasedUnits | ResultsListing:
+    def check_arguments(cls, arguments: dict[str, Any]) -> UnitSource:
         """The unit source the ``-a`` arguments choose; a bad or unknown one is a
         UsageError. Pure: the crawl command calls it before Scrapy starts anything."""
         ours = {name: value for name, value in arguments.items() if not passed_by_scrapyd(name)}
-        return cls.source.from_arguments(
-            cls.name, ours, named_argument=cls.named_argument, adding_hint=cls.adding_hint
+        unit = cls.stage.unit
+        return unit.source.from_arguments(
+            cls.name, ours, named_argument=unit.named_argument, adding_hint=unit.adding_hint
         )
-        self._unscheduled: set[tuple[int, str]] = set()  # yielded, not yet scheduled
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.ledger = Ledger.build(
-            crawler, stage=cls.stage, pages=cls.parsers, units_name=cls.units_name,
-            unit_label=cls.unit_label, source=spider.units_from,
-        )
+        spider.ledger = Ledger.build(crawler, stage=cls.stage, source=spider.units_from)
         crawler.signals.connect(spider._scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         return spider
 
     async def start(self) -> AsyncIterator[Request | PageFailure]:
         async for unit in self.ledger.units():
-            for page in self.parsers:
+            for page in self.stage.pages:
                 request = self.page_request(unit, page)
-                self._unscheduled.add((unit.id, page))
+                self._unscheduled.add((unit.id, page.name))
                 yield request
                 # The engine takes start() output one at a time: by now the request
                 # is scheduled, or a middleware dropped it (URLLENGTH_LIMIT does)
                 # without an errback, and nothing else would ever resolve its page.
-                if (unit.id, page) in self._unscheduled:
-                    self._unscheduled.discard((unit.id, page))
-                    yield self._dropped(unit, page, request)
+                if (unit.id, page.name) in self._unscheduled:
+                    self._unscheduled.discard((unit.id, page.name))
+                    yield self._dropped(unit, page.name, request)
 
-    def page_request(self, unit: Unit, page: str) -> Request:
+    def page_request(self, unit: Unit, page: Page) -> Request:
         return Request(
-            page_url(self.ledger.config.base_url, page, unit.id, unit.slug or slugify(*unit.team_names)),
+            page.url(self.ledger.config.base_url, unit),
             callback=self.parse_page,
             errback=self.page_not_fetched,
-            cb_kwargs={"unit": unit, "page": page},
-            meta={"hltv_page": page, "hltv_unit": unit.id},
+            cb_kwargs={"unit": unit, "page": page.name},
+            meta={
+                "hltv_page": page.name,
+                "hltv_unit": unit.id,
+                # what fetching checks a body against, and whether the archive may serve it
+                "hltv_markers": page.markers,
+                "hltv_changes": page.changes(unit.id),
+            },
             dont_filter=True,  # a unit is requested once per crawl by construction
         )
 
@@ -110,7 +102,7 @@ class UnitSpider(Spider):
 
     def parse_page(self, response: Response, unit: Unit, page: str) -> Any:
         try:
-            item = self.ledger.parsed(unit, self.parsers[page](response))
+            item = self.ledger.parsed(unit, self.stage.page(page).parse(response))
         except ParseError as exc:
             item = self._failure(unit, page, PageFailure.PARSE, str(exc), response.url)
         except Exception as exc:  # a parser bug must not retry the unit forever

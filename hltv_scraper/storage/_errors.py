@@ -1,17 +1,9 @@
-"""What a map write reports: its result, or why it was refused."""
+"""What a write reports: its result, or why it was refused (a check's refusal is
+:class:`hltv_scraper.items.ValidationError`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-
-class ValidationError(ValueError):
-    """The parsed pages contradict the database (or each other): the map is not written."""
-
-    def __init__(self, page: str, reason: str) -> None:
-        super().__init__(f"{page}: {reason}")
-        self.page = page
-        self.reason = reason
 
 
 class DatabaseUnavailable(Exception):

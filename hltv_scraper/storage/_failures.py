@@ -20,7 +20,7 @@ from hltv_scraper.storage._sql import listed
 
 if TYPE_CHECKING:
     from hltv_scraper.storage._sql import Sql
-    from hltv_scraper.storage.stages import Stage
+    from hltv_scraper.storage.stages import UnitTable
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -85,7 +85,8 @@ def failure_groups(db: Sql, *, recent: int | None) -> list[FailureGroup]:
 
 def requeue(
     db: Sql,
-    stage: Stage,
+    stage: str,
+    rows: UnitTable,
     *,
     reason: str | None = None,
     unit_ids: list[int] | None = None,
@@ -97,37 +98,37 @@ def requeue(
     ``reason``, only those whose latest failure's reason contains it (any case). Ids
     the database does not hold raise KeyError with the list of them.
     """
-    params: dict[str, object] = {"stage": stage.name}
+    params: dict[str, object] = {"stage": stage}
     conditions = [
-        f"u.{stage.attempts} > 0",
+        f"u.{rows.attempts} > 0",
         # the failures recorded at the unit's latest failed attempt
-        f"""EXISTS (SELECT 1 FROM failures f WHERE f.stage = :stage AND f.unit_id = u.{stage.key}
+        f"""EXISTS (SELECT 1 FROM failures f WHERE f.stage = :stage AND f.unit_id = u.{rows.key}
               AND f.failed_at = (SELECT max(g.failed_at) FROM failures g
-                                 WHERE g.stage = :stage AND g.unit_id = u.{stage.key})
+                                 WHERE g.stage = :stage AND g.unit_id = u.{rows.key})
               {"AND lower(f.reason) LIKE :reason ESCAPE '!'" if reason else ""})""",
     ]
     if reason:
         params["reason"] = "%" + _like_escaped(reason.lower()) + "%"
-    for column, ids in ((stage.key, unit_ids), ("match_id", match_ids)):
+    for column, ids in ((rows.key, unit_ids), ("match_id", match_ids)):
         if ids:
-            _check_known(db, stage, column, ids)
+            _check_known(db, rows, column, ids)
             among, named = listed(column, ids)
             params.update(named)
             conditions.append(f"u.{column} IN {among}")
     reset = db.all(
-        f"""UPDATE {stage.table} SET {stage.attempts} = 0, {stage.attempts_version} = NULL
-            WHERE {stage.key} IN (SELECT u.{stage.key} FROM {stage.table} u
+        f"""UPDATE {rows.table} SET {rows.attempts} = 0, {rows.attempts_version} = NULL
+            WHERE {rows.key} IN (SELECT u.{rows.key} FROM {rows.table} u
                                   WHERE {' AND '.join(conditions)})
-            RETURNING {stage.key}""",
+            RETURNING {rows.key}""",
         params,
     )
-    return sorted(row[stage.key] for row in reset)
+    return sorted(row[rows.key] for row in reset)
 
 
-def _check_known(db: Sql, stage: Stage, column: str, ids: list[int]) -> None:
+def _check_known(db: Sql, rows: UnitTable, column: str, ids: list[int]) -> None:
     among, params = listed("id", ids)
-    rows = db.all(f"SELECT DISTINCT {column} FROM {stage.table} WHERE {column} IN {among}", params)
-    known = {row[column] for row in rows}
+    found = db.all(f"SELECT DISTINCT {column} FROM {rows.table} WHERE {column} IN {among}", params)
+    known = {row[column] for row in found}
     missing = [unit_id for unit_id in ids if unit_id not in known]
     if missing:
         raise KeyError(column, missing)

@@ -14,7 +14,8 @@ SQLAlchemy's result object where that is wanted (streaming reads, tests).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -48,6 +49,10 @@ SKIP_LOCKED = {SQLITE: "", POSTGRESQL: "FOR UPDATE OF u SKIP LOCKED"}
 #: locked to the commit (SQLite's write transaction holds the whole file already).
 FOR_UPDATE = {SQLITE: "", POSTGRESQL: "FOR UPDATE OF u"}
 
+#: names of server-side cursors, unique in a process
+_cursors = itertools.count()
+
+
 def dialect(connection: Connection) -> str:
     return connection.dialect.name
 
@@ -56,7 +61,6 @@ def dialect(connection: Connection) -> str:
 def sql(statement: str) -> TextClause:
     """A statement with ``:named`` parameters, built once per text."""
     return text(statement)
-
 
 
 class Sql:
@@ -98,7 +102,18 @@ class Sql:
         """Execute one statement through SQLAlchemy: its result object."""
         return self.connection.execute(sql(statement), dict(params or {}))
 
-    def _execute(self, method: str, statement: str, params: Any) -> Any:
+    def stream(self, statement: str, params: Mapping[str, Any] | None = None, *, rows: int) -> Iterator[list[tuple]]:
+        """One query's rows, ``rows`` at a time, read as they are needed: PostgreSQL's
+        through a server-side cursor (psycopg's ordinary one holds a whole result), inside
+        the transaction the caller has begun; SQLite's cursor reads lazily anyway."""
+        cursor = self._execute("execute", statement, params or {}, server_side=self.dialect == POSTGRESQL)
+        try:
+            while batch := cursor.fetchmany(rows):
+                yield [tuple(row) for row in batch]
+        finally:
+            cursor.close()
+
+    def _execute(self, method: str, statement: str, params: Any, *, server_side: bool = False) -> Any:
         dialect = self.connection.dialect
         text, values = _compiled(statement, dialect)
         if values is not None:  # a positional style: the values in the statement's order
@@ -107,18 +122,22 @@ class Sql:
         # opened anew when the server dropped the old one; one inside is the caller's
         alone = self.reopen is not None and self.dialect == POSTGRESQL and _idle(self.connection)
         try:
-            cursor = self.connection.connection.driver_connection.cursor()
+            cursor = self._cursor(server_side)
             getattr(cursor, method)(text, params)
         except dialect.loaded_dbapi.Error as exc:
             if not (alone and self.reopen()):
                 raise DBAPIError.instance(text, params, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
-            cursor = self.connection.connection.driver_connection.cursor()
+            cursor = self._cursor(server_side)
             try:
                 getattr(cursor, method)(text, params)
             except dialect.loaded_dbapi.Error as again:
                 raise DBAPIError.instance(text, params, again, dialect.loaded_dbapi.Error,
                                           dialect=dialect) from again
         return cursor
+
+    def _cursor(self, server_side: bool) -> Any:
+        driver = self.connection.connection.driver_connection
+        return driver.cursor(name=f"stream_{next(_cursors)}") if server_side else driver.cursor()
 
 
 def _idle(connection: Connection) -> bool:

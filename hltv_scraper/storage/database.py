@@ -18,9 +18,8 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,9 +27,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
-from hltv_scraper.storage._errors import AlreadyStored, DatabaseUnavailable, SaveResult, ValidationError
+from hltv_scraper.items import Unit, ValidationError
+from hltv_scraper.storage._errors import AlreadyStored, DatabaseUnavailable, SaveResult
 from hltv_scraper.storage._failures import FailureGroup, failure_groups, requeue
-from hltv_scraper.storage._results import known_match_ids
 from hltv_scraper.storage._schema import (
     POSTGRESQL,
     SQLITE,
@@ -45,7 +44,8 @@ from hltv_scraper.storage._schema import (
     schema_version,
 )
 from hltv_scraper.storage._sql import Row, Sql, Stamp, alive, listed
-from hltv_scraper.storage.stages import STAGES, Stage
+from hltv_scraper.storage.results import known_match_ids
+from hltv_scraper.storage.stages import Check, StoredStage, UnitTable
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -55,17 +55,6 @@ T = TypeVar("T")
 #: How long a dropped PostgreSQL connection is tried again for (a restart, a failover)
 #: before the crawl stops. The event loop waits meanwhile: it happens seldom.
 REOPEN_SECONDS = 15.0
-
-
-@dataclass(frozen=True)
-class Unit:
-    """What a spider needs to request a unit's pages: its key, the URL's slug as stored
-    (None when none was: the spider makes one of the team names, which storage leaves
-    to it), and the match's team names."""
-
-    id: int
-    slug: str | None = None
-    team_names: tuple[str | None, str | None] = (None, None)
 
 
 def utc_now() -> str:
@@ -188,34 +177,34 @@ class Database:
     # attempt counts, and asking for stale units is an error.
 
     def count_pending(
-        self, stage: Stage | str, *, max_attempts: int, parser_version: str | None = None, stale: bool = False
+        self, stage: StoredStage, *, max_attempts: int, parser_version: str | None = None, stale: bool = False
     ) -> int:
-        stage = _stage(stage)
+        rows = _rows(stage)
         return self.sql.value(
-            f"SELECT count(*) FROM {stage.table} u WHERE {_wanted_checked(stage, stale, parser_version)}",
+            f"SELECT count(*) FROM {rows.table} u WHERE {_wanted_checked(rows, stale, parser_version)}",
             _versioned({"max_attempts": max_attempts}, parser_version),
         )
 
     def iter_pending(
-        self, stage: Stage | str, *, max_attempts: int, parser_version: str | None = None, batch: int = 200
+        self, stage: StoredStage, *, max_attempts: int, parser_version: str | None = None, batch: int = 200
     ) -> Iterator[Unit]:
         """Every pending unit, by key, without claiming it (read in keyset batches)."""
-        stage = _stage(stage)
+        rows = _rows(stage)
         after = -1
         while True:
-            rows = self.sql.all(
-                f"{stage.select} WHERE u.{stage.key} > :after AND {_pending(stage)} "
-                f"ORDER BY u.{stage.key} LIMIT :batch",
+            found = self.sql.all(
+                f"{rows.select} WHERE u.{rows.key} > :after AND {_pending(rows)} "
+                f"ORDER BY u.{rows.key} LIMIT :batch",
                 _versioned({"after": after, "max_attempts": max_attempts, "batch": batch}, parser_version),
             )
-            if not rows:
+            if not found:
                 return
-            yield from map(_unit, rows)
-            after = rows[-1]["unit_id"]
+            yield from map(_unit, found)
+            after = found[-1]["unit_id"]
 
     def claim(
         self,
-        stage: Stage | str,
+        stage: StoredStage,
         *,
         worker: str,
         lease_seconds: float,
@@ -230,91 +219,103 @@ class Database:
         """Lease up to ``limit`` pending (or ``stale``) units with keys above ``after``
         (and at most ``until``) that no live lease holds and are not in ``exclude``,
         lowest keys first."""
-        stage = _stage(stage)
+        rows = _rows(stage)
         excluded, params = listed("exclude", exclude) if exclude else ("", {})
         with self.transaction() as db:
             claimed = db.all(
-                f"""UPDATE {stage.table} SET lease_worker = :worker,
+                f"""UPDATE {rows.table} SET lease_worker = :worker,
                       lease_expires = {db.now_epoch} + :lease_seconds
-                    WHERE {stage.key} IN (
-                      SELECT u.{stage.key} FROM {stage.table} u
-                      WHERE u.{stage.key} > :after AND {_wanted_checked(stage, stale, parser_version)}
+                    WHERE {rows.key} IN (
+                      SELECT u.{rows.key} FROM {rows.table} u
+                      WHERE u.{rows.key} > :after AND {_wanted_checked(rows, stale, parser_version)}
                         AND (u.lease_expires IS NULL OR u.lease_expires < {db.now_epoch})
-                        {f'AND u.{stage.key} NOT IN {excluded}' if exclude else ''}
-                        {f'AND u.{stage.key} <= :until' if until is not None else ''}
-                      ORDER BY u.{stage.key} LIMIT :limit {db.skip_locked})
-                    RETURNING {stage.key}""",
+                        {f'AND u.{rows.key} NOT IN {excluded}' if exclude else ''}
+                        {f'AND u.{rows.key} <= :until' if until is not None else ''}
+                      ORDER BY u.{rows.key} LIMIT :limit {db.skip_locked})
+                    RETURNING {rows.key}""",
                 _versioned({"worker": worker, "lease_seconds": lease_seconds, "after": after,
                             "max_attempts": max_attempts, "limit": limit, "until": until, **params},
                            parser_version),
             )
-            return self._units(db, stage, sorted(row[stage.key] for row in claimed))
+            return self._units(db, rows, sorted(row[rows.key] for row in claimed))
 
-    def claim_named(self, stage: Stage | str, ids: list[int], *, worker: str, lease_seconds: float) -> list[Unit]:
+    def claim_named(self, stage: StoredStage, ids: list[int], *, worker: str, lease_seconds: float) -> list[Unit]:
         """Lease exactly these units, pending or not; unknown ids raise KeyError."""
-        stage = _stage(stage)
+        rows = _rows(stage)
         with self.transaction() as db:
-            units = {unit.id: unit for unit in self._units(db, stage, ids)}
+            units = {unit.id: unit for unit in self._units(db, rows, ids)}
             missing = [unit_id for unit_id in ids if unit_id not in units]
             if missing:
                 raise KeyError(missing)
-            self._set_lease(db, stage, ids, worker=worker, lease_seconds=lease_seconds)
+            self._set_lease(db, rows, ids, worker=worker, lease_seconds=lease_seconds)
         return [units[unit_id] for unit_id in ids]
 
-    def renew(self, stage: Stage | str, ids: Iterable[int], *, worker: str, lease_seconds: float) -> None:
+    def renew(self, stage: StoredStage, ids: Iterable[int], *, worker: str, lease_seconds: float) -> None:
         """Extend this worker's leases on ``ids`` (units still in flight)."""
-        stage = _stage(stage)
-        ids = list(ids)
-        if stage.tracked and ids:
+        ids, rows = list(ids), stage.rows
+        if rows is not None and ids:
             with self.transaction() as db:
-                self._set_lease(db, stage, ids, worker=worker, lease_seconds=lease_seconds, own=True)
+                self._set_lease(db, rows, ids, worker=worker, lease_seconds=lease_seconds, own=True)
 
-    def release(self, stage: Stage | str, unit_id: int, *, worker: str) -> None:
+    def release(self, stage: StoredStage, unit_id: int, *, worker: str) -> None:
         """Give a unit back untouched (a fetch failure): no attempt is counted."""
-        stage = _stage(stage)
-        if stage.tracked:
+        if stage.rows is not None:
             with self.transaction() as db:
-                _clear_lease(db, stage, unit_id, worker)
+                _clear_lease(db, stage.rows, unit_id, worker)
 
-    def release_all(self, stage: Stage | str, *, worker: str, keep: Sequence[int] = ()) -> None:
+    def release_all(self, stage: StoredStage, *, worker: str, keep: Sequence[int] = ()) -> None:
         """Give back every unit this worker still holds (its crawl is ending, or a crash
         left them held), but those in ``keep``."""
-        stage = _stage(stage)
+        rows = stage.rows
+        if rows is None:
+            return
         kept, params = listed("keep", keep) if keep else ("", {})
         with self.transaction() as db:
             db.run(
-                f"UPDATE {stage.table} SET lease_worker = NULL, lease_expires = NULL "
-                f"WHERE lease_worker = :worker{f' AND {stage.key} NOT IN {kept}' if keep else ''}",
+                f"UPDATE {rows.table} SET lease_worker = NULL, lease_expires = NULL "
+                f"WHERE lease_worker = :worker{f' AND {rows.key} NOT IN {kept}' if keep else ''}",
                 {"worker": worker, **params},
             )
 
-    def refund_attempts(self, stage: Stage | str, ids: list[int]) -> None:
+    def refund_attempts(self, stage: StoredStage, ids: list[int]) -> None:
         """Take back one counted attempt of each unit (its failure was not its fault)."""
-        stage = _stage(stage)
-        if not stage.tracked or not ids:
+        rows = stage.rows
+        if rows is None or not ids:
             return
         among, params = listed("id", ids)
         with self.transaction() as db:
             db.run(
-                f"UPDATE {stage.table} SET {stage.attempts} = {stage.attempts} - 1 "
-                f"WHERE {stage.attempts} > 0 AND {stage.key} IN {among}",
+                f"UPDATE {rows.table} SET {rows.attempts} = {rows.attempts} - 1 "
+                f"WHERE {rows.attempts} > 0 AND {rows.key} IN {among}",
                 params,
             )
 
     def foreign_lease_wait(
-        self, stage: Stage | str, *, worker: str, max_attempts: int,
+        self, stage: StoredStage, *, worker: str, max_attempts: int,
         parser_version: str | None = None, stale: bool = False,
     ) -> float | None:
         """Seconds until the first lease another worker holds on a pending (or stale)
         unit expires (0 when one has expired already: it may be claimed now); None when
         there is none, so nothing may come back to claim."""
-        stage = _stage(stage)
+        rows = _rows(stage)
         seconds = self.sql.value(
-            f"""SELECT min(u.lease_expires) - {self.sql.now_epoch} FROM {stage.table} u
-                WHERE {_wanted_checked(stage, stale, parser_version)} AND u.lease_worker <> :worker""",
+            f"""SELECT min(u.lease_expires) - {self.sql.now_epoch} FROM {rows.table} u
+                WHERE {_wanted_checked(rows, stale, parser_version)} AND u.lease_worker <> :worker""",
             _versioned({"worker": worker, "max_attempts": max_attempts}, parser_version),
         )
         return None if seconds is None else max(float(seconds), 0.0)
+
+    def stored(self, stage: StoredStage, ids: Iterable[int]) -> set[int]:
+        """Which of these units the stage has stored."""
+        rows, ids = _rows(stage), list(ids)
+        if not ids:
+            return set()
+        among, params = listed("id", ids)
+        found = self.sql.all(
+            f"SELECT {rows.key} AS unit_id FROM {rows.table} WHERE {rows.key} IN {among} AND {rows.done} IS NOT NULL",
+            params,
+        )
+        return {row["unit_id"] for row in found}
 
     def known_match_ids(self, ids: list[int]) -> set[int]:
         return known_match_ids(self.sql, ids)
@@ -323,46 +324,45 @@ class Database:
 
     def save(
         self,
-        stage: Stage | str,
+        stage: StoredStage,
         unit_id: int,
-        bundle: Any,
+        bundle: object,
         *,
         parser_version: str,
         worker: str | None = None,
         overwrite: bool = True,
-        check: Callable[[Any, Mapping[str, Any]], Any] | None = None,
+        check: Check | None = None,
     ) -> SaveResult:
         """Validate and write one unit's parsed pages in one transaction.
 
-        ``bundle`` is an instance of ``stage.bundle`` (a mapping of page name -> page is
-        taken too, for callers not yet moved to bundles). ``check(bundle, rows)`` is
-        the stage's validation (``hltv_scraper.validation.check_for(stage)``): the
+        ``bundle`` is an instance of ``stage.bundle``. ``check(bundle, rows)`` is
+        the stage's validation (its declaration's ``check``): the
         writer calls it inside the transaction with the rows it read there, and a
         ValidationError it raises writes nothing. Without one the caller vouches for
-        the pages (the perf_economy writer cannot do without it).
+        the pages (a writer that needs one says so).
 
         Without ``overwrite``, a unit the stage already stored (another crawl got there
         first) is left as it is and AlreadyStored raised; so is one another live crawl
         holds the lease of.
         """
-        stage = _stage(stage)
         bundle = _bundle(stage, bundle)
-        with self.transaction(page=stage.pages[0]) as db:
+        rows = stage.rows
+        with self.transaction(page=stage.page_names[0]) as db:
             now = utc_now()  # once the write lock is ours: see ExportResult.next_changed_since
             key = None
-            if stage.tracked:
-                key = _unit_row(db, stage, unit_id, lock=True)
-                if key is None:
-                    raise ValidationError(stage.pages[0], f"{stage.key} {unit_id} is not in the database")
-                taken = worker is not None and _leased_by_another(db, key, worker)
-                if taken or (not overwrite and key[stage.done] is not None):
-                    _clear_lease(db, stage, unit_id, worker)
+            if rows is not None:
+                key = _unit_row(db, rows, unit_id, lock=True)
+                if key is None and not rows.made_by_writer:
+                    raise ValidationError(stage.page_names[0], f"{rows.key} {unit_id} is not in the database")
+                taken = key is not None and worker is not None and _leased_by_another(db, key, worker)
+                if key is not None and (taken or (not overwrite and key[rows.done] is not None)):
+                    _clear_lease(db, rows, unit_id, worker)
                     result = None
                 else:
                     # the version it was stored with, and (for a crawl) its lease given
                     # back, in the writer's own UPDATE of the unit's row
                     lease = _OWN_LEASE_CLEARED if worker is not None else ""
-                    stamp = Stamp(f", {stage.version} = :stamp_version{lease}",
+                    stamp = Stamp(f", {rows.version} = :stamp_version{lease}",
                                   {"stamp_version": parser_version, "stamp_worker": worker})
                     result = stage.write(db, key, bundle, now=now, parser_version=parser_version,
                                          check=check, stamp=stamp)
@@ -375,7 +375,7 @@ class Database:
 
     def record_failure(
         self,
-        stage: Stage | str,
+        stage: StoredStage,
         unit_id: int,
         *,
         failures: list[tuple[str, str, str | None]],
@@ -392,23 +392,23 @@ class Database:
         crawl fetched it) is left to that crawl, as :meth:`save` leaves it: nothing is
         counted or recorded, and False is returned.
         """
-        stage = _stage(stage)
+        rows = stage.rows
         with self.transaction() as db:
             now = utc_now()
-            key = _unit_row(db, stage, unit_id, lock=True) if stage.tracked else None
+            key = _unit_row(db, rows, unit_id, lock=True) if rows is not None else None
             if key is not None and worker is not None and _leased_by_another(db, key, worker):
                 return False
-            if key is not None:
-                attempts, counted_under = stage.attempts, stage.attempts_version
+            if rows is not None and key is not None:
+                attempts, counted_under = rows.attempts, rows.attempts_version
                 db.run(
-                    f"""UPDATE {stage.table} SET
+                    f"""UPDATE {rows.table} SET
                           {attempts} = CASE WHEN {counted_under} IS NULL OR {counted_under} = :version
                                        THEN {attempts} + 1 ELSE 1 END,
                           {counted_under} = :version, updated_at = :now
-                        WHERE {stage.key} = :id""",
+                        WHERE {rows.key} = :id""",
                     {"now": now, "id": unit_id, "version": parser_version},
                 )
-                _clear_lease(db, stage, unit_id, worker)
+                _clear_lease(db, rows, unit_id, worker)
             db.many(
                 "INSERT INTO failures (stage, unit_id, mapstatsid, match_id, map_number, page, "
                 "reason, url, parser_version, failed_at) VALUES (:stage, :unit_id, :mapstatsid, "
@@ -416,9 +416,8 @@ class Database:
                 [
                     {
                         "stage": stage.name, "unit_id": unit_id,
-                        "mapstatsid": unit_id if stage.key == "mapstatsid" else None,
-                        "match_id": key["match_id"] if key else None,
-                        "map_number": key.get("map_number") if key else None,
+                        # where the unit has them, the match and map it is of
+                        **{column: (key or {}).get(column) for column in _FAILURE_UNIT_COLUMNS},
                         "page": page, "reason": reason, "url": url,
                         "version": parser_version, "now": now,
                     }
@@ -429,7 +428,7 @@ class Database:
 
     def requeue(
         self,
-        stage: Stage | str,
+        stage: StoredStage,
         *,
         reason: str | None = None,
         unit_ids: list[int] | None = None,
@@ -439,11 +438,10 @@ class Database:
         whose latest failure's reason contains ``reason``, of these units or matches.
         Returns the keys of the units reset; ids not in the database raise KeyError
         ``(column, [ids])`` and nothing changes."""
-        stage = _stage(stage)
-        if not stage.tracked:
+        if stage.rows is None:
             raise ValueError(f"the {stage.name} stage has no units to requeue")
         with self.transaction() as db:
-            return requeue(db, stage, reason=reason, unit_ids=unit_ids, match_ids=match_ids)
+            return requeue(db, stage.name, stage.rows, reason=reason, unit_ids=unit_ids, match_ids=match_ids)
 
     # -- telling the project what to collect ------------------------------------------
 
@@ -498,65 +496,66 @@ class Database:
 
     # -- what is there ----------------------------------------------------------------
 
-    def summary(self) -> dict[str, int]:
-        """Counts a person checks after a run: how far units got, what is stored."""
-        one = self.sql.value
-        return {
-            "matches": one("SELECT count(*) FROM matches"),
-            "matches with match page": one("SELECT count(*) FROM matches WHERE match_page_at IS NOT NULL"),
-            "maps": one("SELECT count(*) FROM maps"),
-            "maps with a stats page": one("SELECT count(*) FROM maps WHERE mapstatsid IS NOT NULL"),
-            "maps with scoreboard": one("SELECT count(*) FROM maps WHERE mapstats_at IS NOT NULL"),
-            "maps with performance and economy": one(
-                "SELECT count(*) FROM maps WHERE perf_economy_at IS NOT NULL"
-            ),
-            "players with scoreboard": one("SELECT count(*) FROM player_stats"),
-            "players with performance": one("SELECT count(*) FROM player_stats WHERE kpr IS NOT NULL"),
-            "round history rows": one("SELECT count(*) FROM round_history"),
-            "economy rows": one("SELECT count(*) FROM economy"),
-            "kill matrix rows": one("SELECT count(*) FROM kill_matrix"),
-            "veto steps": one("SELECT count(*) FROM vetoes"),
-            "lineup players": one("SELECT count(*) FROM lineups"),
-            "failures recorded": one("SELECT count(*) FROM failures"),
-        }
+    def summary(self, stages: Iterable[StoredStage]) -> dict[str, int]:
+        """Counts a person checks after a run: how far each stage's units got, what
+        it stored (``stages`` in the order a collection runs them)."""
+        counts = {label: self.sql.value(query) for stage in stages for label, query in stage.counts}
+        return {**counts, "failures recorded": self.sql.value("SELECT count(*) FROM failures")}
 
-    def pending_counts(self, *, max_attempts: int, parser_version: str | None = None) -> dict[str, int]:
+    def pending_counts(
+        self, stages: Iterable[StoredStage], *, max_attempts: int, parser_version: str | None = None
+    ) -> dict[str, int]:
         """Units each tracked stage still has to do, counted in one statement (the
         progress line asks during a crawl). Each count keeps its own WHERE: PostgreSQL
         turns its EXISTS into a join there, not into a probe per row."""
-        tracked = [(name, stage) for name, stage in STAGES.items() if stage.tracked]
+        tracked = [(stage.name, stage.rows) for stage in stages if stage.rows is not None]
+        if not tracked:
+            return {}
         counts = ", ".join(
-            f"(SELECT count(*) FROM {stage.table} u WHERE {_wanted(stage, False)}) AS {name}"
-            for name, stage in tracked
+            f"(SELECT count(*) FROM {rows.table} u WHERE {_wanted(rows, False)}) AS {name}"
+            for name, rows in tracked
         )
         row = self.sql.one(f"SELECT {counts}", _versioned({"max_attempts": max_attempts}, parser_version))
         return {name: int(row[name]) for name, _ in tracked}
 
-    def leases(self) -> list[Row]:
-        """Live leases by worker: ``worker, stage table, units, expires_in`` (seconds)."""
+    def leases(self, stages: Iterable[StoredStage]) -> list[Row]:
+        """Live leases by worker: ``worker, units_of`` (the unit table), ``units,
+        expires_in`` (seconds), over the unit tables of ``stages``."""
         now = self.sql.now_epoch
+        tables = dict.fromkeys(stage.rows.table for stage in stages if stage.rows is not None)
+        if not tables:
+            return []
         return self.sql.all(
-            f"""SELECT lease_worker AS worker, 'matches' AS units_of, count(*) AS units,
-                  max(lease_expires) - {now} AS expires_in
-                FROM matches WHERE lease_expires >= {now} GROUP BY lease_worker
-                UNION ALL
-                SELECT lease_worker, 'maps', count(*), max(lease_expires) - {now}
-                FROM maps WHERE lease_expires >= {now} GROUP BY lease_worker
-                ORDER BY 1, 2"""
+            " UNION ALL ".join(
+                f"SELECT lease_worker AS worker, '{table}' AS units_of, count(*) AS units, "
+                f"max(lease_expires) - {now} AS expires_in "
+                f"FROM {table} WHERE lease_expires >= {now} GROUP BY lease_worker"
+                for table in tables
+            )
+            + " ORDER BY 1, 2"
         )
 
-    def stored_versions(self) -> dict[str, dict[str | None, int]]:
+    def free_leases(self, stages: Iterable[StoredStage], *, of: Callable[[str], bool]) -> list[Row]:
+        """Free the live leases over the unit tables of ``stages`` that workers ``of``
+        picks hold (crawls that are gone); the rows of :meth:`leases` freed."""
+        by_table = {stage.rows.table: stage for stage in stages if stage.rows is not None}
+        held = [row for row in self.leases(by_table.values()) if of(str(row["worker"]))]
+        for row in held:
+            self.release_all(by_table[row["units_of"]], worker=str(row["worker"]))
+        return held
+
+    def stored_versions(self, stages: Iterable[StoredStage]) -> dict[str, dict[str | None, int]]:
         """Per tracked stage, how many units each parser version stored (None: not recorded)."""
         return {
-            name: {
+            stage.name: {
                 row["version"]: row["units"]
                 for row in self.sql.all(
-                    f"SELECT {stage.version} AS version, count(*) AS units FROM {stage.table} "
-                    f"WHERE {stage.done} IS NOT NULL GROUP BY {stage.version} ORDER BY 2 DESC, 1"
+                    f"SELECT {rows.version} AS version, count(*) AS units FROM {rows.table} "
+                    f"WHERE {rows.done} IS NOT NULL GROUP BY {rows.version} ORDER BY 2 DESC, 1"
                 )
             }
-            for name, stage in STAGES.items()
-            if stage.tracked
+            for stage in stages
+            if (rows := stage.rows) is not None
         }
 
     def failure_groups(self, *, recent: int | None = 10_000) -> list[FailureGroup]:
@@ -607,27 +606,29 @@ class Database:
                 rollback(self.connection)
             raise
 
-    def _units(self, db: Sql, stage: Stage, ids: list[int]) -> list[Unit]:
+    def _units(self, db: Sql, rows: UnitTable, ids: list[int]) -> list[Unit]:
         if not ids:
             return []
         among, params = listed("id", ids)
-        rows = db.all(f"{stage.select} WHERE u.{stage.key} IN {among} ORDER BY u.{stage.key}", params)
+        rows = db.all(f"{rows.select} WHERE u.{rows.key} IN {among} ORDER BY u.{rows.key}", params)
         return [_unit(row) for row in rows]
 
     @staticmethod
     def _set_lease(
-        db: Sql, stage: Stage, ids: list[int], *, worker: str, lease_seconds: float, own: bool = False
+        db: Sql, rows: UnitTable, ids: list[int], *, worker: str, lease_seconds: float, own: bool = False
     ) -> None:
         among, params = listed("id", ids)
         db.run(
-            f"UPDATE {stage.table} SET lease_worker = :worker, "
+            f"UPDATE {rows.table} SET lease_worker = :worker, "
             f"lease_expires = {db.now_epoch} + :lease_seconds "
-            f"WHERE {stage.key} IN {among}"
+            f"WHERE {rows.key} IN {among}"
             + (" AND lease_worker = :worker" if own else ""),
             {"worker": worker, "lease_seconds": lease_seconds, **params},
         )
 
 
+#: The failures table's columns saying which match and map a failed unit is of.
+_FAILURE_UNIT_COLUMNS = ("mapstatsid", "match_id", "map_number")
 _HOW_TO_MAKE_ONE = "make one with `make demo`, `scrapy initdb` or a crawl (`scrapy collect`)"
 _PASSWORD = re.compile(r"(//[^:/@]*:).*@")
 
@@ -649,7 +650,8 @@ def _location_url(location: URL | Path | str) -> URL:
 def _check_sqlite_file(path: Path, shown: str, *, create: bool) -> None:
     if path.is_dir():
         raise DatabaseUnavailable(
-            f"cannot open the database {shown}: it is a folder; HLTV_DB_PATH names the SQLite database file in it (e.g. {path / 'hltv.sqlite3'})"
+            f"cannot open the database {shown}: it is a folder; HLTV_DB_PATH names the SQLite database file "
+            f"in it (e.g. {path / 'hltv.sqlite3'})"
         )
     if not create and not path.exists():
         raise DatabaseUnavailable(f"no database at {shown} yet: {_HOW_TO_MAKE_ONE}")
@@ -676,32 +678,35 @@ def _reason(exc: BaseException, url: URL) -> str:
     return reason
 
 
-def _stage(stage: Stage | str) -> Stage:
-    return stage if isinstance(stage, Stage) else STAGES[stage]
+def _rows(stage: StoredStage) -> UnitTable:
+    """The stage's unit rows; a stage whose units are walked, not stored, has none."""
+    if stage.rows is None:
+        raise ValueError(f"the {stage.name} stage has no units in the database")
+    return stage.rows
 
 
-def _bundle(stage: Stage, pages: Any) -> Any:
+def _bundle(stage: StoredStage, pages: object) -> object:
     if isinstance(pages, stage.bundle):
         return pages
     raise TypeError(f"the {stage.name} stage takes a {stage.bundle.__name__}, not {type(pages).__name__}")
 
 
-def _pending(stage: Stage) -> str:
+def _pending(rows: UnitTable) -> str:
     """The stage's pending condition, attempts included (``:max_attempts``, ``:parser_version``)."""
-    return f"({stage.pending}) AND {stage.attempts_left()}"
+    return f"({rows.pending}) AND {rows.attempts_left()}"
 
 
-def _stale(stage: Stage) -> str:
+def _stale(rows: UnitTable) -> str:
     """Stored by the stage with another parser version than ``:parser_version`` (or
     with none recorded), attempts left under this one."""
     return (
-        f"u.{stage.done} IS NOT NULL AND (u.{stage.version} IS NULL "
-        f"OR u.{stage.version} <> :parser_version) AND {stage.attempts_left()}"
+        f"u.{rows.done} IS NOT NULL AND (u.{rows.version} IS NULL "
+        f"OR u.{rows.version} <> :parser_version) AND {rows.attempts_left()}"
     )
 
 
-def _wanted(stage: Stage, stale: bool) -> str:
-    return _stale(stage) if stale else _pending(stage)
+def _wanted(rows: UnitTable, stale: bool) -> str:
+    return _stale(rows) if stale else _pending(rows)
 
 
 def _versioned(params: dict[str, Any], parser_version: str | None) -> dict[str, Any]:
@@ -711,22 +716,24 @@ def _versioned(params: dict[str, Any], parser_version: str | None) -> dict[str, 
     return {**params, "parser_version": parser_version}
 
 
-def _wanted_checked(stage: Stage, stale: bool, parser_version: str | None) -> str:
+def _wanted_checked(rows: UnitTable, stale: bool, parser_version: str | None) -> str:
     if stale and parser_version is None:
         raise TypeError("stale units are those stored by another parser version: pass parser_version")
-    return _wanted(stage, stale)
+    return _wanted(rows, stale)
 
 
 def _unit(row: Row) -> Unit:
-    return Unit(id=row["unit_id"], slug=row["slug"] or None, team_names=(row["team1_name"], row["team2_name"]))
+    return Unit(
+        id=row["unit_id"], slug=row.get("slug") or None, team_names=(row.get("team1_name"), row.get("team2_name"))
+    )
 
 
-def _unit_row(db: Sql, stage: Stage, unit_id: int, *, lock: bool = False) -> Row | None:
+def _unit_row(db: Sql, rows: UnitTable, unit_id: int, *, lock: bool = False) -> Row | None:
     """The unit's row; with ``lock``, locked until the transaction ends (PostgreSQL), so
     the lease and the done mark a write decides on stay as read: a crawl whose lease
     lapsed and was taken over waits here, then sees the other crawl's lease."""
     lock_clause = f" {db.for_update}" if lock and db.for_update else ""
-    return db.one(f"{stage.select} WHERE u.{stage.key} = :id{lock_clause}", {"id": unit_id})
+    return db.one(f"{rows.select} WHERE u.{rows.key} = :id{lock_clause}", {"id": unit_id})
 
 
 #: The writer's UPDATE of a unit row gives the lease back only if it is still this
@@ -743,12 +750,12 @@ def _leased_by_another(db: Sql, key: Row, worker: str) -> bool:
     return key["lease_expires"] is not None and key["lease_expires"] >= db.value(f"SELECT {db.now_epoch}")
 
 
-def _clear_lease(db: Sql, stage: Stage, unit_id: int, worker: str | None) -> None:
+def _clear_lease(db: Sql, rows: UnitTable, unit_id: int, worker: str | None) -> None:
     if worker is None:
         return
     db.run(
-        f"UPDATE {stage.table} SET lease_worker = NULL, lease_expires = NULL "
-        f"WHERE {stage.key} = :id AND lease_worker = :worker",
+        f"UPDATE {rows.table} SET lease_worker = NULL, lease_expires = NULL "
+        f"WHERE {rows.key} = :id AND lease_worker = :worker",
         {"id": unit_id, "worker": worker},
     )
 

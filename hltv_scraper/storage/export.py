@@ -2,14 +2,20 @@
 
 The views are ``player_maps`` (one row per player and map), ``economy_rounds`` (one row
 per round of the economy page, both teams side by side in the match's team order, with
-the round's winner) and ``kill_pairs`` (one row per ordered pair of opponents and kill
-matrix: both directions). Every per-map table carries the map's ``mapstatsid``.
+the round's winner), ``rounds`` (one row per round of the round history, in its context:
+half, sides, pistol, score before it and both teams' economy), ``kill_pairs`` (one row
+per ordered pair of opponents and kill matrix: both directions) and ``match_ranks`` (each
+team of a match with its world rank on the match's day). Every per-map table carries the
+map's ``mapstatsid``.
 
 Batches follow the primary key (``WHERE key > last ORDER BY key LIMIT n``) rather than
 one long cursor: psycopg's ordinary cursor holds a whole result in memory, and keyset
 pages read through the key's index the same way on SQLite and PostgreSQL, so memory
-stays flat however large the database is. Read them inside :func:`snapshot` and every
-file of one export shows the same moment, while crawls go on writing.
+stays flat however large the database is. A view that is one statement with windows
+over whole maps (``rounds``) is read in one ordered pass instead, streamed in batches
+(a server-side cursor on PostgreSQL): keyset pages would compute its windows again from
+each page to the end. Read them inside :func:`snapshot` and every file of one export
+shows the same moment, while crawls go on writing.
 
 What a column holds (an integer, a real, text, a 0/1 flag, a timestamp) is read from the
 schema itself, so a column a later migration adds is exported without a change here.
@@ -26,32 +32,25 @@ from sqlalchemy import inspect
 from sqlalchemy.types import Float, Integer, Numeric
 
 from hltv_scraper.storage._schema import begin_read, in_transaction, rollback
+from hltv_scraper.storage.stages import OF_MAP, OF_MATCH, OF_SNAPSHOT
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from hltv_scraper.storage._sql import Sql
+    from hltv_scraper.storage.stages import StoredStage
 
 INTEGER, REAL, TEXT, BOOLEAN, TIMESTAMP = "integer", "real", "text", "boolean", "timestamp"
-PLAYER_MAPS, ECONOMY_ROUNDS, KILL_PAIRS = "player_maps", "economy_rounds", "kill_pairs"
+PLAYER_MAPS, ECONOMY_ROUNDS, ROUNDS, KILL_PAIRS = "player_maps", "economy_rounds", "rounds", "kill_pairs"
+MATCH_RANKS = "match_ranks"
 #: What the export writes besides the database's tables, in order.
-VIEWS = (PLAYER_MAPS, ECONOMY_ROUNDS, KILL_PAIRS)
+VIEWS = (PLAYER_MAPS, ECONOMY_ROUNDS, ROUNDS, KILL_PAIRS, MATCH_RANKS)
 #: 0/1 columns, true or false in meaning (``is_*`` columns are too)
 _BOOLEAN = frozenset({"played", "won"})
 #: Columns of the crawls' own bookkeeping, not data: left out of exports.
 _OPERATIONAL = frozenset({"lease_worker", "lease_expires"})
 _PROVENANCE = ("scraped_at", "updated_at", "source_url", "parser_version")
-_MATCH, _MAP = "match", "map"
-#: The tables exported, in order: (name, primary key, what a row belongs to). A row of a
-#: map is exported when its map is; a row of a match when one of its maps is.
-_TABLES = (
-    ("matches", ("match_id",), _MATCH),
-    ("maps", ("match_id", "map_number"), _MAP),
-    ("player_stats", ("match_id", "map_number", "player_id"), _MAP),
-    ("round_history", ("match_id", "map_number", "round_number"), _MAP),
-    ("economy", ("match_id", "map_number", "round_number", "team_id"), _MAP),
-    ("kill_matrix", ("match_id", "map_number", "matrix_type", "player1_id", "player2_id"), _MAP),
-    ("vetoes", ("match_id", "step"), _MATCH),
-    ("lineups", ("match_id", "team_id", "player_id"), _MATCH),
-)
+_MATCH, _MAP, _SNAPSHOT = OF_MATCH, OF_MAP, OF_SNAPSHOT
 
 
 @dataclass(frozen=True)
@@ -77,6 +76,10 @@ class ExportTable:
     unit: str
     #: the table rows are read from (``t``)
     source: str = ""
+    #: a view that is one SELECT over the stored tables (CTEs, window functions), read
+    #: as ``t``: it yields ``columns`` by name, the ``key`` and an ``updated_at`` (the
+    #: latest change of the rows it is made of)
+    statement: str = ""
     #: aliases whose ``updated_at`` makes a row changed
     changed_by: tuple[str, ...] = ("t",)
     #: whether rows read need the map (``mp``) and the match (``m``) joined
@@ -92,6 +95,8 @@ class ExportTable:
     expand: Callable[[tuple], tuple[tuple, ...]] | None = None
 
     def __post_init__(self) -> None:
+        if self.statement:
+            object.__setattr__(self, "source", f"({self.statement})")
         if not self.source:
             object.__setattr__(self, "source", self.name)
         if not self.selected:
@@ -122,12 +127,13 @@ class Selection:
         object.__setattr__(self, "params", {k: v for k, v in values.items() if v is not None})
 
 
-def export_tables(db: Sql) -> list[ExportTable]:
-    """Every table there is to export, then the views (:data:`VIEWS`), with their columns."""
+def export_tables(db: Sql, stages: Iterable[StoredStage]) -> list[ExportTable]:
+    """Every table the ``stages`` write (in their order: the registry's), then the views
+    (:data:`VIEWS`), with their columns."""
     inspector = inspect(db.connection)
     present = set(inspector.get_table_names())
     tables = []
-    for name, key, unit in _TABLES:
+    for name, key, unit in ((t.name, t.key, t.of) for stage in stages for t in stage.exports):
         if name not in present:
             continue
         columns = tuple(
@@ -141,7 +147,9 @@ def export_tables(db: Sql) -> list[ExportTable]:
             columns = (*columns[:at], Column("mapstatsid", INTEGER, "mp.mapstatsid"), *columns[at:])
         tables.append(ExportTable(name, columns, key, unit, with_map=unit == _MAP and name != "maps"))
     player_stats = next(table for table in tables if table.name == "player_stats")
-    tables += [_player_maps(player_stats), _economy_rounds(), _kill_pairs()]
+    tables += [_player_maps(player_stats), _economy_rounds(), _rounds(), _kill_pairs()]
+    if "team_rankings" in present:
+        tables.append(_match_ranks())
     return tables
 
 
@@ -161,6 +169,11 @@ def read_batches(
 ) -> Iterator[list[tuple]]:
     """The table's selected rows, in key order, ``batch_rows`` at a time (as tuples of
     ``table.columns``, values as stored)."""
+    if table.statement:
+        # windows over whole maps: keyset pages would compute them again from the page's
+        # key to the end, page after page; one ordered pass reads them once
+        yield from db.stream(_statement(table, selection, paged=False), selection.params, rows=batch_rows)
+        return
     names = [column.name for column in table.selected]
     key_at = [names.index(column) for column in table.key]
     expand = table.expand
@@ -177,10 +190,13 @@ def read_batches(
         after = [batch[-1][index] for index in key_at]
 
 
-def _statement(table: ExportTable, selection: Selection, *, keyset: bool) -> str:
+def _statement(table: ExportTable, selection: Selection, *, keyset: bool = False, paged: bool = True) -> str:
     match = "t" if table.source == "matches" else "m"
     map_ = "t" if table.source == "maps" else "mp"
-    dated = selection.since_ms is not None or selection.until_ms is not None
+    # a ranking snapshot belongs to no match: the selection's dates and completeness
+    # are the matches', and every stored snapshot is exported (changes only, if asked)
+    of_matches = table.unit != _SNAPSHOT
+    dated = of_matches and (selection.since_ms is not None or selection.until_ms is not None)
     needs_map = map_ != "t" and (table.with_map or (table.unit == _MAP and selection.complete_only))
     needs_match = match != "t" and (table.with_match or dated)
     source = f"{table.source} t"
@@ -191,19 +207,19 @@ def _statement(table: ExportTable, selection: Selection, *, keyset: bool) -> str
     if table.joins:
         source += f" {table.joins}"
     conditions = [table.condition] if table.condition else []
-    if selection.complete_only:
+    if selection.complete_only and of_matches:
         conditions.append(
             f"{map_}.perf_economy_at IS NOT NULL" if table.unit == _MAP else
             "EXISTS (SELECT 1 FROM maps c WHERE c.match_id = t.match_id AND c.perf_economy_at IS NOT NULL)"
         )
     day = f"COALESCE({match}.date_unix_ms, {match}.completed_unix_ms)"
-    if selection.since_ms is not None:
+    if dated and selection.since_ms is not None:
         conditions.append(f"{day} >= :since_ms")
-    if selection.until_ms is not None:
+    if dated and selection.until_ms is not None:
         conditions.append(f"{day} < :until_ms")
     if selection.changed_since is not None:
         changed = [f"{alias}.updated_at > :changed_since" for alias in table.changed_by]
-        if selection.complete_only:
+        if selection.complete_only and of_matches:
             # a row written before its map was complete was left out then: it comes
             # with the export after its map (or one of its match's maps) completes
             changed.append(
@@ -219,7 +235,7 @@ def _statement(table: ExportTable, selection: Selection, *, keyset: bool) -> str
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return (
         f"SELECT {', '.join(column.expression for column in table.selected)} FROM {source}{where} "
-        f"ORDER BY {', '.join(f't.{c}' for c in table.key)} LIMIT :batch"
+        f"ORDER BY {', '.join(f't.{c}' for c in table.key)}{' LIMIT :batch' if paged else ''}"
     )
 
 
@@ -348,6 +364,139 @@ def _economy_rounds() -> ExportTable:
     )
 
 
+def _latest(*stamps: str) -> str:
+    """The latest of ISO-8601 times, the first never NULL (SQLite has no GREATEST)."""
+    latest = stamps[0]
+    for stamp in stamps[1:]:
+        latest = f"CASE WHEN {stamp} > {latest} THEN {stamp} ELSE {latest} END"
+    return latest
+
+
+def _other_side(side: str) -> str:
+    return f"CASE {side} WHEN 'CT' THEN 'T' WHEN 'T' THEN 'CT' END"
+
+
+#: Every round of the round history in its context, one statement for SQLite and
+#: PostgreSQL alike. Team 1's side in a round is the winner's side if team 1 won, else
+#: the other. Rounds 1-12 are the first half of MR12 and MR15 alike: the first round
+#: where team 1's side differs from the first round's is 13 on an MR12 map and 16 on an
+#: MR15 map. The first half is on the side of the first round whose winner is known, the
+#: second on the other; overtime halves are 3 rounds each, each on the side any of its
+#: rounds with a known winner shows. Every window is over the map in round order, so the
+#: rounds are read once, in the order of round_history's key, with no sort.
+ROUNDS_STATEMENT = f"""
+WITH seen AS (
+    SELECT rh.match_id, rh.map_number, rh.round_number, rh.winner_team_id, rh.winner_side,
+           rh.win_type, rh.updated_at, m.team1_id, m.team1_name, m.team2_id, m.team2_name,
+           m.updated_at AS match_updated_at,
+           CASE WHEN rh.winner_team_id = m.team1_id THEN rh.winner_side
+                WHEN rh.winner_team_id = m.team2_id THEN {_other_side("rh.winner_side")} END AS team1_side_seen,
+           CASE WHEN rh.winner_team_id = m.team1_id THEN 1 ELSE 0 END AS team1_won,
+           CASE WHEN rh.winner_team_id = m.team2_id THEN 1 ELSE 0 END AS team2_won
+    FROM round_history rh JOIN matches m ON m.match_id = rh.match_id
+), mapped AS (
+    SELECT seen.*,
+           MIN(CASE WHEN team1_side_seen = 'CT' THEN round_number END) OVER whole AS team1_first_ct,
+           MIN(CASE WHEN team1_side_seen = 'T' THEN round_number END) OVER whole AS team1_first_t,
+           MAX(updated_at) OVER whole AS rounds_updated_at,
+           SUM(team1_won) OVER so_far - team1_won AS team1_score_before,
+           SUM(team2_won) OVER so_far - team2_won AS team2_score_before,
+           LAG(team1_side_seen, 2) OVER in_order AS team1_side_2_before,
+           LAG(team1_side_seen, 1) OVER in_order AS team1_side_1_before,
+           LEAD(team1_side_seen, 1) OVER in_order AS team1_side_1_after,
+           LEAD(team1_side_seen, 2) OVER in_order AS team1_side_2_after
+    FROM seen
+    WINDOW in_order AS (PARTITION BY match_id, map_number ORDER BY round_number),
+           whole AS (in_order ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING),
+           so_far AS (in_order ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+), regulated AS (
+    SELECT mapped.*,
+           CASE WHEN team1_first_ct <= 15 AND team1_first_t <= 15 THEN 24
+                WHEN team1_first_ct IS NOT NULL AND team1_first_t IS NOT NULL THEN 30 END AS regulation_rounds,
+           CASE WHEN team1_first_t IS NULL OR team1_first_ct < team1_first_t THEN 'CT'
+                WHEN team1_first_t IS NOT NULL THEN 'T' END AS team1_first_side
+    FROM mapped
+), halved AS (
+    SELECT regulated.*,
+           CASE WHEN regulation_rounds IS NULL THEN CASE WHEN round_number <= 12 THEN 1 END
+                WHEN round_number <= regulation_rounds / 2 THEN 1
+                WHEN round_number <= regulation_rounds THEN 2
+                ELSE 3 + (round_number - regulation_rounds - 1) / 3 END AS half,
+           (round_number - regulation_rounds - 1) % 3 AS overtime_place
+    FROM regulated
+), sided AS (
+    SELECT halved.*,
+           CASE WHEN half = 1 THEN team1_first_side
+                WHEN half = 2 THEN {_other_side("team1_first_side")}
+                WHEN half > 2 THEN COALESCE(
+                    team1_side_seen,
+                    CASE WHEN overtime_place > 0 THEN team1_side_1_before END,
+                    CASE WHEN overtime_place > 1 THEN team1_side_2_before END,
+                    CASE WHEN overtime_place < 2 THEN team1_side_1_after END,
+                    CASE WHEN overtime_place < 1 THEN team1_side_2_after END) END AS team1_side
+    FROM halved
+)
+SELECT s.match_id, s.map_number, s.round_number, s.half,
+       CASE WHEN s.round_number = 1 OR s.round_number = s.regulation_rounds / 2 + 1 THEN 1
+            WHEN s.regulation_rounds IS NOT NULL OR s.round_number <= 12 THEN 0 END AS is_pistol,
+       s.regulation_rounds, s.team1_id, s.team1_name, s.team1_side,
+       s.team2_id, s.team2_name, {_other_side("s.team1_side")} AS team2_side,
+       s.team1_score_before, s.team2_score_before, s.winner_team_id, s.winner_side, s.win_type,
+       e1.equipment_value AS team1_equipment_value, e1.buy_type AS team1_buy_type,
+       e2.equipment_value AS team2_equipment_value, e2.buy_type AS team2_buy_type,
+       {_latest("s.rounds_updated_at", "s.match_updated_at", "e1.updated_at", "e2.updated_at")} AS updated_at
+FROM sided s
+LEFT JOIN economy e1 ON e1.match_id = s.match_id AND e1.map_number = s.map_number
+     AND e1.round_number = s.round_number AND e1.team_id = s.team1_id
+LEFT JOIN economy e2 ON e2.match_id = s.match_id AND e2.map_number = s.map_number
+     AND e2.round_number = s.round_number AND e2.team_id = s.team2_id"""
+
+
+def _rounds() -> ExportTable:
+    """One row per round of the round history, overtime included: its half, whether it
+    is a pistol round, the map's regulation length, each team's side, the score before
+    it, its winner and each team's economy (NULL where the economy page has no such
+    round: the overtime of MR12 maps). Teams in the match's order, as in ``economy_rounds``.
+    A row changes with any round of its map (the score and sides come from all of them),
+    its economy rows or its match."""
+    return ExportTable(
+        ROUNDS,
+        (
+            *_MAP_KEY,
+            Column("round_number", INTEGER),
+            Column("half", INTEGER),
+            Column("is_pistol", BOOLEAN),
+            Column("regulation_rounds", INTEGER),
+            *(
+                column
+                for n in (1, 2)
+                for column in (
+                    Column(f"team{n}_id", INTEGER),
+                    Column(f"team{n}_name", TEXT),
+                    Column(f"team{n}_side", TEXT),
+                )
+            ),
+            Column("team1_score_before", INTEGER),
+            Column("team2_score_before", INTEGER),
+            Column("winner_team_id", INTEGER),
+            Column("winner_side", TEXT),
+            Column("win_type", TEXT),
+            *(
+                column
+                for n in (1, 2)
+                for column in (
+                    Column(f"team{n}_equipment_value", INTEGER),
+                    Column(f"team{n}_buy_type", TEXT),
+                )
+            ),
+        ),
+        key=("match_id", "map_number", "round_number"),
+        unit=_MAP,
+        statement=ROUNDS_STATEMENT,
+        with_map=True,
+    )
+
+
 def _kill_pairs() -> ExportTable:
     """One row per kill matrix, ordered pair of opponents, in both directions: who
     killed whom how often. A row of ``kill_matrix`` holds both directions of a pair; it
@@ -398,3 +547,38 @@ def _kill_pairs() -> ExportTable:
 def _both_directions(row: tuple) -> tuple[tuple, ...]:
     map_, one, other, (one_kills, other_kills) = row[:4], row[4:7], row[7:10], row[10:]
     return (*map_, *one, *other, one_kills), (*map_, *other, *one, other_kills)
+
+
+def _match_ranks() -> ExportTable:
+    """Each team of each match with the latest world ranking snapshot stored on or before
+    the match's day (its ``date``, UTC): the team's rank and points then. A team that
+    snapshot does not rank has no row, and neither has a match before the first snapshot.
+
+    Plain SQL, the same on SQLite and PostgreSQL: the snapshot is found through the
+    snapshots' key, newest first from the match's day, one index seek per team."""
+    teams = " UNION ALL ".join(
+        f"SELECT match_id, team{n}_id AS team_id, substr(date, 1, 10) AS day, updated_at "
+        f"FROM matches WHERE team{n}_id IS NOT NULL AND date IS NOT NULL"
+        for n in (1, 2)
+    )
+    ranked = (
+        "(SELECT s.match_id, s.team_id, r.ranking_date, r.rank, r.points, "
+        "CASE WHEN r.updated_at > s.updated_at THEN r.updated_at ELSE s.updated_at END AS updated_at "
+        f"FROM ({teams}) s JOIN team_rankings r ON r.team_id = s.team_id AND r.ranking_date = ("
+        "SELECT x.ranking_date FROM ranking_snapshots x "
+        "WHERE x.ranking_date <= s.day AND x.ranking_at IS NOT NULL "
+        "ORDER BY x.ranking_date DESC LIMIT 1))"
+    )
+    return ExportTable(
+        MATCH_RANKS,
+        (
+            Column("match_id", INTEGER),
+            Column("team_id", INTEGER),
+            Column("ranking_date", TEXT),
+            Column("rank", INTEGER),
+            Column("points", INTEGER),
+        ),
+        key=("match_id", "team_id"),
+        unit=_MATCH,
+        source=ranked,
+    )

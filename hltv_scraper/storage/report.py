@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hltv_scraper.storage.stages import MAP_STATS, PERF_ECONOMY
+from hltv_scraper.storage.export import ROUNDS_STATEMENT
+from hltv_scraper.storage.map_stats import ROWS as MAP_STATS
+from hltv_scraper.storage.perf_economy import ROWS as PERF_ECONOMY
 
 if TYPE_CHECKING:
     from hltv_scraper.storage._sql import Row, Sql
@@ -69,7 +71,8 @@ def map_details(db: Sql, mapstatsid: int) -> Row | None:
     return db.one(
         """SELECT mp.match_id, mp.map_number, mp.mapstatsid, mp.map_name, mp.team1_rounds,
                   mp.team2_rounds, mp.rating_version, mp.mapstats_at, mp.perf_economy_at,
-                  m.date, m.event_name, m.team1_id, m.team1_name, m.team2_id, m.team2_name
+                  m.date, m.event_name, m.team1_id, m.team1_name, m.team2_id, m.team2_name,
+                  m.team1_score, m.team2_score, m.best_of, m.stage, m.is_lan
            FROM maps mp JOIN matches m ON m.match_id = mp.match_id
            WHERE mp.mapstatsid = :mapstatsid""",
         {"mapstatsid": mapstatsid},
@@ -77,11 +80,32 @@ def map_details(db: Sql, mapstatsid: int) -> Row | None:
 
 
 def map_rounds(db: Sql, match_id: int, map_number: int) -> list[Row]:
-    """Every round of the map's round history (overtime included), with its winner."""
+    """Every round of the map's round history (overtime included) in its context, as the
+    export's ``rounds`` view has it: half, pistol flag, regulation length, each team's
+    side, the score before it, its winner and how it ended."""
     return db.all(
-        """SELECT round_number, winner_team_id, winner_side, win_type FROM round_history
-           WHERE match_id = :match_id AND map_number = :map_number ORDER BY round_number""",
+        f"""SELECT r.round_number, r.half, r.is_pistol, r.regulation_rounds, r.team1_side, r.team2_side,
+                   r.team1_score_before, r.team2_score_before, r.winner_team_id, r.winner_side, r.win_type
+            FROM ({ROUNDS_STATEMENT}) r
+            WHERE r.match_id = :match_id AND r.map_number = :map_number ORDER BY r.round_number""",
         {"match_id": match_id, "map_number": map_number},
+    )
+
+
+def match_maps(db: Sql, match_id: int) -> list[Row]:
+    """The maps of the map's match, in order: the series around it."""
+    return db.all(
+        """SELECT map_number, map_name, mapstatsid, team1_rounds, team2_rounds, played, is_forfeit,
+                  perf_economy_at FROM maps WHERE match_id = :match_id ORDER BY map_number""",
+        {"match_id": match_id},
+    )
+
+
+def match_vetoes(db: Sql, match_id: int) -> list[Row]:
+    return db.all(
+        """SELECT step, team_id, team_name, action, map_name FROM vetoes
+           WHERE match_id = :match_id ORDER BY step""",
+        {"match_id": match_id},
     )
 
 
@@ -96,9 +120,11 @@ def map_economy(db: Sql, match_id: int, map_number: int) -> list[Row]:
 
 
 def map_players(db: Sql, match_id: int, map_number: int) -> list[Row]:
-    """The map's scoreboard: each player's kills, deaths, ADR, KAST and rating."""
+    """The map's scoreboard: each player's kills, deaths, headshots, ADR, KAST, opening
+    kills and deaths, multi-kills, clutches and rating."""
     return db.all(
-        """SELECT player_id, player_name, team_id, kills, deaths, adr, kast, rating FROM player_stats
+        """SELECT player_id, player_name, team_id, kills, deaths, hs_kills, adr, kast, opening_kills,
+                  opening_deaths, multi_kills, clutch_wins, rating FROM player_stats
            WHERE match_id = :match_id AND map_number = :map_number
            ORDER BY team_id, rating DESC, player_id""",
         {"match_id": match_id, "map_number": map_number},

@@ -1,66 +1,91 @@
-"""The four stages as the database sees them: which units are pending, and how one is written.
+"""What storage needs of a stage, whatever the stage: the shape, not the stages.
 
-Public: spiders declare their stage with one of these; ``Stage.bundle`` is the page
-bundle (``hltv_scraper.items``) its writer takes, one field per page name.
-
-A unit of work is named by a key (a results page's offset, a match id, a mapstatsid),
-lives in one table row (none for results pages: they are walked, not pending), needs a
-fixed set of pages, and is stored by one writer inside one transaction. Everything else
-(streaming and claiming, attempts, failures, leases) is written once, in ``database``.
+A stage is declared once, in ``hltv_scraper.stages`` (above storage); storage sees it
+through :class:`StoredStage`. Each stage's own storage module (``storage/<stage>.py``)
+holds its SQL: its writer, and, for a stage whose units are rows, the
+:class:`UnitTable` saying which rows are pending and how one is read. Everything else
+(streaming and claiming, attempts, failures, leases, the summary) is written once, in
+``database``, for any stage.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
-from hltv_scraper.items import (
-    ECONOMY,
-    MAPSTATS,
-    MATCH,
-    PERFORMANCE,
-    RESULTS,
-    MapStatsPages,
-    MatchPages,
-    PerfEconomyPages,
-    ResultsPages,
-)
-from hltv_scraper.storage._map_stats import write_map_stats
-from hltv_scraper.storage._match import write_match
-from hltv_scraper.storage._perf_economy import write_perf_economy
-from hltv_scraper.storage._results import write_results
+if TYPE_CHECKING:
+    from hltv_scraper.storage._errors import SaveResult
+    from hltv_scraper.storage._sql import Row, Sql, Stamp
+
+
+class Read(TypedDict):
+    """What a writer read in its transaction and hands its check: the unit's row (None
+    where the writer makes it, or no row tracks the unit)."""
+
+    unit: Row | None
+
+
+class MatchRead(Read):
+    #: the maps stored of the match, and those of its page's mapstatsids stored elsewhere
+    maps: list[Row]
+    maps_elsewhere: list[Row]
+
+
+class MapStatsRead(Read):
+    #: the map's match row (team order, whether its page is stored)
+    match: Row | None
+
+
+class PerfEconomyRead(Read):
+    #: the map's stored scoreboard and round history
+    players: list[Row]
+    rounds: list[Row]
+
+
+#: A stage's validation, called by its writer inside the transaction with what it read
+#: there (a :class:`Read`): raises ValidationError (nothing is written), or returns what
+#: the writer needs of it (the performance and economy check: the economy chart's team
+#: order). Each stage's writer and check agree on the bundle and the Read they pass.
+Check = Callable[[Any, Any], Any]
+
+
+class Writer(Protocol):
+    """Writes one unit's page bundle inside the caller's transaction."""
+
+    def __call__(
+        self, db: Sql, key: Row | None, bundle: Any, *, now: str, parser_version: str,
+        check: Check | None, stamp: Stamp,
+    ) -> SaveResult: ...
 
 
 @dataclass(frozen=True)
-class Stage:
-    name: str
-    #: the pages one unit needs, by page name
-    pages: tuple[str, ...]
-    #: the page bundle the writer takes (a dataclass with one field per page name)
-    bundle: type
-    #: writes a unit's page bundle: ``write(sql, unit_row, bundle, now=, parser_version=,
-    #: check=, stamp=)``, calling ``check(bundle, rows)`` with the rows it read
-    write: Callable[..., Any]
-    #: the unit's table and key column; None for results pages, which no row tracks
-    table: str | None = None
-    key: str | None = None
+class UnitTable:
+    """Where a stage's units are rows: one per unit, claimed, attempted, stored."""
+
+    #: the unit's table and key column
+    table: str
+    key: str
     #: columns: failed parse attempts, and when the stage stored the unit
-    attempts: str | None = None
-    done: str | None = None
+    attempts: str
+    done: str
     #: columns: the parser version the attempts were counted under (a newer one starts
     #: them again), and the one the stage stored the unit with (an older one is stale)
-    attempts_version: str | None = None
-    version: str | None = None
+    attempts_version: str
+    version: str
     #: SQL over the unit's row ``u``: pending, attempts aside
-    pending: str | None = None
-    #: the unit row the writer and the spider see (``u`` is the unit's table)
-    select: str | None = None
-
-    @property
-    def tracked(self) -> bool:
-        """Whether units are rows in the database (pending, claimed, counted)."""
-        return self.table is not None
+    pending: str
+    #: the unit row the writer and the spider see (``u`` is the unit's table), with the
+    #: unit's key as ``unit_id``; ``slug``, ``team1_name``, ``team2_name``, ``match_id``,
+    #: ``map_number`` and ``mapstatsid`` where the unit has them
+    select: str
+    #: what a unit is in the user's words, plural (``scrapy requeue`` prints it)
+    called: str = "units"
+    #: whether each unit row has the ``match_id`` it belongs to (``--match-id`` names units)
+    of_match: bool = True
+    #: whether the writer makes a unit's row when it stores the unit (units found by a
+    #: walk, not pending in the table): a unit without a row is written, not refused
+    made_by_writer: bool = False
 
     def attempts_left(self, alias: str = "u") -> str:
         """SQL over the unit's row ``alias``: fewer than ``:max_attempts`` failures, or
@@ -73,73 +98,47 @@ class Stage:
         )
 
 
-_MAP_SELECT = (
-    "SELECT u.mapstatsid AS unit_id, u.match_id, u.map_number, u.perf_economy_at, "
-    "u.mapstats_at, u.lease_worker, u.lease_expires, NULL AS slug, u.team1_rounds, u.team2_rounds, "
-    "m.team1_id, m.team1_name, m.team2_id, m.team2_name "
-    "FROM maps u LEFT JOIN matches m ON m.match_id = u.match_id"
-)
-_HAS_SCOREBOARD = (
-    "EXISTS (SELECT 1 FROM player_stats p "
-    "WHERE p.match_id = u.match_id AND p.map_number = u.map_number)"
-)
+#: ``(label, SELECT count(*) ...)``: what a person checks after a run (``scrapy summary``).
+Counts = tuple[tuple[str, str], ...]
 
-RESULTS_STAGE = Stage(name="results", pages=(RESULTS,), bundle=ResultsPages, write=write_results)
+#: What an exported table's rows belong to: a match's, a map's (exported with it), or a
+#: ranking snapshot's (of no match: every stored one is exported).
+OF_MATCH, OF_MAP, OF_SNAPSHOT = "match", "map", "snapshot"
 
-MATCHES = Stage(
-    name="matches",
-    pages=(MATCH,),
-    bundle=MatchPages,
-    write=write_match,
-    table="matches",
-    key="match_id",
-    attempts="match_attempts",
-    done="match_page_at",
-    attempts_version="match_attempts_version",
-    version="match_page_version",
-    pending="u.match_page_at IS NULL",
-    select=(
-        "SELECT u.match_id AS unit_id, u.match_id, u.match_page_at, u.lease_worker, "
-        "u.lease_expires, u.slug, u.team1_id, u.team1_name, u.team2_id, u.team2_name "
-        "FROM matches u"
-    ),
-)
 
-MAP_STATS = Stage(
-    name="map_stats",
-    pages=(MAPSTATS,),
-    bundle=MapStatsPages,
-    write=write_map_stats,
-    table="maps",
-    key="mapstatsid",
-    attempts="mapstats_attempts",
-    done="mapstats_at",
-    attempts_version="mapstats_attempts_version",
-    version="mapstats_version",
-    # A mapstatsid, no scoreboard yet.
-    pending=f"u.mapstatsid IS NOT NULL AND u.mapstats_at IS NULL AND NOT {_HAS_SCOREBOARD}",
-    select=_MAP_SELECT,
-)
+@dataclass(frozen=True)
+class ExportedTable:
+    """A table a stage writes, as ``scrapy export`` writes it out."""
 
-PERF_ECONOMY = Stage(
-    name="perf_economy",
-    pages=(PERFORMANCE, ECONOMY),
-    bundle=PerfEconomyPages,
-    write=write_perf_economy,
-    table="maps",
-    key="mapstatsid",
-    attempts="perf_attempts",
-    done="perf_economy_at",
-    attempts_version="perf_attempts_version",
-    version="perf_economy_version",
-    # Scoreboard stored, performance/economy not yet (a map whose players have kpr is done).
-    pending=(
-        f"u.mapstatsid IS NOT NULL AND u.perf_economy_at IS NULL AND {_HAS_SCOREBOARD} "
-        "AND NOT EXISTS (SELECT 1 FROM player_stats p WHERE p.match_id = u.match_id "
-        "AND p.map_number = u.map_number AND p.kpr IS NOT NULL)"
-    ),
-    select=_MAP_SELECT,
-)
+    name: str
+    #: its primary key: the export reads it in batches along it
+    key: tuple[str, ...]
+    #: OF_MATCH, OF_MAP or OF_SNAPSHOT
+    of: str
 
-#: In the order a collection runs them.
-STAGES = {stage.name: stage for stage in (RESULTS_STAGE, MATCHES, MAP_STATS, PERF_ECONOMY)}
+
+class StoredStage(Protocol):
+    """A stage as storage sees it (``hltv_scraper.stages.Stage`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def page_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def bundle(self) -> type: ...
+
+    @property
+    def write(self) -> Writer: ...
+
+    #: None for a stage whose units no row tracks (results pages are walked)
+    @property
+    def rows(self) -> UnitTable | None: ...
+
+    @property
+    def counts(self) -> Counts: ...
+
+    #: the tables the stage writes, in the order the export writes them
+    @property
+    def exports(self) -> tuple[ExportedTable, ...]: ...

@@ -21,22 +21,31 @@ from tests.support.seed import rows
 
 #: The columns that are the crawls' bookkeeping, not data: not exported.
 OPERATIONAL = {"lease_worker", "lease_expires", "match_attempts", "perf_attempts", "mapstats_attempts",
-               "match_attempts_version", "perf_attempts_version", "mapstats_attempts_version"}
+               "match_attempts_version", "perf_attempts_version", "mapstats_attempts_version",
+               "ranking_attempts", "ranking_attempts_version"}
 FLAGS = {"is_lan", "is_forfeit", "played", "won"}
+#: The tables the export writes, in its order (the registry's stages, each its tables).
 KEYS = {
     "matches": ["match_id"],
+    "vetoes": ["match_id", "step"],
+    "lineups": ["match_id", "team_id", "player_id"],
     "maps": ["match_id", "map_number"],
     "player_stats": ["match_id", "map_number", "player_id"],
     "round_history": ["match_id", "map_number", "round_number"],
     "economy": ["match_id", "map_number", "round_number", "team_id"],
     "kill_matrix": ["match_id", "map_number", "matrix_type", "player1_id", "player2_id"],
-    "vetoes": ["match_id", "step"],
-    "lineups": ["match_id", "team_id", "player_id"],
+    "ranking_snapshots": ["ranking_date"],
+    "team_rankings": ["ranking_date", "team_id"],
+    "team_ranking_players": ["ranking_date", "team_id", "position"],
 }
+#: Tables of the world ranking: every stored snapshot is exported, whatever the matches.
+SNAPSHOT_TABLES = ("ranking_snapshots", "team_rankings", "team_ranking_players")
 MAP_TABLES = ("maps", "player_stats", "round_history", "economy", "kill_matrix")
 MATCH_TABLES = ("matches", "vetoes", "lineups")
-#: What the export writes besides the tables, in order.
-VIEWS = ("player_maps", "economy_rounds", "kill_pairs")
+#: What the export writes besides the tables, in order: the views of maps, then the
+#: view of matches' teams.
+MAP_VIEWS = ("player_maps", "economy_rounds", "rounds", "kill_pairs")
+VIEWS = (*MAP_VIEWS, "match_ranks")
 
 
 def demo_maps() -> list[tuple[int, int, int]]:

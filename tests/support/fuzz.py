@@ -17,8 +17,8 @@ from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.mapstats import parse_mapstats
 from hltv_scraper.parsers.performance import parse_performance
-from hltv_scraper.storage import STAGES, Database, ValidationError
-from hltv_scraper.validation import check_for
+from hltv_scraper.stages import STAGES
+from hltv_scraper.storage import Database, ValidationError
 from tests.support.faults import small_page
 from tests.support.seed import seed_scoreboard
 
@@ -232,7 +232,7 @@ def check(page: str, body: bytes, databases: dict, good_items: dict) -> str:
         pages[other] = good_items[other]
     before = dump(db)
     try:
-        result = db.save(stage, MAP, STAGES[stage].bundle(**pages), parser_version="fuzz", check=check_for(stage))
+        result = db.save(STAGES[stage], MAP, STAGES[stage].bundle(**pages), parser_version="fuzz", check=STAGES[stage].check)
     except ValidationError:
         assert dump(db) == before, "a refused map left rows behind"
         return "validation error"

@@ -2,12 +2,14 @@
 
 Map, match and results pages live in the bundled archive
 (``fixtures/archive/{page}/{unit id}.html.gz``, the layout the crawler records, which
-the demo replays); special pages, page variants and truth files in ``fixtures/pages``. A page is named as in the shared test data: ``performance-219128``,
+the demo replays); special pages, page variants, world ranking snapshots
+(``ranking-2025-12-01``) and truth files in ``fixtures/pages``. A page is named as in the shared test data: ``performance-219128``,
 ``special-cf-challenge-performance-173424``, ``results-0``, ``match-2389951``.
 """
 
 from __future__ import annotations
 
+import calendar
 import gzip
 import html
 import json
@@ -32,6 +34,8 @@ _DISCOVERY_URLS = {
     "match": "https://www.hltv.org/matches/{}/x",
 }
 _URL_PATHS = {"performance": "performance/", "economy": "economy/"}
+# a ranking snapshot or a variant of one (``variant-tie-ranking-2025-11-24``)
+_RANKING_PAGE = re.compile(r"(?:^|-)ranking-(\d{4})-(\d{2})-(\d{2})$")
 
 
 def page_path(name: str) -> Path:
@@ -47,6 +51,9 @@ def page_bytes(name: str) -> bytes:
 
 def load_page(name: str) -> HtmlResponse:
     """The page as a response from the URL it would have come from."""
+    ranking = _RANKING_PAGE.search(name)
+    if ranking:
+        return HtmlResponse(url=ranking_url(*ranking.groups()), body=page_bytes(name), encoding="utf-8")
     # a discovery page or a variant of one (``variant-rewatch2025-match-2389951``)
     discovery = re.search(r"(?:^|-)(results|match)-(\d+)$", name)
     if discovery:
@@ -54,10 +61,14 @@ def load_page(name: str) -> HtmlResponse:
         return HtmlResponse(url=url, body=page_bytes(name), encoding="utf-8")
     mapstatsid = re.search(r"\d+$", name)
     kind = next((path for page, path in _URL_PATHS.items() if f"{page}-" in name), "")
-    url = "https://www.hltv.org/stats/matches/{}mapstatsid/{}/x".format(
-        kind, mapstatsid.group(0) if mapstatsid else 0
-    )
+    url = f"https://www.hltv.org/stats/matches/{kind}mapstatsid/{mapstatsid.group(0) if mapstatsid else 0}/x"
     return HtmlResponse(url=url, body=page_bytes(name), encoding="utf-8")
+
+
+def ranking_url(year: str, month: str, day: str) -> str:
+    """HLTV's dated ranking URL: lower-case month name, day without zero padding."""
+    month_name = calendar.month_name[int(month)].lower()
+    return f"https://www.hltv.org/ranking/teams/{int(year)}/{month_name}/{int(day)}"
 
 
 def load_expected(name: int | str) -> dict:
@@ -89,7 +100,7 @@ def with_charts(name: str, change: Callable[[dict], None], *, expected_charts: i
     def rewrite(match: re.Match) -> str:
         config = json.loads(html.unescape(match.group(1) or match.group(2)))
         change(config)
-        return 'data-fusionchart-config="{}"'.format(html.escape(json.dumps(config)))
+        return f'data-fusionchart-config="{html.escape(json.dumps(config))}"'
 
     text, count = _CHART_ATTR.subn(rewrite, page.text)
     assert count == expected_charts

@@ -2,7 +2,10 @@
 
 ``/stats/matches/{performance|economy/}mapstatsid/{id}/{slug}`` answers with the
 fixture page of that map, ``/matches/{id}/{slug}`` with that match page and
-``/results?offset=N`` with that results page (404 when there is none). A test can script other answers per page with
+``/results?offset=N`` with that results page, ``/ranking/teams/{year}/{month}/{day}``
+with that ranking snapshot (``ranking-YYYY-MM-DD``; ``/ranking/teams``, the current
+one, is unit 0 and shows the newest fixture snapshot unless scripted) (404 when there
+is none). A test can script other answers per page with
 :meth:`FixtureServer.script`: a list of ``Answer`` served in turn (the last one
 repeats), e.g. a Cloudflare challenge first and the real page next. An answer with
 ``unless_cookie`` stands aside for a request carrying that cookie, which gets the real
@@ -22,6 +25,7 @@ in ``Proxy-Authorization`` gets ``407``. ``tls`` (an ``ssl.SSLContext``) serves 
 from __future__ import annotations
 
 import base64
+import calendar
 import gzip
 import re
 import secrets
@@ -39,6 +43,10 @@ from tests.support.pages import page_bytes
 _ROUTE = re.compile(r"^/stats/matches/(?:(performance|economy)/)?mapstatsid/(\d+)(?:/|$)")
 _RESULTS_ROUTE = re.compile(r"^/results\?(?:[^#]*&)?offset=(\d+)(?:&|$)")
 _MATCH_ROUTE = re.compile(r"^/matches/(\d+)(?:/|$)")
+_RANKING_ROUTE = re.compile(r"^/ranking/teams(?:/(\d{4})/([a-z]+)/(\d{1,2}))?/?$")
+#: The snapshot ``/ranking/teams`` shows, unless a test scripts another.
+CURRENT_RANKING = "2025-12-01"
+_MONTHS = {name.lower(): n for n, name in enumerate(calendar.month_name) if name}
 
 
 def route(path: str) -> tuple[str, int] | None:
@@ -49,7 +57,22 @@ def route(path: str) -> tuple[str, int] | None:
         return "match", int(match.group(1))
     if match := _RESULTS_ROUTE.match(path):
         return "results", int(match.group(1))
+    if match := _RANKING_ROUTE.match(path):
+        year, month, day = match.groups()
+        if year is None:
+            return "ranking", 0
+        if month in _MONTHS:
+            return "ranking", int(year) * 10000 + _MONTHS[month] * 100 + int(day)
     return None
+
+
+def page_name(page: str, unit_id: int) -> str:
+    """The fixture page a route serves: ``mapstats-219128``, ``ranking-2025-12-01``."""
+    if page == "ranking" and unit_id == 0:
+        return f"ranking-{CURRENT_RANKING}"
+    if page == "ranking":
+        return f"ranking-{unit_id // 10000}-{unit_id // 100 % 100:02d}-{unit_id % 100:02d}"
+    return f"{page}-{unit_id}"
 #: What Cloudflare sends with a challenge.
 CHALLENGE_HEADERS = {"Server": "cloudflare", "cf-mitigated": "challenge"}
 
@@ -89,10 +112,10 @@ class ClearanceGate:
         #: called with each request's verdict (True: admitted), e.g. to rotate midway
         self.on_request: Callable[[bool], None] | None = None
 
-    def admits(self, cookies: set[str], user_agent: str) -> bool:
+    def admits(self, cookies: set[str], user_agent: str, headers: dict[str, str] | None = None) -> bool:
         with self._lock:
             admitted = any(
-                name == "cf_clearance" and self._tokens.get(value) == user_agent
+                name == "cf_clearance" and self._tokens.get(value) == self._holder(user_agent, headers or {})
                 for name, _, value in (cookie.partition("=") for cookie in cookies)
             )
             self.passed += admitted
@@ -100,17 +123,21 @@ class ClearanceGate:
             self.on_request(admitted)
         return admitted
 
-    def issue(self, user_agent: str) -> str:
+    def issue(self, user_agent: str, headers: dict[str, str] | None = None) -> str:
         """A clearance for ``user_agent``, as a browser that got through would hold."""
         token = secrets.token_hex(8)
         with self._lock:
-            self._tokens[token] = user_agent
+            self._tokens[token] = self._holder(user_agent, headers or {})
         return token
 
-    def challenge(self, user_agent: str) -> bytes:
+    def challenge(self, user_agent: str, headers: dict[str, str] | None = None) -> bytes:
         with self._lock:
             self.challenges += 1
-        return clearing_challenge(f"cf_clearance={self.issue(user_agent)}")
+        return clearing_challenge(f"cf_clearance={self.issue(user_agent, headers)}")
+
+    def _holder(self, user_agent: str, headers: dict[str, str]) -> object:
+        """Who a clearance is bound to: here the User-Agent (a subclass may add more)."""
+        return user_agent
 
     def rotate(self) -> None:
         with self._lock:
@@ -195,24 +222,31 @@ class FixtureServer:
             self._send(handler, 407, b"proxy credentials required",
                        {"Proxy-Authenticate": 'Basic realm="proxy"'})
             return
+        headers = {name.lower(): value for name, value in handler.headers.items()}
+        report_path = getattr(self.gate, "report_path", None)
+        if report_path is not None and path.startswith(report_path):  # a detector's report
+            self.gate.report(path, headers)
+            self._send(handler, 204, b"", {})
+            return
         key = route(path)
         if key is None:
             self._send(handler, 404, b"not found", {})
             return
-        headers = {name.lower(): value for name, value in handler.headers.items()}
         answer = self._next_answer(key, headers)
         cookies = _cookies(handler)
         if answer.unless_cookie and answer.unless_cookie in cookies:
             answer = Answer()
         user_agent = headers.get("user-agent", "")
-        if self.gate is not None and answer == Answer() and not self.gate.admits(cookies, user_agent):
-            answer = Answer(status=403, body=self.gate.challenge(user_agent), headers=CHALLENGE_HEADERS)
+        # a gate that binds its clearance to more than the User-Agent sees the headers
+        client = {"headers": headers} if getattr(self.gate, "sees_headers", False) else {}
+        if self.gate is not None and answer == Answer() and not self.gate.admits(cookies, user_agent, **client):
+            answer = Answer(status=403, body=self.gate.challenge(user_agent, **client), headers=CHALLENGE_HEADERS)
         if answer.delay:
             time.sleep(answer.delay)
         body = answer.body
         if body is None:
             try:
-                body = page_bytes(f"{key[0]}-{key[1]}")
+                body = page_bytes(page_name(*key))
             except FileNotFoundError:
                 self._send(handler, 404, b"no such page", {})
                 return

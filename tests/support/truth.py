@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hltv_scraper.stages import STAGES
 from hltv_scraper.storage import Database
 from tests.support.seed import expected, rows
 from tests.support.server import page_bytes
@@ -42,7 +43,7 @@ def pending(database: Path) -> set[int]:
 
     db = Database.open(database)
     try:
-        pending = db.iter_pending("perf_economy", max_attempts=3, parser_version=current_parser_version())
+        pending = db.iter_pending(STAGES["perf_economy"], max_attempts=3, parser_version=current_parser_version())
         return {key.id for key in pending}
     finally:
         db.close()

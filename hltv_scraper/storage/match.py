@@ -12,16 +12,16 @@ by forfeit is stored with no map.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult
+from hltv_scraper.storage.stages import OF_MATCH, ExportedTable, MatchRead, UnitTable
 from hltv_scraper.storage._sql import iso_date, listed
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from hltv_scraper.items import MatchPages
+    from hltv_scraper.items import MatchPage, MatchPages
     from hltv_scraper.storage._sql import Row, Sql, Stamp
+    from hltv_scraper.storage.stages import Check
 
 _MATCH_COLUMNS = (
     "team1_id team1_name team2_id team2_name team1_score team2_score team1_rank team2_rank "
@@ -41,7 +41,7 @@ _SWAP = ", ".join(
 
 def write_match(
     db: Sql, key: Row, pages: MatchPages, *, now: str, parser_version: str,
-    check: Callable[..., Any] | None, stamp: Stamp,
+    check: Check | None, stamp: Stamp,
 ) -> SaveResult:
     page = pages.match
     match_id = key["match_id"]
@@ -115,7 +115,7 @@ def _slug(url: str | None) -> str | None:
     return parts[-1] if len(parts) >= 3 and parts[-3] == "matches" else None
 
 
-def _rows(db: Sql, key: Row, page: Any) -> dict[str, Any]:
+def _rows(db: Sql, key: Row, page: MatchPage) -> MatchRead:
     """What the match check compares the page with."""
     mapstatsids = [m.mapstatsid for m in page.maps if m.mapstatsid]
     elsewhere: list[Row] = []
@@ -124,9 +124,39 @@ def _rows(db: Sql, key: Row, page: Any) -> dict[str, Any]:
         elsewhere = db.all(
             f"SELECT match_id, map_number, mapstatsid FROM maps WHERE mapstatsid IN {among}", params
         )
-    return {
-        "unit": key,
-        "maps": db.all("SELECT map_number, mapstatsid FROM maps WHERE match_id = :match_id",
-                       {"match_id": key["match_id"]}),
-        "maps_elsewhere": elsewhere,
-    }
+    return MatchRead(
+        unit=key,
+        maps=db.all("SELECT map_number, mapstatsid FROM maps WHERE match_id = :match_id", {"match_id": key["match_id"]}),
+        maps_elsewhere=elsewhere,
+    )
+
+
+#: A match is pending until its page is stored.
+ROWS = UnitTable(
+    table="matches",
+    key="match_id",
+    attempts="match_attempts",
+    done="match_page_at",
+    attempts_version="match_attempts_version",
+    version="match_page_version",
+    pending="u.match_page_at IS NULL",
+    select=(
+        "SELECT u.match_id AS unit_id, u.match_id, u.match_page_at, u.lease_worker, "
+        "u.lease_expires, u.slug, u.team1_id, u.team1_name, u.team2_id, u.team2_name "
+        "FROM matches u"
+    ),
+    called="matches",
+)
+
+COUNTS = (
+    ("matches", "SELECT count(*) FROM matches"),
+    ("matches with match page", "SELECT count(*) FROM matches WHERE match_page_at IS NOT NULL"),
+    ("veto steps", "SELECT count(*) FROM vetoes"),
+    ("lineup players", "SELECT count(*) FROM lineups"),
+)
+
+EXPORTS = (
+    ExportedTable("matches", ("match_id",), OF_MATCH),
+    ExportedTable("vetoes", ("match_id", "step"), OF_MATCH),
+    ExportedTable("lineups", ("match_id", "team_id", "player_id"), OF_MATCH),
+)

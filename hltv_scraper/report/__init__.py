@@ -2,9 +2,12 @@
 
 Maps by month and by stage, the failures grouped by stage, page and reason (the folded
 rule of ``scrapy summary``, one real reason shown per group), the share of maps per rating
-version, and one map up close: its scoreboard, every round's winner (overtime included),
-both teams' equipment value where HLTV publishes it, and its kill matrix. Styles and charts (inline SVG, :mod:`hltv_scraper.charts`) are inside
-the file: it opens in any browser with no network.
+version, and one map up close as HLTV's match stats read it: the series around it and its
+veto, its round history by half (sides, how each round ended, the score at half-time and
+after each overtime, as the export's ``rounds`` view has them), its scoreboard, both
+teams' equipment value where HLTV publishes it, and its three kill matrices
+(:mod:`hltv_scraper.report._map`). Styles and charts (inline SVG,
+:mod:`hltv_scraper.charts`) are inside the file: it opens in any browser with no network.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ from typing import TYPE_CHECKING
 
 from hltv_scraper import charts
 from hltv_scraper.output import writing
+from hltv_scraper.report._map import map_section
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.storage import report as queries
 
 if TYPE_CHECKING:
-    from hltv_scraper.storage import Database
+    from collections.abc import Iterable
+
+    from hltv_scraper.storage import Database, StoredStage
     from hltv_scraper.storage._sql import Sql
 
 STAGE_COLOURS = {
@@ -56,11 +62,48 @@ h1 { font-size: 26px; margin-bottom: 4px; } h2 { margin-top: 40px; border-bottom
 .meta { color: #6c757d; } .cards { display: flex; gap: 12px; flex-wrap: wrap; margin: 16px 0; }
 .card { border: 1px solid #dee2e6; border-left: 6px solid; border-radius: 4px; padding: 8px 14px; min-width: 150px; }
 .card b { display: block; font-size: 24px; }
-table { border-collapse: collapse; margin: 12px 0; font-size: 14px; }
+table { border-collapse: collapse; margin: 12px 0; font-size: 14px; display: block; max-width: 100%;
+        overflow-x: auto; }
 th, td { border-bottom: 1px solid #e9ecef; padding: 4px 10px; text-align: left; vertical-align: top; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 svg { max-width: 100%; height: auto; display: block; margin: 8px 0; }
 .empty { color: #6c757d; font-style: italic; }
+.scroll { overflow-x: auto; }
+.scroll > svg { min-width: 620px; }
+td.n, th.n, td:first-child { white-space: nowrap; }
+tr.current td { background: #fff3bf; font-weight: 600; }
+.series-and-veto { display: flex; flex-wrap: wrap; gap: 0 40px; }
+#veto ol { margin: 12px 0; padding-left: 22px; font-size: 14px; line-height: 1.6; }
+.veto-picked { font-weight: 600; }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 13px; color: #495057; margin: 8px 0; }
+.legend > span { display: inline-flex; align-items: center; gap: 5px; }
+.legend svg.outcome { margin: 0; }
+.round-history { display: flex; flex-wrap: wrap; align-items: stretch; gap: 10px 6px; margin: 12px 0; }
+.half { border: 1px solid #dee2e6; border-radius: 4px; padding: 4px 6px; }
+.half-name { font-size: 12px; color: #495057; font-weight: 600; margin-bottom: 2px; }
+.half-row { display: flex; align-items: center; gap: 4px; height: 20px; }
+.half-row.numbers { height: 14px; }
+.cells { display: flex; gap: 2px; }
+.cells > * { width: 16px; height: 16px; flex: none; }
+.cells svg.outcome { display: block; margin: 0; }
+.round-number { font-size: 9px; color: #868e96; text-align: center; line-height: 14px; }
+.round-number.pistol { color: #212529; font-weight: 700; }
+.team-mark { display: inline-block; width: 6px; height: 16px; border-radius: 2px; flex: none; }
+.side { display: inline-block; width: 22px; font-size: 11px; font-weight: 700; text-align: center; flex: none; }
+.side-ct { color: #3867b5; } .side-t { color: #c77d1c; }
+.lost { display: inline-block; width: 16px; height: 16px; border-radius: 3px; background: #f1f3f5;
+        box-sizing: border-box; border: 1px solid #e9ecef; vertical-align: middle; }
+.half-score { width: 20px; text-align: right; font-size: 13px; font-variant-numeric: tabular-nums; flex: none; }
+.break { display: flex; flex-direction: column; justify-content: center; align-items: center; font-size: 11px;
+         color: #495057; padding: 0 4px; text-align: center; max-width: 80px; }
+.break b { font-size: 15px; color: #212529; }
+.matrices { display: flex; flex-wrap: wrap; gap: 0 24px; }
+.matrix h4 { margin: 12px 0 0; font-size: 14px; }
+@media (max-width: 600px) {
+  body { padding: 12px; }
+  h1 { font-size: 22px; } h2 { font-size: 19px; }
+  table { font-size: 13px; } th, td { padding: 3px 6px; }
+}
 </style></head>
 <body>
 <h1>HLTV dataset report</h1>
@@ -77,20 +120,23 @@ class ReportError(ValueError):
 @dataclass(frozen=True)
 class ReportMap:
     mapstatsid: int
-    #: whether the map was named (--map) rather than picked as the latest complete one
+    #: whether the map was named (--mapstatsid) rather than picked as the latest complete one
     chosen: bool
 
 
-def render_report(db: Database, *, max_attempts: int, mapstatsid: int | None = None) -> str:
+def render_report(
+    db: Database, *, max_attempts: int, mapstatsid: int | None = None, stages: Iterable[StoredStage] = ()
+) -> str:
     """The whole page. ``mapstatsid``: the map to show up close (default: the complete
-    map played last)."""
+    map played last). ``stages`` (the registry's): what each stage has stored."""
     sql = db.sql
     shown = _pick_map(sql, mapstatsid)
     body = "\n".join((
+        _stored_section(db, stages),
         _stages_section(sql, max_attempts),
         _failures_section(db),
         _rating_section(sql),
-        _map_section(sql, shown),
+        map_section(sql, shown.mapstatsid if shown else None, chosen=shown is not None and shown.chosen),
     ))
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
     return _PAGE.substitute(database=escape(db.location), generated=generated, body=body)
@@ -127,7 +173,7 @@ def _pick_map(sql: Sql, mapstatsid: int | None) -> ReportMap | None:
     if found["perf_economy_at"] is None:
         raise ReportError(
             f"map {mapstatsid} has no performance and economy stored yet: choose a complete map "
-            "(or leave out --map for the latest one)"
+            "(or leave out --mapstatsid for the latest one)"
         )
     return ReportMap(mapstatsid, chosen=True)
 
@@ -166,6 +212,23 @@ def _stages_section(sql: Sql, max_attempts: int) -> str:
     html.append(f'<table id="table-maps-by-month"><tr><th>month</th>{head}<th class="n">all</th></tr>{rows}</table>')
     html.append("</section>")
     return "\n".join(html)
+
+
+def _stored_section(db: Database, stages: Iterable[StoredStage]) -> str:
+    """Each stage's counts (those of ``scrapy summary``), the world ranking's included."""
+    rows = [(stage.name, label, count) for stage in stages for label, count in db.summary([stage]).items()
+            if label != "failures recorded"]
+    if not rows:
+        return ""
+    body = "".join(
+        f'<tr><td>{escape(name)}</td><td>{escape(label)}</td><td class="n">{count:,}</td></tr>'
+        for name, label, count in rows
+    )
+    return (
+        '<section id="stored-by-stage"><h2>Stored by stage</h2>'
+        f"<table><thead><tr><th>stage</th><th>what</th><th class=\"n\">count</th></tr></thead><tbody>{body}"
+        "</tbody></table></section>"
+    )
 
 
 def _failures_section(db: Database) -> str:
@@ -210,120 +273,6 @@ def _rating_section(sql: Sql) -> str:
     ]
     html.append(charts.horizontal_bars("chart-rating-versions", bars))
     html.append("</section>")
-    return "\n".join(html)
-
-
-def _map_section(sql: Sql, shown: ReportMap | None) -> str:
-    html = ['<section id="map">']
-    if shown is None:
-        html.append('<h2>One map</h2><p class="empty">No complete map yet: the economy and kill '
-                    "matrix of a map are shown once its performance and economy are stored.</p></section>")
-        return "\n".join(html)
-    m = queries.map_details(sql, shown.mapstatsid)
-    team_names = {m["team1_id"]: m["team1_name"] or f"team {m['team1_id']}",
-                  m["team2_id"]: m["team2_name"] or f"team {m['team2_id']}"}
-    html.append(
-        f"<h2>Map {m['mapstatsid']}: {escape(team_names[m['team1_id']])} {m['team1_rounds']}"
-        f"–{m['team2_rounds']} {escape(team_names[m['team2_id']])} on {escape(m['map_name'] or '?')}</h2>"
-    )
-    how = "chosen with --map" if shown.chosen else "the complete map played last; choose another with --map MAPSTATSID"
-    html.append(f'<p class="meta">{escape(m["event_name"] or "")}, {escape(m["date"] or "date not known")} UTC; '
-                f"rating {escape(m['rating_version'] or '?')}; {how}.</p>")
-    players = queries.map_players(sql, m["match_id"], m["map_number"])
-    html.append(_scoreboard(players, m, team_names))
-    html.append(_economy(sql, m, team_names))
-    html.append(_kill_matrix(sql, m, players, team_names))
-    html.append("</section>")
-    return "\n".join(html)
-
-
-def _scoreboard(players, m, team_names: dict[int, str]) -> str:
-    """Each team's players: K-D, ADR, KAST and rating, as the map stats page shows them."""
-    html = ['<h3 id="scoreboard">Scoreboard</h3>']
-    if not players:
-        return html[0] + '<p class="empty">No scoreboard stored for this map.</p>'
-    rows = []
-    for team_id in (m["team1_id"], m["team2_id"]):
-        rows.append(f'<tr class="team"><th colspan="5">{escape(team_names[team_id])}</th></tr>')
-        for p in (p for p in players if p["team_id"] == team_id):
-            rows.append(
-                f'<tr class="player"><td>{escape(p["player_name"] or str(p["player_id"]))}</td>'
-                f'<td class="n">{_number(p["kills"])}-{_number(p["deaths"])}</td>'
-                f'<td class="n">{_number(p["adr"], "{:.1f}")}</td>'
-                f'<td class="n">{_number(p["kast"], "{:.1f}%")}</td>'
-                f'<td class="n">{_number(p["rating"], "{:.2f}")}</td></tr>'
-            )
-    head = '<tr><th>player</th><th class="n">K-D</th><th class="n">ADR</th><th class="n">KAST</th>' \
-           f'<th class="n">rating {escape(m["rating_version"] or "")}</th></tr>'
-    return html[0] + f'<table id="table-scoreboard">{head}{"".join(rows)}</table>'
-
-
-def _economy(sql: Sql, m, team_names: dict[int, str]) -> str:
-    """Every round of the round history, its winner on the strip; each team's equipment
-    value where the economy page has the round, absent (shaded) where HLTV shows none."""
-    rounds = queries.map_rounds(sql, m["match_id"], m["map_number"])
-    economy = queries.map_economy(sql, m["match_id"], m["map_number"])
-    html = ['<h3 id="economy">Rounds and economy: equipment value per round</h3>']
-    if not rounds:
-        return html[0] + '<p class="empty">No round history stored for this map.</p>'
-    team_ids = [m["team1_id"], m["team2_id"]]
-    numbers = [r["round_number"] for r in rounds]
-    value = {(row["round_number"], row["team_id"]): row["equipment_value"] for row in economy}
-    winners, notes = [], []
-    for won in rounds:
-        index = team_ids.index(won["winner_team_id"]) if won["winner_team_id"] in team_ids else None
-        winners.append(index)
-        who = team_names.get(won["winner_team_id"], "?")
-        how = ", ".join(str(v).replace("_", " ") for v in (won["winner_side"], won["win_type"]) if v)
-        notes.append(f"Round {won['round_number']}: {who} won ({how})")
-    teams = [(team_names[t], [value.get((n, t)) for n in numbers]) for t in team_ids]
-    html.append(charts.economy("chart-economy", numbers, teams, winners, notes))
-    absent = [n for n in numbers if all(value.get((n, t)) is None for t in team_ids)]
-    html.append('<p class="meta">Round-start equipment value of each team (dollars); a filled dot and the '
-                "strip on top mark the round's winner, for every round played. Dashed lines: HLTV's buy types."
-                + (f" Shaded: {_rounds(absent)} without economy, which HLTV does not publish "
-                   "(the overtime of MR12 maps)." if absent else "") + "</p>")
-    return "\n".join(html)
-
-
-def _rounds(numbers: list[int]) -> str:
-    """``rounds 25-36`` (runs of consecutive rounds joined)."""
-    runs: list[list[int]] = []
-    for n in numbers:
-        if runs and n == runs[-1][-1] + 1:
-            runs[-1].append(n)
-        else:
-            runs.append([n])
-    text = ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
-    return f"round{'s' if len(numbers) > 1 else ''} {text}"
-
-
-def _number(value, form: str = "{}") -> str:
-    return "-" if value is None else escape(form.format(value))
-
-
-def _kill_matrix(sql: Sql, m, players, team_names: dict[int, str]) -> str:
-    cells = queries.map_kill_matrix(sql, m["match_id"], m["map_number"])
-    html = ['<h3 id="kill-matrix">Kill matrix (all kills)</h3>']
-    if not cells:
-        return html[0] + '<p class="empty">No kill matrix stored for this map.</p>'
-    name = {p["player_id"]: p["player_name"] or str(p["player_id"]) for p in players}
-    order = [p["player_id"] for p in players]
-    row_ids = sorted({c["player1_id"] for c in cells}, key=lambda p: (order.index(p) if p in order else 99, p))
-    column_ids = sorted({c["player2_id"] for c in cells}, key=lambda p: (order.index(p) if p in order else 99, p))
-    grid = {(c["player1_id"], c["player2_id"]): (c["player1_kills"], c["player2_kills"]) for c in cells}
-    team_of = {p["player_id"]: p["team_id"] for p in players}
-    row_team = team_names.get(team_of.get(row_ids[0]), "")
-    column_team = team_names.get(team_of.get(column_ids[0]), "")
-    html.append(charts.heat_map(
-        "chart-kill-matrix",
-        [name.get(p, str(p)) for p in row_ids],
-        [name.get(p, str(p)) for p in column_ids],
-        [[grid.get((r, c)) for c in column_ids] for r in row_ids],
-        corner=f"rows: {row_team}, columns: {column_team}",
-    ))
-    html.append(f'<p class="meta">Each cell: kills of the row player ({escape(row_team)}) on the column player '
-                f"({escape(column_team)}) : kills the other way; darker is more kills by the row player.</p>")
     return "\n".join(html)
 
 

@@ -14,16 +14,17 @@ old one), so the map is pending for that stage again.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult
+from hltv_scraper.storage._maps import HAS_SCOREBOARD, MAP_SELECT
+from hltv_scraper.storage.stages import OF_MAP, ExportedTable, MapStatsRead, UnitTable
 from hltv_scraper.storage._sql import iso_date, listed
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from hltv_scraper.items import MapStatsPage, MapStatsPages, MapTeam
     from hltv_scraper.storage._sql import Row, Sql, Stamp
+    from hltv_scraper.storage.stages import Check
 
 _SCOREBOARD = (
     "player_name team_id kills deaths assists flash_assists hs_kills kd_diff adr kast "
@@ -36,7 +37,7 @@ _TEAM_COLUMNS = ("rounds", "ct_rounds", "t_rounds", "ot_rounds")
 
 def write_map_stats(
     db: Sql, key: Row, pages: MapStatsPages, *, now: str, parser_version: str,
-    check: Callable[..., Any] | None, stamp: Stamp,
+    check: Check | None, stamp: Stamp,
 ) -> SaveResult:
     page = pages.mapstats
     map_id = {"match_id": key["match_id"], "map_number": key["map_number"]}
@@ -44,7 +45,7 @@ def write_map_stats(
         "SELECT team1_id, team2_id, match_page_at FROM matches WHERE match_id = :match_id", map_id
     )
     if check is not None:
-        check(pages, {"unit": key, "match": match})
+        check(pages, MapStatsRead(unit=key, match=match))
     left, right = page.teams
     provenance = {"now": now, "url": page.url, "version": parser_version}
 
@@ -147,7 +148,7 @@ def _team_values(prefix: str, team: MapTeam) -> dict[str, int | None]:
 
 
 def forget_perf_economy(db: Sql, map_id: dict[str, int]) -> None:
-    """Take back everything the perf_economy stage stored of a map whose scoreboard is
+    """Take back everything the performance and economy stage stored of a map whose scoreboard is
     written anew: it is pending for that stage again."""
     where = "WHERE match_id = :match_id AND map_number = :map_number"
     db.run(f"DELETE FROM economy {where}", map_id)
@@ -155,3 +156,28 @@ def forget_perf_economy(db: Sql, map_id: dict[str, int]) -> None:
     db.run(f"UPDATE player_stats SET kpr = NULL, dpr = NULL, impact = NULL, mk_rating = NULL {where}", map_id)
     db.run(f"UPDATE maps SET perf_economy_at = NULL, perf_economy_version = NULL {where}", map_id)
 
+
+ROWS = UnitTable(
+    table="maps",
+    key="mapstatsid",
+    attempts="mapstats_attempts",
+    done="mapstats_at",
+    attempts_version="mapstats_attempts_version",
+    version="mapstats_version",
+    # A mapstatsid, no scoreboard yet.
+    pending=f"u.mapstatsid IS NOT NULL AND u.mapstats_at IS NULL AND NOT {HAS_SCOREBOARD}",
+    select=MAP_SELECT,
+    called="maps",
+)
+
+COUNTS = (
+    ("maps", "SELECT count(*) FROM maps"),
+    ("maps with a stats page", "SELECT count(*) FROM maps WHERE mapstatsid IS NOT NULL"),
+    ("maps with scoreboard", "SELECT count(*) FROM maps WHERE mapstats_at IS NOT NULL"),
+)
+
+EXPORTS = (
+    ExportedTable("maps", ("match_id", "map_number"), OF_MAP),
+    ExportedTable("player_stats", ("match_id", "map_number", "player_id"), OF_MAP),
+    ExportedTable("round_history", ("match_id", "map_number", "round_number"), OF_MAP),
+)

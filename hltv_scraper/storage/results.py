@@ -8,16 +8,16 @@ stored, says it better).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult
 from hltv_scraper.storage._sql import listed
+from hltv_scraper.storage.stages import Read
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from hltv_scraper.items import ResultsPages
     from hltv_scraper.storage._sql import Row, Sql, Stamp
+    from hltv_scraper.storage.stages import Check
 
 _FILLED = ("slug", "team1_name", "team2_name", "team1_score", "team2_score", "event_name",
            "best_of", "is_forfeit")
@@ -26,11 +26,11 @@ _LISTING_ONLY = ("stars", "format", "completed_unix_ms", "listed_at")
 
 def write_results(
     db: Sql, key: Row | None, pages: ResultsPages, *, now: str, parser_version: str,
-    check: Callable[..., Any] | None, stamp: Stamp,
+    check: Check | None, stamp: Stamp,
 ) -> SaveResult:
     page = pages.results
     if check is not None:
-        check(pages, {"unit": key})
+        check(pages, Read(unit=key))
     ids = [entry.match_id for entry in page.entries]
     known = known_match_ids(db, ids)
     columns = ("match_id", *_FILLED, *_LISTING_ONLY)

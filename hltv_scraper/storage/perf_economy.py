@@ -9,20 +9,21 @@ set; the scoreboard the map stats stage stored stays exactly as it was.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hltv_scraper.storage._errors import SaveResult
+from hltv_scraper.storage._maps import HAS_SCOREBOARD, MAP_SELECT
+from hltv_scraper.storage.stages import OF_MAP, ExportedTable, PerfEconomyRead, UnitTable
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from hltv_scraper.items import PerfEconomyPages
     from hltv_scraper.storage._sql import Row, Sql, Stamp
+    from hltv_scraper.storage.stages import Check
 
 
 def write_perf_economy(
     db: Sql, key: Row, pages: PerfEconomyPages, *, now: str, parser_version: str,
-    check: Callable[..., Any] | None, stamp: Stamp,
+    check: Check | None, stamp: Stamp,
 ) -> SaveResult:
     if check is None:
         raise TypeError(
@@ -33,11 +34,11 @@ def write_perf_economy(
     map_id = {"match_id": key["match_id"], "map_number": key["map_number"]}
     where = "WHERE match_id = :match_id AND map_number = :map_number"
     history = db.all(f"SELECT round_number, winner_team_id, winner_side FROM round_history {where}", map_id)
-    teams = check(pages, {
-        "unit": key,
-        "players": db.all(f"SELECT player_id, team_id, kills FROM player_stats {where}", map_id),
-        "rounds": history,
-    })
+    teams = check(pages, PerfEconomyRead(
+        unit=key,
+        players=db.all(f"SELECT player_id, team_id, kills FROM player_stats {where}", map_id),
+        rounds=history,
+    ))
     team_ids, swapped = teams.team_ids, teams.swapped
     rounds = {row["round_number"] for row in history}
     db.many(
@@ -100,3 +101,35 @@ def write_perf_economy(
             "the other way round: stored in that order"
         ] if swapped else [],
     )
+
+
+ROWS = UnitTable(
+    table="maps",
+    key="mapstatsid",
+    attempts="perf_attempts",
+    done="perf_economy_at",
+    attempts_version="perf_attempts_version",
+    version="perf_economy_version",
+    # Scoreboard stored, performance/economy not yet (a map whose players have kpr is done).
+    pending=(
+        f"u.mapstatsid IS NOT NULL AND u.perf_economy_at IS NULL AND {HAS_SCOREBOARD} "
+        "AND NOT EXISTS (SELECT 1 FROM player_stats p WHERE p.match_id = u.match_id "
+        "AND p.map_number = u.map_number AND p.kpr IS NOT NULL)"
+    ),
+    select=MAP_SELECT,
+    called="maps",
+)
+
+COUNTS = (
+    ("maps with performance and economy", "SELECT count(*) FROM maps WHERE perf_economy_at IS NOT NULL"),
+    ("players with scoreboard", "SELECT count(*) FROM player_stats"),
+    ("players with performance", "SELECT count(*) FROM player_stats WHERE kpr IS NOT NULL"),
+    ("round history rows", "SELECT count(*) FROM round_history"),
+    ("economy rows", "SELECT count(*) FROM economy"),
+    ("kill matrix rows", "SELECT count(*) FROM kill_matrix"),
+)
+
+EXPORTS = (
+    ExportedTable("economy", ("match_id", "map_number", "round_number", "team_id"), OF_MAP),
+    ExportedTable("kill_matrix", ("match_id", "map_number", "matrix_type", "player1_id", "player2_id"), OF_MAP),
+)
