@@ -9,9 +9,12 @@ hear of the ledger (room for more units, units left pending) comes as arguments.
 :class:`LeasedUnits` is the source of the stages whose units are rows in the database
 (matches, maps): claimed a few at a time with a lease (several crawls may share one
 database), or named with ``-a mapstatsid=`` / ``-a match_id=`` and redone on purpose,
-or, with ``-a reparse=stale``, those stored by another parser version. A stage whose
-units are found by walking pages declares its walk in its own module under
-``hltv_scraper/stages/`` (the results listing, the world ranking).
+or, with ``-a reparse=stale``, those stored by another parser version. A claim skips
+the units this crawl left pending, at most :data:`EXCLUDE_MOST` at a time, and the
+leases of crawls of this host that are gone are freed rather than waited out. A stage
+whose units are found by walking pages declares its walk in its own module under
+``hltv_scraper/stages/`` (the results listing, the world ranking); :func:`walk_stops`
+says why a walk ends at a page it could not fetch or store.
 """
 
 from __future__ import annotations
