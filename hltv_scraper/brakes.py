@@ -17,6 +17,11 @@ All are streaks over units of work in the order they resolve:
   it as ``hltv_layout_changed``: one broken page is that page, a streak is the site's new
   layout. Those units lose no attempt (the caller refunds them): nothing is wrong with
   them that a parser fix will not mend.
+
+And one verdict over the whole crawl: a crawl that asked for pages, stored nothing and
+fetched none (every page missing, not the page asked for, or unreachable) did not
+finish, however few its units: it closes as ``hltv_nothing_fetched`` (or
+``hltv_site_unreachable`` when nothing answered), exit status 1.
 """
 
 from __future__ import annotations
@@ -43,6 +48,16 @@ CLOSE_REASON_UNREACHABLE = "hltv_site_unreachable"
 CLOSE_REASON_LAYOUT = "hltv_layout_changed"
 #: The database refuses writes (disk full, read-only, gone): every unit would fail alike.
 CLOSE_REASON_DATABASE = "hltv_database_error"
+#: Every unit asked for failed to fetch: the crawl stored nothing (see nothing_fetched).
+CLOSE_REASON_NOTHING = "hltv_nothing_fetched"
+#: What the fetch failures that fill a crawl which stored nothing most likely mean.
+_NOTHING_HINTS = {
+    "not_in_archive": "the archive (HLTV_ARCHIVE_DIR) has none of them",
+    "http_404": "the site says they do not exist",
+    "http_410": "the site says they are gone",
+    "not_the_page": "the site answered with other pages",
+    UNREACHABLE: "nothing answered: check HLTV_BASE_URL and the network",
+}
 #: Fetch failures that are not the site pushing back: a gap in the archive we replay, a
 #: request our own settings dropped, a page the site says does not exist.
 NOT_REFUSALS = frozenset({"not_in_archive", "dropped_before_download", "http_404", "http_410", NotSent.reason})
@@ -141,6 +156,26 @@ class Brakes:
                     refund=refund,
                 )
         return None
+
+
+def nothing_fetched(units: str, counts: dict[str, int], reasons: dict[str, int]) -> Stop | None:
+    """The verdict on a crawl with nothing left to do: a :class:`Stop` when it asked for
+    units and every one failed to fetch (``counts``: the ledger's buckets, ``reasons``:
+    fetch failure reason -> pages), else None."""
+    requested = counts.get("requested", 0)
+    if not requested or counts.get("fetch_failed", 0) != requested:
+        return None
+    unreachable = all(reason.startswith(UNREACHABLE) for reason in reasons)
+    shown = ", ".join(f"{reason}: {count}" for reason, count in sorted(reasons.items(), key=lambda r: -r[1]))
+    top = max(reasons, key=reasons.__getitem__, default="")
+    hint = _NOTHING_HINTS.get(UNREACHABLE if top.startswith(UNREACHABLE) else top)
+    plural = units.replace("_", " ")
+    asked = f"all {requested} {plural}" if requested > 1 else f"the one {plural[:-2] if plural.endswith('ches') else plural[:-1]}"
+    return Stop(
+        CLOSE_REASON_UNREACHABLE if reasons and unreachable else CLOSE_REASON_NOTHING,
+        f"nothing was stored: {asked} asked for could not be fetched ({shown})"
+        f"{f'; {hint}' if hint else ''}",
+    )
 
 
 def benched_everywhere(*, unreachable: bool, message: str) -> Stop:

@@ -2,7 +2,11 @@
 
 Every ``HLTV_*`` setting, its default and the reason for it lives here; the rest of the
 code reads :class:`HltvConfig` (``HltvConfig.of(crawler)``, the crawl's one object),
-never the settings. Override any of them with ``scrapy crawl ... -s NAME=value``.
+never the settings. Override any of them with ``scrapy crawl ... -s NAME=value``, or
+with an environment variable of the same name: a setting given to Scrapy (``-s``, the
+spider's, scrapyd's) comes first, then the environment, then the default here. A
+relative path is taken from the project folder (where ``scrapy.cfg`` is), not the
+current one, and ``~`` is expanded, so one database is used from any sub-folder.
 
 Reading validates: a value that is not what the setting takes, a file it names that is
 not there, or an ``HLTV_*`` name that is none of ours is a
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from scrapy.exceptions import UsageError
+from scrapy.utils.conf import closest_scrapy_cfg
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -295,6 +300,13 @@ class HltvConfig:
         (PostgreSQL), else the SQLite file's path."""
         return self.db_url or self.db_path
 
+    def where(self) -> str:
+        """The line every crawl and command starts with: the database (its password
+        masked) and the archive, as absolute paths."""
+        database = shown_url(self.db_url) if self.db_url else str(self.db_path)
+        archive = self.archive_dir if self.archive or self.replay else f"off ({self.archive_dir})"
+        return f"Database: {database}; archive: {archive}"
+
     @property
     def site_host(self) -> str:
         """The site's host name (cookies are for it)."""
@@ -377,7 +389,9 @@ class _Reader:
 
     def raw(self, name: str) -> Any:
         assert name in KNOWN_SETTINGS, name  # a setting read here is listed there
-        return self.settings.get(name)
+        value = self.settings.get(name)
+        # below any setting given to Scrapy, above the default: containers and scrapyd
+        return os.environ.get(name) if value is None else value
 
     def text(self, name: str) -> str | None:
         value = self.raw(name)
@@ -385,7 +399,7 @@ class _Reader:
         return text or None
 
     def path(self, name: str, default: Path) -> Path:
-        return Path(self.text(name) or default)
+        return project_path(self.text(name) or default)
 
     def whole(self, name: str, default: int, *, minimum: int) -> int:
         value = self.raw(name)
@@ -450,10 +464,34 @@ class _Reader:
 
     def no_unknown_names(self) -> None:
         for name in sorted(str(n) for n in self.settings):
-            if name.startswith("HLTV_") and name not in KNOWN_SETTINGS:
-                close = difflib.get_close_matches(name, sorted(KNOWN_SETTINGS), n=1, cutoff=0.7)
+            upper = name.upper()
+            if upper.startswith("HLTV_") and name not in KNOWN_SETTINGS:
+                # Scrapy's names are case-sensitive: hltv_db_path would be ignored
+                close = difflib.get_close_matches(upper, sorted(KNOWN_SETTINGS), n=1, cutoff=0.7)
                 hint = f"; did you mean {close[0]}?" if close else f" (see {__name__.replace('.', '/')}.py)"
                 raise UsageError(f"{name} is not a setting of this project{hint}")
+
+
+def project_folder() -> Path:
+    """The folder of the project's ``scrapy.cfg`` (the nearest one above the current
+    folder, as Scrapy finds it), else the current folder (a scrapyd egg has none)."""
+    cfg = closest_scrapy_cfg()
+    return Path(cfg).parent if cfg else Path.cwd()
+
+
+def project_path(value: str | Path) -> Path:
+    """``value`` with ``~`` expanded, taken from the project folder when relative."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else project_folder() / path
+
+
+def shown_url(url: str) -> str:
+    """A database URL as it may be shown: ``scheme://user:***@host:port/db``."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    return f"{scheme}{sep}{userinfo.partition(':')[0]}:***@{host}"
 
 
 def _db_url(url: str | None) -> str | None:
@@ -549,7 +587,8 @@ def _fetch(read: _Reader, *, network: bool) -> FetchConfig:
         if mode in (ALWAYS, HANDOFF):
             raise UsageError("HLTV_FLARESOLVERR_URL and HLTV_BROWSER both solve challenges: choose one")
     timeout = read.seconds("HLTV_FLARESOLVERR_TIMEOUT", default.flaresolverr_timeout, minimum=0, above=True)
-    cookies_file = read.text("HLTV_COOKIES_FILE")
+    cookies_text = read.text("HLTV_COOKIES_FILE")
+    cookies_file = str(project_path(cookies_text)) if cookies_text else None
     user_agent = read.text("HLTV_USER_AGENT")
     impersonate = read.text("HLTV_IMPERSONATE")
     if not network:
@@ -600,7 +639,7 @@ def _proxies(read: _Reader, *, network: bool) -> ProxyConfig:
     bench_seconds = read.seconds("HLTV_PROXY_BENCH_SECONDS", default.bench_seconds, minimum=0)
     path = read.text("HLTV_PROXIES")
     return ProxyConfig(
-        proxies=read_proxies(Path(path)) if path and network else (),
+        proxies=read_proxies(project_path(path)) if path and network else (),
         max_refusals=max_refusals,
         bench_seconds=bench_seconds,
     )

@@ -13,7 +13,8 @@ large the database.
 
 Files are written into a hidden folder inside ``--out`` and moved into place only when
 every one is complete: an export that fails leaves nothing half written (and removes the
-folders it created).
+folders it created). A full disk is :class:`hltv_scraper.output.CannotWrite`, one line
+naming the file.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hltv_scraper.output import CannotWrite, disk_full
 from hltv_scraper.stages import STAGES
 from hltv_scraper.storage.database import utc_now
 from hltv_scraper.storage.export import (
@@ -145,6 +147,7 @@ def export_dataset(
         raise ExportError(f"--format must be one of {', '.join(FORMATS)}, not {file_format!r}")
     staging = _Staging(out)
     result = ExportResult(out=out, file_format=file_format, as_of=utc_now())
+    name = DUCKDB_FILE if file_format == "duckdb" else ""  # the file being written
     try:
         sink = _SINKS[file_format](staging.folder, FORMATS[file_format])
         try:
@@ -161,8 +164,11 @@ def export_dataset(
         finally:
             sink.close()
         staging.move_into_place()
-    except BaseException:
+    except BaseException as exc:
         staging.abandon()
+        why = disk_full(exc)
+        if why is not None:
+            raise CannotWrite(f"cannot write {out / name.partition(':')[0]}: {why}") from None
         raise
     return result
 

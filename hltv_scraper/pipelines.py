@@ -78,7 +78,7 @@ class UnitTransactionPipeline:
             self._resolve(item.unit_id, outcomes)
         return item
 
-    def _resolve(self, unit_id: int, outcomes: dict[str, PageOutcome]) -> None:
+    def _resolve(self, unit_id: int, outcomes: dict[str, PageOutcome], *, again: bool = False) -> None:
         if self._stopping:  # the database refused a write: the crawl is closing
             self.ledger.settle(unit_id, NOT_WRITTEN)
             return
@@ -98,6 +98,11 @@ class UnitTransactionPipeline:
             else:
                 bucket, parse_failures = self._save(unit_id, outcomes)
         except DBAPIError as exc:
+            if not again and self.db.reopen_if_lost():
+                # the server dropped the connection mid-write (a restart, a failover):
+                # nothing of the unit was written; once more, on the new connection
+                self._resolve(unit_id, outcomes, again=True)
+                return
             self.ledger.settle(unit_id, NOT_WRITTEN)
             self._cannot_write(unit_id, exc)
             return
@@ -136,7 +141,10 @@ class UnitTransactionPipeline:
             logger.exception("Storing %s failed", label)
             page = self.stage.page_names[0]
             url = getattr(outcomes.get(page), "url", None)
-            return self._record_failure(unit_id, [(page, f"storage error: {exc!r}"[:500], url)]), {}
+            reason = f"storage error: {exc!r}"[:500]
+            # a writer that fails on every unit (a page variant it cannot take) stops the
+            # crawl as a parser's failures do, before it burns every unit's attempts
+            return self._record_failure(unit_id, [(page, reason, url)]), {page: reason}
         for table, count in result.rows.items():
             self.stats.inc_value(f"hltv/rows/{table}", count)
         for name, count in result.counts.items():

@@ -58,6 +58,8 @@ EXTENSIONS = {
     # The periodic stats line: the stage, units committed/failed/left, matches and maps left, the delay.
     "scrapy.extensions.logstats.LogStats": None,
     "hltv_scraper.extensions.Progress": 0,
+    # The first Ctrl-C (or SIGTERM) sends no new request: see hltv_scraper/stopping.py.
+    "hltv_scraper.stopping.StopSending": 0,
 }
 ITEM_PIPELINES = {
     "hltv_scraper.pipelines.UnitTransactionPipeline": 300,

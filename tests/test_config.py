@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,7 +85,65 @@ def test_good_values_are_read_into_their_types(tmp_path):
     assert [p.label for p in config.proxies.proxies] == ["10.0.0.1:3128"]
     assert config.proxies.bench_seconds == 60.0 and config.browser.headless is False
     assert config.database == "postgresql://u:p@h/db"
-    assert HltvConfig.from_settings(Settings({"HLTV_DB_PATH": "x/y.sqlite3"})).database == Path("x/y.sqlite3")
+    assert HltvConfig.from_settings(Settings({"HLTV_DB_PATH": "x/y.sqlite3"})).database == ROOT / "x/y.sqlite3"
+
+
+def test_a_name_in_lower_case_is_one_line_saying_which_it_means():
+    # Scrapy's names are case-sensitive: it would be ignored and the default database used
+    for name in ("hltv_db_path", "Hltv_Archive_Dir"):
+        with pytest.raises(UsageError) as error:
+            HltvConfig.from_settings(Settings({name: "x"}))
+        assert str(error.value) == f"{name} is not a setting of this project; did you mean {name.upper()}?"
+
+
+def test_the_environment_comes_below_settings_and_above_defaults(monkeypatch, tmp_path):
+    monkeypatch.setenv("HLTV_DB_PATH", str(tmp_path / "env.sqlite3"))
+    monkeypatch.setenv("HLTV_MAX_ATTEMPTS", "7")
+    monkeypatch.setenv("HLTV_DB_URL", "postgresql://me:secret@db:5432/hltv")
+    config = HltvConfig.from_settings(Settings({"HLTV_MAX_ATTEMPTS": "4"}))
+    assert config.db_path == tmp_path / "env.sqlite3"
+    assert config.max_attempts == 4  # -s wins
+    assert config.db_url == "postgresql://me:secret@db:5432/hltv"
+    assert config.max_fetch_failures == HltvConfig().max_fetch_failures  # neither: the default
+    monkeypatch.setenv("HLTV_MAX_ATTEMPTS", "none")
+    with pytest.raises(UsageError, match="^HLTV_MAX_ATTEMPTS takes a whole number of at least 1, got 'none'$"):
+        HltvConfig.from_settings(Settings())
+    monkeypatch.setenv("HLTV_FUZZ_EXAMPLES", "3")  # not ours: the environment is everyone's
+    monkeypatch.delenv("HLTV_MAX_ATTEMPTS")
+    assert HltvConfig.from_settings(Settings()).max_attempts == 3
+
+
+def test_relative_paths_follow_the_project_folder_and_a_tilde_is_home(monkeypatch, tmp_path):
+    (tmp_path / "scrapy.cfg").write_text("[settings]\ndefault = hltv_scraper.settings\n")
+    (tmp_path / "docs" / "deep").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "docs" / "deep")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "proxies.txt").write_text("http://10.0.0.1:3128\n")
+    config = HltvConfig.from_settings(Settings({"HLTV_ARCHIVE_DIR": "~/archive", "HLTV_PROXIES": "proxies.txt"}))
+    assert config.db_path == tmp_path / "data" / "hltv.sqlite3"
+    assert config.archive_dir == tmp_path / "home" / "archive"
+    assert [p.label for p in config.proxies.proxies] == ["10.0.0.1:3128"]
+    assert config.where() == f"Database: {tmp_path / 'data' / 'hltv.sqlite3'}; archive: {tmp_path / 'home' / 'archive'}"
+    monkeypatch.chdir(tmp_path.parent)  # no scrapy.cfg above (a scrapyd egg): the current folder
+    assert HltvConfig.from_settings(Settings()).db_path == tmp_path.parent / "data" / "hltv.sqlite3"
+
+
+def test_the_first_line_names_the_database_without_its_password():
+    url = "postgresql://me:p@ss/w#rd@db.example:5432/hltv"
+    line = HltvConfig.from_settings(Settings({"HLTV_DB_URL": url})).where()
+    assert line == f"Database: postgresql://me:***@db.example:5432/hltv; archive: {ROOT / 'data' / 'archive'}"
+
+
+@pytest.mark.slow
+def test_a_command_from_a_sub_folder_uses_the_project_database_read_from_the_environment(tmp_path):
+    scrapy = str(Path(sys.executable).parent / "scrapy")
+    env = {**os.environ, "HLTV_DB_PATH": str(tmp_path / "env.sqlite3")}
+    done = subprocess.run([scrapy, "initdb", "-s", "HLTV_ARCHIVE_DIR=some/archive"], cwd=ROOT / "docs",
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0] == f"Database: {tmp_path / 'env.sqlite3'}; archive: {ROOT / 'some/archive'}"
+    assert (tmp_path / "env.sqlite3").is_file()
+    assert not (ROOT / "some").exists() and not (ROOT / "docs" / "data").exists()
 
 
 @pytest.mark.slow
@@ -131,3 +190,16 @@ def test_the_config_is_built_once_per_crawl_with_browser_and_proxies_on(
     assert result.stat("hltv/maps/committed") == 1
     assert result.stat("hltv/proxies/active") == 1  # proxies, clearance and handler were on
     assert len(built) == 1
+
+
+@pytest.mark.slow
+def test_a_crawl_first_names_its_database_and_archive(tmp_path):
+    scrapy = str(Path(sys.executable).parent / "scrapy")
+    done = subprocess.run(
+        [scrapy, "crawl", "perf_economy", "-s", f"HLTV_DB_PATH={tmp_path / 'x.sqlite3'}",
+         "-s", "HLTV_ARCHIVE=0", "-s", "HLTV_DB_URL=", "-s", "HLTV_ARCHIVE_DIR=~/nowhere"],
+        cwd=ROOT / "docs", capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]  # nothing pending: nothing asked for
+    first = done.stderr.splitlines()[0]
+    assert first == f"Database: {tmp_path / 'x.sqlite3'}; archive: off ({Path.home() / 'nowhere'})"

@@ -13,7 +13,6 @@ local fixture server. Pages are the fixture pages cut down to their content sect
 from __future__ import annotations
 
 import gzip
-import random
 import re
 import shutil
 import signal
@@ -81,50 +80,62 @@ def assert_archive_whole(archive: Path) -> None:
 
 # -- SIGKILL -------------------------------------------------------------------------
 
-KILL_TRIALS = 6
+#: The page requests at which a crawl is killed: before the first, then through the
+#: crawl's twenty (two pages a map) to its last.
+KILL_AT = (0, 1, 4, 9, 14, 20)
+
+
+class KillServer(FixtureServer):
+    """Kills the crawl (SIGKILL) when its ``kill_at``-th page request arrives, before
+    answering it: a moment the crawl's own progress defines, not the machine's speed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.crawl: Crawl | None = None
+        self.kill_at = 0
+        self.served = 0
+
+    def _handle(self, handler) -> None:
+        if _ROUTE.match(handler.path):
+            with self._lock:
+                self.served += 1
+                kill = self.crawl is not None and self.served == self.kill_at
+            if kill:
+                self.crawl.process.send_signal(signal.SIGKILL)
+        super()._handle(handler)
 
 
 @pytest.mark.slow
 def test_sigkill_at_any_moment_leaves_each_map_whole_or_untouched(tmp_path):
     """Crawls killed with SIGKILL at different moments, from before the first
     request to the last commit; each time every map is whole or untouched, the archive
-    holds no half entry, and a rerun completes exactly the rest."""
+    holds no half entry, and a rerun on the same host (which frees the dead crawl's
+    leases at once) completes exactly the rest."""
     maps = MAPSTATSIDS
-    server = FixtureServer().start()
+    server = KillServer().start()
     try:
         serve_small_pages(server, maps)
-        # Maps one or two at a time, so commits spread over the whole crawl; a short
-        # lease, so the rerun need not wait long for the killed crawl's maps.
-        extra = {"HLTV_MAPS_IN_FLIGHT": 2, "CONCURRENT_REQUESTS": 2, "HLTV_LEASE_SECONDS": 2}
-
-        calibration = tmp_path / "calibration"
-        seed(calibration / "hltv.sqlite3", maps)
-        crawl = Crawl(settings=settings_for(server, calibration, **extra))
-        crawl.wait_for("Spider opened")
-        opened = time.monotonic()
-        assert crawl.finish() == 0, crawl.log[-3000:]
-        duration = time.monotonic() - opened
-        assert crawl.stat("hltv/maps/committed") == len(maps)
-
-        rng = random.Random(20260101)
-        # spread over the crawl (and a little past it), jittered within each slot
-        moments = [(i + rng.random()) / KILL_TRIALS * duration * 1.1 for i in range(KILL_TRIALS)]
+        # Maps one or two at a time, so commits spread over the whole crawl.
+        extra = {"HLTV_MAPS_IN_FLIGHT": 2, "CONCURRENT_REQUESTS": 2}
         outcomes = []
-        for trial, moment in enumerate(moments):
+        for trial, kill_at in enumerate(KILL_AT):
             work = tmp_path / f"trial{trial}"
             database = work / "hltv.sqlite3"
             before = seed(database, maps)
             settings = settings_for(server, work, **extra)
+            server.served, server.kill_at = 0, kill_at
             crawl = Crawl(settings=settings)
-            crawl.wait_for("Spider opened")
-            time.sleep(moment)
-            crawl.process.send_signal(signal.SIGKILL)
-            assert crawl.finish() in (-signal.SIGKILL, 0)  # 0: it had finished already
+            server.crawl = crawl
+            if kill_at == 0:
+                crawl.wait_for("Spider opened")
+                crawl.process.send_signal(signal.SIGKILL)
+            assert crawl.finish() == -signal.SIGKILL, crawl.log[-3000:]
+            server.crawl = None
 
             done = complete_maps(database, before)
             assert_archive_whole(work / "archive")
             assert pending(database) == set(maps) - done
-            outcomes.append((round(moment, 3), len(done)))
+            outcomes.append((kill_at, len(done)))
 
             rerun = run_crawl("perf_economy", settings)
             assert rerun.error is None
@@ -132,7 +143,7 @@ def test_sigkill_at_any_moment_leaves_each_map_whole_or_untouched(tmp_path):
             assert complete_maps(database, before) == set(maps)
     finally:
         server.stop()
-    print(f"crawl of {duration:.2f}s killed at (seconds after start, maps stored whole): {outcomes}")
+    print(f"crawls killed at (page request, maps stored whole): {outcomes}")
     # the kills did land in the middle of crawls, not only before or after them
     assert any(0 < whole < len(maps) for _, whole in outcomes), outcomes
 

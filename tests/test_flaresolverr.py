@@ -88,10 +88,12 @@ def test_flaresolverr_down_is_a_fetch_failure_with_its_reason(server, database, 
     result = run_crawl("perf_economy", {**settings, "HLTV_FLARESOLVERR_URL": url})
 
     assert result.error is None
-    assert result.close_reason == "finished"
+    assert result.close_reason == "hltv_nothing_fetched"  # no page came: the crawl did not finish
     assert result.stat("hltv/maps/committed") == 0
     assert result.stat("hltv/maps/fetch_failed") == len(MAPS)
-    assert result.stat("log_count/ERROR") == 0  # reported, not crashed
+    # reported, not crashed: the one error is the line saying nothing was stored
+    assert result.stat("log_count/ERROR") == 1
+    assert result.stats["hltv/stopped_because"].startswith("nothing was stored")
     assert f"flaresolverr_unreachable: no answer from {url}" in caplog.text
     assert pending(database) == set(MAPS)
 
@@ -106,7 +108,8 @@ def test_a_flaresolverr_error_is_a_fetch_failure_with_its_message(server, databa
     assert result.stat("hltv/maps/fetch_failed") == len(MAPS)
     assert result.stat("hltv/clearance/failed/flaresolverr") >= len(MAPS)
     assert "flaresolverr_error: request.get: Error: Error solving the challenge. Timeout after 60.0 seconds." in caplog.text
-    assert result.stat("log_count/ERROR") == 0
+    assert result.close_reason == "hltv_nothing_fetched"
+    assert result.stat("log_count/ERROR") == 1  # the line saying nothing was stored
     assert pending(database) == set(MAPS)
 
 

@@ -4,6 +4,7 @@ own handler; only the handshake and the headers change."""
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Iterator
 
@@ -91,3 +92,23 @@ def test_an_unknown_browser_is_a_clear_error(tmp_path, https_server):
 
     assert "HLTV_IMPERSONATE takes 0 or a browser curl_cffi can impersonate, got 'netscape4'" in str(result.error)
     assert sum(https_server.requests.values()) == 0
+
+
+@pytest.mark.slow
+def test_a_page_that_never_comes_fails_after_download_timeout_not_curls_own(tmp_path):
+    """scrapy-impersonate does not hand DOWNLOAD_TIMEOUT to curl_cffi, which would wait
+    its own 30 s (past the 5 s a first Ctrl-C gives a page on the wire): our handler does."""
+    database = tmp_path / "hltv.sqlite3"
+    seed_scoreboard(database, MAPS[0])
+    with socket.socket() as silent:  # accepts, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        result = run_crawl("perf_economy", {
+            "HLTV_DB_PATH": str(database), "HLTV_BASE_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
+            "HLTV_ARCHIVE_DIR": str(tmp_path / "archive"), "HLTV_IMPERSONATE": "chrome",
+            "DOWNLOAD_TIMEOUT": 1, "RETRY_ENABLED": False,
+        }, timeout=25, mapstatsid=str(MAPS[0]))  # two pages: 60 s on curl's own timeout
+
+    assert result.stat("hltv/maps/fetch_failed") == 1
+    assert result.close_reason == "hltv_nothing_fetched"
+    assert "timeout" in result.stats["hltv/stopped_because"].lower(), result.stats["hltv/stopped_because"]

@@ -230,3 +230,21 @@ def test_without_since_the_walk_goes_a_year_back(server, database, crawl_setting
     assert stored_dates(database) == [NEWEST, MIDDLE]
     assert ranking_requests(server) == [20251124, 0]  # OLDEST is before 2025-11-20: not read
     assert "older than -a since=2025-11-20" in result.stats["hltv/snapshots/stopped_because"]
+
+
+@pytest.mark.slow
+def test_a_linked_snapshot_that_is_not_there_ends_the_walk_as_the_listing_does(
+    server, database, crawl_settings, caplog
+):
+    serve_current(server)
+    server.script("ranking", 20251124, Answer(status=404, body=b"gone"))
+    caplog.set_level("INFO")
+
+    result = run_crawl("rankings", crawl_settings, since=OLDEST)
+
+    # what was read is stored; the walk has no way on past a missing page, and says so
+    assert result.close_reason == "finished"
+    assert stored_dates(database) == [NEWEST]
+    assert result.stats["hltv/snapshots/stopped_because"] == "the end of the snapshots linked"
+    assert any(message == ("World ranking of 2025-11-24 is not there: the end of the snapshots linked "
+                           "(http_404): stopping") for message in caplog.messages), caplog.messages[-10:]

@@ -196,7 +196,7 @@ def test_the_offline_commands_do_what_the_readme_says(project):
         if "HLTV_ARCHIVE_DIR" not in line and "HLTV_REPLAY=1" in line:
             # a replay of your own archive: on a fresh clone there is none, and it says so
             assert done.returncode == 2, output[-2000:]
-            assert "the archive folder data/archive does not exist" in done.stderr.splitlines()[-1]
+            assert f"the archive folder {project / 'data/archive'} does not exist" in done.stderr.splitlines()[-1]
             assert not (project / "data" / "rebuilt.sqlite3").exists()
             continue
         assert done.returncode == 0, f"{line}\n{output[-3000:]}"

@@ -133,12 +133,12 @@ def test_importing_the_config_loads_at_most_three_project_modules():
 #: from parts of lower layers, so a back-arrow (storage importing the stages, fetching
 #: importing how a crawl stops) fails here.
 LAYERS = (
-    ("items", "config", "site", "charts"),  # the item model, settings, what a page looks like
+    ("items", "config", "site", "charts", "output"),  # the item model, settings, what a page looks like, writing out
     ("parsers", "storage", "validation", "fetch"),  # pure parsers, SQL, checks, getting pages
     ("brakes", "report"),  # how a crawl stops; the report
     ("ledger",),  # one crawl's units and where they come from
     ("stages",),  # the declarations and their registry
-    ("spiders", "pipelines", "extensions", "archive", "export"),  # built from them
+    ("spiders", "pipelines", "extensions", "stopping", "archive", "export"),  # built from them
     ("commands", "settings"),  # what a user runs
 )
 

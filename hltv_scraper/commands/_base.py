@@ -8,17 +8,21 @@ self.database() as db``; only commands whose ``creates`` is true may make a new 
 and closes it, and turns the two kinds of expected mistakes,
 ``scrapy.exceptions.UsageError`` and ``hltv_scraper.storage.DatabaseUnavailable``, into
 the one line Scrapy prints last, after its usage line, with exit status 2. Anything else
-is a bug and keeps its traceback.
+is a bug and keeps its traceback. A file it cannot write for a full disk is one line
+too, with exit status 1; output into a closed pipe ends quietly. Its first line (on
+stderr) names the database and the archive it uses, as absolute paths.
 """
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy.exceptions import UsageError
 
 from hltv_scraper.config import HltvConfig
+from hltv_scraper.output import CannotWrite, standard_output
 from hltv_scraper.storage import Database, DatabaseUnavailable
 
 if TYPE_CHECKING:
@@ -51,9 +55,17 @@ class DatabaseCommand:
         if args:
             raise UsageError(f"unexpected arguments: {' '.join(args)} (see scrapy {self._name()} -h)")
         try:
-            self.execute(opts)
+            # on stderr: stdout may be the export or summary a pipe reads
+            print(self.config.where(), file=sys.stderr)
+            with standard_output() as problems:
+                self.execute(opts)
         except DatabaseUnavailable as exc:
             raise UsageError(one_line(exc), print_help=False) from None
+        except CannotWrite as exc:
+            problems = [str(exc)]
+        if problems:  # the disk, not the input: exit 1
+            print(f"scrapy {self._name()}: {problems[0]}", file=sys.stderr)
+            self.exitcode = 1
 
     def execute(self, opts: Namespace) -> None:
         raise NotImplementedError

@@ -11,9 +11,15 @@ can print it as one line, last, with exit status 2.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TYPE_CHECKING, Any
 
-from hltv_scraper.brakes import CLOSE_REASON_DATABASE, CLOSE_REASON_LAYOUT, CLOSE_REASON_REFUSED
+from hltv_scraper.brakes import (
+    CLOSE_REASON_DATABASE,
+    CLOSE_REASON_LAYOUT,
+    CLOSE_REASON_NOTHING,
+    CLOSE_REASON_REFUSED,
+)
 from hltv_scraper.storage import DatabaseUnavailable
 
 if TYPE_CHECKING:
@@ -22,9 +28,21 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: The close reasons of the brakes: the crawl stopped before its work was done.
-BRAKES = frozenset({CLOSE_REASON_REFUSED, "hltv_site_unreachable", CLOSE_REASON_LAYOUT, CLOSE_REASON_DATABASE})
+BRAKES = frozenset({
+    CLOSE_REASON_REFUSED, "hltv_site_unreachable", CLOSE_REASON_LAYOUT, CLOSE_REASON_DATABASE,
+    CLOSE_REASON_NOTHING,
+})
 #: Scrapy's close reason after Ctrl-C (or SIGTERM, as scrapyd's cancel sends).
 INTERRUPTED = "shutdown"
+
+
+def say_where(settings: Any, config: Any) -> None:
+    """The crawl's first line: its database and archive. On the terminal it comes before
+    Scrapy's own start-up lines; into a log file (scrapyd's), it is logged there."""
+    if settings.get("LOG_FILE"):
+        logger.info(config.where())
+    else:
+        print(config.where(), file=sys.stderr, flush=True)
 
 
 def is_mistake(error: BaseException) -> bool:
@@ -37,6 +55,13 @@ def is_mistake(error: BaseException) -> bool:
 def finish_reason(crawler: Crawler) -> str | None:
     """The crawl's close reason, None if it never closed (a forced second Ctrl-C)."""
     return crawler.stats.get_value("finish_reason") if crawler.stats else None
+
+
+def committed(crawler: Crawler) -> int:
+    """Units the crawl committed (``hltv/<units>/committed``)."""
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    return sum(value for key, value in stats.items()
+               if key.startswith("hltv/") and key.endswith("/committed") and key.count("/") == 2)
 
 
 def exit_status(reason: str | None) -> int:

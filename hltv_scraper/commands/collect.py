@@ -8,6 +8,8 @@ prints ``scrapy summary``. Each stage's unit source takes the options it knows: 
 results listing ``--since``/``--until``/``--pages``/``--full``, the leased stages ``--limit``. A stage that stops early (a brake: the site
 refusing us or unreachable, a changed layout, the database; or Ctrl-C) ends the chain
 there, with that reason and exit status 1: the next stages would meet the same wall. A
+stage that fetched nothing of what it asked for (``hltv_nothing_fetched``: those pages
+are missing) does not: the chain goes on, and exits 1 only if no stage stored anything. A
 mistake in the input (an option, a setting, the database) is one line, exit status 2,
 before anything runs.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from argparse import ArgumentParser, Namespace
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -23,11 +26,13 @@ from typing import TYPE_CHECKING, Any
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from hltv_scraper.brakes import CLOSE_REASON_NOTHING
 from hltv_scraper.commands._base import DATABASE_HELP, one_line, open_database
-from hltv_scraper.commands._crawling import exit_status, finish_reason, is_mistake
+from hltv_scraper.commands._crawling import committed, exit_status, finish_reason, is_mistake, say_where
 from hltv_scraper.commands.summary import summarise
 from hltv_scraper.config import HltvConfig
 from hltv_scraper.ledger.arguments import CollectOptions
+from hltv_scraper.output import standard_output
 from hltv_scraper.stages import STAGES
 from hltv_scraper.storage import DatabaseUnavailable
 
@@ -80,6 +85,7 @@ class Command(ScrapyCommand):
                 pass
         except DatabaseUnavailable as exc:
             raise UsageError(one_line(exc), print_help=False) from None
+        say_where(self.settings, config)
 
     def run(self, args: list[str], opts: Namespace) -> None:
         chain = _Chain(self.crawler_process, self.arguments)
@@ -90,13 +96,20 @@ class Command(ScrapyCommand):
             if outcomes:
                 print("\nStages: " + _listed(outcomes))
             raise UsageError(one_line(chain.mistake), print_help=False)
-        print("\nStages: " + _listed(outcomes))
         try:
-            summarise(self.settings)
+            with standard_output() as problems:
+                print("\nStages: " + _listed(outcomes))
+                summarise(self.settings)
         except DatabaseUnavailable as exc:
             raise UsageError(one_line(exc), print_help=False) from None
-        done = len(outcomes) == len(CHAIN) and all(exit_status(reason) == 0 for _, reason in outcomes)
-        self.exitcode = 0 if done and not chain.bug else 1
+        for problem in problems:
+            print(f"scrapy collect: {problem}", file=sys.stderr)
+        done = len(outcomes) == len(CHAIN) and all(
+            exit_status(reason) == 0 or (reason == CLOSE_REASON_NOTHING and chain.stored) for _, reason in outcomes
+        )
+        if not chain.stored and any(reason == CLOSE_REASON_NOTHING for _, reason in outcomes):
+            logger.error("Nothing was stored: no stage could fetch what it asked for")
+        self.exitcode = 0 if done and not chain.bug and not problems else 1
 
 
 class _Chain:
@@ -109,6 +122,8 @@ class _Chain:
         self.current: tuple[str, Crawler] | None = None  # the stage running
         self.mistake: BaseException | None = None
         self.bug = False
+        #: units the stages committed
+        self.stored = 0
 
     async def run(self) -> None:
         try:
@@ -119,6 +134,10 @@ class _Chain:
                 self.current = None
                 reason = finish_reason(crawler)
                 self.ended.append((name, reason))
+                self.stored += committed(crawler)
+                if reason == CLOSE_REASON_NOTHING:
+                    # what this stage asked for is missing; the next stages have their own units
+                    continue
                 if reason != "finished":
                     logger.error("Stage %s ended with %s: the chain stops here", name, reason)
                     return

@@ -18,7 +18,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
 from hltv_scraper.commands._base import DATABASE_HELP, one_line
-from hltv_scraper.commands._crawling import exit_status, finish_reason, watch
+from hltv_scraper.commands._crawling import exit_status, finish_reason, say_where, watch
 from hltv_scraper.config import HltvConfig
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class Command(ScrapyCrawl):
     def process_options(self, args: list[str], opts: Namespace) -> None:
         super().process_options(args, opts)
         # a bad HLTV_* setting is one line here, before Scrapy starts (and logs) anything
-        HltvConfig.from_settings(self.settings)
+        say_where(self.settings, HltvConfig.from_settings(self.settings))
 
     def run(self, args: list[str], opts: Namespace) -> None:
         if len(args) < 1:

@@ -95,6 +95,11 @@ class HltvDownloadHandler(ImpersonateDownloadHandler):
             return await self.flaresolverr.get(request, self.proxies.get(request.meta.get("hltv_proxy")))
         if self.fetch.impersonate:
             request.meta.setdefault("impersonate", self.fetch.impersonate)
+            if "download_timeout" in request.meta:
+                # scrapy-impersonate does not pass DOWNLOAD_TIMEOUT on: curl_cffi would
+                # wait its own 30 s, past the grace a first Ctrl-C gives a page on the wire
+                args = request.meta.setdefault("impersonate_args", {})
+                args.setdefault("timeout", request.meta["download_timeout"])
         return await super().download_request(request)
 
     async def _plain(self, request: Request) -> Response:

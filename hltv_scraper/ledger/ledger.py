@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,10 @@ class Ledger:
         self.parser_version = current_parser_version()
         self.worker = self.config.new_worker_id()
         self._flight: dict[int, dict[str, PageOutcome]] = {}  # unit id -> page -> outcome
+        #: fetch failure reason -> pages (what to say when nothing could be fetched), and
+        #: unit id -> the last reason a page of it was not fetched (where a walk ends)
+        self.fetch_reasons: Counter[str] = Counter()
+        self.not_fetched: dict[int, str] = {}
         self._room = asyncio.Event()  # set whenever a unit settles
         #: units this crawl settled that are still pending (failed, not fetched)
         self.left_pending: set[int] = set()
@@ -86,6 +91,9 @@ class Ledger:
         self.ended = False
         self._renewal: task.LoopingCall | None = None
         self.db = Database.open(self.config.database, create=source.creates_database)
+        # waiting for a dropped connection must end while this crawl's leases (renewed
+        # every third of their time) still hold
+        self.db.reopen_seconds = min(self.db.reopen_seconds, self.config.lease_seconds / 3)
         self._context = SourceContext(
             db=self.db, stage=stage, worker=self.worker, config=self.config,
             crawler_stats=lambda: crawler.stats,
@@ -143,7 +151,10 @@ class Ledger:
                 await self.settled()
             await self.room()
             try:
-                batch = await self._source.take(self._context, room=self.room_left(), left_pending=self.left_pending)
+                batch = await self._source.take(
+                    self._context, room=self.room_left(), left_pending=self.left_pending,
+                    not_fetched=self.not_fetched,
+                )
             except DBAPIError as exc:
                 self.refused(exc, "No unit could be claimed")
                 return
@@ -185,11 +196,22 @@ class Ledger:
         assert outcome.unit_id is not None, outcome  # the spider sets it on every item
         outcomes = self._flight.setdefault(outcome.unit_id, {})
         outcomes[outcome.page] = outcome
+        if getattr(outcome, "kind", None) == "fetch":  # a PageFailure's
+            self.fetch_reasons[outcome.reason] += 1
+            self.not_fetched[outcome.unit_id] = outcome.reason
         return dict(outcomes) if set(outcomes) >= set(self.pages) else None
 
     def give_back(self, unit_id: int) -> None:
         """Release the unit's lease untouched (a fetch failure): no attempt counted."""
         self._source.give_back(self._context, unit_id)
+
+    def give_back_all(self) -> None:
+        """Release every lease this crawl holds (it is abandoned before it closes)."""
+        try:
+            self._source.closed(self._context)
+        except Exception:
+            logger.exception("Could not give back this crawl's leases: they expire in %g s",
+                             self.config.lease_seconds)
 
     def settle(self, unit_id: int, bucket: str) -> None:
         """The unit is done with in this crawl, in ``bucket``; it leaves the flight."""
@@ -218,9 +240,15 @@ class Ledger:
             self._renewal.start(self.config.lease_seconds / 3, now=False)
 
     def _renew_leases(self) -> None:
+        in_flight = list(self._flight)
         try:
-            self._source.renew(self._context, list(self._flight))
-        except Exception:  # a lost connection: say so, the next renewal may work
+            self.db.again_if_lost(lambda: self._source.renew(self._context, in_flight))
+        except DBAPIError as exc:
+            # (a dropped connection was opened again already, once.) Leases that lapse
+            # let another crawl take units over: stop while they are still ours.
+            if not self.ended:
+                self.refused(exc, "The leases of the units in flight could not be renewed")
+        except Exception:
             logger.exception("Could not renew the leases of the units in flight")
 
     def _closed(self, spider: Spider, reason: str) -> None:

@@ -9,16 +9,23 @@ hear of the ledger (room for more units, units left pending) comes as arguments.
 :class:`LeasedUnits` is the source of the stages whose units are rows in the database
 (matches, maps): claimed a few at a time with a lease (several crawls may share one
 database), or named with ``-a mapstatsid=`` / ``-a match_id=`` and redone on purpose,
-or, with ``-a reparse=stale``, those stored by another parser version. A stage whose
-units are found by walking pages declares its walk in its own module under
-``hltv_scraper/stages/`` (the results listing, the world ranking).
+or, with ``-a reparse=stale``, those stored by another parser version. A claim skips
+the units this crawl left pending, at most :data:`EXCLUDE_MOST` at a time, and the
+leases of crawls of this host that are gone are freed rather than waited out. A stage
+whose units are found by walking pages declares its walk in its own module under
+``hltv_scraper/stages/`` (the results listing, the world ranking); :func:`walk_stops`
+says why a walk ends at a page it could not fetch or store.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
+import os
+import socket
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sqlalchemy.exc import DBAPIError
@@ -33,7 +40,7 @@ from hltv_scraper.ledger.arguments import (
 from hltv_scraper.items import Unit
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Set
+    from collections.abc import Callable, Mapping, Set
 
     from scrapy.statscollectors import StatsCollector
     from typing_extensions import Self
@@ -114,7 +121,11 @@ class UnitSource(Protocol):
 
     def opened(self, context: SourceContext) -> None: ...
 
-    async def take(self, context: SourceContext, *, room: int, left_pending: Set[int]) -> Batch: ...
+    async def take(
+        self, context: SourceContext, *, room: int, left_pending: Set[int], not_fetched: Mapping[int, str]
+    ) -> Batch:
+        """The next units; ``left_pending``: those this crawl settled still pending,
+        ``not_fetched``: of those, the ones a page could not be fetched of (-> reason)."""
 
     def parsed(self, context: SourceContext, unit: Unit, item: Any) -> Any: ...
 
@@ -212,6 +223,7 @@ class LeasedUnits:
         # the units named with -a are this crawl's already.
         named = [unit.id for unit in self._named or ()]
         context.db.release_all(context.stage, worker=context.worker, keep=named)
+        free_leases_of_the_dead(context)  # a forced stop's, on this host
         if self._named is not None:
             context.count("claimed", len(self._named))
             return
@@ -223,7 +235,9 @@ class LeasedUnits:
         )
         context.set_stat("pending_at_start", min(pending, self.limit or pending))
 
-    async def take(self, context: SourceContext, *, room: int, left_pending: Set[int]) -> Batch:
+    async def take(
+        self, context: SourceContext, *, room: int, left_pending: Set[int], not_fetched: Mapping[int, str]
+    ) -> Batch:
         """The named units, else the stage's pending (or, re-parsing, stale) units,
         claimed a few at a time as room frees up.
 
@@ -237,21 +251,31 @@ class LeasedUnits:
             return named or None
         if self.limit is not None and self._handed_out >= self.limit:
             return None
-        config = context.config
+        config, db = context.config, context.db
         want = room if self.limit is None else min(room, self.limit - self._handed_out)
-        batch = context.db.claim(
-            context.stage, worker=context.worker, lease_seconds=config.lease_seconds,
-            max_attempts=config.max_attempts, after=self._after, limit=want,
-            parser_version=context.parser_version, stale=self.reparse,
-            # once per crawl: what failed here would fail alike now
-            exclude=sorted(left_pending), first=self._first,
-        )
+        while True:
+            # once per crawl: what failed here would fail alike now (a bounded list: with
+            # more, the claim stops short at ``until`` and the next goes on from there)
+            exclude, until = _excluded(left_pending, self._after)
+            claim = partial(
+                db.claim, context.stage, worker=context.worker, lease_seconds=config.lease_seconds,
+                max_attempts=config.max_attempts, after=self._after, limit=want,
+                parser_version=context.parser_version, stale=self.reparse, exclude=exclude, until=until,
+                first=self._first,
+            )
+            batch = db.again_if_lost(claim)
+            if batch or until is None:
+                break
+            self._after = until  # nothing left below the window's end
         if not batch and self._first:
             # the units the stage reads first are all claimed: now every pending one
             self._first, self._after = False, -1
-            return await self.take(context, room=room, left_pending=left_pending)
+            return await self.take(context, room=room, left_pending=left_pending, not_fetched=not_fetched)
+        if not batch and free_leases_of_the_dead(context):
+            self._after = -1  # a crawl of this host died holding units: they are free now
+            return 0.0
         if not batch:
-            wait = context.db.foreign_lease_wait(
+            wait = db.foreign_lease_wait(
                 context.stage, worker=context.worker, max_attempts=config.max_attempts,
                 parser_version=context.parser_version, stale=self.reparse,
             )
@@ -298,6 +322,81 @@ class LeasedUnits:
 
     def closed(self, context: SourceContext) -> None:
         context.db.release_all(context.stage, worker=context.worker)
+
+
+#: The most unit ids one claim excludes (bind parameters: SQLite takes 32,766 at most).
+EXCLUDE_MOST = 500
+
+
+def _excluded(left_pending: Set[int], after: int) -> tuple[list[int], int | None]:
+    """The units left pending by this crawl a claim above ``after`` must skip, at most
+    :data:`EXCLUDE_MOST` of them; with more, the claim stops at the last one excluded
+    (``until``) and the next claim goes on from there. Those at or below ``after`` need
+    no excluding: the claim starts above it."""
+    ahead = heapq.nsmallest(EXCLUDE_MOST + 1, (unit for unit in left_pending if unit > after))
+    if len(ahead) <= EXCLUDE_MOST:
+        return ahead, None
+    return ahead[:EXCLUDE_MOST], ahead[EXCLUDE_MOST - 1]
+
+
+# -- leases of crawls that are gone ---------------------------------------------------
+
+
+def worker_process(worker: str) -> tuple[str, int] | None:
+    """The host and process id of a default worker id (``host-pid-random``), else None."""
+    host, _, rest = worker.rpartition("-")
+    host, _, pid = host.rpartition("-")
+    if not host or not pid.isdigit() or not rest:
+        return None
+    return host, int(pid)
+
+
+def is_gone(worker: str) -> bool:
+    """Was ``worker`` a crawl on this host whose process is no longer running?"""
+    process = worker_process(worker)
+    if process is None or process[0] != socket.gethostname() or process[1] == os.getpid():
+        return False
+    try:
+        os.kill(process[1], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # running, as another user
+        return False
+    return False
+
+
+def free_leases_of_the_dead(context: SourceContext) -> list[str]:
+    """Free the stage's leases held by crawls of this host that are gone (a forced stop,
+    a crash): the next crawl need not wait out their leases. The workers freed."""
+    gone = sorted({str(row["worker"]) for row in context.db.free_leases([context.stage], of=is_gone)})
+    if gone:
+        logger.info("Freed the leases of %s: %s no longer running on this host",
+                    ", ".join(gone), "it is" if len(gone) == 1 else "they are")
+    return gone
+
+
+# -- walks ----------------------------------------------------------------------------
+
+#: Fetch failures of a walk's page after the first that mean the walk ends there: an
+#: archived listing often ends before its last page says so.
+END_OF_WALK = frozenset({"not_in_archive", "http_404", "http_410"})
+
+
+def walk_stops(context: SourceContext, unit_id: int, *, first: bool, not_fetched: Mapping[int, str],
+               what: str, end: str) -> None:
+    """Say why a walk stops at ``unit_id``, a ``what`` of it left pending: not fetched
+    (the brakes, or on the first page the verdict on a crawl that fetched nothing, say
+    what is wrong; one missing after the first is ``end``, where the walk ends), or not
+    stored."""
+    label = context.label(unit_id).capitalize()
+    reason = not_fetched.get(unit_id)
+    if reason is None:  # fetched or parsed but not stored
+        logger.error("%s was not stored: stopping", label)
+        context.set_stat("stopped_because", f"a {what} was not stored")
+        return
+    missing = not first and reason in END_OF_WALK
+    logger.info("%s %s (%s): stopping", label, f"is not there: {end}" if missing else "could not be fetched", reason)
+    context.set_stat("stopped_because", end if missing else f"a {what} was not fetched")
 
 
 class Waiting:

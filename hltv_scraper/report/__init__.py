@@ -23,6 +23,7 @@ from string import Template
 from typing import TYPE_CHECKING
 
 from hltv_scraper import charts
+from hltv_scraper.output import writing
 from hltv_scraper.report._map import map_section
 from hltv_scraper.parsers import current_parser_version
 from hltv_scraper.storage import report as queries
@@ -142,7 +143,8 @@ def render_report(
 
 
 def write_report(html: str, out: Path) -> None:
-    """Write the page to ``out`` whole or not at all (a temporary file, renamed)."""
+    """Write the page to ``out`` whole or not at all (a temporary file, renamed); a
+    full disk is CannotWrite."""
     if out.is_dir():
         raise ReportError(f"--out {out} is a folder: give the file to write, e.g. {out / 'report.html'}")
     # A name of its own beside the target, opened like any new file (the umask's mode).
@@ -153,7 +155,7 @@ def write_report(html: str, out: Path) -> None:
     except OSError as exc:
         raise ReportError(f"cannot write --out {out}: {exc.strerror or exc}") from None
     try:
-        with file:
+        with writing(out), file:
             file.write(html)
         os.replace(temporary, out)
     except BaseException:

@@ -17,7 +17,9 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy import Request, Spider, signals
+from scrapy.exceptions import CloseSpider
 
+from hltv_scraper.brakes import nothing_fetched
 from hltv_scraper.fetch.errors import failure_reason
 from hltv_scraper.items import PageFailure
 from hltv_scraper.ledger.arguments import passed_by_scrapyd, positive_int, whole_number
@@ -64,6 +66,7 @@ class UnitSpider(Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.ledger = Ledger.build(crawler, stage=cls.stage, source=spider.units_from)
         crawler.signals.connect(spider._scheduled, signal=signals.request_scheduled)
+        crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         return spider
 
     async def start(self) -> AsyncIterator[Request | PageFailure]:
@@ -119,6 +122,18 @@ class UnitSpider(Spider):
         reason = failure_reason(failure)
         logger.warning("Could not fetch the %s page of %s: %s", page, self.ledger.label(unit.id), reason)
         yield self._failure(unit, page, PageFailure.FETCH, reason, request.url)
+
+    def _idle(self, spider: Spider) -> None:
+        """Nothing left to do: a crawl that fetched nothing of what it asked for did not
+        finish (exit status 1), however few its units."""
+        ledger = self.ledger
+        counts = {key: ledger.stats.get_value(f"hltv/{ledger.units_name}/{key}", 0)
+                  for key in ("requested", "fetch_failed")}
+        stop = nothing_fetched(ledger.units_name, counts, dict(ledger.fetch_reasons))
+        if stop is not None:
+            logger.error("Stopping: %s", stop.message)
+            ledger.stats.set_value("hltv/stopped_because", stop.message)
+            raise CloseSpider(stop.reason)
 
     def _scheduled(self, request: Request, spider: Spider) -> None:
         self._unscheduled.discard((request.meta.get("hltv_unit"), request.meta.get("hltv_page")))

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from hltv_scraper.items import RANKING, PagePassedOver, RankingPage, RankingPages, Unit
 from hltv_scraper.ledger.arguments import SpiderArgumentError, a_day, flag, reject_unknown
+from hltv_scraper.ledger.sources import walk_stops
 from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.ranking import parse_ranking
 from hltv_scraper.stages.stage import Page, Stage, UnitKind
@@ -32,7 +33,7 @@ from hltv_scraper.storage import rankings
 from hltv_scraper.validation import check_ranking
 
 if TYPE_CHECKING:
-    from collections.abc import Set
+    from collections.abc import Mapping, Set
 
     from typing_extensions import Self
 
@@ -128,11 +129,13 @@ class RankingWalk:
     def opened(self, context: SourceContext) -> None:
         pass
 
-    async def take(self, context: SourceContext, *, room: int, left_pending: Set[int]) -> Batch:
+    async def take(
+        self, context: SourceContext, *, room: int, left_pending: Set[int], not_fetched: Mapping[int, str]
+    ) -> Batch:
         """The next snapshot of the walk, once the last one has settled."""
-        if self._last is not None and self._last in left_pending:  # fetched or parsed but not stored
-            logger.error("%s was not stored: stopping", context.label(self._last).capitalize())
-            context.set_stat("stopped_because", "a snapshot was not stored")
+        if self._last is not None and self._last in left_pending:
+            walk_stops(context, self._last, first=self._last == LATEST, not_fetched=not_fetched,
+                       what="snapshot", end="the end of the snapshots linked")
             return None
         if self._next is None:
             return None

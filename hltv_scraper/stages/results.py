@@ -24,12 +24,13 @@ from hltv_scraper.ledger.arguments import (
     reject_unknown,
     whole_number,
 )
+from hltv_scraper.ledger.sources import walk_stops
 from hltv_scraper.parsers.results import parse_results
 from hltv_scraper.stages.stage import Page, Stage, UnitKind, id_in, path_url
 from hltv_scraper.storage.results import write_results
 
 if TYPE_CHECKING:
-    from collections.abc import Set
+    from collections.abc import Mapping, Set
 
     from typing_extensions import Self
 
@@ -99,11 +100,13 @@ class ResultsListing:
     def opened(self, context: SourceContext) -> None:
         pass
 
-    async def take(self, context: SourceContext, *, room: int, left_pending: Set[int]) -> Batch:
+    async def take(
+        self, context: SourceContext, *, room: int, left_pending: Set[int], not_fetched: Mapping[int, str]
+    ) -> Batch:
         """The next page of the walk, once the last one has settled."""
-        if self._last is not None and self._last in left_pending:  # fetched or parsed but not stored
-            logger.error("%s was not stored: stopping", context.label(self._last).capitalize())
-            context.set_stat("stopped_because", "a page was not stored")
+        if self._last is not None and self._last in left_pending:
+            walk_stops(context, self._last, first=self._read == 1, not_fetched=not_fetched,
+                       what="page", end="the end of the listing")
             return None
         if self._next_offset is None:
             return None

@@ -51,6 +51,9 @@ NOW_EPOCH = {
 #: Claiming units: the rows another transaction is claiming are skipped, not waited
 #: for (SQLite has one writer at a time: its write transaction is the lock).
 SKIP_LOCKED = {SQLITE: "", POSTGRESQL: "FOR UPDATE OF u SKIP LOCKED"}
+#: What a read of the unit row a write decides on ends with: on PostgreSQL the row stays
+#: locked to the commit (SQLite's write transaction holds the whole file already).
+FOR_UPDATE = {SQLITE: "", POSTGRESQL: "FOR UPDATE OF u"}
 
 def dialect(connection: Connection) -> str:
     return connection.dialect.name
@@ -62,15 +65,18 @@ def sql(statement: str) -> TextClause:
     return text(statement)
 
 
-
 class Sql:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, *, reopen: Callable[[], bool] | None = None) -> None:
         self.connection = connection
+        #: opens the connection again when the server dropped it (see Database.reopen_if_lost)
+        self.reopen = reopen
         self.dialect = dialect(connection)
         #: the database's clock, in seconds since the epoch (an SQL expression)
         self.now_epoch = NOW_EPOCH[self.dialect]
         #: what a claiming sub-select ends with
         self.skip_locked = SKIP_LOCKED[self.dialect]
+        #: what a read of a row to update ends with
+        self.for_update = FOR_UPDATE[self.dialect]
 
     def run(self, statement: str, params: Mapping[str, Any] | None = None) -> Any:
         """Execute one statement; the driver's cursor, its rows not yet fetched."""
@@ -121,13 +127,39 @@ class Sql:
         text, values = _compiled(statement, dialect)
         if values is not None:  # a positional style: the values in the statement's order
             params = list(map(values, params)) if method == "executemany" else values(params)
-        driver = self.connection.connection.driver_connection
-        cursor = driver.cursor()
+        # a statement outside a transaction (a read) is run again, once, on a connection
+        # opened anew when the server dropped the old one; one inside is the caller's
+        alone = self.reopen is not None and self.dialect == POSTGRESQL and _idle(self.connection)
         try:
+            cursor = self._cursor()
             getattr(cursor, method)(text, params)
         except dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(text, params, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+            if not (alone and self.reopen()):
+                raise DBAPIError.instance(text, params, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+            cursor = self._cursor()
+            try:
+                getattr(cursor, method)(text, params)
+            except dialect.loaded_dbapi.Error as again:
+                raise DBAPIError.instance(text, params, again, dialect.loaded_dbapi.Error,
+                                          dialect=dialect) from again
         return cursor
+
+    def _cursor(self) -> Any:
+        return self.connection.connection.driver_connection.cursor()
+
+
+def _idle(connection: Connection) -> bool:
+    """Is the PostgreSQL connection outside any transaction?"""
+    return connection.connection.driver_connection.info.transaction_status == 0  # psycopg: IDLE
+
+
+def alive(connection: Connection) -> bool:
+    """Does the connection still answer? (Straight to the driver: no retry of its own.)"""
+    try:
+        connection.connection.driver_connection.execute("SELECT 1")
+    except Exception:  # noqa: BLE001 (a closed connection fails before the driver's errors)
+        return False
+    return True
 
 
 @contextmanager

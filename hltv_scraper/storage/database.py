@@ -14,13 +14,15 @@ its lease. A crawl that dies leaves leases that simply expire.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
@@ -42,12 +44,19 @@ from hltv_scraper.storage._schema import (
     rollback,
     schema_version,
 )
-from hltv_scraper.storage._sql import Row, Sql, Stamp, listed, pipelined
+from hltv_scraper.storage._sql import Row, Sql, Stamp, alive, listed, pipelined
 from hltv_scraper.storage.results import known_match_ids
 from hltv_scraper.storage.stages import Check, StoredStage, UnitTable
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+#: How long a dropped PostgreSQL connection is tried again for (a restart, a failover)
+#: before the crawl stops. The event loop waits meanwhile: it happens seldom.
+REOPEN_SECONDS = 15.0
+
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -57,7 +66,10 @@ class Database:
     def __init__(self, connection: Connection, url: URL, *, applied: Sequence[str] = ()) -> None:
         self.connection = connection
         self.url = url
-        self.sql = Sql(connection)
+        self.sql = Sql(connection, reopen=self.reopen_if_lost)
+        self._gone = False  # the server dropped the connection and never came back
+        #: how long a dropped connection is tried again for
+        self.reopen_seconds = REOPEN_SECONDS
         #: the migrations opening the database applied (``0004_demo_ids.sql``...)
         self.applied = list(applied)
 
@@ -97,6 +109,44 @@ class Database:
 
     def close(self) -> None:
         self.connection.close()
+
+    def again_if_lost(self, call: Callable[[], T]) -> T:
+        """``call()``; if the server dropped the connection in the middle of it (its
+        transaction rolled back), once more on a connection opened anew."""
+        try:
+            return call()
+        except DBAPIError:
+            if not self.reopen_if_lost():
+                raise
+        return call()
+
+    def reopen_if_lost(self) -> bool:
+        """After an error: if the PostgreSQL server dropped this connection (a restart, a
+        failover), open a new one in its place. True if it did; False when the connection
+        still answers (the error was something else) or no new one could be opened."""
+        if self.dialect != POSTGRESQL or self._gone or alive(self.connection):
+            return False  # a SQLite file has no connection to lose; this one answers
+        # a server restarting takes a few seconds to accept connections again
+        deadline = time.monotonic() + self.reopen_seconds
+        pause = 0.2
+        while True:
+            try:
+                connection = connect(self.url)
+                break
+            except (DBAPIError, OSError):
+                if time.monotonic() + pause > deadline:
+                    # the server stays away: the old connection stays, dead (every use is
+                    # a DBAPIError, at once), and it is not waited for again
+                    self._gone = True
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+        with contextlib.suppress(Exception):
+            self.connection.close()
+        # the same Sql object on the new connection: whoever holds it goes on with it
+        self.connection = self.sql.connection = connection
+        logger.warning("The connection to the database %s was lost; opened it again", self.location)
+        return True
 
     def __enter__(self) -> Database:
         return self
@@ -166,10 +216,12 @@ class Database:
         stale: bool = False,
         exclude: Sequence[int] = (),
         first: bool = False,
+        until: int | None = None,
     ) -> list[Unit]:
         """Lease up to ``limit`` pending (or ``stale``) units with keys above ``after``
-        that no live lease holds and are not in ``exclude``, lowest keys first; with
-        ``first``, only those the stage reads before the others (``UnitTable.first``)."""
+        (and at most ``until``) that no live lease holds and are not in ``exclude``,
+        lowest keys first; with ``first``, only those the stage reads before the others
+        (``UnitTable.first``)."""
         rows = _rows(stage)
         excluded, params = listed("exclude", exclude) if exclude else ("", {})
         with self.transaction() as db:
@@ -182,10 +234,12 @@ class Database:
                         AND (u.lease_expires IS NULL OR u.lease_expires < {db.now_epoch})
                         {f'AND u.{rows.key} NOT IN {excluded}' if exclude else ''}
                       {f'AND ({rows.first})' if first and rows.first else ''}
+                        {f'AND u.{rows.key} <= :until' if until is not None else ''}
                       ORDER BY u.{rows.key} LIMIT :limit {db.skip_locked})
                     RETURNING {rows.key}""",
                 _versioned({"worker": worker, "lease_seconds": lease_seconds, "after": after,
-                            "max_attempts": max_attempts, "limit": limit, **params}, parser_version),
+                            "max_attempts": max_attempts, "limit": limit, "until": until, **params},
+                           parser_version),
             )
             return self._units(db, rows, sorted(row[rows.key] for row in claimed))
 
@@ -308,7 +362,7 @@ class Database:
             now = utc_now()  # once the write lock is ours: see ExportResult.next_changed_since
             key = None
             if rows is not None:
-                key = _unit_row(db, rows, unit_id)
+                key = _unit_row(db, rows, unit_id, lock=True)
                 if key is None and not rows.made_by_writer:
                     raise ValidationError(stage.page_names[0], f"{rows.key} {unit_id} is not in the database")
                 taken = key is not None and worker is not None and _leased_by_another(db, key, worker)
@@ -320,8 +374,9 @@ class Database:
                 else:
                     # the version it was stored with, and (for a crawl) its lease given
                     # back, in the writer's own UPDATE of the unit's row
-                    lease = ", lease_worker = NULL, lease_expires = NULL" if worker is not None else ""
-                    stamp = Stamp(f", {rows.version} = :stamp_version{lease}", {"stamp_version": parser_version})
+                    lease = _OWN_LEASE_CLEARED if worker is not None else ""
+                    stamp = Stamp(f", {rows.version} = :stamp_version{lease}",
+                                  {"stamp_version": parser_version, "stamp_worker": worker})
 
                     def write() -> SaveResult:
                         return stage.write(db, key, bundle, now=now, parser_version=parser_version,
@@ -363,7 +418,7 @@ class Database:
         rows = stage.rows
         with self.transaction() as db:
             now = utc_now()
-            key = _unit_row(db, rows, unit_id) if rows is not None else None
+            key = _unit_row(db, rows, unit_id, lock=True) if rows is not None else None
             if key is not None and worker is not None and _leased_by_another(db, key, worker):
                 return False
             if rows is not None and key is not None:
@@ -545,6 +600,15 @@ class Database:
             + " ORDER BY 1, 2"
         )
 
+    def free_leases(self, stages: Iterable[StoredStage], *, of: Callable[[str], bool]) -> list[Row]:
+        """Free the live leases over the unit tables of ``stages`` that workers ``of``
+        picks hold (crawls that are gone); the rows of :meth:`leases` freed."""
+        by_table = {stage.rows.table: stage for stage in stages if stage.rows is not None}
+        held = [row for row in self.leases(by_table.values()) if of(str(row["worker"]))]
+        for row in held:
+            self.release_all(by_table[row["units_of"]], worker=str(row["worker"]))
+        return held
+
     def stored_versions(self, stages: Iterable[StoredStage]) -> dict[str, dict[str | None, int]]:
         """Per tracked stage, how many units each parser version stored (None: not recorded)."""
         return {
@@ -581,9 +645,9 @@ class Database:
         say what we believed.
         """
         committing = False
+        stack = self._begin()
         try:
-            with pipelined(self.connection):
-                begin(self.connection)
+            with stack:
                 yield self.sql
                 committing = True
                 commit(self.connection)
@@ -604,6 +668,23 @@ class Database:
             if isinstance(exc, OverflowError):
                 raise ValidationError(page, f"a number too large to store: {exc}") from exc
             raise
+
+    def _begin(self) -> contextlib.ExitStack:
+        """``BEGIN``, in a pipeline on PostgreSQL. Nothing of the transaction has happened
+        yet: a connection found dropped here is opened again once, and begun there."""
+        for again in (False, True):
+            stack = contextlib.ExitStack()
+            try:
+                stack.enter_context(pipelined(self.connection))
+                begin(self.connection)
+            except DBAPIError:
+                with contextlib.suppress(Exception):
+                    stack.close()
+                if again or not self.reopen_if_lost():
+                    raise
+            else:
+                return stack
+        raise AssertionError("unreachable")
 
     def _units(self, db: Sql, rows: UnitTable, ids: list[int]) -> list[Unit]:
         if not ids:
@@ -728,8 +809,20 @@ def _unit(row: Row) -> Unit:
     )
 
 
-def _unit_row(db: Sql, rows: UnitTable, unit_id: int) -> Row | None:
-    return db.one(f"{rows.select} WHERE u.{rows.key} = :id", {"id": unit_id})
+def _unit_row(db: Sql, rows: UnitTable, unit_id: int, *, lock: bool = False) -> Row | None:
+    """The unit's row; with ``lock``, locked until the transaction ends (PostgreSQL), so
+    the lease and the done mark a write decides on stay as read: a crawl whose lease
+    lapsed and was taken over waits here, then sees the other crawl's lease."""
+    lock_clause = f" {db.for_update}" if lock and db.for_update else ""
+    return db.one(f"{rows.select} WHERE u.{rows.key} = :id{lock_clause}", {"id": unit_id})
+
+
+#: The writer's UPDATE of a unit row gives the lease back only if it is still this
+#: worker's (one that lapsed may be another crawl's by now).
+_OWN_LEASE_CLEARED = (
+    ", lease_expires = CASE WHEN lease_worker = :stamp_worker THEN NULL ELSE lease_expires END"
+    ", lease_worker = CASE WHEN lease_worker = :stamp_worker THEN NULL ELSE lease_worker END"
+)
 
 
 def _leased_by_another(db: Sql, key: Row, worker: str) -> bool:

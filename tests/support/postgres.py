@@ -67,6 +67,7 @@ class PostgresServer:
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
+        self._options = options
         self._run(bindir / "pg_ctl", "-D", data, "-o", options, "-l", self.root / "log", "-w", "start")
         self._bindir = bindir
         with self.admin() as admin:
@@ -78,6 +79,20 @@ class PostgresServer:
             self._run(self._bindir / "pg_ctl", "-D", self.root / "data", "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+    def restart(self) -> None:
+        """Restart the server as an administrator or a failover does: every open
+        connection is dropped."""
+        self.halt()
+        self.resume()
+
+    def halt(self) -> None:
+        """Stop the server (``fast``: connections are closed) until :meth:`resume`."""
+        self._run(self._bindir / "pg_ctl", "-D", self.root / "data", "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        self._run(self._bindir / "pg_ctl", "-D", self.root / "data", "-o", self._options,
+                  "-l", self.root / "log", "-w", "start")
 
     def admin(self) -> psycopg.Connection:
         return psycopg.connect(

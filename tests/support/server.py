@@ -97,6 +97,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     gzip: bool = False  # send the body with Content-Encoding: gzip
     unless_cookie: str | None = None  # "name=value": a request with it gets the real page
+    delay: float = 0.0  # seconds the server waits before it answers (a page slow to come)
 
 
 class ClearanceGate:
@@ -240,6 +241,8 @@ class FixtureServer:
         client = {"headers": headers} if getattr(self.gate, "sees_headers", False) else {}
         if self.gate is not None and answer == Answer() and not self.gate.admits(cookies, user_agent, **client):
             answer = Answer(status=403, body=self.gate.challenge(user_agent, **client), headers=CHALLENGE_HEADERS)
+        if answer.delay:
+            time.sleep(answer.delay)
         body = answer.body
         if body is None:
             try:
