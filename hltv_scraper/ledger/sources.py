@@ -13,8 +13,9 @@ or, with ``-a reparse=stale``, those stored by another parser version. A claim s
 the units this crawl left pending, at most :data:`EXCLUDE_MOST` at a time, and the
 leases of crawls of this host that are gone are freed rather than waited out. A stage
 whose units are found by walking pages declares its walk in its own module under
-``hltv_scraper/stages/`` (the results listing, the world ranking); :func:`walk_stops`
-says why a walk ends at a page it could not fetch or store.
+``hltv_scraper/stages/`` (the results listing, the world ranking) as a :class:`Walk`,
+which takes one unit at a time and says why the walk ends at a page it could not fetch
+or store (:func:`walk_stops`).
 """
 
 from __future__ import annotations
@@ -380,6 +381,64 @@ def free_leases_of_the_dead(context: SourceContext) -> list[str]:
 #: Fetch failures of a walk's page after the first that mean the walk ends there: an
 #: archived listing often ends before its last page says so.
 END_OF_WALK = frozenset({"not_in_archive", "http_404", "http_410"})
+
+
+class Walk:
+    """A unit source that reads pages one after the other, each page saying where the
+    walk goes next (the results listing, the world ranking's snapshots). No row holds
+    a unit before it is stored: nothing is leased, renewed or given back.
+
+    A walk says where it starts and goes on (:meth:`next_unit`, set from
+    :meth:`parsed`), what a unit is called (``what``) and where the walk ends (``end``).
+    """
+
+    holds_leases: ClassVar[bool] = False
+    #: pages follow one another: a page we cannot read leaves no way on
+    stops_at_first_failure: ClassVar[bool] = True
+    one_at_a_time: ClassVar[bool] = True
+    overwrite: ClassVar[bool] = False
+    creates_database: ClassVar[bool] = True
+    waiting: ClassVar[Waiting | None] = None
+    what: ClassVar[str]
+    end: ClassVar[str]
+
+    _last: int | None = None
+    _taken = 0
+
+    def next_unit(self) -> int | None:
+        """The unit to read next, or None where the walk ends; called once a unit."""
+        raise NotImplementedError
+
+    def prepare(self, context: SourceContext) -> None:
+        pass
+
+    def opened(self, context: SourceContext) -> None:
+        pass
+
+    async def take(
+        self, context: SourceContext, *, room: int, left_pending: Set[int], not_fetched: Mapping[int, str]
+    ) -> Batch:
+        """The next unit of the walk, once the last one has settled."""
+        if self._last is not None and self._last in left_pending:
+            walk_stops(context, self._last, first=self._taken == 1, not_fetched=not_fetched,
+                       what=self.what, end=self.end)
+            return None
+        unit_id = self.next_unit()
+        if unit_id is None:
+            return None
+        self._last = unit_id
+        self._taken += 1
+        context.count("claimed")
+        return [Unit(id=unit_id)]
+
+    def renew(self, context: SourceContext, ids: list[int]) -> None:
+        pass
+
+    def give_back(self, context: SourceContext, unit_id: int) -> None:
+        pass
+
+    def closed(self, context: SourceContext) -> None:
+        pass
 
 
 def walk_stops(context: SourceContext, unit_id: int, *, first: bool, not_fetched: Mapping[int, str],

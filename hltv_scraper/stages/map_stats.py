@@ -7,21 +7,15 @@ match stage (or ``scrapy addmaps``).
 from __future__ import annotations
 
 from hltv_scraper.items import MAPSTATS, MapStatsPages
-from hltv_scraper.ledger.sources import LeasedUnits
 from hltv_scraper.parsers.mapstats import parse_mapstats
-from hltv_scraper.stages.stage import Page, Stage, UnitKind, id_in, path_url
+from hltv_scraper.stages._maps import MAPS
+from hltv_scraper.stages.stage import Page, Stage, id_in, path_url
 from hltv_scraper.storage import map_stats
 from hltv_scraper.validation import check_map_stats
 
 MAP_STATS = Stage(
     name="map_stats",
-    unit=UnitKind(
-        called="maps",
-        label="map {}".format,
-        source=LeasedUnits,
-        named_argument="mapstatsid",
-        adding_hint="add maps with `scrapy addmaps`",
-    ),
+    unit=MAPS,
     pages=(
         Page(
             MAPSTATS,

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from hltv_scraper.items import ECONOMY, PERFORMANCE, PerfEconomyPages
 from hltv_scraper.parsers.economy import parse_economy
 from hltv_scraper.parsers.performance import parse_performance
-from hltv_scraper.ledger.sources import LeasedUnits
-from hltv_scraper.stages.stage import Page, Stage, UnitKind, id_in, path_url
+from hltv_scraper.stages._maps import MAPS
+from hltv_scraper.stages.stage import Page, Stage, id_in, path_url
 from hltv_scraper.storage import perf_economy
 from hltv_scraper.validation import check_perf_economy
 
@@ -36,13 +36,7 @@ def _chart_page(name: str, parse: Callable[[Response], PageOutcome]) -> Page:
 
 PERF_ECONOMY = Stage(
     name="perf_economy",
-    unit=UnitKind(
-        called="maps",
-        label="map {}".format,
-        source=LeasedUnits,
-        named_argument="mapstatsid",
-        adding_hint="add maps with `scrapy addmaps`",
-    ),
+    unit=MAPS,
     pages=(_chart_page(PERFORMANCE, parse_performance), _chart_page(ECONOMY, parse_economy)),
     bundle=PerfEconomyPages,
     write=perf_economy.write_perf_economy,

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from hltv_scraper.items import RANKING, PagePassedOver, RankingPage, RankingPages, Unit
 from hltv_scraper.ledger.arguments import SpiderArgumentError, a_day, flag, reject_unknown
-from hltv_scraper.ledger.sources import walk_stops
+from hltv_scraper.ledger.sources import Walk
 from hltv_scraper.parsers import ParseError
 from hltv_scraper.parsers.ranking import parse_ranking
 from hltv_scraper.stages.stage import Page, Stage, UnitKind
@@ -33,12 +33,11 @@ from hltv_scraper.storage import rankings
 from hltv_scraper.validation import check_ranking
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Set
 
     from typing_extensions import Self
 
     from hltv_scraper.ledger.arguments import CollectOptions
-    from hltv_scraper.ledger.sources import Batch, SourceContext, Waiting
+    from hltv_scraper.ledger.sources import SourceContext
 
 logger = logging.getLogger(__name__)
 
@@ -86,23 +85,17 @@ def label(unit_id: int) -> str:
     return "the current world ranking" if unit_id == LATEST else f"world ranking of {snapshot_day(unit_id)}"
 
 
-class RankingWalk:
+class RankingWalk(Walk):
     """The snapshots, newest first, each page leading to the one before it."""
 
-    holds_leases: ClassVar[bool] = False
-    #: snapshots follow one another: a page we cannot read leaves no way on
-    stops_at_first_failure: ClassVar[bool] = True
-    one_at_a_time: ClassVar[bool] = True
-    overwrite: ClassVar[bool] = False
-    creates_database: ClassVar[bool] = True
-    waiting: ClassVar[Waiting | None] = None
+    what: ClassVar[str] = "snapshot"
+    end: ClassVar[str] = "the end of the snapshots linked"
 
     def __init__(self, *, since: date, until: date | None, full: bool) -> None:
         self.since = since
         self.until = until
         self.full = full
         self._next: int | None = LATEST
-        self._last: int | None = None
 
     @staticmethod
     def arguments(named_argument: str | None = None) -> list[str]:
@@ -123,25 +116,9 @@ class RankingWalk:
         given = {"since": options.since, "until": options.until}
         return {name: str(value) for name, value in given.items() if value}
 
-    def prepare(self, context: SourceContext) -> None:
-        pass
-
-    def opened(self, context: SourceContext) -> None:
-        pass
-
-    async def take(
-        self, context: SourceContext, *, room: int, left_pending: Set[int], not_fetched: Mapping[int, str]
-    ) -> Batch:
-        """The next snapshot of the walk, once the last one has settled."""
-        if self._last is not None and self._last in left_pending:
-            walk_stops(context, self._last, first=self._last == LATEST, not_fetched=not_fetched,
-                       what="snapshot", end="the end of the snapshots linked")
-            return None
-        if self._next is None:
-            return None
-        self._last, self._next = self._next, None
-        context.count("claimed")
-        return [Unit(id=self._last)]
+    def next_unit(self) -> int | None:
+        unit_id, self._next = self._next, None
+        return unit_id
 
     def parsed(self, context: SourceContext, unit: Unit, page: RankingPage) -> RankingPage | PagePassedOver:
         """Check the page is the snapshot asked for, decide where the walk goes next,
@@ -181,15 +158,6 @@ class RankingWalk:
         if unit_of(day) in stored:
             return "stored already"
         return None
-
-    def renew(self, context: SourceContext, ids: list[int]) -> None:
-        pass
-
-    def give_back(self, context: SourceContext, unit_id: int) -> None:
-        pass  # a snapshot's row is made when it is stored
-
-    def closed(self, context: SourceContext) -> None:
-        pass
 
 
 def _today() -> date:

@@ -24,36 +24,30 @@ from hltv_scraper.ledger.arguments import (
     reject_unknown,
     whole_number,
 )
-from hltv_scraper.ledger.sources import walk_stops
+from hltv_scraper.ledger.sources import Walk
 from hltv_scraper.parsers.results import parse_results
 from hltv_scraper.stages.stage import Page, Stage, UnitKind, id_in, path_url
 from hltv_scraper.storage.results import write_results
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Set
 
     from typing_extensions import Self
 
     from hltv_scraper.ledger.arguments import CollectOptions
-    from hltv_scraper.ledger.sources import Batch, SourceContext, Waiting
+    from hltv_scraper.ledger.sources import SourceContext
 
 logger = logging.getLogger(__name__)
 
 
-class ResultsListing:
+class ResultsListing(Walk):
     """HLTV's results listing, newest first: pages read one after the other from
     ``offset`` (steps of 100), until the first of: ``pages`` pages read; a page whose
     entries are all older than ``since``; the last page; and, unless ``full``, a page
     on which every match is already known. Entries completed after ``until`` are
     skipped. A page that cannot be fetched or parsed stops the walk."""
 
-    holds_leases: ClassVar[bool] = False
-    #: pages follow one another: a page we cannot read leaves no way on
-    stops_at_first_failure: ClassVar[bool] = True
-    one_at_a_time: ClassVar[bool] = True
-    overwrite: ClassVar[bool] = False
-    creates_database: ClassVar[bool] = True
-    waiting: ClassVar[Waiting | None] = None
+    what: ClassVar[str] = "page"
+    end: ClassVar[str] = "the end of the listing"
 
     def __init__(
         self, *, since_ms: int | None, until_ms: int | None, offset: int, pages: int | None, full: bool
@@ -64,8 +58,6 @@ class ResultsListing:
         self.pages = pages
         self.full = full
         self._next_offset: int | None = offset
-        self._read = 0
-        self._last: int | None = None
 
     @staticmethod
     def arguments(named_argument: str | None = None) -> list[str]:
@@ -94,29 +86,14 @@ class ResultsListing:
         given = {"since": options.since, "until": options.until, "pages": options.pages}
         return {name: str(value) for name, value in given.items() if value} | ({"full": "1"} if options.full else {})
 
-    def prepare(self, context: SourceContext) -> None:
-        pass
-
-    def opened(self, context: SourceContext) -> None:
-        pass
-
-    async def take(
-        self, context: SourceContext, *, room: int, left_pending: Set[int], not_fetched: Mapping[int, str]
-    ) -> Batch:
-        """The next page of the walk, once the last one has settled."""
-        if self._last is not None and self._last in left_pending:
-            walk_stops(context, self._last, first=self._read == 1, not_fetched=not_fetched,
-                       what="page", end="the end of the listing")
-            return None
+    def next_unit(self) -> int | None:
         if self._next_offset is None:
             return None
-        if self.pages is not None and self._read >= self.pages:
-            logger.info("Read %d results pages (-a pages=%d): stopping", self._read, self.pages)
+        if self.pages is not None and self._taken >= self.pages:
+            logger.info("Read %d results pages (-a pages=%d): stopping", self._taken, self.pages)
             return None
-        self._last, self._next_offset = self._next_offset, None
-        self._read += 1
-        context.count("claimed")
-        return [Unit(id=self._last)]
+        offset, self._next_offset = self._next_offset, None
+        return offset
 
     def parsed(self, context: SourceContext, unit: Unit, page: ResultsPage) -> ResultsPage:
         """Decide whether to read on, and keep only the entries in the date window."""
@@ -154,15 +131,6 @@ class ResultsListing:
         if self.since_ms is not None and completed_unix_ms < self.since_ms:
             return False
         return self.until_ms is None or completed_unix_ms < self.until_ms
-
-    def renew(self, context: SourceContext, ids: list[int]) -> None:
-        pass
-
-    def give_back(self, context: SourceContext, unit_id: int) -> None:
-        pass  # no row holds a results page
-
-    def closed(self, context: SourceContext) -> None:
-        pass
 
 RESULTS_STAGE = Stage(
     name="results",
