@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from hltv_scraper.output import CannotWrite, disk_full
+from hltv_scraper.output import CannotWrite, disk_full, writing
 from hltv_scraper.stages import STAGES
 from hltv_scraper.storage.database import utc_now
 from hltv_scraper.storage.export import (
@@ -157,7 +157,7 @@ def export_dataset(
                 size = {t.name: estimated_rows(readers[0], t) * len(t.columns) for t in tables}
                 queue = sorted(tables, key=lambda t: size[t.name], reverse=True)
                 counts = _side_by_side(readers, queue, lambda reader, table: _write_table(
-                    sink, reader, table, rows, batch_rows))
+                    sink, reader, table, rows, batch_rows, out=out))
             for table in tables:  # reported in the tables' order
                 name, count = counts[table.name]
                 result.files[name] = count
@@ -173,8 +173,11 @@ def export_dataset(
     return result
 
 
-def _write_table(sink: _Sink, reader: Any, table: Any, rows: Selection, batch_rows: int) -> tuple[str, int]:
-    """Read one table and write it whole: its name as reported, and its rows."""
+def _write_table(
+    sink: _Sink, reader: Any, table: Any, rows: Selection, batch_rows: int, *, out: Path
+) -> tuple[str, int]:
+    """Read one table and write it whole: its name as reported, and its rows. A full
+    disk names the file (tables are written side by side: the caller cannot tell which)."""
     name, writer = sink.table(table.name, table.columns)
     count = 0
 
@@ -184,10 +187,11 @@ def _write_table(sink: _Sink, reader: Any, table: Any, rows: Selection, batch_ro
             count += batch.num_rows
             yield batch
 
-    try:
-        writer.write_all(counted())
-    finally:
-        writer.close()
+    with writing(out / name.partition(":")[0]):
+        try:
+            writer.write_all(counted())
+        finally:
+            writer.close()
     return name, count
 
 
