@@ -178,7 +178,6 @@ def _write_table(
 ) -> tuple[str, int]:
     """Read one table and write it whole: its name as reported, and its rows. A full
     disk names the file (tables are written side by side: the caller cannot tell which)."""
-    name, writer = sink.table(table.name, table.columns)
     count = 0
 
     def counted() -> Iterator[pa.RecordBatch]:
@@ -187,7 +186,8 @@ def _write_table(
             count += batch.num_rows
             yield batch
 
-    with writing(out / name.partition(":")[0]):
+    with writing(out / sink.file_of(table.name)):
+        name, writer = sink.table(table.name, table.columns)
         try:
             writer.write_all(counted())
         finally:
@@ -279,6 +279,10 @@ class _Writer(Protocol):
 class _Sink(Protocol):
     """Where one export's tables go: a file each, or one database."""
 
+    def file_of(self, name: str) -> str:
+        """The file the table ``name`` goes into."""
+        ...
+
     def table(self, name: str, columns: Sequence[Column]) -> tuple[str, _Writer]:
         """The name to report and the writer of the table ``name``."""
         ...
@@ -290,8 +294,11 @@ class _FilePerTable:
     def __init__(self, folder: Path, extension: str) -> None:
         self.folder, self.extension = folder, extension
 
+    def file_of(self, name: str) -> str:
+        return f"{name}.{self.extension}"
+
     def table(self, name: str, columns: Sequence[Column]) -> tuple[str, _Writer]:
-        file = f"{name}.{self.extension}"
+        file = self.file_of(name)
         return file, _WRITERS[self.extension](self.folder / file, columns)
 
     def close(self) -> None:
@@ -325,6 +332,9 @@ class _DuckDb:
         self.connection = duckdb.connect(
             str(folder / DUCKDB_FILE), config={"memory_limit": DUCKDB_MEMORY, "threads": 1}
         )
+
+    def file_of(self, name: str) -> str:
+        return DUCKDB_FILE
 
     def table(self, name: str, columns: Sequence[Column]) -> tuple[str, _Writer]:
         # a cursor is a connection of its own to the same database: one per table, as
