@@ -46,15 +46,21 @@ def wait_for_a_lock_wait(url: str, timeout: float = 10) -> None:
             time.sleep(0.01)
 
 
-def test_a_save_on_postgresql_locks_the_unit_row_and_leaves_a_lease_taken_over(postgres):
+def _leased_by_a_taken_over_by_b(postgres) -> tuple[str, psycopg.Connection]:
+    """A map crawl A leased, and crawl B taking it over (A's lease lapsed) in a
+    transaction not yet committed: the database and B's connection."""
     url = postgres.new_database()
     seed_scoreboard(url, MAP)
     with Database.open(url) as db:
         db.claim_named(STAGE, [MAP], worker="a", lease_seconds=600)
-    # crawl B takes the map over (A's lease lapsed) in a transaction not yet committed
     other = psycopg.connect(url)
     other.execute("UPDATE maps SET lease_worker = 'b', lease_expires = "
                   "extract(epoch FROM now()) + 600 WHERE mapstatsid = %s", (MAP,))
+    return url, other
+
+
+def test_a_save_on_postgresql_locks_the_unit_row_and_leaves_a_lease_taken_over(postgres):
+    url, other = _leased_by_a_taken_over_by_b(postgres)
     outcome: list[object] = []
 
     def save() -> None:
@@ -78,13 +84,7 @@ def test_a_save_on_postgresql_locks_the_unit_row_and_leaves_a_lease_taken_over(p
 
 
 def test_a_failure_on_postgresql_locks_the_unit_row_too(postgres):
-    url = postgres.new_database()
-    seed_scoreboard(url, MAP)
-    with Database.open(url) as db:
-        db.claim_named(STAGE, [MAP], worker="a", lease_seconds=600)
-    other = psycopg.connect(url)
-    other.execute("UPDATE maps SET lease_worker = 'b', lease_expires = "
-                  "extract(epoch FROM now()) + 600 WHERE mapstatsid = %s", (MAP,))
+    url, other = _leased_by_a_taken_over_by_b(postgres)
     counted: list[bool] = []
 
     def fail() -> None:
