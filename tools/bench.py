@@ -688,6 +688,7 @@ def count_round_trips(location: str, copies: list[Any], parsed: dict[int, Any]) 
     """Round trips per whole-map commit, per claim of 16 units and per renewal of their
     leases, counted by a relay between this client and the server."""
     port = int(location.rsplit(":", 1)[1].split("/")[0])
+    stage = STAGES["perf_economy"]
     with roundtrips.CountingRelay(port) as relay:
         db = Database.open(relay.url(location))
         try:
@@ -699,14 +700,14 @@ def count_round_trips(location: str, copies: list[Any], parsed: dict[int, Any]) 
 
             claims: list[list[Any]] = []
             claim = lambda: claims.append(db.claim(  # noqa: E731
-                "perf_economy", worker="bench", lease_seconds=600, max_attempts=3, limit=16,
+                stage, worker="bench", lease_seconds=600, max_attempts=3, limit=16,
                 parser_version=PARSER_VERSION))
             found = {
                 "claim": per_call([claim] * 4),
                 "renewal": per_call([lambda units=units: db.renew(
-                    "perf_economy", [u.id for u in units], worker="bench", lease_seconds=600) for units in claims]),
+                    stage, [u.id for u in units], worker="bench", lease_seconds=600) for units in claims]),
                 "commit": per_call([lambda copy=copy: db.save(
-                    "perf_economy", copy.mapstatsid, parsed[copy.source], parser_version=PARSER_VERSION,
+                    stage, copy.mapstatsid, parsed[copy.source], parser_version=PARSER_VERSION,
                     overwrite=False, check=check_perf_economy) for copy in copies]),
             }
         finally:

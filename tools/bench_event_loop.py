@@ -22,8 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from hltv_scraper.stages import STAGES  # noqa: E402
 from hltv_scraper.storage import Database  # noqa: E402
 from tools import _bench_data as data  # noqa: E402
+
+STAGE = STAGES["perf_economy"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,15 +53,15 @@ def main() -> None:
         try:
             with Database.open(database) as db:
                 mine = [copy.mapstatsid for copy in copies[-16:]]
-                db.claim_named("perf_economy", mine, worker="me", lease_seconds=600)
+                db.claim_named(STAGE, mine, worker="me", lease_seconds=600)
                 time.sleep(2)  # the writer is committing by now
                 end = time.monotonic() + options.seconds
                 while time.monotonic() < end and writer.poll() is None:
                     timings["renew 16 leases"].append(_timed(
-                        lambda: db.renew("perf_economy", mine, worker="me", lease_seconds=600)))
+                        lambda: db.renew(STAGE, mine, worker="me", lease_seconds=600)))
                     timings["claim 16 units"].append(_timed(lambda: db.release_all(
-                        "perf_economy", worker="me2") or db.claim(
-                        "perf_economy", worker="me2", lease_seconds=600, max_attempts=3, limit=16)))
+                        STAGE, worker="me2") or db.claim(
+                        STAGE, worker="me2", lease_seconds=600, max_attempts=3, limit=16)))
                     timings["progress counts"].append(_timed(lambda: db.pending_counts(max_attempts=3)))
                     time.sleep(0.05)
                 committed = db.summary()["maps with performance and economy"]
