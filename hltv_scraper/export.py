@@ -154,8 +154,8 @@ def export_dataset(
             tables = export_tables(db.sql, STAGES.values())
             with snapshot(db.sql, readers=min(READERS, len(tables))) as readers:
                 # the largest first, each to the next reader free: they end together
-                size = {t.name: estimated_rows(readers[0], t) * len(t.columns) for t in tables}
-                queue = sorted(tables, key=lambda t: size[t.name], reverse=True)
+                estimate = estimated_rows(readers[0], tables)
+                queue = sorted(tables, key=lambda t: estimate[t.name] * len(t.columns), reverse=True)
                 counts = _side_by_side(readers, queue, lambda reader, table: _write_table(
                     sink, reader, table, rows, batch_rows, out=out))
             for table in tables:  # reported in the tables' order

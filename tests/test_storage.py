@@ -289,3 +289,59 @@ def test_a_password_never_appears_in_what_is_shown(postgres):
     with pytest.raises(Exception) as refused:
         Database.open(wrong)
     assert "not-the-password" not in str(refused.value)
+
+
+#: the tables 0007 stores clustered by their key, children after their parents
+CLUSTERED = ("round_history", "economy", "player_stats", "kill_matrix", "vetoes", "lineups")
+
+
+def test_a_database_stored_before_0007_keeps_every_row_and_reads_in_key_order(demo_sqlite, tmp_path):
+    """0007 copies six tables into trees of their key: a database of the schema before it,
+    holding the demo's rows, comes out with the same rows, every foreign key whole (the
+    economy's names the new round history) and no rowid to jump through."""
+    import sqlite3
+    from contextlib import closing
+
+    from hltv_scraper.storage._schema import _statements
+
+    shipped = migrations("sqlite")
+    before = next(version for version, name, _ in shipped if name.startswith("0007_")) - 1
+    path = tmp_path / "older.sqlite3"
+    tables = [name for (name,) in sqlite3.connect(demo_sqlite).execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rootpage")]
+    with closing(sqlite3.connect(path)) as connection:
+        for _, _, script in shipped[:before]:
+            for statement in _statements(script):
+                connection.execute(statement)
+        connection.execute(f"PRAGMA user_version = {before}")
+        connection.execute("ATTACH DATABASE ? AS demo", (str(demo_sqlite),))
+        for table in tables:  # parents first: the demo's tables in the order they were made
+            connection.execute(f"DELETE FROM {table}")
+            connection.execute(f"INSERT INTO {table} SELECT * FROM demo.{table}")
+        connection.commit()
+        assert "WITHOUT ROWID" not in connection.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'kill_matrix'").fetchone()[0]
+
+    with Database.open(path) as db:
+        assert db.applied == [name for _, name, _ in shipped[before:]]
+
+    def content(database, table):
+        with closing(sqlite3.connect(database)) as connection:
+            key = key_of(connection, table)
+            return connection.execute(f"SELECT * FROM {table} ORDER BY {key}").fetchall()
+
+    with closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        made = dict(connection.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+    for table in CLUSTERED:
+        assert made[table].rstrip().endswith("WITHOUT ROWID"), table
+        assert f"{table}_new" not in made
+        assert content(path, table) == content(demo_sqlite, table) != []
+    assert 'REFERENCES "round_history"' in made["economy"]
+
+
+def key_of(connection, table: str) -> str:
+    """The primary key's columns of a SQLite table, in key order."""
+    columns = connection.execute(f"PRAGMA table_info({table})").fetchall()
+    return ", ".join(name for _, name, *_, pk in sorted(columns, key=lambda c: c[5]) if pk)

@@ -26,7 +26,7 @@ schema itself, so a column a later migration adds is exported without a change h
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,8 +103,14 @@ class ExportTable:
     joins: str = ""
     #: a condition every row read meets
     condition: str = ""
+    #: what the statement selects, when a row read is not a row written: ``reshape``
+    #: turns a record batch of these into one of ``columns``
+    read: tuple[Column, ...] = ()
+    reshape: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None
 
     def __post_init__(self) -> None:
+        if not self.read:
+            object.__setattr__(self, "read", self.columns)
         if self.statement:
             object.__setattr__(self, "source", f"({self.statement})")
         if not self.source:
@@ -226,14 +232,24 @@ def snapshot(db: Sql, *, readers: int = 1) -> Iterator[list[Reader]]:
             reader.connection.close()
 
 
-def estimated_rows(reader: Reader, table: ExportTable) -> float:
-    """About how many rows the table's source holds (a view's: the stored table it is
-    sized by), to read the largest first."""
-    if reader.dialect == SQLITE:  # the highest rowid: one step down the table's tree
-        (rows,), = reader.execute(f"SELECT max(rowid) FROM {table.sized_by}")
+def estimated_rows(reader: Reader, tables: Iterable[ExportTable]) -> dict[str, float]:
+    """About how many rows each table's source holds (a view's: the stored table it is
+    sized by), by table name, to read the largest first."""
+    sources = {table.sized_by for table in tables}
+    if reader.dialect == SQLITE:
+        # the cells of each table's tree, counted from its pages' headers by the driver's
+        # SQLite (dbstat): no row is read, and a table clustered by its key has no rowid
+        listed = ", ".join(f"'{source}'" for source in sources)
+        try:
+            found = dict(reader.execute(
+                f"SELECT name, sum(ncell) FROM dbstat('main', 1) WHERE name IN ({listed}) GROUP BY name"))
+        except Exception:  # noqa: BLE001 - an SQLite built without dbstat: read as declared
+            found = {}
     else:
-        (rows,), = reader.execute(f"SELECT reltuples FROM pg_class WHERE oid = '{table.sized_by}'::regclass")
-    return float(rows or 0)
+        found = dict(reader.execute(
+            "SELECT relname, reltuples FROM pg_class WHERE relkind = 'r' AND relname = ANY(ARRAY["
+            + ", ".join(f"'{source}'" for source in sources) + "])"))
+    return {table.name: float(found.get(table.sized_by) or 0) for table in tables}
 
 
 _BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
@@ -261,14 +277,14 @@ def read_batches(
     (about ``batch_rows`` rows each: PostgreSQL's driver sizes its batches in bytes)."""
     import pyarrow as pa
 
-    schema = arrow_schema(table.columns)
+    schema = arrow_schema(table.read)
     statement = _statement(table, selection)
     sentinel = source.dialect == SQLITE
     if sentinel:
         # The SQLite driver infers each column's type from the first batch's values, and
         # a column NULL all through it would be taken for an integer: one typed row
         # comes first, and is dropped.
-        typed = ", ".join(f"{_SENTINEL[c.kind]} AS {c.name}" for c in table.columns)
+        typed = ", ".join(f"{_SENTINEL[c.kind]} AS {c.name}" for c in table.read)
         statement = f"SELECT {typed} UNION ALL SELECT * FROM ({statement})"
     statement = _literal(statement, selection.params, source.dialect)
     cursor = source.connection.cursor()
@@ -280,9 +296,10 @@ def read_batches(
             if sentinel:
                 batch, sentinel = batch.slice(1), False
             if batch.num_rows:
-                yield pa.RecordBatch.from_arrays(
+                batch = pa.RecordBatch.from_arrays(
                     [_typed(array, f.type) for array, f in zip(batch.columns, schema)], schema=schema
                 )
+                yield table.reshape(batch) if table.reshape else batch
     finally:
         cursor.close()
 
@@ -372,7 +389,7 @@ def _statement(table: ExportTable, selection: Selection) -> str:
             )
         conditions.append(f"({' OR '.join(changed)})")
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    selected = ", ".join(f"{column.expression} AS {column.name}" for column in table.columns)
+    selected = ", ".join(f"{column.expression} AS {column.name}" for column in table.read)
     order = ", ".join(c if "." in c else f"t.{c}" for c in table.key)
     return f"SELECT {selected} FROM {source}{where} ORDER BY {order}"
 
@@ -520,65 +537,75 @@ def _other_side(side: str) -> str:
     return f"CASE {side} WHEN 'CT' THEN 'T' WHEN 'T' THEN 'CT' END"
 
 
+def _team1_side(round_: str, match: str) -> str:
+    """Team 1's side in a round of the round history: the winner's if team 1 won, the
+    other if team 2 did (NULL when the winner is not known)."""
+    return (f"CASE WHEN {round_}.winner_team_id = {match}.team1_id THEN {round_}.winner_side "
+            f"WHEN {round_}.winner_team_id = {match}.team2_id THEN {_other_side(f'{round_}.winner_side')} END")
+
+
+def _overtime_neighbour(direction: str) -> str:
+    """Team 1's side in the nearest round of the same overtime half (before the round,
+    or after it) whose winner is known: the side of an overtime round whose winner is
+    not. Looked up only for such a round, one step down round_history's key."""
+    before = direction == "before"
+    place = "(h.round_number - h.regulation_rounds - 1) % 3"  # 0, 1, 2 in the half
+    span = (f"BETWEEN h.round_number - {place} AND h.round_number - 1" if before else
+            f"BETWEEN h.round_number + 1 AND h.round_number + 2 - {place}")
+    return (f"(SELECT {_team1_side('x', 'h')} FROM round_history x "
+            f"WHERE x.match_id = h.match_id AND x.map_number = h.map_number AND x.round_number {span} "
+            "AND x.winner_team_id IN (h.team1_id, h.team2_id) "
+            f"ORDER BY x.round_number {'DESC' if before else 'ASC'} LIMIT 1)")
+
+
 #: Every round of the round history in its context, one statement for SQLite and
 #: PostgreSQL alike. Team 1's side in a round is the winner's side if team 1 won, else
 #: the other. Rounds 1-12 are the first half of MR12 and MR15 alike: the first round
 #: where team 1's side differs from the first round's is 13 on an MR12 map and 16 on an
 #: MR15 map. The first half is on the side of the first round whose winner is known, the
-#: second on the other; overtime halves are 3 rounds each, each on the side any of its
-#: rounds with a known winner shows. Every window is over the map in round order, so the
-#: rounds are read once, in the order of round_history's key, with no sort.
+#: second on the other; overtime halves are 3 rounds each, each on the side its nearest
+#: round with a known winner shows. What is the map's as a whole (where each side is
+#: first seen, its rounds' latest change) is one GROUP BY; the score before a round is
+#: the one window, over the map in round order. round_history is scanned once in key
+#: order (the CROSS JOIN keeps it the outer loop on SQLite), so nothing is sorted.
 ROUNDS_STATEMENT = f"""
-WITH seen AS (
-    SELECT rh.match_id, rh.map_number, rh.round_number, rh.winner_team_id, rh.winner_side,
-           rh.win_type, rh.updated_at, m.team1_id, m.team1_name, m.team2_id, m.team2_name,
-           m.updated_at AS match_updated_at,
-           CASE WHEN rh.winner_team_id = m.team1_id THEN rh.winner_side
-                WHEN rh.winner_team_id = m.team2_id THEN {_other_side("rh.winner_side")} END AS team1_side_seen,
-           CASE WHEN rh.winner_team_id = m.team1_id THEN 1 ELSE 0 END AS team1_won,
-           CASE WHEN rh.winner_team_id = m.team2_id THEN 1 ELSE 0 END AS team2_won
+WITH per_map AS (
+    SELECT rh.match_id, rh.map_number,
+           MIN(CASE WHEN {_team1_side("rh", "m")} = 'CT' THEN rh.round_number END) AS team1_first_ct,
+           MIN(CASE WHEN {_team1_side("rh", "m")} = 'T' THEN rh.round_number END) AS team1_first_t,
+           MAX(rh.updated_at) AS rounds_updated_at
     FROM round_history rh JOIN matches m ON m.match_id = rh.match_id
-), mapped AS (
-    SELECT seen.*,
-           MIN(CASE WHEN team1_side_seen = 'CT' THEN round_number END) OVER whole AS team1_first_ct,
-           MIN(CASE WHEN team1_side_seen = 'T' THEN round_number END) OVER whole AS team1_first_t,
-           MAX(updated_at) OVER whole AS rounds_updated_at,
-           SUM(team1_won) OVER so_far - team1_won AS team1_score_before,
-           SUM(team2_won) OVER so_far - team2_won AS team2_score_before,
-           LAG(team1_side_seen, 2) OVER in_order AS team1_side_2_before,
-           LAG(team1_side_seen, 1) OVER in_order AS team1_side_1_before,
-           LEAD(team1_side_seen, 1) OVER in_order AS team1_side_1_after,
-           LEAD(team1_side_seen, 2) OVER in_order AS team1_side_2_after
-    FROM seen
-    WINDOW in_order AS (PARTITION BY match_id, map_number ORDER BY round_number),
-           whole AS (in_order ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING),
-           so_far AS (in_order ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    GROUP BY rh.match_id, rh.map_number
 ), regulated AS (
-    SELECT mapped.*,
-           CASE WHEN team1_first_ct <= 15 AND team1_first_t <= 15 THEN 24
-                WHEN team1_first_ct IS NOT NULL AND team1_first_t IS NOT NULL THEN 30 END AS regulation_rounds,
-           CASE WHEN team1_first_t IS NULL OR team1_first_ct < team1_first_t THEN 'CT'
-                WHEN team1_first_t IS NOT NULL THEN 'T' END AS team1_first_side
-    FROM mapped
+    SELECT rh.match_id, rh.map_number, rh.round_number, rh.winner_team_id, rh.winner_side,
+           rh.win_type, m.team1_id, m.team1_name, m.team2_id, m.team2_name,
+           m.updated_at AS match_updated_at, p.rounds_updated_at,
+           {_team1_side("rh", "m")} AS team1_side_seen,
+           SUM(CASE WHEN rh.winner_team_id = m.team1_id THEN 1 ELSE 0 END) OVER in_order
+               - CASE WHEN rh.winner_team_id = m.team1_id THEN 1 ELSE 0 END AS team1_score_before,
+           SUM(CASE WHEN rh.winner_team_id = m.team2_id THEN 1 ELSE 0 END) OVER in_order
+               - CASE WHEN rh.winner_team_id = m.team2_id THEN 1 ELSE 0 END AS team2_score_before,
+           CASE WHEN p.team1_first_ct <= 15 AND p.team1_first_t <= 15 THEN 24
+                WHEN p.team1_first_ct IS NOT NULL AND p.team1_first_t IS NOT NULL THEN 30 END AS regulation_rounds,
+           CASE WHEN p.team1_first_t IS NULL OR p.team1_first_ct < p.team1_first_t THEN 'CT'
+                WHEN p.team1_first_t IS NOT NULL THEN 'T' END AS team1_first_side
+    FROM round_history rh JOIN matches m ON m.match_id = rh.match_id CROSS JOIN per_map p
+    WHERE p.match_id = rh.match_id AND p.map_number = rh.map_number
+    WINDOW in_order AS (PARTITION BY rh.match_id, rh.map_number ORDER BY rh.round_number)
 ), halved AS (
     SELECT regulated.*,
            CASE WHEN regulation_rounds IS NULL THEN CASE WHEN round_number <= 12 THEN 1 END
                 WHEN round_number <= regulation_rounds / 2 THEN 1
                 WHEN round_number <= regulation_rounds THEN 2
-                ELSE 3 + (round_number - regulation_rounds - 1) / 3 END AS half,
-           (round_number - regulation_rounds - 1) % 3 AS overtime_place
+                ELSE 3 + (round_number - regulation_rounds - 1) / 3 END AS half
     FROM regulated
 ), sided AS (
-    SELECT halved.*,
-           CASE WHEN half = 1 THEN team1_first_side
-                WHEN half = 2 THEN {_other_side("team1_first_side")}
-                WHEN half > 2 THEN COALESCE(
-                    team1_side_seen,
-                    CASE WHEN overtime_place > 0 THEN team1_side_1_before END,
-                    CASE WHEN overtime_place > 1 THEN team1_side_2_before END,
-                    CASE WHEN overtime_place < 2 THEN team1_side_1_after END,
-                    CASE WHEN overtime_place < 1 THEN team1_side_2_after END) END AS team1_side
-    FROM halved
+    SELECT h.*,
+           CASE WHEN h.half = 1 THEN h.team1_first_side
+                WHEN h.half = 2 THEN {_other_side("h.team1_first_side")}
+                WHEN h.half > 2 THEN COALESCE(h.team1_side_seen, {_overtime_neighbour("before")},
+                                              {_overtime_neighbour("after")}) END AS team1_side
+    FROM halved h
 )
 SELECT s.match_id, s.map_number, s.round_number, s.half,
        CASE WHEN s.round_number = 1 OR s.round_number = s.regulation_rounds / 2 + 1 THEN 1
@@ -644,14 +671,9 @@ def _rounds() -> ExportTable:
 
 def _kill_pairs() -> ExportTable:
     """One row per kill matrix, ordered pair of opponents, in both directions: who
-    killed whom how often. A row of ``kill_matrix`` holds both directions of a pair; it
-    is joined with the two directions (``d``) and read as two rows: the row player as
-    killer, then as victim."""
-
-    def pick(first: str, second: str) -> str:
-        """``first`` in the first direction, ``second`` in the other."""
-        return f"CASE WHEN d.direction = 1 THEN {first} ELSE {second} END"
-
+    killed whom how often. A row of ``kill_matrix`` holds both directions of a pair: it
+    is read once with both players looked up, and written as two rows (:func:`_both_ways`),
+    the row player as killer, then as victim."""
     players = " ".join(
         f"LEFT JOIN player_stats p{n} ON p{n}.match_id = t.match_id AND p{n}.map_number = t.map_number "
         f"AND p{n}.player_id = t.player{n}_id"
@@ -661,23 +683,57 @@ def _kill_pairs() -> ExportTable:
         KILL_PAIRS,
         (
             *_MAP_KEY,
-            Column("matrix_type", TEXT, "t.matrix_type"),
-            Column("killer_id", INTEGER, pick("t.player1_id", "t.player2_id")),
-            Column("killer_name", TEXT, pick("p1.player_name", "p2.player_name")),
-            Column("killer_team_id", INTEGER, pick("p1.team_id", "p2.team_id")),
-            Column("victim_id", INTEGER, pick("t.player2_id", "t.player1_id")),
-            Column("victim_name", TEXT, pick("p2.player_name", "p1.player_name")),
-            Column("victim_team_id", INTEGER, pick("p2.team_id", "p1.team_id")),
-            Column("kills", INTEGER, pick("t.player1_kills", "t.player2_kills")),
+            Column("matrix_type", TEXT),
+            *(column for role in ("killer", "victim") for column in (
+                Column(f"{role}_id", INTEGER), Column(f"{role}_name", TEXT), Column(f"{role}_team_id", INTEGER))),
+            Column("kills", INTEGER),
         ),
-        key=("match_id", "map_number", "matrix_type", "player1_id", "player2_id", "d.direction"),
+        key=("match_id", "map_number", "matrix_type", "player1_id", "player2_id"),
         unit=_MAP,
         source="kill_matrix",
         changed_by=("t", "p1", "p2"),
         with_map=True,
-        # the players looked up once per row of kill_matrix, then the two directions
-        joins=f"{players} CROSS JOIN (SELECT 1 AS direction UNION ALL SELECT 2) d",
+        joins=players,
+        read=(
+            *_MAP_KEY,
+            Column("matrix_type", TEXT, "t.matrix_type"),
+            *(column for n in (1, 2) for column in (
+                Column(f"player{n}_id", INTEGER, f"t.player{n}_id"),
+                Column(f"player{n}_name", TEXT, f"p{n}.player_name"),
+                Column(f"player{n}_team_id", INTEGER, f"p{n}.team_id"),
+                Column(f"player{n}_kills", INTEGER, f"t.player{n}_kills"),
+            )),
+        ),
+        reshape=_both_ways,
     )
+
+
+def _both_ways(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Each row of a pair (``player1_*``, ``player2_*``) as two rows, one after the other:
+    player 1 as killer and player 2 as victim, then the other way round. Arrow does the
+    work: the two directions side by side, then taken in turn."""
+    import pyarrow as pa
+
+    def both(first: str, second: str) -> pa.Array:
+        return pa.concat_arrays([batch.column(first), batch.column(second)])
+
+    key = ("match_id", "map_number", "mapstatsid", "matrix_type")
+    columns = {name: both(name, name) for name in key}
+    for role, (this, other) in (("killer", ("player1", "player2")), ("victim", ("player2", "player1"))):
+        for part in ("id", "name", "team_id"):
+            columns[f"{role}_{part}"] = both(f"{this}_{part}", f"{other}_{part}")
+    columns["kills"] = both("player1_kills", "player2_kills")
+    return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns)).take(
+        _in_turn(batch.num_rows))
+
+
+def _in_turn(rows: int) -> pa.Array:
+    """The positions 0, rows, 1, rows + 1, ...: the first half's rows and the second's in turn."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    position = pa.array(range(2 * rows), pa.int64())
+    return pc.add(pc.shift_right(position, 1), pc.multiply(pc.bit_wise_and(position, 1), rows))
 
 
 def _match_ranks() -> ExportTable:

@@ -1,0 +1,4 @@
+-- SQLite's 0007 stores the per-map and per-match tables clustered by their key (WITHOUT
+-- ROWID), so that reading them in key order walks one tree. PostgreSQL's tables are heaps
+-- read in key order through their key's index, as before: nothing changes here; the
+-- migration is numbered so both databases stay at the same schema version.
