@@ -49,7 +49,9 @@ def build(source: Path, target: Path, maps: int) -> int:
             connection.execute(
                 f"WITH RECURSIVE copy(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM copy WHERE n < {copies - 1}) "
                 f"INSERT INTO {table} ({', '.join(columns)}) "
-                f"SELECT {', '.join(values)} FROM {table} CROSS JOIN copy"
+                # a copy at a time, the newest first, as a crawl stores a map at a time
+                # from the newest match down: each copy's rows are one run of keys
+                f"SELECT {', '.join(values)} FROM copy CROSS JOIN {table} ORDER BY n DESC"
             )
         connection.execute("COMMIT")
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
