@@ -216,6 +216,7 @@ def test_after_a_server_restart_reads_and_transactions_go_on_on_a_new_connection
     with Database.open(url) as db:
         own_postgres.restart()
         assert db.leases([STAGE]) == []  # a read, outside any transaction
+        assert db.sql.value("SHOW jit") == "off"  # the new connection's settings too
         own_postgres.restart()
         assert [unit.id for unit in db.claim(STAGE, worker="a", lease_seconds=60, max_attempts=3)] == [MAP]
         db.reopen_seconds = 1  # (15 s by default)

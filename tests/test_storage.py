@@ -291,6 +291,14 @@ def test_a_password_never_appears_in_what_is_shown(postgres):
     assert "not-the-password" not in str(refused.value)
 
 
+def test_a_postgresql_session_plans_without_jit(postgres):
+    """The pending rules' cost estimates would set LLVM compiling longer than a count runs."""
+    with Database.open(postgres.new_database()) as db:
+        assert db.sql.value("SHOW jit") == "off"
+        with db.transaction() as sql:  # the setting's own transaction is over
+            assert sql.value("SHOW jit") == "off"
+
+
 #: the tables 0007 stores clustered by their key, children after their parents
 CLUSTERED = ("round_history", "economy", "player_stats", "kill_matrix", "vetoes", "lineups")
 

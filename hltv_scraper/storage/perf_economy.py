@@ -115,6 +115,8 @@ CORRECTED = (
                    ("match_id", "map_number")),
 )
 
+_ASKED = asked_for("perf_economy", "mapstatsid")
+
 ROWS = UnitTable(
     table="maps",
     key="mapstatsid",
@@ -124,12 +126,13 @@ ROWS = UnitTable(
     version="perf_economy_version",
     # Scoreboard stored, performance/economy not yet (a map whose players have kpr is done).
     # A re-read waits for the scoreboard's own re-read (the page it is checked against).
+    # Both want the scoreboard: PostgreSQL takes a test both sides of an OR share out of
+    # it and probed player_stats for every map, so the cheap columns come first, alone.
     pending=(
-        f"u.mapstatsid IS NOT NULL AND ((u.perf_economy_at IS NULL AND {HAS_SCOREBOARD} "
-        "AND NOT EXISTS (SELECT 1 FROM player_stats p WHERE p.match_id = u.match_id "
-        "AND p.map_number = u.map_number AND p.kpr IS NOT NULL)) "
-        f"OR ({asked_for('perf_economy', 'mapstatsid')} AND {HAS_SCOREBOARD} "
-        f"AND NOT {asked_for('map_stats', 'mapstatsid')}))"
+        f"u.mapstatsid IS NOT NULL AND (u.perf_economy_at IS NULL OR {_ASKED}) AND {HAS_SCOREBOARD} "
+        "AND ((u.perf_economy_at IS NULL AND NOT EXISTS (SELECT 1 FROM player_stats p "
+        "WHERE p.match_id = u.match_id AND p.map_number = u.map_number AND p.kpr IS NOT NULL)) "
+        f"OR ({_ASKED} AND NOT {asked_for('map_stats', 'mapstatsid')}))"
     ),
     select=map_select(fetch_anew("perf_economy", "mapstatsid", "perf_attempts", "perf_economy_at")),
     called="maps",
