@@ -20,6 +20,7 @@ both are raised as SQLAlchemy's errors too.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -87,6 +88,41 @@ class Sql:
         if rows:
             self._execute("executemany", statement, rows)
 
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]], same: Mapping[str, Any] | None = None) -> None:
+        """``INSERT`` ``rows`` into ``table`` (nothing for none): each row's keys are
+        columns, the same in every row; ``same`` has the columns whose value is the same in
+        every row (the unit's key, when and how the rows were read).
+
+        On PostgreSQL, one statement for all the rows (:func:`_batch`)."""
+        if rows:
+            self._batch(_inserted, table, (), rows, same or {})
+
+    def update(
+        self, table: str, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str],
+        same: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``UPDATE`` the rows of ``table`` whose ``key`` columns have the values of one of
+        ``rows`` (or of ``same``) with that row's (and ``same``'s) other columns, as
+        :meth:`insert` writes them. Where two rows have one key, the later one wins."""
+        if rows:
+            rows = list({tuple(row[c] for c in key if c in row): row for row in rows}.values())
+            self._batch(_updated, table, tuple(key), rows, same or {})
+
+    def _batch(self, build: Callable[..., str], table: str, key: tuple[str, ...],
+               rows: Sequence[Mapping[str, Any]], same: Mapping[str, Any]) -> None:
+        """One statement for many rows. SQLite runs it once per row: a call into the same
+        process each. On PostgreSQL a statement per row costs its own messages and its own
+        execution on the server: there the rows go as one JSON array, in one statement,
+        typed by the table's own row type (``json_populate_recordset``)."""
+        fixed, columns = tuple(same), tuple(rows[0])
+        text = build(self.dialect, table, key, fixed, columns)
+        if self.dialect == POSTGRESQL:
+            self._send("execute", text, (json.dumps(same), json.dumps(rows)))
+            return
+        values = tuple(same.values())
+        get = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+        self._send("executemany", text, [values + get(row) for row in rows])
+
     def one(self, statement: str, params: Mapping[str, Any] | None = None) -> Row | None:
         found = self.all(statement, params)
         return found[0] if found else None
@@ -123,10 +159,14 @@ class Sql:
             raise _error(exc, self.connection.dialect) from exc
 
     def _execute(self, method: str, statement: str, params: Any) -> Any:
-        dialect = self.connection.dialect
-        text, values = _compiled(statement, dialect)
+        text, values = _compiled(statement, self.connection.dialect)
         if values is not None:  # a positional style: the values in the statement's order
             params = list(map(values, params)) if method == "executemany" else values(params)
+        return self._send(method, text, params)
+
+    def _send(self, method: str, text: str, params: Any) -> Any:
+        """A statement in the driver's own parameter style, to the driver."""
+        dialect = self.connection.dialect
         # a statement outside a transaction (a read) is run again, once, on a connection
         # opened anew when the server dropped the old one; one inside is the caller's
         alone = self.reopen is not None and self.dialect == POSTGRESQL and _idle(self.connection)
@@ -204,6 +244,41 @@ def _compiled(statement: str, dialect: Dialect) -> tuple[str, Callable[[Mapping[
     if len(names) == 1:
         return compiled.string, lambda row: (row[names[0]],)
     return compiled.string, itemgetter(*names)
+
+
+#: Where a batch's values come from on PostgreSQL: ``s``, the row of values every row
+#: shares, and ``r``, the rows (see Sql._batch).
+_JSON_ROWS = "json_populate_record(NULL::{table}, %s) AS s, json_populate_recordset(NULL::{table}, %s) AS r"
+
+
+@lru_cache(maxsize=64)
+def _inserted(dialect: str, table: str, key: tuple[str, ...], fixed: tuple[str, ...],
+              columns: tuple[str, ...]) -> str:
+    """Sql.insert's statement: on SQLite with the values of ``fixed``, then of ``columns``."""
+    names = ", ".join((*fixed, *columns))
+    if dialect == POSTGRESQL:
+        values = ", ".join((*(f"s.{c}" for c in fixed), *(f"r.{c}" for c in columns)))
+        return f"INSERT INTO {table} ({names}) SELECT {values} FROM {_JSON_ROWS.format(table=table)}"
+    return f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * (len(fixed) + len(columns)))})"
+
+
+@lru_cache(maxsize=64)
+def _updated(dialect: str, table: str, key: tuple[str, ...], fixed: tuple[str, ...],
+             columns: tuple[str, ...]) -> str:
+    """Sql.update's statement: on SQLite with the values of ``fixed``, then of ``columns``
+    (numbered: ``?2``)."""
+    if dialect == POSTGRESQL:
+        value = {**{c: f"s.{c}" for c in fixed}, **{c: f"r.{c}" for c in columns}}
+        where = " AND ".join(f"t.{c} = {value[c]}" for c in key)
+        source = _JSON_ROWS.format(table=table)
+    else:
+        value = {c: f"?{n}" for n, c in enumerate((*fixed, *columns), start=1)}
+        where = " AND ".join(f"{c} = {value[c]}" for c in key)
+        source = ""
+    assignments = ", ".join(f"{c} = {v}" for c, v in value.items() if c not in key)
+    if dialect == POSTGRESQL:
+        return f"UPDATE {table} AS t SET {assignments} FROM {source} WHERE {where}"
+    return f"UPDATE {table} SET {assignments} WHERE {where}"
 
 
 @dataclass(frozen=True)

@@ -42,48 +42,37 @@ def write_perf_economy(
     teams = check(pages, PerfEconomyRead(unit=key, players=players, rounds=history))
     team_ids, swapped = teams.team_ids, teams.swapped
     rounds = {row["round_number"] for row in history}
-    db.many(
-        "UPDATE player_stats SET kpr = :kpr, dpr = :dpr, impact = :impact, "
-        f"mk_rating = :mk_rating, updated_at = :now {where} AND player_id = :player_id",
-        [
-            {"kpr": p.kpr, "dpr": p.dpr, "impact": p.impact, "mk_rating": p.mk_rating,
-             "now": now, "player_id": p.player_id, **map_id}
-            for p in performance.players
-        ],
+    db.update(
+        "player_stats",
+        [{"player_id": p.player_id, "kpr": p.kpr, "dpr": p.dpr, "impact": p.impact, "mk_rating": p.mk_rating}
+         for p in performance.players],
+        key=("match_id", "map_number", "player_id"), same={**map_id, "updated_at": now},
     )
 
     economy_rows, skipped = [], set()
-    provenance = {"now": now, "version": parser_version}
+    # the columns every row of a table has alike: the map, when and how it was read
+    read = {"scraped_at": now, "updated_at": now, "parser_version": parser_version}
     for entry in economy.rounds:
         if entry.round_number not in rounds:
             skipped.add(entry.round_number)
             continue
         economy_rows.append({
-            **map_id, "round_number": entry.round_number, "team_id": team_ids[entry.team_name],
+            "round_number": entry.round_number, "team_id": team_ids[entry.team_name],
             "equipment_value": entry.equipment_value, "buy_type": entry.buy_type,
-            "side": entry.side, "won": int(bool(entry.won)), "url": economy.url, **provenance,
+            "side": entry.side, "won": int(bool(entry.won)),
         })
     db.run(f"DELETE FROM economy {where}", map_id)
-    db.many(
-        "INSERT INTO economy (match_id, map_number, round_number, team_id, "
-        "equipment_value, buy_type, side, won, scraped_at, updated_at, source_url, "
-        "parser_version) VALUES (:match_id, :map_number, :round_number, :team_id, "
-        ":equipment_value, :buy_type, :side, :won, :now, :now, :url, :version)",
-        economy_rows,
-    )
+    db.insert("economy", economy_rows, same={**map_id, **read, "source_url": economy.url})
 
     db.run(f"DELETE FROM kill_matrix {where}", map_id)
-    db.many(
-        "INSERT INTO kill_matrix (match_id, map_number, matrix_type, player1_id, "
-        "player2_id, player1_kills, player2_kills, scraped_at, updated_at, "
-        "source_url, parser_version) VALUES (:match_id, :map_number, :matrix_type, "
-        ":player1_id, :player2_id, :player1_kills, :player2_kills, :now, :now, :url, :version)",
+    db.insert(
+        "kill_matrix",
         [
-            {**map_id, "matrix_type": cell.matrix_type, "player1_id": cell.player1_id,
-             "player2_id": cell.player2_id, "player1_kills": cell.player1_kills,
-             "player2_kills": cell.player2_kills, "url": performance.url, **provenance}
+            {"matrix_type": cell.matrix_type, "player1_id": cell.player1_id, "player2_id": cell.player2_id,
+             "player1_kills": cell.player1_kills, "player2_kills": cell.player2_kills}
             for cell in performance.kill_matrix
         ],
+        same={**map_id, **read, "source_url": performance.url},
     )
     db.run(
         f"UPDATE maps SET perf_economy_at = :now, updated_at = :now{stamp.assignments} {where}",
