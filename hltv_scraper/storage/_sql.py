@@ -29,6 +29,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+from psycopg.rows import dict_row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import text
 
@@ -117,7 +118,7 @@ class Sql:
         fixed, columns = tuple(same), tuple(rows[0])
         text = build(self.dialect, table, key, fixed, columns)
         if self.dialect == POSTGRESQL:
-            self._send("execute", text, (json.dumps(same), json.dumps(rows)))
+            self._send("execute", text, (_json(same), _json(rows)))
             return
         values = tuple(same.values())
         get = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
@@ -147,6 +148,8 @@ class Sql:
 
     def _rows(self, cursor: Any) -> list[Row]:
         rows = self._read(cursor.fetchall)
+        if self.dialect == POSTGRESQL:  # the names as psycopg reads them, not its description's objects
+            return list(map(dict_row(cursor), rows))
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row)) for row in rows]
 
@@ -246,6 +249,8 @@ def _compiled(statement: str, dialect: Dialect) -> tuple[str, Callable[[Mapping[
     return compiled.string, itemgetter(*names)
 
 
+#: A batch's rows as JSON text, without the spaces the server would only skip.
+_json = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 #: Where a batch's values come from on PostgreSQL: ``s``, the row of values every row
 #: shares, and ``r``, the rows (see Sql._batch).
 _JSON_ROWS = "json_populate_record(NULL::{table}, %s) AS s, json_populate_recordset(NULL::{table}, %s) AS r"
