@@ -39,19 +39,31 @@ def write_perf_economy(
         (f"SELECT round_number, winner_team_id, winner_side FROM round_history {where}", map_id),
         (f"SELECT player_id, team_id, kills FROM player_stats {where}", map_id),
     )
-    teams = check(pages, PerfEconomyRead(unit=key, players=players, rounds=history))
-    team_ids, swapped = teams.team_ids, teams.swapped
-    rounds = {row["round_number"] for row in history}
+    # What the performance page says needs nothing read: sent before the check, the
+    # server writes it while the client checks the pages (on PostgreSQL, whose pipeline
+    # does not wait for it). A refused check rolls it back with the rest.
+    read = {"scraped_at": now, "updated_at": now, "parser_version": parser_version}
     db.update(
         "player_stats",
         [{"player_id": p.player_id, "kpr": p.kpr, "dpr": p.dpr, "impact": p.impact, "mk_rating": p.mk_rating}
          for p in performance.players],
         key=("match_id", "map_number", "player_id"), same={**map_id, "updated_at": now},
     )
+    db.run(f"DELETE FROM kill_matrix {where}", map_id)
+    db.insert(
+        "kill_matrix",
+        [
+            {"matrix_type": cell.matrix_type, "player1_id": cell.player1_id, "player2_id": cell.player2_id,
+             "player1_kills": cell.player1_kills, "player2_kills": cell.player2_kills}
+            for cell in performance.kill_matrix
+        ],
+        same={**map_id, **read, "source_url": performance.url},
+    )
 
+    teams = check(pages, PerfEconomyRead(unit=key, players=players, rounds=history))
+    team_ids, swapped = teams.team_ids, teams.swapped
+    rounds = {row["round_number"] for row in history}
     economy_rows, skipped = [], set()
-    # the columns every row of a table has alike: the map, when and how it was read
-    read = {"scraped_at": now, "updated_at": now, "parser_version": parser_version}
     for entry in economy.rounds:
         if entry.round_number not in rounds:
             skipped.add(entry.round_number)
@@ -64,16 +76,6 @@ def write_perf_economy(
     db.run(f"DELETE FROM economy {where}", map_id)
     db.insert("economy", economy_rows, same={**map_id, **read, "source_url": economy.url})
 
-    db.run(f"DELETE FROM kill_matrix {where}", map_id)
-    db.insert(
-        "kill_matrix",
-        [
-            {"matrix_type": cell.matrix_type, "player1_id": cell.player1_id, "player2_id": cell.player2_id,
-             "player1_kills": cell.player1_kills, "player2_kills": cell.player2_kills}
-            for cell in performance.kill_matrix
-        ],
-        same={**map_id, **read, "source_url": performance.url},
-    )
     db.run(
         f"UPDATE maps SET perf_economy_at = :now, updated_at = :now{stamp.assignments} {where}",
         {"now": now, **map_id, **stamp.params},
