@@ -1,10 +1,11 @@
 """Writing one map's performance and economy pages.
 
-Runs inside the caller's transaction. The pages are first checked against the stored
-scoreboard and round history by the check the caller passes
-(``hltv_scraper.validation.check_perf_economy``), with the rows read here; it also says
-which team each economy series is. Only the performance columns of player_stats are
-set; the scoreboard the map stats stage stored stays exactly as it was.
+Runs inside the caller's transaction. The pages are checked against the stored
+scoreboard and round history (:data:`READS`, read with the map's row) by the check the
+caller passes (``hltv_scraper.validation.check_perf_economy``); it also says which team
+each economy series is; if it refuses them, nothing written stays. Only the performance
+columns of player_stats are set; the scoreboard the map stats stage stored stays exactly
+as it was.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from hltv_scraper.storage._rereads import asked_for, fetch_anew
 from hltv_scraper.storage.stages import OF_MAP, CorrectedTable, ExportedTable, PerfEconomyRead, UnitTable
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from hltv_scraper.items import PerfEconomyPages
     from hltv_scraper.storage._sql import Row, Sql, Stamp
     from hltv_scraper.storage.stages import Check
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
 
 def write_perf_economy(
     db: Sql, key: Row, pages: PerfEconomyPages, *, now: str, parser_version: str,
-    check: Check | None, stamp: Stamp,
+    check: Check | None, stamp: Stamp, read: Sequence[list[Row]],
 ) -> SaveResult:
     if check is None:
         raise TypeError(
@@ -34,15 +37,11 @@ def write_perf_economy(
     performance, economy = pages.performance, pages.economy
     map_id = {"match_id": key["match_id"], "map_number": key["map_number"]}
     where = "WHERE match_id = :match_id AND map_number = :map_number"
-    # read together: on PostgreSQL one round trip for both
-    history, players = db.all_of(
-        (f"SELECT round_number, winner_team_id, winner_side FROM round_history {where}", map_id),
-        (f"SELECT player_id, team_id, kills FROM player_stats {where}", map_id),
-    )
+    history, players = read  # READS, read with the map's row
     # What the performance page says needs nothing read: sent before the check, the
     # server writes it while the client checks the pages (on PostgreSQL, whose pipeline
     # does not wait for it). A refused check rolls it back with the rest.
-    read = {"scraped_at": now, "updated_at": now, "parser_version": parser_version}
+    provenance = {"scraped_at": now, "updated_at": now, "parser_version": parser_version}
     db.update(
         "player_stats",
         [{"player_id": p.player_id, "kpr": p.kpr, "dpr": p.dpr, "impact": p.impact, "mk_rating": p.mk_rating}
@@ -57,7 +56,7 @@ def write_perf_economy(
              "player1_kills": cell.player1_kills, "player2_kills": cell.player2_kills}
             for cell in performance.kill_matrix
         ],
-        same={**map_id, **read, "source_url": performance.url},
+        same={**map_id, **provenance, "source_url": performance.url},
     )
 
     teams = check(pages, PerfEconomyRead(unit=key, players=players, rounds=history))
@@ -74,7 +73,7 @@ def write_perf_economy(
             "side": entry.side, "won": int(bool(entry.won)),
         })
     db.run(f"DELETE FROM economy {where}", map_id)
-    db.insert("economy", economy_rows, same={**map_id, **read, "source_url": economy.url})
+    db.insert("economy", economy_rows, same={**map_id, **provenance, "source_url": economy.url})
 
     db.run(
         f"UPDATE maps SET perf_economy_at = :now, updated_at = :now{stamp.assignments} {where}",
@@ -95,6 +94,13 @@ def write_perf_economy(
     )
 
 
+#: What the writer checks the pages against, read with the map's row: its round history
+#: and scoreboard.
+_OF_MAP = "(match_id, map_number) = (SELECT match_id, map_number FROM maps WHERE mapstatsid = :id)"
+READS = (
+    f"SELECT round_number, winner_team_id, winner_side FROM round_history WHERE {_OF_MAP}",
+    f"SELECT player_id, team_id, kills FROM player_stats WHERE {_OF_MAP}",
+)
 #: The scoreboard columns this stage answers for (the scoreboard's stage, the rest).
 PERFORMANCE = ("kpr", "dpr", "impact", "mk_rating")
 #: What a re-read compares: the players' performance, the economy, the kill matrices.
@@ -125,6 +131,7 @@ ROWS = UnitTable(
     select=map_select(fetch_anew("perf_economy", "mapstatsid", "perf_attempts", "perf_economy_at")),
     called="maps",
     corrected=CORRECTED,
+    reads=READS,
 )
 
 COUNTS = (
