@@ -16,6 +16,10 @@ On PostgreSQL a transaction's statements go out in psycopg's pipeline mode
 whole map's write (a dozen statements) costs three round trips, not one per statement.
 A statement's error may then surface where a later result is read, or at the commit:
 both are raised as SQLAlchemy's errors too.
+
+Many rows of one table go through :meth:`Sql.insert` and :meth:`Sql.update`: on
+PostgreSQL as one statement (a statement per row cost each row its own messages and
+execution on the server, most of a map's write), on SQLite as one per row.
 """
 
 from __future__ import annotations
