@@ -20,7 +20,7 @@ from hltv_scraper.storage.stages import OF_MAP, CorrectedTable, ExportedTable, P
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from hltv_scraper.items import PerfEconomyPages
+    from hltv_scraper.items import PerfEconomyPages, PerformancePage
     from hltv_scraper.storage._sql import Row, Sql, Stamp
     from hltv_scraper.storage.stages import Check
 
@@ -38,28 +38,18 @@ def write_perf_economy(
     map_id = {"match_id": key["match_id"], "map_number": key["map_number"]}
     where = "WHERE match_id = :match_id AND map_number = :map_number"
     history, players = read  # READS, read with the map's row
-    # What the performance page says needs nothing read: sent before the check, the
-    # server writes it while the client checks the pages (on PostgreSQL, whose pipeline
-    # does not wait for it). A refused check rolls it back with the rest.
     provenance = {"scraped_at": now, "updated_at": now, "parser_version": parser_version}
-    db.update(
-        "player_stats",
-        [{"player_id": p.player_id, "kpr": p.kpr, "dpr": p.dpr, "impact": p.impact, "mk_rating": p.mk_rating}
-         for p in performance.players],
-        key=("match_id", "map_number", "player_id"), same={**map_id, "updated_at": now},
-    )
-    db.run(f"DELETE FROM kill_matrix {where}", map_id)
-    db.insert(
-        "kill_matrix",
-        [
-            {"matrix_type": cell.matrix_type, "player1_id": cell.player1_id, "player2_id": cell.player2_id,
-             "player1_kills": cell.player1_kills, "player2_kills": cell.player2_kills}
-            for cell in performance.kill_matrix
-        ],
-        same={**map_id, **provenance, "source_url": performance.url},
-    )
-
-    teams = check(pages, PerfEconomyRead(unit=key, players=players, rounds=history))
+    read_back = PerfEconomyRead(unit=key, players=players, rounds=history)
+    # What the performance page says needs nothing read: written before the check, the
+    # server writes it while the client checks (PostgreSQL's pipeline does not wait for
+    # it). A refused check rolls it back with the rest, and is what is said when a row
+    # is refused too (SQLite refuses one at once, PostgreSQL at the commit).
+    try:
+        _write_performance(db, performance, map_id, provenance)
+    except Exception:
+        check(pages, read_back)
+        raise
+    teams = check(pages, read_back)
     team_ids, swapped = teams.team_ids, teams.swapped
     rounds = {row["round_number"] for row in history}
     economy_rows, skipped = [], set()
@@ -91,6 +81,26 @@ def write_perf_economy(
             f"the economy chart's series {economy.team_names} fit the round history only "
             "the other way round: stored in that order"
         ] if swapped else [],
+    )
+
+
+def _write_performance(db: Sql, performance: PerformancePage, map_id: Row, provenance: Row) -> None:
+    """The players' performance columns and the kill matrices."""
+    db.update(
+        "player_stats",
+        [{"player_id": p.player_id, "kpr": p.kpr, "dpr": p.dpr, "impact": p.impact, "mk_rating": p.mk_rating}
+         for p in performance.players],
+        key=("match_id", "map_number", "player_id"), same={**map_id, "updated_at": provenance["updated_at"]},
+    )
+    db.run("DELETE FROM kill_matrix WHERE match_id = :match_id AND map_number = :map_number", map_id)
+    db.insert(
+        "kill_matrix",
+        [
+            {"matrix_type": cell.matrix_type, "player1_id": cell.player1_id, "player2_id": cell.player2_id,
+             "player1_kills": cell.player1_kills, "player2_kills": cell.player2_kills}
+            for cell in performance.kill_matrix
+        ],
+        same={**map_id, **provenance, "source_url": performance.url},
     )
 
 
