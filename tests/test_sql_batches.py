@@ -28,6 +28,17 @@ def test_inserted_rows_come_back_as_they_were_given(database):
 
 
 @pytest.mark.both_backends
+def test_a_column_of_nulls_only_is_stored_as_nulls_in_every_row(database):
+    with Database.open(database) as db, db.transaction() as sql:
+        sql.insert("failures", [{"unit_id": 1, "url": None}, {"unit_id": 2, "url": None}],
+                   same={"stage": "s", "page": "p", "reason": "r", "failed_at": "now"})
+        sql.insert("failures", [{"url": None}, {"url": None}, {"url": None}],
+                   same={"unit_id": 3, "stage": "s", "page": "p", "reason": "r", "failed_at": "now"})
+    assert rows(database, "SELECT unit_id, url FROM failures ORDER BY failure_id") == [
+        (1, None), (2, None), (3, None), (3, None), (3, None)]
+
+
+@pytest.mark.both_backends
 def test_updated_rows_take_their_values_and_the_later_of_two_rows_with_one_key_wins(database):
     truth = seed_scoreboard(database, MAP)
     match_id, map_number = truth["match"]["match_id"], truth["match"]["map_number"]

@@ -24,7 +24,6 @@ execution on the server, most of a map's write), on SQLite as one per row.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -95,8 +94,9 @@ class Sql:
 
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]], same: Mapping[str, Any] | None = None) -> None:
         """``INSERT`` ``rows`` into ``table`` (nothing for none): each row's keys are
-        columns, the same in every row; ``same`` has the columns whose value is the same in
-        every row (the unit's key, when and how the rows were read).
+        columns, the same in every row, and a column's values of one Python type (or
+        None); ``same`` has the columns whose value is the same in every row (the unit's
+        key, when and how the rows were read).
 
         On PostgreSQL, one statement for all the rows (:func:`_batch`)."""
         if rows:
@@ -117,16 +117,24 @@ class Sql:
                rows: Sequence[Mapping[str, Any]], same: Mapping[str, Any]) -> None:
         """One statement for many rows. SQLite runs it once per row: a call into the same
         process each. On PostgreSQL a statement per row costs its own messages and its own
-        execution on the server: there the rows go as one JSON array, in one statement,
-        typed by the table's own row type (``json_populate_recordset``)."""
+        execution on the server: there each column goes as one array, in binary (psycopg
+        types it by its values), the rows made by ``unnest``, in one statement."""
         fixed, columns = tuple(same), tuple(rows[0])
-        text = build(self.dialect, table, key, fixed, columns)
-        if self.dialect == POSTGRESQL:
-            self._send("execute", text, (_json(same), _json(rows)))
-            return
-        values = tuple(same.values())
         get = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
-        self._send("executemany", text, [values + get(row) for row in rows])
+        values = list(map(get, rows))
+        if self.dialect == POSTGRESQL:
+            arrays = [list(column) for column in zip(*values)]
+            # a column of NULLs only is a NULL, typed by where it goes: an array of
+            # nothing but None has no type
+            empty = tuple(all(v is None for v in array) for array in arrays)
+            text = build(self.dialect, table, key, fixed, columns, empty)
+            params = {f"s{n}": value for n, value in enumerate(same.values())} | {"count": len(values)}
+            params.update((f"c{n}", array) for n, array in enumerate(arrays) if not empty[n])
+            self._send("execute", text, params)
+            return
+        text = build(self.dialect, table, key, fixed, columns, ())
+        shared = tuple(same.values())
+        self._send("executemany", text, [shared + row for row in values])
 
     def one(self, statement: str, params: Mapping[str, Any] | None = None) -> Row | None:
         found = self.all(statement, params)
@@ -253,41 +261,50 @@ def _compiled(statement: str, dialect: Dialect) -> tuple[str, Callable[[Mapping[
     return compiled.string, itemgetter(*names)
 
 
-#: A batch's rows as JSON text, without the spaces the server would only skip.
-_json = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
-#: Where a batch's values come from on PostgreSQL: ``s``, the row of values every row
-#: shares, and ``r``, the rows (see Sql._batch).
-_JSON_ROWS = "json_populate_record(NULL::{table}, %s) AS s, json_populate_recordset(NULL::{table}, %s) AS r"
+def _taken(fixed: tuple[str, ...], columns: tuple[str, ...], empty: tuple[bool, ...]) -> dict[str, str]:
+    """On PostgreSQL, where each column's value comes from in a batch: ``same``'s from
+    their parameters, the rows' from ``u``, the arrays unnested (NULL where empty)."""
+    return {
+        **{c: f"%(s{n})s" for n, c in enumerate(fixed)},
+        **{c: "NULL" if none else f"u.{c}" for c, none in zip(columns, empty)},
+    }
+
+
+def _unnested(columns: tuple[str, ...], empty: tuple[bool, ...]) -> str:
+    """``unnest(...) AS u(...)`` over the columns' arrays (binary: ``%b``)."""
+    kept = [(n, c) for n, c in enumerate(columns) if not empty[n]]
+    if not kept:  # as many rows as given
+        return "generate_series(1, %(count)s) AS u"
+    return f"unnest({', '.join(f'%(c{n})b' for n, _ in kept)}) AS u({', '.join(c for _, c in kept)})"
 
 
 @lru_cache(maxsize=64)
 def _inserted(dialect: str, table: str, key: tuple[str, ...], fixed: tuple[str, ...],
-              columns: tuple[str, ...]) -> str:
+              columns: tuple[str, ...], empty: tuple[bool, ...]) -> str:
     """Sql.insert's statement: on SQLite with the values of ``fixed``, then of ``columns``."""
     names = ", ".join((*fixed, *columns))
     if dialect == POSTGRESQL:
-        values = ", ".join((*(f"s.{c}" for c in fixed), *(f"r.{c}" for c in columns)))
-        return f"INSERT INTO {table} ({names}) SELECT {values} FROM {_JSON_ROWS.format(table=table)}"
+        values = ", ".join(_taken(fixed, columns, empty).values())
+        return f"INSERT INTO {table} ({names}) SELECT {values} FROM {_unnested(columns, empty)}"
     return f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * (len(fixed) + len(columns)))})"
 
 
 @lru_cache(maxsize=64)
 def _updated(dialect: str, table: str, key: tuple[str, ...], fixed: tuple[str, ...],
-             columns: tuple[str, ...]) -> str:
+             columns: tuple[str, ...], empty: tuple[bool, ...]) -> str:
     """Sql.update's statement: on SQLite with the values of ``fixed``, then of ``columns``
     (numbered: ``?2``)."""
     if dialect == POSTGRESQL:
-        value = {**{c: f"s.{c}" for c in fixed}, **{c: f"r.{c}" for c in columns}}
+        value = _taken(fixed, columns, empty)
         where = " AND ".join(f"t.{c} = {value[c]}" for c in key)
-        source = _JSON_ROWS.format(table=table)
+        source = f" FROM {_unnested(columns, empty)}"
     else:
         value = {c: f"?{n}" for n, c in enumerate((*fixed, *columns), start=1)}
         where = " AND ".join(f"{c} = {value[c]}" for c in key)
         source = ""
     assignments = ", ".join(f"{c} = {v}" for c, v in value.items() if c not in key)
-    if dialect == POSTGRESQL:
-        return f"UPDATE {table} AS t SET {assignments} FROM {source} WHERE {where}"
-    return f"UPDATE {table} SET {assignments} WHERE {where}"
+    table_as = f"{table} AS t" if dialect == POSTGRESQL else table
+    return f"UPDATE {table_as} SET {assignments}{source} WHERE {where}"
 
 
 @dataclass(frozen=True)
