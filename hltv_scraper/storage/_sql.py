@@ -13,13 +13,15 @@ SQLAlchemy's result object where that is wanted (streaming reads, tests).
 
 On PostgreSQL a transaction's statements go out in psycopg's pipeline mode
 (:func:`pipelined`): the client waits for the server only where it reads a result, so a
-whole map's write (a dozen statements) costs three round trips, not one per statement.
+whole map's write (a dozen statements) costs two round trips, not one per statement: the
+unit's row with what the writer reads, then every write and the commit.
 A statement's error may then surface where a later result is read, or at the commit:
 both are raised as SQLAlchemy's errors too.
 
 Many rows of one table go through :meth:`Sql.insert` and :meth:`Sql.update`: on
-PostgreSQL as one statement (a statement per row cost each row its own messages and
-execution on the server, most of a map's write), on SQLite as one per row.
+PostgreSQL as one statement, a binary array per column (a statement per row cost each
+row its own messages and execution on the server, most of a map's write), on SQLite as
+one per row.
 """
 
 from __future__ import annotations
