@@ -3,6 +3,8 @@ per save, page bundles and checks passed in."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from hltv_scraper.items import MapStatsPages, PerfEconomyPages
@@ -123,6 +125,39 @@ def test_the_check_runs_inside_the_write_and_its_refusal_writes_nothing(database
     assert seen == {"players": 10, "rounds": 17, "unit": 188093}
     assert rows(database, "SELECT count(*), count(kpr) FROM player_stats") == [(10, 0)]
     assert rows(database, "SELECT count(*) FROM economy") == [(0,)]
+
+
+def _with_kills(pages: PerfEconomyPages, matrix_type: str, kills: int) -> PerfEconomyPages:
+    """The pages with one cell of a kill matrix saying ``kills``."""
+    cells = pages.performance.kill_matrix
+    at = next(n for n, cell in enumerate(cells) if cell.matrix_type == matrix_type)
+    cells[at] = dataclasses.replace(cells[at], player1_kills=kills)
+    return pages
+
+
+@pytest.mark.both_backends
+def test_pages_the_check_refuses_are_refused_by_it_even_with_a_row_the_database_refuses(database):
+    """The performance rows are written before the check (on PostgreSQL the server
+    writes them meanwhile); where the check and the database both refuse, the check's
+    reason is the one given, on either database, and nothing is written."""
+    seed_scoreboard(database, 188093)
+    pages = _with_kills(perf_economy_pages(188093), "all", 2**63)  # too many kills, too large a number
+    with Database.open(database) as db:
+        with pytest.raises(ValidationError, match="kills in the kill matrix"):
+            db.save(STAGES["perf_economy"], 188093, pages, parser_version="t", check=check_perf_economy)
+    assert rows(database, "SELECT count(kpr) FROM player_stats") == [(0,)]
+    assert rows(database, "SELECT count(*) FROM kill_matrix") == [(0,)]
+
+
+@pytest.mark.both_backends
+def test_a_row_the_database_refuses_refuses_pages_the_check_accepts(database):
+    seed_scoreboard(database, 188093)
+    pages = _with_kills(perf_economy_pages(188093), "awp", 2**63)  # the check adds up the "all" matrix only
+    with Database.open(database) as db:
+        with pytest.raises(ValidationError, match="too large"):
+            db.save(STAGES["perf_economy"], 188093, pages, parser_version="t", check=check_perf_economy)
+    assert rows(database, "SELECT count(kpr) FROM player_stats") == [(0,)]
+    assert rows(database, "SELECT count(*) FROM kill_matrix") == [(0,)]
 
 
 def test_a_perf_economy_save_without_a_check_is_a_bug_not_a_write(database):

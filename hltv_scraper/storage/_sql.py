@@ -13,9 +13,15 @@ SQLAlchemy's result object where that is wanted (streaming reads, tests).
 
 On PostgreSQL a transaction's statements go out in psycopg's pipeline mode
 (:func:`pipelined`): the client waits for the server only where it reads a result, so a
-whole map's write (a dozen statements) costs three round trips, not one per statement.
+whole map's write (a dozen statements) costs two round trips, not one per statement: the
+unit's row with what the writer reads, then every write and the commit.
 A statement's error may then surface where a later result is read, or at the commit:
 both are raised as SQLAlchemy's errors too.
+
+Many rows of one table go through :meth:`Sql.insert` and :meth:`Sql.update`: on
+PostgreSQL as one statement, a binary array per column (a statement per row cost each
+row its own messages and execution on the server, most of a map's write), on SQLite as
+one per row.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+from psycopg.rows import dict_row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import text
 
@@ -87,6 +94,50 @@ class Sql:
         if rows:
             self._execute("executemany", statement, rows)
 
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]], same: Mapping[str, Any] | None = None) -> None:
+        """``INSERT`` ``rows`` into ``table`` (nothing for none): each row's keys are
+        columns, the same in every row, and a column's values of one Python type (or
+        None); ``same`` has the columns whose value is the same in every row (the unit's
+        key, when and how the rows were read).
+
+        On PostgreSQL, one statement for all the rows (:func:`_batch`)."""
+        if rows:
+            self._batch(_inserted, table, (), rows, same or {})
+
+    def update(
+        self, table: str, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str],
+        same: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``UPDATE`` the rows of ``table`` whose ``key`` columns have the values of one of
+        ``rows`` (or of ``same``) with that row's (and ``same``'s) other columns, as
+        :meth:`insert` writes them. Where two rows have one key, the later one wins."""
+        if rows:
+            rows = list({tuple(row[c] for c in key if c in row): row for row in rows}.values())
+            self._batch(_updated, table, tuple(key), rows, same or {})
+
+    def _batch(self, build: Callable[..., str], table: str, key: tuple[str, ...],
+               rows: Sequence[Mapping[str, Any]], same: Mapping[str, Any]) -> None:
+        """One statement for many rows. SQLite runs it once per row: a call into the same
+        process each. On PostgreSQL a statement per row costs its own messages and its own
+        execution on the server: there each column goes as one array, in binary (psycopg
+        types it by its values), the rows made by ``unnest``, in one statement."""
+        fixed, columns = tuple(same), tuple(rows[0])
+        get = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+        values = list(map(get, rows))
+        if self.dialect == POSTGRESQL:
+            arrays = [list(column) for column in zip(*values)]
+            # a column of NULLs only is a NULL, typed by where it goes: an array of
+            # nothing but None has no type
+            empty = tuple(all(v is None for v in array) for array in arrays)
+            text = build(self.dialect, table, key, fixed, columns, empty)
+            params = {f"s{n}": value for n, value in enumerate(same.values())} | {"count": len(values)}
+            params.update((f"c{n}", array) for n, array in enumerate(arrays) if not empty[n])
+            self._send("execute", text, params)
+            return
+        text = build(self.dialect, table, key, fixed, columns, ())
+        shared = tuple(same.values())
+        self._send("executemany", text, [shared + row for row in values])
+
     def one(self, statement: str, params: Mapping[str, Any] | None = None) -> Row | None:
         found = self.all(statement, params)
         return found[0] if found else None
@@ -111,6 +162,8 @@ class Sql:
 
     def _rows(self, cursor: Any) -> list[Row]:
         rows = self._read(cursor.fetchall)
+        if self.dialect == POSTGRESQL:  # the names as psycopg reads them, not its description's objects
+            return list(map(dict_row(cursor), rows))
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row)) for row in rows]
 
@@ -123,10 +176,14 @@ class Sql:
             raise _error(exc, self.connection.dialect) from exc
 
     def _execute(self, method: str, statement: str, params: Any) -> Any:
-        dialect = self.connection.dialect
-        text, values = _compiled(statement, dialect)
+        text, values = _compiled(statement, self.connection.dialect)
         if values is not None:  # a positional style: the values in the statement's order
             params = list(map(values, params)) if method == "executemany" else values(params)
+        return self._send(method, text, params)
+
+    def _send(self, method: str, text: str, params: Any) -> Any:
+        """A statement in the driver's own parameter style, to the driver."""
+        dialect = self.connection.dialect
         # a statement outside a transaction (a read) is run again, once, on a connection
         # opened anew when the server dropped the old one; one inside is the caller's
         alone = self.reopen is not None and self.dialect == POSTGRESQL and _idle(self.connection)
@@ -204,6 +261,52 @@ def _compiled(statement: str, dialect: Dialect) -> tuple[str, Callable[[Mapping[
     if len(names) == 1:
         return compiled.string, lambda row: (row[names[0]],)
     return compiled.string, itemgetter(*names)
+
+
+def _taken(fixed: tuple[str, ...], columns: tuple[str, ...], empty: tuple[bool, ...]) -> dict[str, str]:
+    """On PostgreSQL, where each column's value comes from in a batch: ``same``'s from
+    their parameters, the rows' from ``u``, the arrays unnested (NULL where empty)."""
+    return {
+        **{c: f"%(s{n})s" for n, c in enumerate(fixed)},
+        **{c: "NULL" if none else f"u.{c}" for c, none in zip(columns, empty)},
+    }
+
+
+def _unnested(columns: tuple[str, ...], empty: tuple[bool, ...]) -> str:
+    """``unnest(...) AS u(...)`` over the columns' arrays (binary: ``%b``)."""
+    kept = [(n, c) for n, c in enumerate(columns) if not empty[n]]
+    if not kept:  # as many rows as given
+        return "generate_series(1, %(count)s) AS u"
+    return f"unnest({', '.join(f'%(c{n})b' for n, _ in kept)}) AS u({', '.join(c for _, c in kept)})"
+
+
+@lru_cache(maxsize=64)
+def _inserted(dialect: str, table: str, key: tuple[str, ...], fixed: tuple[str, ...],
+              columns: tuple[str, ...], empty: tuple[bool, ...]) -> str:
+    """Sql.insert's statement: on SQLite with the values of ``fixed``, then of ``columns``."""
+    names = ", ".join((*fixed, *columns))
+    if dialect == POSTGRESQL:
+        values = ", ".join(_taken(fixed, columns, empty).values())
+        return f"INSERT INTO {table} ({names}) SELECT {values} FROM {_unnested(columns, empty)}"
+    return f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * (len(fixed) + len(columns)))})"
+
+
+@lru_cache(maxsize=64)
+def _updated(dialect: str, table: str, key: tuple[str, ...], fixed: tuple[str, ...],
+             columns: tuple[str, ...], empty: tuple[bool, ...]) -> str:
+    """Sql.update's statement: on SQLite with the values of ``fixed``, then of ``columns``
+    (numbered: ``?2``)."""
+    if dialect == POSTGRESQL:
+        value = _taken(fixed, columns, empty)
+        where = " AND ".join(f"t.{c} = {value[c]}" for c in key)
+        source = f" FROM {_unnested(columns, empty)}"
+    else:
+        value = {c: f"?{n}" for n, c in enumerate((*fixed, *columns), start=1)}
+        where = " AND ".join(f"{c} = {value[c]}" for c in key)
+        source = ""
+    assignments = ", ".join(f"{c} = {v}" for c, v in value.items() if c not in key)
+    table_as = f"{table} AS t" if dialect == POSTGRESQL else table
+    return f"UPDATE {table_as} SET {assignments}{source} WHERE {where}"
 
 
 @dataclass(frozen=True)

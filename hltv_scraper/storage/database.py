@@ -360,9 +360,10 @@ class Database:
         rows = stage.rows
         with self.transaction(page=stage.page_names[0]) as db:
             now = utc_now()  # once the write lock is ours: see ExportResult.next_changed_since
-            key = None
+            key, read = None, {}
             if rows is not None:
-                key = _unit_row(db, rows, unit_id, lock=True)
+                key, rows_read = _unit_and_reads(db, rows, unit_id, lock=True, reads=rows.reads)
+                read = {"read": rows_read} if rows.reads else {}
                 if key is None and not rows.made_by_writer:
                     raise ValidationError(stage.page_names[0], f"{rows.key} {unit_id} is not in the database")
                 taken = key is not None and worker is not None and _leased_by_another(db, key, worker)
@@ -380,7 +381,7 @@ class Database:
 
                     def write() -> SaveResult:
                         return stage.write(db, key, bundle, now=now, parser_version=parser_version,
-                                           check=check, stamp=stamp)
+                                           check=check, stamp=stamp, **read)
 
                     if key is not None and rows.corrected:  # what a re-read changed is recorded
                         result = _corrections.written(db, stage.name, rows, unit_id, key, write, reread=reread,
@@ -813,8 +814,20 @@ def _unit_row(db: Sql, rows: UnitTable, unit_id: int, *, lock: bool = False) -> 
     """The unit's row; with ``lock``, locked until the transaction ends (PostgreSQL), so
     the lease and the done mark a write decides on stay as read: a crawl whose lease
     lapsed and was taken over waits here, then sees the other crawl's lease."""
+    return _unit_and_reads(db, rows, unit_id, lock=lock, reads=())[0]
+
+
+def _unit_and_reads(
+    db: Sql, rows: UnitTable, unit_id: int, *, lock: bool, reads: Sequence[str],
+) -> tuple[Row | None, list[list[Row]]]:
+    """The unit's row (:func:`_unit_row`) and the rows of each of ``reads`` (by ``:id``),
+    sent together: on PostgreSQL one round trip, the reads run once the lock is ours."""
     lock_clause = f" {db.for_update}" if lock and db.for_update else ""
-    return db.one(f"{rows.select} WHERE u.{rows.key} = :id{lock_clause}", {"id": unit_id})
+    params = {"id": unit_id}
+    unit, *read = db.all_of(
+        (f"{rows.select} WHERE u.{rows.key} = :id{lock_clause}", params), *((query, params) for query in reads)
+    )
+    return (unit[0] if unit else None), read
 
 
 #: The writer's UPDATE of a unit row gives the lease back only if it is still this

@@ -1,10 +1,11 @@
 """Writing one map's performance and economy pages.
 
-Runs inside the caller's transaction. The pages are first checked against the stored
-scoreboard and round history by the check the caller passes
-(``hltv_scraper.validation.check_perf_economy``), with the rows read here; it also says
-which team each economy series is. Only the performance columns of player_stats are
-set; the scoreboard the map stats stage stored stays exactly as it was.
+Runs inside the caller's transaction. The pages are checked against the stored
+scoreboard and round history (:data:`READS`, read with the map's row) by the check the
+caller passes (``hltv_scraper.validation.check_perf_economy``); it also says which team
+each economy series is; if it refuses them, nothing written stays. Only the performance
+columns of player_stats are set; the scoreboard the map stats stage stored stays exactly
+as it was.
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from hltv_scraper.storage._rereads import asked_for, fetch_anew
 from hltv_scraper.storage.stages import OF_MAP, CorrectedTable, ExportedTable, PerfEconomyRead, UnitTable
 
 if TYPE_CHECKING:
-    from hltv_scraper.items import PerfEconomyPages
+    from collections.abc import Sequence
+
+    from hltv_scraper.items import PerfEconomyPages, PerformancePage
     from hltv_scraper.storage._sql import Row, Sql, Stamp
     from hltv_scraper.storage.stages import Check
 
 
 def write_perf_economy(
     db: Sql, key: Row, pages: PerfEconomyPages, *, now: str, parser_version: str,
-    check: Check | None, stamp: Stamp,
+    check: Check | None, stamp: Stamp, read: Sequence[list[Row]],
 ) -> SaveResult:
     if check is None:
         raise TypeError(
@@ -34,57 +37,34 @@ def write_perf_economy(
     performance, economy = pages.performance, pages.economy
     map_id = {"match_id": key["match_id"], "map_number": key["map_number"]}
     where = "WHERE match_id = :match_id AND map_number = :map_number"
-    # read together: on PostgreSQL one round trip for both
-    history, players = db.all_of(
-        (f"SELECT round_number, winner_team_id, winner_side FROM round_history {where}", map_id),
-        (f"SELECT player_id, team_id, kills FROM player_stats {where}", map_id),
-    )
-    teams = check(pages, PerfEconomyRead(unit=key, players=players, rounds=history))
+    history, players = read  # READS, read with the map's row
+    provenance = {"scraped_at": now, "updated_at": now, "parser_version": parser_version}
+    read_back = PerfEconomyRead(unit=key, players=players, rounds=history)
+    # What the performance page says needs nothing read: written before the check, the
+    # server writes it while the client checks (PostgreSQL's pipeline does not wait for
+    # it). A refused check rolls it back with the rest, and is what is said when a row
+    # is refused too (SQLite refuses one at once, PostgreSQL at the commit).
+    try:
+        _write_performance(db, performance, map_id, provenance)
+    except Exception:
+        check(pages, read_back)
+        raise
+    teams = check(pages, read_back)
     team_ids, swapped = teams.team_ids, teams.swapped
     rounds = {row["round_number"] for row in history}
-    db.many(
-        "UPDATE player_stats SET kpr = :kpr, dpr = :dpr, impact = :impact, "
-        f"mk_rating = :mk_rating, updated_at = :now {where} AND player_id = :player_id",
-        [
-            {"kpr": p.kpr, "dpr": p.dpr, "impact": p.impact, "mk_rating": p.mk_rating,
-             "now": now, "player_id": p.player_id, **map_id}
-            for p in performance.players
-        ],
-    )
-
     economy_rows, skipped = [], set()
-    provenance = {"now": now, "version": parser_version}
     for entry in economy.rounds:
         if entry.round_number not in rounds:
             skipped.add(entry.round_number)
             continue
         economy_rows.append({
-            **map_id, "round_number": entry.round_number, "team_id": team_ids[entry.team_name],
+            "round_number": entry.round_number, "team_id": team_ids[entry.team_name],
             "equipment_value": entry.equipment_value, "buy_type": entry.buy_type,
-            "side": entry.side, "won": int(bool(entry.won)), "url": economy.url, **provenance,
+            "side": entry.side, "won": int(bool(entry.won)),
         })
     db.run(f"DELETE FROM economy {where}", map_id)
-    db.many(
-        "INSERT INTO economy (match_id, map_number, round_number, team_id, "
-        "equipment_value, buy_type, side, won, scraped_at, updated_at, source_url, "
-        "parser_version) VALUES (:match_id, :map_number, :round_number, :team_id, "
-        ":equipment_value, :buy_type, :side, :won, :now, :now, :url, :version)",
-        economy_rows,
-    )
+    db.insert("economy", economy_rows, same={**map_id, **provenance, "source_url": economy.url})
 
-    db.run(f"DELETE FROM kill_matrix {where}", map_id)
-    db.many(
-        "INSERT INTO kill_matrix (match_id, map_number, matrix_type, player1_id, "
-        "player2_id, player1_kills, player2_kills, scraped_at, updated_at, "
-        "source_url, parser_version) VALUES (:match_id, :map_number, :matrix_type, "
-        ":player1_id, :player2_id, :player1_kills, :player2_kills, :now, :now, :url, :version)",
-        [
-            {**map_id, "matrix_type": cell.matrix_type, "player1_id": cell.player1_id,
-             "player2_id": cell.player2_id, "player1_kills": cell.player1_kills,
-             "player2_kills": cell.player2_kills, "url": performance.url, **provenance}
-            for cell in performance.kill_matrix
-        ],
-    )
     db.run(
         f"UPDATE maps SET perf_economy_at = :now, updated_at = :now{stamp.assignments} {where}",
         {"now": now, **map_id, **stamp.params},
@@ -104,6 +84,33 @@ def write_perf_economy(
     )
 
 
+def _write_performance(db: Sql, performance: PerformancePage, map_id: Row, provenance: Row) -> None:
+    """The players' performance columns and the kill matrices."""
+    db.update(
+        "player_stats",
+        [{"player_id": p.player_id, "kpr": p.kpr, "dpr": p.dpr, "impact": p.impact, "mk_rating": p.mk_rating}
+         for p in performance.players],
+        key=("match_id", "map_number", "player_id"), same={**map_id, "updated_at": provenance["updated_at"]},
+    )
+    db.run("DELETE FROM kill_matrix WHERE match_id = :match_id AND map_number = :map_number", map_id)
+    db.insert(
+        "kill_matrix",
+        [
+            {"matrix_type": cell.matrix_type, "player1_id": cell.player1_id, "player2_id": cell.player2_id,
+             "player1_kills": cell.player1_kills, "player2_kills": cell.player2_kills}
+            for cell in performance.kill_matrix
+        ],
+        same={**map_id, **provenance, "source_url": performance.url},
+    )
+
+
+#: What the writer checks the pages against, read with the map's row: its round history
+#: and scoreboard.
+_OF_MAP = "(match_id, map_number) = (SELECT match_id, map_number FROM maps WHERE mapstatsid = :id)"
+READS = (
+    f"SELECT round_number, winner_team_id, winner_side FROM round_history WHERE {_OF_MAP}",
+    f"SELECT player_id, team_id, kills FROM player_stats WHERE {_OF_MAP}",
+)
 #: The scoreboard columns this stage answers for (the scoreboard's stage, the rest).
 PERFORMANCE = ("kpr", "dpr", "impact", "mk_rating")
 #: What a re-read compares: the players' performance, the economy, the kill matrices.
@@ -137,6 +144,7 @@ ROWS = UnitTable(
     select=map_select(fetch_anew("perf_economy", "mapstatsid", "perf_attempts", "perf_economy_at")),
     called="maps",
     corrected=CORRECTED,
+    reads=READS,
 )
 
 COUNTS = (

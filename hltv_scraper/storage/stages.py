@@ -10,7 +10,7 @@ holds its SQL: its writer, and, for a stage whose units are rows, the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
@@ -51,11 +51,12 @@ Check = Callable[[Any, Any], Any]
 
 
 class Writer(Protocol):
-    """Writes one unit's page bundle inside the caller's transaction."""
+    """Writes one unit's page bundle inside the caller's transaction. A writer whose unit
+    table declares ``reads`` is handed their rows as ``read`` (others are not)."""
 
     def __call__(
         self, db: Sql, key: Row | None, bundle: Any, *, now: str, parser_version: str,
-        check: Check | None, stamp: Stamp,
+        check: Check | None, stamp: Stamp, read: Sequence[list[Row]] = (),
     ) -> SaveResult: ...
 
 
@@ -109,6 +110,10 @@ class UnitTable:
     waits_for_stats: bool = False
     #: the tables a re-read of a unit compares (``corrections``); none: not recorded
     corrected: tuple[CorrectedTable, ...] = ()
+    #: what the writer reads of a unit before it writes, by the unit's key ``:id``: read
+    #: with the unit's own row (on PostgreSQL one round trip for all), handed to the
+    #: writer as ``read``
+    reads: tuple[str, ...] = ()
     #: another stage whose rows of the unit this stage's write may take back, with its
     #: corrected tables (a scoreboard with other players takes back performance): that
     #: stage reads the unit again, comparing with what they were before
