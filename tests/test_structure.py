@@ -129,6 +129,17 @@ def test_importing_the_config_loads_at_most_three_project_modules():
     assert len(modules) <= 3, modules
 
 
+
+def test_a_sqlite_export_never_loads_the_postgresql_driver():
+    """psycopg (with its compiled part) is ~45 MB of a process's memory: an export or a
+    crawl on SQLite must not load it by importing the storage layer."""
+    code = (
+        "import sys, hltv_scraper.storage, hltv_scraper.export, hltv_scraper.commands.export; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'psycopg'))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert ast.literal_eval(loaded.stdout.strip()) == []
+
 #: The layers of the package, lowest first: a module imports only from its own part or
 #: from parts of lower layers, so a back-arrow (storage importing the stages, fetching
 #: importing how a crawl stops) fails here.

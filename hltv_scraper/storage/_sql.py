@@ -34,7 +34,6 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from psycopg.rows import dict_row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import text
 
@@ -163,6 +162,8 @@ class Sql:
     def _rows(self, cursor: Any) -> list[Row]:
         rows = self._read(cursor.fetchall)
         if self.dialect == POSTGRESQL:  # the names as psycopg reads them, not its description's objects
+            from psycopg.rows import dict_row  # only here: a SQLite process never loads psycopg
+
             return list(map(dict_row(cursor), rows))
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row)) for row in rows]
