@@ -623,6 +623,11 @@ LEFT JOIN economy e2 ON e2.match_id = s.match_id AND e2.map_number = s.map_numbe
      AND e2.round_number = s.round_number AND e2.team_id = s.team2_id"""
 
 
+def _per_team(*parts: tuple[str, str]) -> tuple[Column, ...]:
+    """Team 1's columns ``team1_<name>`` of each ``(name, kind)``, then team 2's."""
+    return tuple(Column(f"team{n}_{name}", kind) for n in (1, 2) for name, kind in parts)
+
+
 def _rounds() -> ExportTable:
     """One row per round of the round history, overtime included: its half, whether it
     is a pistol round, the map's regulation length, each team's side, the score before
@@ -638,28 +643,13 @@ def _rounds() -> ExportTable:
             Column("half", INTEGER),
             Column("is_pistol", BOOLEAN),
             Column("regulation_rounds", INTEGER),
-            *(
-                column
-                for n in (1, 2)
-                for column in (
-                    Column(f"team{n}_id", INTEGER),
-                    Column(f"team{n}_name", TEXT),
-                    Column(f"team{n}_side", TEXT),
-                )
-            ),
+            *_per_team(("id", INTEGER), ("name", TEXT), ("side", TEXT)),
             Column("team1_score_before", INTEGER),
             Column("team2_score_before", INTEGER),
             Column("winner_team_id", INTEGER),
             Column("winner_side", TEXT),
             Column("win_type", TEXT),
-            *(
-                column
-                for n in (1, 2)
-                for column in (
-                    Column(f"team{n}_equipment_value", INTEGER),
-                    Column(f"team{n}_buy_type", TEXT),
-                )
-            ),
+            *_per_team(("equipment_value", INTEGER), ("buy_type", TEXT)),
         ),
         key=("match_id", "map_number", "round_number"),
         unit=_MAP,
