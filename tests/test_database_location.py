@@ -54,9 +54,9 @@ def test_an_empty_postgresql_database_gets_no_tables_when_reading(postgres):
 
 
 @pytest.mark.both_backends
-def test_an_existing_database_opens_for_reading_and_is_migrated(database):
+def test_an_existing_database_opens_for_reading_and_is_migrated(database, caplog):
     """A database one migration behind (whichever migration is the newest) is brought up
-    to date by a read."""
+    to date by a read, which says so first (a rebuild of tables takes a while)."""
     dialect = "postgresql" if str(database).startswith("postgresql") else "sqlite"
     shipped = migrations(dialect)
     latest = len(shipped)
@@ -79,8 +79,10 @@ def test_an_existing_database_opens_for_reading_and_is_migrated(database):
                 "INSERT INTO schema_migrations (version, name) SELECT v, 'older' FROM generate_series(1, %s) v",
                 (latest - 1,),
             )
-    with Database.open(database, create=False) as db:
-        assert db.schema_version == latest and db.applied == [shipped[-1][1]]
+    with caplog.at_level("INFO", logger="hltv_scraper.storage._schema"):
+        with Database.open(database, create=False) as db:
+            assert db.schema_version == latest and db.applied == [shipped[-1][1]]
+    assert [r.getMessage() for r in caplog.records] == [f"Migrating the database: {shipped[-1][1]}"]
 
 
 # -- bad locations, whatever create -------------------------------------------------------
@@ -150,3 +152,11 @@ def test_a_malformed_url(url, shown, create, tmp_path, monkeypatch):
     message = one_line(error)
     assert message.startswith(f"cannot open the database {shown}: HLTV_DB_URL ") and "pw-1" not in message
     assert list(Path(tmp_path).iterdir()) == []  # not taken for a SQLite path
+
+
+def test_a_new_database_is_made_without_a_word_of_migrating(tmp_path, caplog):
+    """Only an upgrade says it migrates: making a database is not news."""
+    with caplog.at_level("INFO", logger="hltv_scraper.storage._schema"):
+        with Database.open(tmp_path / "new.sqlite3") as db:
+            assert db.applied and db.applied[0].startswith("0001_")
+    assert caplog.records == []

@@ -13,6 +13,7 @@ version, never between two.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import time
@@ -26,6 +27,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import NullPool
 
 from hltv_scraper.storage._sql import dialect, POSTGRESQL, sql, SQLITE
+
+logger = logging.getLogger(__name__)
 
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -189,7 +192,7 @@ def migrate(connection: Connection) -> list[str]:
     """Apply the migrations the database is behind on; the names of those applied."""
     name = dialect(connection)
     shipped = migrations(name)
-    applied = []
+    applied, upgrading = [], schema_version(connection) > 0
     for version, filename, script in shipped:
         if schema_version(connection) >= version:
             continue
@@ -201,6 +204,9 @@ def migrate(connection: Connection) -> list[str]:
             if schema_version(connection) >= version:
                 rollback(connection)
                 continue
+            if upgrading:  # said before it runs: a rebuild of tables (0007) takes a
+                # minute on a large database, and nothing else says why the command waits
+                logger.info("Migrating the database: %s", filename)
             for statement in _statements(script):
                 connection.exec_driver_sql(statement)
             _set_version(connection, version, filename)
