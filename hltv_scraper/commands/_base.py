@@ -15,6 +15,7 @@ stderr) names the database and the archive it uses, as absolute paths.
 
 from __future__ import annotations
 
+import logging
 import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -96,5 +97,26 @@ def open_database(location: Any, *, create: bool) -> Iterator[Database]:
     """``Database.open(location, create=create)``, closed afterwards. Storage refuses a
     location it cannot use (or, without ``create``, one with no database yet) with
     DatabaseUnavailable, one line naming it."""
-    with Database.open(location, create=create) as db:
+    with _migrations_told(), Database.open(location, create=create) as db:
         yield db
+
+
+@contextmanager
+def _migrations_told() -> Iterator[None]:
+    """A command has no log of its own (a crawl has Scrapy's): while it opens the
+    database, storage's word that it migrates an older one (which can take a minute)
+    goes to standard error."""
+    schema = logging.getLogger("hltv_scraper.storage._schema")
+    shown = [h for h in (*logging.getLogger().handlers, *schema.handlers) if not isinstance(h, logging.NullHandler)]
+    if shown:  # someone shows the log already (Scrapy's own, for a crawl)
+        yield
+        return
+    told = logging.StreamHandler(sys.stderr)
+    told.setFormatter(logging.Formatter("%(message)s"))
+    schema.addHandler(told)
+    level, schema.level = schema.level, logging.INFO
+    try:
+        yield
+    finally:
+        schema.removeHandler(told)
+        schema.setLevel(level)
