@@ -62,9 +62,9 @@ def main() -> None:
                     timings["claim 16 units"].append(_timed(lambda: db.release_all(
                         STAGE, worker="me2") or db.claim(
                         STAGE, worker="me2", lease_seconds=600, max_attempts=3, limit=16)))
-                    timings["progress counts"].append(_timed(lambda: db.pending_counts(max_attempts=3)))
+                    timings["progress counts"].append(_timed(lambda: db.pending_counts(STAGES.values(), max_attempts=3)))
                     time.sleep(0.05)
-                committed = db.summary()["maps with performance and economy"]
+                committed = db.summary(STAGES.values())["maps with performance and economy"]
         finally:
             writer.terminate()
             writer.wait()
