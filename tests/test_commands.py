@@ -11,6 +11,7 @@ import pytest
 from hltv_scraper.storage import Database
 from hltv_scraper.storage._schema import migrations, schema_version
 from tests.support.crawl import database_settings
+from tests.support.schema import sqlite_at_version
 from tests.support.seed import rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,19 +84,8 @@ def test_addmaps_without_a_full_map_is_a_usage_error(database):
 def test_a_command_says_it_migrates_an_older_database_before_it_does(tmp_path):
     """A command has no log of its own: its word that it migrates (which can take a
     minute) goes to standard error, once, and not on the next run."""
-    import sqlite3
-    from contextlib import closing
-
-    from hltv_scraper.storage._schema import _statements
-
-    database = tmp_path / "older.sqlite3"
     shipped = migrations("sqlite")
-    with closing(sqlite3.connect(database)) as connection:  # our schema one migration behind
-        for _, _, script in shipped[:-1]:
-            for statement in _statements(script):
-                connection.execute(statement)
-        connection.execute(f"PRAGMA user_version = {len(shipped) - 1}")
-        connection.commit()
+    database = sqlite_at_version(tmp_path / "older.sqlite3", len(shipped) - 1)  # one migration behind
     first = scrapy("summary", database=database)
     assert first.returncode == 0, first.stderr
     assert f"Migrating the database: {shipped[-1][1]}" in first.stderr.splitlines()

@@ -4,8 +4,6 @@ is one line naming it (masked) and what was wrong, as DatabaseUnavailable."""
 from __future__ import annotations
 
 import socket
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import psycopg
@@ -13,6 +11,7 @@ import pytest
 
 from hltv_scraper.storage import Database, DatabaseUnavailable
 from hltv_scraper.storage._schema import _statements, migrations
+from tests.support.schema import sqlite_at_version
 
 
 def one_line(error: pytest.ExceptionInfo) -> str:
@@ -60,16 +59,11 @@ def test_an_existing_database_opens_for_reading_and_is_migrated(database, caplog
     dialect = "postgresql" if str(database).startswith("postgresql") else "sqlite"
     shipped = migrations(dialect)
     latest = len(shipped)
-    older = [statement for _, _, script in shipped[:-1] for statement in _statements(script)]
     if dialect == "sqlite":  # an older schema of ours, made by hand
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(database)) as connection:
-            for statement in [*older, f"PRAGMA user_version = {latest - 1}"]:
-                connection.execute(statement)
-            connection.commit()
+        sqlite_at_version(Path(database), latest - 1)
     else:
         with psycopg.connect(database) as connection:
-            for statement in older:
+            for statement in [s for _, _, script in shipped[:-1] for s in _statements(script)]:
                 connection.execute(statement)
             connection.execute(
                 "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "

@@ -19,6 +19,7 @@ from hltv_scraper.storage import AlreadyStored, Database
 from hltv_scraper.storage._schema import connect, database_url, migrate, migrations, schema_version
 from hltv_scraper.validation import TeamResolutionError, check_perf_economy, resolve_team_ids, team_ids_by_column
 from tests.support.pages import load_page
+from tests.support.schema import sqlite_at_version
 from tests.support.seed import is_postgres, rows, seed_scoreboard
 
 
@@ -310,18 +311,12 @@ def test_a_database_stored_before_0007_keeps_every_row_and_reads_in_key_order(de
     import sqlite3
     from contextlib import closing
 
-    from hltv_scraper.storage._schema import _statements
-
     shipped = migrations("sqlite")
     before = next(version for version, name, _ in shipped if name.startswith("0007_")) - 1
-    path = tmp_path / "older.sqlite3"
+    path = sqlite_at_version(tmp_path / "older.sqlite3", before)
     tables = [name for (name,) in sqlite3.connect(demo_sqlite).execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rootpage")]
     with closing(sqlite3.connect(path)) as connection:
-        for _, _, script in shipped[:before]:
-            for statement in _statements(script):
-                connection.execute(statement)
-        connection.execute(f"PRAGMA user_version = {before}")
         connection.execute("ATTACH DATABASE ? AS demo", (str(demo_sqlite),))
         for table in tables:  # parents first: the demo's tables in the order they were made
             connection.execute(f"DELETE FROM {table}")
